@@ -1,0 +1,37 @@
+"""Amazon Kinesis Data Streams for PyFlink, on the official Apache Flink Kinesis connector.
+
+Importing the package registers the connector jars with PyFlink (see
+:mod:`pyflink_kinesis.gateway`): no ``add_jars`` call is needed.
+"""
+
+from pyflink_kinesis import gateway as _gateway
+from pyflink_kinesis.consumer import (
+    FlinkKinesisConsumer,
+    KinesisDeserializationSchema,
+    KinesisShardAssigner,
+)
+from pyflink_kinesis.errors import (
+    JarResolutionError,
+    KinesisConfigError,
+    KinesisError,
+    UnsupportedFlinkVersionError,
+)
+from pyflink_kinesis.sink import KinesisStreamsSink, KinesisStreamsSinkBuilder, PartitionKeyGenerator
+from pyflink_kinesis.watermark import WatermarkTracker
+
+_gateway.install()
+
+__all__ = [
+    "FlinkKinesisConsumer",
+    "JarResolutionError",
+    "KinesisConfigError",
+    "KinesisDeserializationSchema",
+    "KinesisError",
+    "KinesisShardAssigner",
+    "KinesisStreamsSink",
+    "KinesisStreamsSinkBuilder",
+    "PartitionKeyGenerator",
+    "UnsupportedFlinkVersionError",
+    "WatermarkTracker",
+]
+__version__ = "0.1.0"

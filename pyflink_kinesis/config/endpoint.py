@@ -1,0 +1,48 @@
+"""What a custom ``aws.endpoint`` implies for the AWS clients (pure: decides, does not apply).
+
+Kinesis-compatible servers such as kinesalite and kinesis-mock speak the JSON protocol and
+HTTP/1.1 on plain ``http://``. The connector's AWS SDKs default to CBOR, and the sink's client to
+HTTP/2 with prior knowledge, which real AWS endpoints accept but those servers do not.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+from urllib.parse import urlparse
+
+ENDPOINT = "aws.endpoint"
+HTTP_PROTOCOL_VERSION = "aws.http.protocol.version"
+_AWS_DOMAINS = ("amazonaws.com", "amazonaws.com.cn", "api.aws")
+
+# JVM system properties that switch the SDKs inside the connector jar from CBOR to JSON.
+# The SDK v1 name carries the jar's shading prefix.
+JSON_PROTOCOL_SYSTEM_PROPERTIES = {
+    "org.apache.flink.kinesis.shaded.com.amazonaws.sdk.disableCbor": "true",
+    "aws.cborEnabled": "false",
+}
+
+
+def is_aws_host(endpoint: str) -> bool:
+    """True when the endpoint is an AWS service host (which speaks CBOR and HTTP/2)."""
+    host = (urlparse(endpoint).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in _AWS_DOMAINS)
+
+
+def needs_json_protocol(properties: Mapping[str, str]) -> bool:
+    """True when ``aws.endpoint`` points at a server that is not AWS."""
+    endpoint = properties.get(ENDPOINT)
+    return bool(endpoint) and not is_aws_host(str(endpoint))
+
+
+def with_endpoint_defaults(properties: Mapping[str, str]) -> dict[str, str]:
+    """Add ``aws.http.protocol.version=HTTP1_1`` for a plain ``http://`` non-AWS endpoint,
+    unless the user chose a protocol version."""
+    result = dict(properties)
+    endpoint = result.get(ENDPOINT, "")
+    if (
+        endpoint.lower().startswith("http://")
+        and not is_aws_host(endpoint)
+        and HTTP_PROTOCOL_VERSION not in result
+    ):
+        result[HTTP_PROTOCOL_VERSION] = "HTTP1_1"
+    return result

@@ -1,0 +1,231 @@
+"""``KinesisStreamsSink`` settings: client property keys, builder options and ``validate_sink``."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, fields
+from typing import Callable, Mapping
+
+from pyflink_kinesis.config.aws import AWS_KEYS, check_aws, uses_custom_credentials
+from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
+from pyflink_kinesis.config.secrets import mask_secrets
+from pyflink_kinesis.config.validation import (
+    CheckedProperties,
+    Problems,
+    check_properties,
+    unknown_key_message,
+)
+from pyflink_kinesis.config.values import (
+    JAVA_INT_MAX,
+    parse,
+    stream_name_problem,
+    to_property_string,
+)
+
+SINK_CONSTANTS = "org.apache.flink.connector.kinesis.sink.KinesisStreamsConfigConstants"
+SINK_BUILDER = "org.apache.flink.connector.kinesis.sink.KinesisStreamsSinkBuilder"
+MIB = 1024 * 1024
+# Kinesis PutRecords limits: records per request, bytes per request, bytes per record.
+PUT_RECORDS_MAX_RECORDS = 500
+PUT_RECORDS_MAX_BYTES = 5 * MIB
+RECORD_MAX_BYTES = 1 * MIB
+
+SINK_CLIENT_KEYS = KeyTable(
+    [
+        *AWS_KEYS.keys,
+        Key(
+            "aws.kinesis.client.user-agent-prefix",
+            ValueType.STRING,
+            "User agent prefix of the sink's Kinesis client (default: Apache Flink's).",
+            java=JavaRef(SINK_CONSTANTS, "KINESIS_CLIENT_USER_AGENT_PREFIX"),
+        ),
+    ]
+)
+
+
+def _builder_default(field: str) -> JavaRef:
+    return JavaRef(SINK_BUILDER, field)
+
+
+SINK_OPTIONS = KeyTable(
+    [
+        Key(
+            "fail_on_error",
+            ValueType.BOOLEAN,
+            "Fail the job when Kinesis rejects records, instead of retrying them.",
+            default="false",
+            java_default=_builder_default("DEFAULT_FAIL_ON_ERROR"),
+        ),
+        Key(
+            "max_batch_size",
+            ValueType.INT,
+            "Records per PutRecords request (Kinesis takes at most 500).",
+            default="500",
+            minimum=1,
+            maximum=PUT_RECORDS_MAX_RECORDS,
+            unit="records",
+            java_default=_builder_default("DEFAULT_MAX_BATCH_SIZE"),
+        ),
+        Key(
+            "max_in_flight_requests",
+            ValueType.INT,
+            "PutRecords requests a sink subtask may have in flight.",
+            default="50",
+            minimum=1,
+            unit="requests",
+            java_default=_builder_default("DEFAULT_MAX_IN_FLIGHT_REQUESTS"),
+        ),
+        Key(
+            "max_buffered_requests",
+            ValueType.INT,
+            "Records buffered before backpressure; more than max_batch_size.",
+            default="10000",
+            minimum=1,
+            unit="records",
+            java_default=_builder_default("DEFAULT_MAX_BUFFERED_REQUESTS"),
+        ),
+        Key(
+            "max_batch_size_in_bytes",
+            ValueType.LONG,
+            "Bytes per PutRecords request (Kinesis takes at most 5 MiB).",
+            default=str(PUT_RECORDS_MAX_BYTES),
+            minimum=1,
+            maximum=PUT_RECORDS_MAX_BYTES,
+            unit="bytes",
+            java_default=_builder_default("DEFAULT_MAX_BATCH_SIZE_IN_B"),
+        ),
+        Key(
+            "max_time_in_buffer_ms",
+            ValueType.LONG,
+            "Longest a record waits in the buffer before it is sent.",
+            default="5000",
+            minimum=1,
+            unit="ms",
+            java_default=_builder_default("DEFAULT_MAX_TIME_IN_BUFFER_MS"),
+        ),
+        Key(
+            "max_record_size_in_bytes",
+            ValueType.LONG,
+            "Largest record accepted (Kinesis takes at most 1 MiB); <= max_batch_size_in_bytes.",
+            default=str(RECORD_MAX_BYTES),
+            minimum=1,
+            maximum=RECORD_MAX_BYTES,
+            unit="bytes",
+            java_default=_builder_default("DEFAULT_MAX_RECORD_SIZE_IN_B"),
+        ),
+    ]
+)
+
+
+# Relations between options that Flink's AsyncSinkWriter checks when the job starts.
+_RELATIONS: tuple[tuple[str, Callable[[int, int], bool], str, str], ...] = (
+    ("max_buffered_requests", operator.gt, "max_batch_size", "must be greater than"),
+    ("max_record_size_in_bytes", operator.le, "max_batch_size_in_bytes", "must be at most"),
+)
+
+
+@dataclass(frozen=True)
+class SinkSettings:
+    """Everything a ``KinesisStreamsSink`` builder was given, for :func:`validate_sink`.
+
+    ``None`` means "not set": the connector's default applies (see ``SINK_OPTIONS``).
+    ``repr()`` masks secret client properties.
+    """
+
+    client_properties: Mapping[str, object] | None
+    stream_name: str | None
+    has_serialization_schema: bool
+    has_partition_key_generator: bool
+    fail_on_error: bool | None = None
+    max_batch_size: int | None = None
+    max_in_flight_requests: int | None = None
+    max_buffered_requests: int | None = None
+    max_batch_size_in_bytes: int | None = None
+    max_time_in_buffer_ms: int | None = None
+    max_record_size_in_bytes: int | None = None
+
+    def __repr__(self) -> str:
+        parts = []
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name == "client_properties" and value is not None:
+                value = mask_secrets(value)
+            parts.append(f"{field.name}={value!r}")
+        return f"SinkSettings({', '.join(parts)})"
+
+
+def validate_sink(settings: SinkSettings) -> dict[str, str]:
+    """Validate everything about a sink at once; return its client properties as str -> str.
+
+    Reports, in one ``KinesisConfigError``: missing stream name, serialization schema or
+    partition key generator; options outside the Kinesis and connector limits; and every
+    problem of the client properties (``aws.region`` is required).
+    """
+    problems = Problems("sink settings")
+    checked = check_properties(
+        settings.client_properties or {}, SINK_CLIENT_KEYS, problems, _sink_unknown_key
+    )
+    check_aws(checked, problems, client="sink")
+    _check_parts(settings, problems)
+    _check_options(settings, problems)
+    problems.raise_if_any()
+    return checked.properties
+
+
+def _sink_unknown_key(checked: CheckedProperties, name: str) -> str | None:
+    """Unknown keys are errors, except the custom credential provider's own keys."""
+    if uses_custom_credentials(checked) and not name.startswith(("aws.", "flink.")):
+        return None
+    return unknown_key_message(SINK_CLIENT_KEYS, name)
+
+
+def _check_parts(settings: SinkSettings, problems: Problems) -> None:
+    if not settings.stream_name:
+        problems.add("stream_name", "missing; set the stream to write to")
+    else:
+        problem = stream_name_problem(settings.stream_name)
+        if problem is not None:
+            problems.add("stream_name", problem)
+    if not settings.has_serialization_schema:
+        problems.add("serialization_schema", "missing; set how records become bytes")
+    if not settings.has_partition_key_generator:
+        problems.add("partition_key_generator", "missing; set how records get partition keys")
+
+
+def _check_options(settings: SinkSettings, problems: Problems) -> None:
+    """Check each option alone, then the relations AsyncSinkWriter and its rate limit need."""
+    numbers: dict[str, int] = {}  # valid numeric options, set or default
+    for key in SINK_OPTIONS.keys:
+        value = getattr(settings, key.name)
+        problem = _option_problem(key, value)
+        if problem is not None:
+            problems.add(key.name, problem)
+        elif key.type is not ValueType.BOOLEAN:
+            numbers[key.name] = int(str(key.default)) if value is None else value
+    for left, relation, right, words in _RELATIONS:
+        if left in numbers and right in numbers and not relation(numbers[left], numbers[right]):
+            problems.add(
+                left,
+                f"{numbers[left]} {words} {right} ({numbers[right]}"
+                f"{'' if getattr(settings, right) is not None else ', the default'})",
+            )
+    batch, in_flight = numbers.get("max_batch_size"), numbers.get("max_in_flight_requests")
+    if batch is not None and in_flight is not None and batch * in_flight > JAVA_INT_MAX:
+        problems.add(
+            "max_in_flight_requests",
+            f"max_batch_size * max_in_flight_requests ({batch * in_flight}) must fit in a Java "
+            f"int: the sink's AIMD rate limit is sized by it",
+        )
+
+
+def _option_problem(key: Key, value: object) -> str | None:
+    if value is None:
+        return None
+    expected = bool if key.type is ValueType.BOOLEAN else int
+    if type(value) is not expected:
+        return f"expected {expected.__name__}, got {type(value).__name__}"
+    try:
+        parse(key, to_property_string(value))
+    except ValueError as error:
+        return f"{value!r} {error}"
+    return None

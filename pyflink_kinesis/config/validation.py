@@ -1,0 +1,98 @@
+"""Collect every problem of a config, then raise them together as one ``KinesisConfigError``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional
+
+from pyflink_kinesis.config.keys import KeyTable
+from pyflink_kinesis.config.values import parse, to_property_string
+from pyflink_kinesis.errors import ConfigProblem, KinesisConfigError
+
+MASK = "****"
+
+
+class Problems:
+    """The problems found so far in one config, named for the report's header."""
+
+    def __init__(self, subject: str) -> None:
+        self.subject = subject
+        self._problems: list[ConfigProblem] = []
+
+    def add(self, key: str, message: str) -> None:
+        """Record that ``key`` has a problem; the message must not contain secret values."""
+        self._problems.append(ConfigProblem(key, message))
+
+    def raise_if_any(self) -> None:
+        """Raise ``KinesisConfigError`` with every problem recorded, if there is one."""
+        if self._problems:
+            raise KinesisConfigError(self._problems, self.subject)
+
+
+@dataclass
+class CheckedProperties:
+    """A config after the per-key checks.
+
+    ``properties`` holds every entry converted to strings (what Java will get); ``values``
+    holds the parsed value of each known key whose value passed, for cross-key checks.
+    """
+
+    properties: dict[str, str] = field(default_factory=dict)
+    values: dict[str, object] = field(default_factory=dict)
+
+
+def shown(table: KeyTable, key: str, text: str) -> str:
+    """``text`` quoted for a message, or ``****`` when ``key`` holds a secret."""
+    return MASK if table.is_secret(key) else repr(text)
+
+
+UnknownKeyHook = Callable[[CheckedProperties, str], Optional[str]]
+
+
+def check_properties(
+    config: Mapping[str, object],
+    table: KeyTable,
+    problems: Problems,
+    unknown_key: UnknownKeyHook | None = None,
+) -> CheckedProperties:
+    """Convert each entry to a string and check it against its key in ``table``.
+
+    Each key missing from ``table`` is passed to ``unknown_key(checked, name)`` once every known
+    key is checked: it returns the problem to report, or None to let the key through. Without
+    a hook, every unknown key is a problem naming the closest known key. Values of unknown
+    keys are never shown.
+    """
+    if not isinstance(config, Mapping):
+        raise TypeError(f"a config must be a mapping of str to value, got {type(config).__name__}")
+    checked = CheckedProperties()
+    unknown = []
+    for name, value in config.items():
+        if not isinstance(name, str):
+            problems.add(repr(name), f"keys must be str, got {type(name).__name__}")
+            continue
+        try:
+            text = to_property_string(value)
+        except TypeError as error:
+            problems.add(name, str(error))
+            continue
+        checked.properties[name] = text
+        key = table.find(name)
+        if key is None:
+            unknown.append(name)
+            continue
+        try:
+            checked.values[name] = parse(key, text)
+        except ValueError as error:
+            problems.add(name, f"{shown(table, name, text)} {error}")
+    explain = unknown_key or (lambda _, name: unknown_key_message(table, name))
+    for name in unknown:
+        message = explain(checked, name)
+        if message is not None:
+            problems.add(name, message)
+    return checked
+
+
+def unknown_key_message(table: KeyTable, name: str) -> str:
+    """The problem for a key ``table`` does not know, with the closest known key as a hint."""
+    suggestion = table.suggest(name)
+    return f"unknown key; did you mean {suggestion!r}?" if suggestion else "unknown key"

@@ -1,0 +1,70 @@
+"""The errors pyflink_kinesis raises: one hierarchy, rooted at :class:`KinesisError`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+
+class KinesisError(Exception):
+    """Base class of every error this package raises; catch it to catch them all."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong in a config: the key (or setting) it is about and what is wrong.
+
+    The message never contains a secret value: secrets are shown as ``****``.
+    """
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key!r}: {self.message}"
+
+
+class KinesisConfigError(KinesisError, ValueError):
+    """A config or a builder's settings are invalid; ``problems`` lists every problem found.
+
+    Validation collects all problems before raising, so one run reports them all. ``str()``
+    is a readable report with one line per problem.
+    """
+
+    def __init__(self, problems: Iterable[ConfigProblem], subject: str = "config") -> None:
+        self.problems = tuple(problems)
+        self.subject = subject
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        """The multi-line report ``str()`` returns."""
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        lines = [f"{count} {noun} in the {self.subject}:"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def __repr__(self) -> str:
+        return f"KinesisConfigError(subject={self.subject!r}, problems={self.problems!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems, self.subject))
+
+
+class JarResolutionError(KinesisError, RuntimeError):
+    """The connector jars could not be found, fetched or verified.
+
+    The message says which jar, where it was looked for and how to provide it (for example a
+    directory in ``PYFLINK_KINESIS_JARS_DIR``, or network access to Maven Central).
+    """
+
+
+class UnsupportedFlinkVersionError(JarResolutionError):
+    """The installed PyFlink version has no pinned Kinesis connector release.
+
+    Install an ``apache-flink`` version this package supports, or point
+    ``PYFLINK_KINESIS_JARS_DIR`` at jars built for your Flink version.
+    """

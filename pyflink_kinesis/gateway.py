@@ -1,0 +1,133 @@
+"""Make the connector jars visible to PyFlink's JVM and to the jobs it runs, with no add_jars call.
+
+Three moments matter:
+
+* **JVM launch.** PyFlink starts its JVM on the first ``get_gateway()`` call (usually inside
+  ``StreamExecutionEnvironment.get_execution_environment()``). :func:`install` wraps PyFlink's
+  ``launch_gateway`` so that, right before the JVM starts, the jars are resolved and put on its
+  class path (PyFlink's launcher appends ``HADOOP_CLASSPATH`` to ``-cp``). The client and a local
+  mini-cluster then load the connector like any Flink class.
+* **A JVM that was already running** (``flink run --python``, or ``pyflink_kinesis`` imported
+  after the environment was created): the jars are added to the JVM's context class loader when
+  the first Kinesis object is built.
+* **A job that leaves this JVM** (remote environment, ``flink run`` to a cluster), or a
+  mini-cluster whose JVM did not start with the jars: when the job's graph is generated the jars
+  are added to the environment's ``pipeline.jars``, so Flink ships them with the job.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from pyflink_kinesis import jars
+from pyflink_kinesis.config.endpoint import JSON_PROTOCOL_SYSTEM_PROPERTIES, needs_json_protocol
+
+# A class every supported connector release has; its presence means the jars are loaded.
+PROBE_CLASS = "org.apache.flink.streaming.connectors.kinesis.FlinkKinesisConsumer"
+
+
+class _State:
+    installed = False
+    # The jars this process put on the JVM's launch class path (empty: not launched by us).
+    launch_class_path: tuple[Path, ...] = ()
+    # True once any Kinesis Java object was built in this process.
+    used = False
+
+
+def install() -> None:
+    """Hook PyFlink so the connector jars are registered with no user action. Idempotent."""
+    if _State.installed:
+        return
+    from pyflink import java_gateway
+    from pyflink.datastream import stream_execution_environment as see
+
+    java_gateway.launch_gateway = _launching_with_jars(java_gateway.launch_gateway)
+    env_class = see.StreamExecutionEnvironment
+    env_class._generate_stream_graph = _shipping_jars(env_class._generate_stream_graph)
+    _State.installed = True
+
+
+def _launching_with_jars(launch: Callable[[], Any]) -> Callable[[], Any]:
+    @functools.wraps(launch)
+    def launch_gateway() -> Any:
+        paths = tuple(jars.resolve_jars())
+        previous = os.environ.get("HADOOP_CLASSPATH")
+        os.environ["HADOOP_CLASSPATH"] = os.pathsep.join(
+            [*(str(p) for p in paths), *([previous] if previous else [])]
+        )
+        try:
+            gateway = launch()
+        finally:
+            if previous is None:
+                del os.environ["HADOOP_CLASSPATH"]
+            else:
+                os.environ["HADOOP_CLASSPATH"] = previous
+        _State.launch_class_path = paths
+        return gateway
+
+    return launch_gateway
+
+
+def _shipping_jars(generate: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(generate)
+    def _generate_stream_graph(env: Any, *args: Any, **kwargs: Any) -> Any:
+        if _State.used:
+            ship_with_job(env)
+        return generate(env, *args, **kwargs)
+
+    return _generate_stream_graph
+
+
+def jvm() -> Any:
+    """The py4j JVM view, with the connector classes loadable. Marks the jars as in use."""
+    from pyflink.java_gateway import get_gateway
+
+    view = get_gateway().jvm
+    if not _State.launch_class_path and not _loadable(view):
+        from pyflink.util.java_utils import add_jars_to_context_class_loader
+
+        add_jars_to_context_class_loader([p.as_uri() for p in jars.resolve_jars()])
+    _State.used = True
+    return view
+
+
+def use_json_protocol(properties: Mapping[str, str]) -> None:
+    """Switch the connector's AWS SDKs in this JVM to JSON when the endpoint is not AWS.
+
+    These are JVM-wide system properties: they reach a local mini-cluster (same JVM); a
+    separate cluster needs them in ``env.java.opts.all`` (see docs/local-kinesis.md).
+    """
+    if needs_json_protocol(properties):
+        system = jvm().System
+        for name, value in JSON_PROTOCOL_SYSTEM_PROPERTIES.items():
+            system.setProperty(name, value)
+
+
+def _loadable(view: Any) -> bool:
+    loader = view.Thread.currentThread().getContextClassLoader()
+    try:
+        view.Class.forName(PROBE_CLASS, False, loader)
+    except Exception:  # py4j raises Py4JJavaError wrapping ClassNotFoundException
+        return False
+    return True
+
+
+def ship_with_job(env: Any) -> None:
+    """Add the jars to a StreamExecutionEnvironment's ``pipeline.jars`` when its job needs them.
+
+    A job that runs in this JVM's mini-cluster already sees jars on the launch class path; any
+    other job (remote cluster, or a JVM launched without them) gets them in ``pipeline.jars``.
+    """
+    from pyflink.util.java_utils import get_j_env_configuration, is_local_deployment
+
+    config = get_j_env_configuration(env._j_stream_execution_environment)
+    if _State.launch_class_path and is_local_deployment(config):
+        return
+    urls = [p.as_uri() for p in jars.resolve_jars()]
+    present = str(config.getString("pipeline.jars", ""))
+    missing = [url for url in urls if url not in present]
+    if missing:
+        env.add_jars(*missing)

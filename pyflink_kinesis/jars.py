@@ -1,0 +1,316 @@
+"""Find the official Flink Kinesis connector jars for the installed PyFlink, or fetch them.
+
+The jars are pinned in ``jars/manifest.toml`` per Flink minor version (Maven coordinates, size,
+sha1, sha256). :func:`resolve_jars` looks for each jar, in this order:
+
+1. the directory named by ``PYFLINK_KINESIS_JARS_DIR``;
+2. the package's download cache (``PYFLINK_KINESIS_CACHE_DIR``, default
+   ``$XDG_CACHE_HOME/pyflink-kinesis/jars`` or ``~/.cache/pyflink-kinesis/jars``);
+3. ``jars/`` of a source checkout (filled by ``make jars``);
+4. the local Maven repository (``~/.m2/repository``);
+5. a download from Maven Central (``PYFLINK_KINESIS_MAVEN_URL`` overrides the repository URL)
+   into the cache, checked against the manifest's sha256. ``PYFLINK_KINESIS_OFFLINE=1`` turns
+   downloads off.
+
+A jar found on disk is checked by size (cheap, done every time); a downloaded one by sha256.
+``python -m pyflink_kinesis.jars verify`` checks the sha256 of every resolved jar.
+
+This module knows nothing about the JVM: :mod:`pyflink_kinesis.gateway` registers the paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+from pyflink_kinesis.errors import JarResolutionError, UnsupportedFlinkVersionError
+
+MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_CHECKOUT_JARS_DIR = _PACKAGE_DIR.parent / "jars"
+_MANIFEST_CANDIDATES = (_PACKAGE_DIR / "_manifest.toml", _CHECKOUT_JARS_DIR / "manifest.toml")
+_DOWNLOAD_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class JarSpec:
+    """One pinned jar: Maven coordinates plus the size and checksums it must have."""
+
+    group: str
+    artifact: str
+    version: str
+    size: int
+    sha1: str
+    sha256: str
+    provides: str = ""
+
+    @property
+    def filename(self) -> str:
+        """The jar's file name as Maven stores it."""
+        return f"{self.artifact}-{self.version}.jar"
+
+    @property
+    def coordinates(self) -> str:
+        """``group:artifact:version``, as Maven's ``-Dartifact`` takes it."""
+        return f"{self.group}:{self.artifact}:{self.version}"
+
+    @property
+    def repository_path(self) -> str:
+        """The jar's path inside a Maven repository layout."""
+        return "/".join(
+            [*self.group.split("."), self.artifact, self.version, self.filename]
+        )
+
+
+@dataclass(frozen=True)
+class JarManifest:
+    """The jar sets, keyed by Flink minor version (``"1.20"``)."""
+
+    lines: Mapping[str, tuple[JarSpec, ...]]
+
+    def jars_for(self, flink_version: str) -> tuple[JarSpec, ...]:
+        """Return the jar set for a Flink version such as ``1.20.5``.
+
+        Raises :class:`UnsupportedFlinkVersionError` naming the installed and supported lines.
+        """
+        line = flink_minor(flink_version)
+        if line not in self.lines:
+            supported = ", ".join(sorted(self.lines))
+            raise UnsupportedFlinkVersionError(
+                f"apache-flink {flink_version} is installed, but pyflink_kinesis has connector "
+                f"jars only for Flink {supported}. Install a supported version, e.g. "
+                f"pip install 'apache-flink=={max(self.lines)}.*'."
+            )
+        return self.lines[line]
+
+
+def flink_minor(version: str) -> str:
+    """``"1.20.5"`` -> ``"1.20"``."""
+    parts = version.split(".")
+    if len(parts) < 2:
+        raise UnsupportedFlinkVersionError(f"cannot read a Flink version from {version!r}")
+    return ".".join(parts[:2])
+
+
+def load_manifest(path: Path | None = None) -> JarManifest:
+    """Read the jar manifest (the installed copy, else the checkout's ``jars/manifest.toml``)."""
+    candidates = (path,) if path is not None else _MANIFEST_CANDIDATES
+    for candidate in candidates:
+        if candidate.is_file():
+            with candidate.open("rb") as handle:
+                return _parse_manifest(tomllib.load(handle))
+    raise JarResolutionError(
+        "the jar manifest is missing (looked at "
+        + ", ".join(str(c) for c in candidates)
+        + "); reinstall pyflink-kinesis."
+    )
+
+
+def _parse_manifest(data: Mapping[str, Any]) -> JarManifest:
+    lines = {
+        line: tuple(JarSpec(**jar) for jar in table["jars"])
+        for line, table in data.get("flink", {}).items()
+    }
+    return JarManifest(lines)
+
+
+def installed_flink_version() -> str:
+    """The version of the installed ``apache-flink`` distribution."""
+    try:
+        return metadata.version("apache-flink")
+    except metadata.PackageNotFoundError as exc:
+        raise UnsupportedFlinkVersionError(
+            "apache-flink is not installed; pip install 'apache-flink==1.20.*'"
+        ) from exc
+
+
+def cache_dir() -> Path:
+    """Where downloaded jars are kept."""
+    configured = os.environ.get("PYFLINK_KINESIS_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pyflink-kinesis" / "jars"
+
+
+def _user_jars_dir() -> Path | None:
+    configured = os.environ.get("PYFLINK_KINESIS_JARS_DIR")
+    return Path(configured) if configured else None
+
+
+def _maven_local_repository() -> Path:
+    return Path.home() / ".m2" / "repository"
+
+
+def _candidates(spec: JarSpec) -> list[Path]:
+    directories = [d for d in (_user_jars_dir(), cache_dir(), _CHECKOUT_JARS_DIR) if d]
+    return [d / spec.filename for d in directories] + [
+        _maven_local_repository() / spec.repository_path
+    ]
+
+
+def _check_size(path: Path, spec: JarSpec) -> None:
+    size = path.stat().st_size
+    if size != spec.size:
+        raise JarResolutionError(
+            f"{path} is {size} bytes but {spec.coordinates} is {spec.size} bytes: the file is "
+            "damaged or another build. Delete it and run `make jars` (or let pyflink_kinesis "
+            "download it again)."
+        )
+
+
+def sha256_of(path: Path) -> str:
+    """The hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(path: Path, spec: JarSpec) -> None:
+    """Check a jar's size and sha256 against the manifest; raise JarResolutionError if off."""
+    _check_size(path, spec)
+    actual = sha256_of(path)
+    if actual != spec.sha256:
+        raise JarResolutionError(
+            f"{path} has sha256 {actual}, expected {spec.sha256} for {spec.coordinates}. "
+            "Delete the file and fetch it again."
+        )
+
+
+def download(spec: JarSpec, destination: Path, repository_url: str | None = None) -> Path:
+    """Download one jar from a Maven repository into ``destination``, verifying its sha256.
+
+    The file appears under its final name only once it is complete and verified.
+    """
+    base = (repository_url or os.environ.get("PYFLINK_KINESIS_MAVEN_URL") or MAVEN_CENTRAL)
+    url = f"{base.rstrip('/')}/{spec.repository_path}"
+    destination.mkdir(parents=True, exist_ok=True)
+    target = destination / spec.filename
+    fd, partial_name = tempfile.mkstemp(prefix=f".{spec.filename}.", dir=destination)
+    partial = Path(partial_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(
+            url, timeout=_DOWNLOAD_TIMEOUT_S
+        ) as response:
+            shutil.copyfileobj(response, out, 1 << 20)
+        verify(partial, spec)
+        os.replace(partial, target)
+    except (urllib.error.URLError, OSError) as exc:
+        raise JarResolutionError(
+            f"could not download {spec.coordinates} from {url}: {exc}. Run `make jars` with "
+            "network access, or put the jar in a directory named by PYFLINK_KINESIS_JARS_DIR."
+        ) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def resolve_jars(
+    *,
+    flink_version: str | None = None,
+    manifest: JarManifest | None = None,
+    allow_download: bool | None = None,
+) -> list[Path]:
+    """Return the paths of the connector jars for the installed Flink, downloading if needed.
+
+    Raises :class:`UnsupportedFlinkVersionError` when no jar set matches the installed Flink,
+    and :class:`JarResolutionError` when a jar is damaged or cannot be had.
+    """
+    specs = (manifest or load_manifest()).jars_for(flink_version or installed_flink_version())
+    if allow_download is None:
+        allow_download = os.environ.get("PYFLINK_KINESIS_OFFLINE", "") in ("", "0", "false")
+    return [_resolve_one(spec, allow_download) for spec in specs]
+
+
+def _resolve_one(spec: JarSpec, allow_download: bool) -> Path:
+    candidates = _candidates(spec)
+    for candidate in candidates:
+        if candidate.is_file():
+            _check_size(candidate, spec)
+            return candidate
+    if not allow_download:
+        raise JarResolutionError(
+            f"{spec.coordinates} was not found (looked at "
+            + ", ".join(str(c) for c in candidates)
+            + ") and downloads are off (PYFLINK_KINESIS_OFFLINE). Run `make jars` or "
+            "`python -m pyflink_kinesis.jars fetch`."
+        )
+    return download(spec, cache_dir())
+
+
+def fetch_with_maven(specs: Sequence[JarSpec], destination: Path) -> list[Path]:
+    """Fetch jars with Maven (``mvn dependency:copy``) into ``destination`` and verify them."""
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise JarResolutionError("Maven (mvn) is not on PATH; install it or use `fetch`.")
+    paths = []
+    for spec in specs:
+        subprocess.run(
+            [mvn, "-q", "-B", "dependency:copy", f"-Dartifact={spec.coordinates}",
+             f"-DoutputDirectory={destination}"],
+            check=True,
+        )
+        path = destination / spec.filename
+        verify(path, spec)
+        paths.append(path)
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pyflink_kinesis.jars {path,fetch,verify}``."""
+    parser = argparse.ArgumentParser(prog="python -m pyflink_kinesis.jars", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("path", help="print the resolved jar paths, one a line")
+    fetch = commands.add_parser("fetch", help="fetch the jars into a directory")
+    fetch.add_argument("--dest", type=Path, default=None, help="default: the cache directory")
+    fetch.add_argument("--maven", action="store_true", help="fetch with mvn dependency:copy")
+    commands.add_parser("verify", help="check the sha256 of every resolved jar")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "fetch":
+            specs = load_manifest().jars_for(installed_flink_version())
+            dest = args.dest or cache_dir()
+            if args.maven:
+                paths = fetch_with_maven(specs, dest)
+            else:
+                paths = [
+                    dest / s.filename if (dest / s.filename).is_file() else download(s, dest)
+                    for s in specs
+                ]
+                for path, spec in zip(paths, specs):
+                    verify(path, spec)
+        else:
+            paths = resolve_jars()
+            if args.command == "verify":
+                specs = load_manifest().jars_for(installed_flink_version())
+                for path, spec in zip(paths, specs):
+                    verify(path, spec)
+    except JarResolutionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The Python key tables against the connector jar itself, read through py4j.
+
+Fails when the jar has a key the tables lack, when a table entry names a Java constant that is
+missing or holds another key, and when enum values or defaults differ.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from pyflink_kinesis.config import CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, Key
+from pyflink_kinesis.config.consumer import CONSUMER_CONSTANTS
+from pyflink_kinesis.config.sink import SINK_CONSTANTS
+from pyflink_kinesis.config.values import parse
+from pyflink_kinesis.errors import KinesisError
+
+pytestmark = pytest.mark.jvm
+
+M2_JAR = (
+    Path.home()
+    / ".m2/repository/org/apache/flink/flink-connector-kinesis/4.3.0-1.19"
+    / "flink-connector-kinesis-4.3.0-1.19.jar"
+)
+SHADED_AWS_CONSTANTS = (
+    "org.apache.flink.kinesis.shaded.org.apache.flink.connector.aws.config.AWSConfigConstants"
+)
+CONSUMER_AWS_CONSTANTS = "org.apache.flink.streaming.connectors.kinesis.config.AWSConfigConstants"
+# Classes whose public String constants are all configuration keys, except these.
+KEY_CLASSES = (CONSUMER_CONSTANTS, CONSUMER_AWS_CONSTANTS, SHADED_AWS_CONSTANTS, SINK_CONSTANTS)
+NOT_KEYS = {"BASE_KINESIS_USER_AGENT_PREFIX_FORMAT"}  # a user agent format, not a key
+
+ALL_KEYS = {
+    key.name: key for table in (CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS) for key in table.keys
+}
+
+LoadClass = Callable[[str], Any]
+
+
+def connector_jars() -> list[Path]:
+    """The jars the package resolves, or the one in ~/.m2 while jars.py cannot."""
+    try:
+        from pyflink_kinesis.jars import resolve_jars
+
+        return list(resolve_jars())
+    except (ImportError, KinesisError):
+        return [M2_JAR]
+
+
+@pytest.fixture(scope="module")
+def load_class() -> Iterator[LoadClass]:
+    """Load a class from the connector jars, whether or not the JVM started with them."""
+    jars = connector_jars()
+    if not all(jar.is_file() for jar in jars):
+        pytest.skip(f"connector jars not found: {jars}")
+    with pytest.MonkeyPatch.context() as patch:
+        previous = os.environ.get("HADOOP_CLASSPATH")
+        paths = [str(jar) for jar in jars] + ([previous] if previous else [])
+        patch.setenv("HADOOP_CLASSPATH", os.pathsep.join(paths))
+        from pyflink.java_gateway import get_gateway
+
+        gateway = get_gateway()
+    jvm = gateway.jvm
+    urls = gateway.new_array(jvm.java.net.URL, len(jars))
+    for index, jar in enumerate(jars):
+        urls[index] = jvm.java.io.File(str(jar)).toURI().toURL()
+    loader = jvm.java.net.URLClassLoader(urls, jvm.Thread.currentThread().getContextClassLoader())
+    yield lambda name: jvm.Class.forName(name, True, loader)
+
+
+def key_name(key: Key) -> str:
+    return key.name
+
+
+def static_value(load_class: LoadClass, cls: str, field: str) -> Any:
+    """The value of a static field, public or private."""
+    java_field = load_class(cls).getDeclaredField(field)
+    java_field.setAccessible(True)
+    return java_field.get(None)
+
+
+def as_python(key: Key, java_value: Any) -> object:
+    """A Java default as the Python value ``parse`` gives for the same setting."""
+    if isinstance(java_value, (bool, int, float, str)):
+        return java_value
+    if java_value.getClass().getName() == "java.time.Duration":
+        return java_value.toMillis() if key.unit == "ms" else java_value.getSeconds()
+    return java_value.name()  # an enum constant
+
+
+def test_every_key_constant_of_the_jar_is_in_a_table(load_class: LoadClass) -> None:
+    in_tables = {(key.java.cls, key.java.field) for key in ALL_KEYS.values() if key.java}
+    in_jar = set()
+    for cls in KEY_CLASSES:
+        for field in load_class(cls).getFields():
+            name = field.getName()
+            is_string = field.getType().getName() == "java.lang.String"
+            if is_string and not name.startswith("DEFAULT_") and name not in NOT_KEYS:
+                in_jar.add((field.getDeclaringClass().getName(), name))
+    assert in_jar - in_tables == set()
+
+
+@pytest.mark.parametrize("key", [key for key in ALL_KEYS.values() if key.java], ids=key_name)
+def test_each_table_key_is_its_java_constant(load_class: LoadClass, key: Key) -> None:
+    assert key.java is not None
+    value = load_class(key.java.cls).getField(key.java.field).get(None)
+    if key.is_pattern:
+        assert key.name.startswith(value)
+    else:
+        assert key.name == value
+
+
+@pytest.mark.parametrize("key", [key for key in ALL_KEYS.values() if key.java_enum], ids=key_name)
+def test_enum_values_are_the_java_enum_constants(load_class: LoadClass, key: Key) -> None:
+    assert key.java_enum is not None
+    constants = load_class(key.java_enum).getEnumConstants()
+    assert sorted(constant.name() for constant in constants) == sorted(key.allowed)
+
+
+@pytest.mark.parametrize(
+    "key", [key for key in ALL_KEYS.values() if key.java_default], ids=key_name
+)
+def test_defaults_are_the_java_defaults(load_class: LoadClass, key: Key) -> None:
+    assert key.java_default is not None and key.default is not None
+    java_value = static_value(load_class, key.java_default.cls, key.java_default.field)
+    assert parse(key, key.default) == as_python(key, java_value)
+
+
+def test_every_java_default_constant_is_mirrored(load_class: LoadClass) -> None:
+    mirrored = {key.java_default for key in ALL_KEYS.values() if key.java_default}
+    declared = load_class(CONSUMER_CONSTANTS).getDeclaredFields()
+    defaults = {field.getName() for field in declared if field.getName().startswith("DEFAULT_")}
+    assert defaults - {ref.field for ref in mirrored if ref.cls == CONSUMER_CONSTANTS} == set()

@@ -1,0 +1,183 @@
+"""``validate_sink``: a KinesisStreamsSink's parts, options and client properties, all at once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from pyflink_kinesis.config import SinkSettings, validate_sink
+from pyflink_kinesis.errors import KinesisConfigError
+
+SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+MIB = 1024 * 1024
+# The sink of the connector's documentation, every option at its documented default.
+DOCUMENTED = SinkSettings(
+    client_properties={
+        "aws.region": "us-east-1",
+        "aws.credentials.provider.basic.accesskeyid": "aws_access_key_id",
+        "aws.credentials.provider.basic.secretkey": "aws_secret_access_key",
+        "aws.endpoint": "http://localhost:4567",
+    },
+    stream_name="your-stream-name",
+    has_serialization_schema=True,
+    has_partition_key_generator=True,
+    fail_on_error=False,
+    max_batch_size=500,
+    max_in_flight_requests=50,
+    max_buffered_requests=10000,
+    max_batch_size_in_bytes=5 * MIB,
+    max_time_in_buffer_ms=5000,
+    max_record_size_in_bytes=1 * MIB,
+)
+MINIMAL = SinkSettings({"aws.region": "us-east-1"}, "orders", True, True)
+
+
+def problems(settings: SinkSettings) -> dict[str, str]:
+    with pytest.raises(KinesisConfigError) as raised:
+        validate_sink(settings)
+    return {problem.key: problem.message for problem in raised.value.problems}
+
+
+def test_documented_sink_passes_and_returns_its_client_properties() -> None:
+    assert validate_sink(DOCUMENTED) == DOCUMENTED.client_properties
+
+
+def test_unset_options_take_the_connector_defaults() -> None:
+    assert validate_sink(MINIMAL) == {"aws.region": "us-east-1"}
+
+
+def test_client_properties_become_strings() -> None:
+    client = {
+        "aws.region": "us-east-1",
+        "aws.trust.all.certificates": True,
+        "aws.http-client.max-concurrency": 64,
+    }
+    assert validate_sink(replace(MINIMAL, client_properties=client)) == {
+        "aws.region": "us-east-1",
+        "aws.trust.all.certificates": "true",
+        "aws.http-client.max-concurrency": "64",
+    }
+
+
+def test_everything_missing_is_reported_together() -> None:
+    with pytest.raises(KinesisConfigError) as raised:
+        validate_sink(SinkSettings(None, None, False, False))
+    assert [problem.key for problem in raised.value.problems] == [
+        "aws.region",
+        "stream_name",
+        "serialization_schema",
+        "partition_key_generator",
+    ]
+    assert str(raised.value).startswith("4 problems in the sink settings:")
+
+
+@pytest.mark.parametrize("stream_name", ["", "my stream", "s" * 129])
+def test_stream_name_must_be_a_kinesis_stream_name(stream_name: str) -> None:
+    assert list(problems(replace(MINIMAL, stream_name=stream_name))) == ["stream_name"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("max_batch_size", 501, "must be 1 to 500"),
+        ("max_batch_size", 0, "must be 1 to 500"),
+        ("max_in_flight_requests", 0, "must be >= 1"),
+        ("max_buffered_requests", -1, "must be >= 1"),
+        ("max_batch_size_in_bytes", 5 * MIB + 1, "must be 1 to 5242880"),
+        ("max_time_in_buffer_ms", 0, "must be >= 1"),
+        ("max_record_size_in_bytes", MIB + 1, "must be 1 to 1048576"),
+        ("max_buffered_requests", 2**31, "does not fit in a Java int"),
+        ("max_batch_size", True, "expected int, got bool"),
+        ("max_batch_size", 500.0, "expected int, got float"),
+        ("max_time_in_buffer_ms", "5000", "expected int, got str"),
+        ("fail_on_error", 1, "expected bool, got int"),
+    ],
+)
+def test_options_outside_their_limits_are_explained(option: str, value: Any, message: str) -> None:
+    found = problems(replace(MINIMAL, **{option: value}))
+    assert list(found) == [option]
+    assert message in found[option]
+
+
+def test_buffer_must_hold_more_than_a_batch() -> None:
+    found = problems(replace(MINIMAL, max_buffered_requests=500))
+    assert found == {
+        "max_buffered_requests": "500 must be greater than max_batch_size (500, the default)"
+    }
+    assert validate_sink(replace(MINIMAL, max_buffered_requests=100, max_batch_size=99))
+
+
+def test_a_record_must_fit_in_a_batch() -> None:
+    found = problems(replace(MINIMAL, max_batch_size_in_bytes=1000, max_record_size_in_bytes=1001))
+    assert found == {
+        "max_record_size_in_bytes": "1001 must be at most max_batch_size_in_bytes (1000)"
+    }
+
+
+def test_rate_limit_size_must_fit_in_a_java_int() -> None:
+    found = problems(replace(MINIMAL, max_in_flight_requests=2**31 - 1))
+    assert "must fit in a Java int" in found["max_in_flight_requests"]
+
+
+def test_relations_are_skipped_when_an_option_is_already_wrong() -> None:
+    found = problems(replace(MINIMAL, max_batch_size=600, max_buffered_requests=550))
+    assert list(found) == ["max_batch_size"]
+
+
+def test_client_properties_are_checked_like_the_consumer_config() -> None:
+    client = {"aws.region": "us-east-1", "aws.regoin": "x", "flink.stream.initpos": "LATEST"}
+    found = problems(replace(MINIMAL, client_properties=client))
+    assert found["aws.regoin"] == "unknown key; did you mean 'aws.region'?"
+    assert found["flink.stream.initpos"].startswith("unknown key")
+
+
+def test_sink_takes_its_own_client_keys() -> None:
+    client = {
+        "aws.region": "us-east-1",
+        "aws.http.protocol.version": "HTTP1_1",
+        "aws.http-client.read-timeout": 1000,
+        "aws.kinesis.client.user-agent-prefix": "my-app",
+    }
+    assert set(validate_sink(replace(MINIMAL, client_properties=client))) == set(client)
+
+
+def test_custom_credentials_may_read_keys_of_their_own() -> None:
+    client = {
+        "aws.region": "us-east-1",
+        "aws.credentials.provider": "CUSTOM",
+        "aws.credentials.provider.custom.class": "com.example.VaultCredentials",
+        "vault.path": "secret/kinesis",
+        "aws.credentails.provider.custom.role": "x",
+    }
+    found = problems(replace(MINIMAL, client_properties=client))
+    assert list(found) == ["aws.credentails.provider.custom.role"]
+    without_typo = {name: value for name, value in client.items() if "credentails" not in name}
+    assert validate_sink(replace(MINIMAL, client_properties=without_typo)) == without_typo
+
+
+def test_unknown_keys_are_errors_without_custom_credentials() -> None:
+    client = {"aws.region": "us-east-1", "vault.path": "secret/kinesis"}
+    assert list(problems(replace(MINIMAL, client_properties=client))) == ["vault.path"]
+
+
+def test_repr_masks_secrets() -> None:
+    client = {"aws.region": "us-east-1", "aws.credentials.provider.basic.secretkey": SECRET}
+    text = repr(replace(MINIMAL, client_properties=client, max_batch_size=100))
+    assert SECRET not in text
+    assert "'aws.credentials.provider.basic.secretkey': '****'" in text
+    assert "max_batch_size=100" in text
+    assert text.startswith("SinkSettings(client_properties={'aws.region': 'us-east-1'")
+
+
+def test_secrets_never_appear_in_the_error() -> None:
+    client = {
+        "aws.credentials.provider.basic.secretkey": SECRET,
+        "aws.credentials.provider.basic.secretkye": SECRET,
+    }
+    with pytest.raises(KinesisConfigError) as raised:
+        validate_sink(replace(MINIMAL, client_properties=client))
+    assert len(raised.value.problems) == 3  # region, misspelt key, access key id
+    assert SECRET not in str(raised.value)
+    assert SECRET not in repr(raised.value)

@@ -1,0 +1,96 @@
+"""Jar registration with PyFlink's JVM and jobs, with no add_jars call.
+
+Each case runs in a fresh Python process: PyFlink starts one JVM per process, and how the jars
+get in depends on whether that JVM was started before or after pyflink_kinesis was imported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pyflink_kinesis import jars
+
+pytestmark = pytest.mark.jvm
+
+BUILD_JOB = """
+from pyflink.common.serialization import SimpleStringSchema
+consumer = FlinkKinesisConsumer("s", SimpleStringSchema(), {"aws.region": "us-east-1"})
+env.add_source(consumer).print()
+env.get_execution_plan()
+env.get_execution_plan()
+conf = get_j_env_configuration(env._j_stream_execution_environment)
+"""
+
+
+def run_python(*parts: str) -> dict[str, object]:
+    """Run code in a fresh interpreter; it prints one JSON object as its last line."""
+    code = "\n".join(textwrap.dedent(part) for part in parts)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result: dict[str, object] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def expected_urls() -> set[str]:
+    return {p.as_uri() for p in jars.resolve_jars()}
+
+
+def test_importing_first_puts_the_jars_on_the_jvm_class_path() -> None:
+    result = run_python("""
+        import json, os
+        import pyflink_kinesis
+        from pyflink_kinesis import FlinkKinesisConsumer
+        from pyflink_kinesis.gateway import PROBE_CLASS as CONSUMER_CLASS
+        from pyflink.datastream import StreamExecutionEnvironment
+        from pyflink.java_gateway import get_gateway
+        from pyflink.util.java_utils import get_j_env_configuration
+        env = StreamExecutionEnvironment.get_execution_environment()
+        system_loader = get_gateway().jvm.ClassLoader.getSystemClassLoader()
+        get_gateway().jvm.Class.forName(CONSUMER_CLASS, False, system_loader)
+    """, BUILD_JOB, """
+        print(json.dumps({"pipeline_jars": conf.getString("pipeline.jars", ""),
+                          "hadoop_classpath_restored": "HADOOP_CLASSPATH" not in os.environ}))
+    """)
+    # The mini-cluster runs in this JVM: the job needs nothing shipped.
+    assert result == {"pipeline_jars": "", "hadoop_classpath_restored": True}
+
+
+def test_a_jvm_started_before_import_gets_the_jars_loaded_and_shipped_with_the_job() -> None:
+    result = run_python("""
+        import json
+        from pyflink.datastream import StreamExecutionEnvironment
+        from pyflink.util.java_utils import get_j_env_configuration
+        env = StreamExecutionEnvironment.get_execution_environment()
+        from pyflink_kinesis import FlinkKinesisConsumer
+    """, BUILD_JOB, """
+        print(json.dumps({"pipeline_jars": conf.getString("pipeline.jars", "")}))
+    """)
+    shipped = str(result["pipeline_jars"])
+    assert all(url in shipped for url in expected_urls()), shipped
+
+
+def test_a_job_for_a_remote_cluster_ships_the_jars() -> None:
+    result = run_python("""
+        import json
+        from pyflink.common import Configuration
+        from pyflink.datastream import StreamExecutionEnvironment
+        from pyflink.util.java_utils import get_j_env_configuration
+        from pyflink_kinesis import FlinkKinesisConsumer
+        config = Configuration()
+        config.set_string("execution.target", "remote")
+        env = StreamExecutionEnvironment.get_execution_environment()
+        env.configure(config)  # a local environment forces target "local" at creation
+    """, BUILD_JOB, """
+        print(json.dumps({"pipeline_jars": conf.getString("pipeline.jars", "")}))
+    """)
+    shipped = str(result["pipeline_jars"])
+    # Each jar once, although the plan was generated twice.
+    assert all(shipped.count(url) == 1 for url in expected_urls()), shipped

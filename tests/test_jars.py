@@ -1,0 +1,153 @@
+"""Jar resolution: the manifest, the search order, size and checksum checks, and downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+from functools import partial
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from pyflink_kinesis import jars
+from pyflink_kinesis.errors import JarResolutionError, UnsupportedFlinkVersionError
+
+CONTENT = b"PK\x03\x04 a small stand-in for a jar"
+
+
+def spec_for(content: bytes, artifact: str = "demo-connector") -> jars.JarSpec:
+    return jars.JarSpec(
+        group="org.example",
+        artifact=artifact,
+        version="1.0-1.20",
+        size=len(content),
+        sha1=hashlib.sha1(content).hexdigest(),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+
+
+SPEC = spec_for(CONTENT)
+MANIFEST = jars.JarManifest({"1.20": (SPEC,)})
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point every search location at empty temporary directories."""
+    monkeypatch.setenv("PYFLINK_KINESIS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("PYFLINK_KINESIS_JARS_DIR", raising=False)
+    monkeypatch.delenv("PYFLINK_KINESIS_OFFLINE", raising=False)
+    monkeypatch.setattr(jars, "_CHECKOUT_JARS_DIR", tmp_path / "checkout-jars")
+    monkeypatch.setattr(jars, "_maven_local_repository", lambda: tmp_path / "m2")
+
+
+def put(directory: Path, content: bytes = CONTENT, spec: jars.JarSpec = SPEC) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / spec.filename
+    path.write_bytes(content)
+    return path
+
+
+@pytest.fixture
+def maven_repo(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A Maven repository layout served over HTTP on loopback; yields (url, root)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server.shutdown()
+    server.server_close()
+
+
+def publish(root: Path, content: bytes) -> None:
+    path = root / SPEC.repository_path
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+
+
+def test_the_shipped_manifest_pins_the_flink_1_20_jars() -> None:
+    specs = jars.load_manifest().jars_for("1.20.5")
+    connector = specs[0]
+    assert connector.coordinates == "org.apache.flink:flink-connector-kinesis:4.3.0-1.19"
+    assert all(len(s.sha256) == 64 and len(s.sha1) == 40 and s.size > 0 for s in specs)
+    assert len({s.coordinates for s in specs}) == len(specs)
+
+
+def test_unsupported_flink_version_names_installed_and_supported_versions() -> None:
+    with pytest.raises(UnsupportedFlinkVersionError) as error:
+        MANIFEST.jars_for("1.17.2")
+    assert "1.17.2" in str(error.value) and "1.20" in str(error.value)
+
+
+def test_the_user_directory_comes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = put(tmp_path / "mine")
+    put(tmp_path / "cache")
+    put(tmp_path / "checkout-jars")
+    monkeypatch.setenv("PYFLINK_KINESIS_JARS_DIR", str(tmp_path / "mine"))
+    assert jars.resolve_jars(flink_version="1.20.0", manifest=MANIFEST) == [user]
+
+
+def test_search_order_cache_then_checkout_then_maven_repository(tmp_path: Path) -> None:
+    in_m2 = put((tmp_path / "m2" / SPEC.repository_path).parent)
+    assert jars.resolve_jars(flink_version="1.20.0", manifest=MANIFEST) == [in_m2]
+    in_checkout = put(tmp_path / "checkout-jars")
+    assert jars.resolve_jars(flink_version="1.20.0", manifest=MANIFEST) == [in_checkout]
+    in_cache = put(tmp_path / "cache")
+    assert jars.resolve_jars(flink_version="1.20.0", manifest=MANIFEST) == [in_cache]
+
+
+def test_a_jar_of_the_wrong_size_is_reported_not_used(tmp_path: Path) -> None:
+    put(tmp_path / "cache", CONTENT + b"tail")
+    with pytest.raises(JarResolutionError, match="bytes"):
+        jars.resolve_jars(flink_version="1.20.0", manifest=MANIFEST)
+
+
+def test_download_verifies_and_caches(tmp_path: Path, maven_repo: tuple[str, Path],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    url, root = maven_repo
+    publish(root, CONTENT)
+    monkeypatch.setenv("PYFLINK_KINESIS_MAVEN_URL", url)
+    [path] = jars.resolve_jars(flink_version="1.20.0", manifest=MANIFEST)
+    assert path == tmp_path / "cache" / SPEC.filename
+    assert path.read_bytes() == CONTENT
+    assert sorted(p.name for p in path.parent.iterdir()) == [SPEC.filename]
+
+
+def test_download_with_a_wrong_checksum_fails_and_leaves_nothing(
+    tmp_path: Path, maven_repo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, root = maven_repo
+    tampered = bytes([CONTENT[0] ^ 1]) + CONTENT[1:]  # same size, other bytes
+    publish(root, tampered)
+    monkeypatch.setenv("PYFLINK_KINESIS_MAVEN_URL", url)
+    with pytest.raises(JarResolutionError, match="sha256"):
+        jars.resolve_jars(flink_version="1.20.0", manifest=MANIFEST)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_a_missing_artifact_says_where_it_looked(maven_repo: tuple[str, Path],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    url, _ = maven_repo
+    monkeypatch.setenv("PYFLINK_KINESIS_MAVEN_URL", url)
+    with pytest.raises(JarResolutionError, match="could not download .*404"):
+        jars.resolve_jars(flink_version="1.20.0", manifest=MANIFEST)
+
+
+def test_offline_mode_does_not_download(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYFLINK_KINESIS_OFFLINE", "1")
+    with pytest.raises(JarResolutionError, match="downloads are off"):
+        jars.resolve_jars(flink_version="1.20.0", manifest=MANIFEST)
+
+
+def test_verify_detects_changed_content(tmp_path: Path) -> None:
+    good = put(tmp_path / "a")
+    jars.verify(good, SPEC)
+    bad = tmp_path / "b" / SPEC.filename
+    bad.parent.mkdir()
+    bad.write_bytes(bytes([CONTENT[0] ^ 1]) + CONTENT[1:])
+    with pytest.raises(JarResolutionError, match="sha256"):
+        jars.verify(bad, SPEC)
