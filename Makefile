@@ -24,7 +24,7 @@ jars: venv
 	$(PY) -m pyflink_kinesis.jars fetch --maven --dest jars
 
 $(KINESIS_SERVER): tools/local-kinesis/package-lock.json
-	npm ci --prefix tools/local-kinesis --no-audit --no-fund --loglevel=error
+	npm ci --prefix tools/local-kinesis --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 kinesis-server: $(KINESIS_SERVER)

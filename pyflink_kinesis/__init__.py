@@ -16,7 +16,11 @@ from pyflink_kinesis.errors import (
     KinesisError,
     UnsupportedFlinkVersionError,
 )
-from pyflink_kinesis.sink import KinesisStreamsSink, KinesisStreamsSinkBuilder, PartitionKeyGenerator
+from pyflink_kinesis.sink import (
+    KinesisStreamsSink,
+    KinesisStreamsSinkBuilder,
+    PartitionKeyGenerator,
+)
 from pyflink_kinesis.watermark import WatermarkTracker
 
 _gateway.install()

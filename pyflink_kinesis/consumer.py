@@ -101,13 +101,14 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
         return self
 
     def __repr__(self) -> str:
-        return f"FlinkKinesisConsumer(streams={self._streams!r}, config={mask_secrets(self._config)!r})"
+        config = mask_secrets(self._config)
+        return f"FlinkKinesisConsumer(streams={self._streams!r}, config={config!r})"
 
 
 def _java_deserializer(jvm: Any, deserializer: Deserializer) -> Any:
     if isinstance(deserializer, DeserializationSchema):
-        wrapper = java_class(jvm, f"{_CONNECTORS}.serialization.KinesisDeserializationSchemaWrapper")
-        return wrapper(deserializer._j_deserialization_schema)
+        wrapper = f"{_CONNECTORS}.serialization.KinesisDeserializationSchemaWrapper"
+        return java_class(jvm, wrapper)(deserializer._j_deserialization_schema)
     if hasattr(deserializer, "_j_kinesis_deserialization_schema"):
         return deserializer._j_kinesis_deserialization_schema
     raise TypeError(

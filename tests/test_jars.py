@@ -133,7 +133,7 @@ def test_a_missing_artifact_says_where_it_looked(maven_repo: tuple[str, Path],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     url, _ = maven_repo
     monkeypatch.setenv("PYFLINK_KINESIS_MAVEN_URL", url)
-    with pytest.raises(JarResolutionError, match="could not download .*404"):
+    with pytest.raises(JarResolutionError, match=r"could not download .*404"):
         jars.resolve_jars(flink_version="1.20.0", manifest=MANIFEST)
 
 

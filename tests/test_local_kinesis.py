@@ -383,3 +383,20 @@ def _run_inner_pytest(tmp_path: Path, test_file: Path) -> subprocess.CompletedPr
         text=True,
         timeout=300,
     )
+
+
+def test_at_timestamp_on_a_shard_with_no_later_record_answers_at_the_tip(
+    local_kinesis: LocalKinesis, stream_factory: MakeStream
+) -> None:
+    """kinesalite alone never answers this request; LocalKinesis makes it behave like Kinesis."""
+    from datetime import datetime, timezone
+
+    stream = stream_factory(1)
+    client = local_kinesis.client(max_attempts=1, read_timeout_s=5)
+    shard_id = client.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
+    iterator = client.get_shard_iterator(
+        StreamName=stream, ShardId=shard_id, ShardIteratorType="AT_TIMESTAMP",
+        Timestamp=datetime.now(timezone.utc),
+    )["ShardIterator"]
+    local_kinesis.put_records(stream, ["after"])
+    assert [r["Data"] for r in client.get_records(ShardIterator=iterator)["Records"]] == [b"after"]

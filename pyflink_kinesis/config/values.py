@@ -128,10 +128,10 @@ def _parse_boolean(key: Key, text: str) -> object:
 def _parse_enum(key: Key, text: str) -> object:
     if text in key.allowed:
         return text
-    allowed = ", ".join(key.allowed)
-    hint = f"; values are case-sensitive, did you mean {text.upper()!r}?"
-    case_hint = hint if text.upper() in key.allowed else ""
-    raise ValueError(f"is not one of {allowed} (Java uses Enum.valueOf){case_hint}")
+    message = f"is not one of {', '.join(key.allowed)} (case-sensitive: Java uses Enum.valueOf)"
+    if text.upper() in key.allowed:
+        message += f"; did you mean {text.upper()!r}?"
+    raise ValueError(message)
 
 
 def _parse_url(key: Key, text: str) -> object:

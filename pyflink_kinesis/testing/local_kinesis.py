@@ -18,8 +18,11 @@ Things to know about kinesalite 3.3.3:
 * It has no UpdateShardCount and no enhanced fan-out (RegisterStreamConsumer,
   SubscribeToShard); ListShards, SplitShard and MergeShards work.
 * Requests must name streams by ``StreamName``; a ``StreamARN`` alone is rejected.
-* GetShardIterator with ``AT_TIMESTAMP`` never answers when no record in the shard is at or
-  after that time (the client hits its read timeout).
+* GetShardIterator with ``AT_TIMESTAMP`` (which the Flink consumer also uses for ``LATEST``)
+  has two bugs that ``LocalKinesis`` works around when it starts the server: it reads the
+  Java SDK v1's millisecond ``Timestamp`` as seconds, and it never answers when no record in
+  the shard is at or after that time. Our start-up script converts a ``Timestamp`` above
+  1e11 from milliseconds, and answers the second case with a LATEST iterator, as Kinesis does.
 
 This module imports boto3 but never pyflink or py4j.
 """
@@ -84,6 +87,33 @@ _LISTENING_MARKER = "Listening at"
 _BOOTSTRAP_JS = r"""
 'use strict';
 const [indexJs, host, port, createMs, deleteMs, updateMs, shardLimit] = process.argv.slice(1);
+const path = require('path');
+// Two fixes to GetShardIterator AT_TIMESTAMP, which the Flink consumer also uses for LATEST:
+// the AWS Java SDK v1 sends Timestamp in epoch milliseconds over JSON (kinesalite reads
+// seconds), and kinesalite never answers when no record is at or after the time (Kinesis then
+// returns an iterator at the shard's tip, as LATEST does).
+const db = require(path.join(path.dirname(indexJs), 'db'));
+const actionPath = require.resolve(path.join(path.dirname(indexJs), 'actions', 'getShardIterator'));
+const getShardIterator = require(actionPath);
+require.cache[actionPath].exports = function (store, data, cb) {
+  if (data.ShardIteratorType !== 'AT_TIMESTAMP' || typeof data.Timestamp !== 'number') {
+    return getShardIterator(store, data, cb);
+  }
+  if (data.Timestamp > 1e11) data.Timestamp = data.Timestamp / 1000;
+  let shardIx;
+  try { shardIx = db.resolveShardId(data.ShardId).shardIx; } catch (e) {
+    return getShardIterator(store, data, cb);
+  }
+  let found = false;
+  store.getStreamDb(data.StreamName)
+    .createReadStream({gt: db.shardIxToHex(shardIx), lt: db.shardIxToHex(shardIx + 1)})
+    .on('data', (item) => {
+      found = found || item.value.ApproximateArrivalTimestamp >= data.Timestamp;
+    })
+    .on('error', () => getShardIterator(store, data, cb))
+    .on('end', () => getShardIterator(store, found ? data
+      : Object.assign({}, data, {ShardIteratorType: 'LATEST', Timestamp: undefined}), cb));
+};
 const server = require(indexJs)({
   createStreamMs: Number(createMs),
   deleteStreamMs: Number(deleteMs),

@@ -22,7 +22,13 @@ class Job:
         self.client = client
 
     def status(self) -> JobStatus:
-        return self.client.get_job_status().result()
+        """The job's status; FAILED once its per-job mini-cluster has shut down after a failure."""
+        try:
+            return self.client.get_job_status().result()
+        except Exception as exc:  # py4j: "MiniCluster is not yet running or ... shut down"
+            if "MiniCluster" in str(exc):
+                return JobStatus.FAILED
+            raise
 
     def wait_running(self, timeout_s: float = 60.0) -> None:
         """Wait until every task is past scheduling (the job is RUNNING)."""
@@ -36,8 +42,10 @@ class Job:
                 return value
             status = self.status()
             if status in _FINISHED:
-                self.client.get_job_execution_result().result()  # raises the job's failure
-                raise AssertionError(f"job ended ({status}) before {what}")
+                raise AssertionError(
+                    f"job ended ({status}) before {what}; its cause is in the Flink log "
+                    "(pyflink/log/ in the virtualenv)"
+                )
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
             time.sleep(0.5)

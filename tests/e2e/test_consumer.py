@@ -122,7 +122,8 @@ def test_latest_reads_only_records_written_after_the_job_started(
     ("timestamp_format", "render"),
     [
         (None, lambda t: f"{t:.3f}"),
-        (None, lambda t: datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")),
+        (None, lambda t: datetime.fromtimestamp(t, timezone.utc).isoformat(
+            timespec="milliseconds")),
         ("yyyy-MM-dd HH:mm:ss.SSS", lambda t: datetime.fromtimestamp(t).strftime(
             "%Y-%m-%d %H:%M:%S.%f")[:-3]),
     ],
