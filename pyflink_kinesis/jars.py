@@ -274,6 +274,14 @@ def fetch_with_maven(specs: Sequence[JarSpec], destination: Path) -> list[Path]:
     return paths
 
 
+def _fetch_one(spec: JarSpec, destination: Path) -> Path:
+    path = destination / spec.filename
+    if path.is_file():
+        verify(path, spec)
+        return path
+    return download(spec, destination)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m pyflink_kinesis.jars {path,fetch,verify}``."""
     parser = argparse.ArgumentParser(prog="python -m pyflink_kinesis.jars", description=__doc__,
@@ -289,15 +297,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fetch":
             specs = load_manifest().jars_for(installed_flink_version())
             dest = args.dest or cache_dir()
-            if args.maven:
-                paths = fetch_with_maven(specs, dest)
-            else:
-                paths = [
-                    dest / s.filename if (dest / s.filename).is_file() else download(s, dest)
-                    for s in specs
-                ]
-                for path, spec in zip(paths, specs):
-                    verify(path, spec)
+            paths = fetch_with_maven(specs, dest) if args.maven else [
+                _fetch_one(spec, dest) for spec in specs
+            ]
         else:
             paths = resolve_jars()
             if args.command == "verify":

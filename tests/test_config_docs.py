@@ -50,3 +50,13 @@ def test_module_prints_the_reference() -> None:
         check=True,
     )
     assert result.stdout == render_markdown() + "\n"
+
+
+def test_the_committed_reference_is_up_to_date() -> None:
+    """docs/configuration.md is generated; regenerate it with `make docs` after a table change."""
+    from pathlib import Path
+
+    from pyflink_kinesis.config.docs import render_markdown
+
+    committed = Path(__file__).parents[1] / "docs" / "configuration.md"
+    assert committed.read_text() == render_markdown() + "\n"
