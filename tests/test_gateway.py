@@ -7,6 +7,7 @@ get in depends on whether that JVM was started before or after pyflink_kinesis w
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -30,8 +31,14 @@ conf = get_j_env_configuration(env._j_stream_execution_environment)
 def run_python(*parts: str) -> dict[str, object]:
     """Run code in a fresh interpreter; it prints one JSON object as its last line."""
     code = "\n".join(textwrap.dedent(part) for part in parts)
+    # Jobs run earlier in this pytest process leave PyFlink's worker-mode variables (such as
+    # PYFLINK_GATEWAY_DISABLED) in os.environ; a fresh user process has none of them.
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("PYFLINK_GATEWAY", "_PYFLINK", "_python_worker"))
+    }
     completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True,
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env,
         timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -46,6 +53,7 @@ def expected_urls() -> set[str]:
 def test_importing_first_puts_the_jars_on_the_jvm_class_path() -> None:
     result = run_python("""
         import json, os
+        before = os.environ.get("HADOOP_CLASSPATH")
         import pyflink_kinesis
         from pyflink_kinesis import FlinkKinesisConsumer
         from pyflink_kinesis.gateway import PROBE_CLASS as CONSUMER_CLASS
@@ -57,7 +65,8 @@ def test_importing_first_puts_the_jars_on_the_jvm_class_path() -> None:
         get_gateway().jvm.Class.forName(CONSUMER_CLASS, False, system_loader)
     """, BUILD_JOB, """
         print(json.dumps({"pipeline_jars": conf.getString("pipeline.jars", ""),
-                          "hadoop_classpath_restored": "HADOOP_CLASSPATH" not in os.environ}))
+                          "hadoop_classpath_restored":
+                              os.environ.get("HADOOP_CLASSPATH") == before}))
     """)
     # The mini-cluster runs in this JVM: the job needs nothing shipped.
     assert result == {"pipeline_jars": "", "hadoop_classpath_restored": True}
