@@ -1,0 +1,165 @@
+"""A job submitted to a standalone Flink cluster gets the connector jars with no manual step.
+
+The cluster is started from the installed PyFlink distribution: a JobManager and a TaskManager,
+each its own JVM on loopback, neither with the connector on its class path. The job is
+submitted with ``flink run --python``; only pyflink_kinesis can have shipped the jars.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pyflink
+import pytest
+
+from pyflink_kinesis.config.endpoint import JSON_PROTOCOL_SYSTEM_PROPERTIES
+from pyflink_kinesis.testing import LocalKinesis
+
+FLINK_HOME = Path(pyflink.__file__).parent
+JOB = Path(__file__).with_name("cluster_job.py")
+REPO = Path(__file__).parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Cluster:
+    """A JobManager and a TaskManager started in the foreground from FLINK_HOME/bin."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.rest_port = free_port()
+        self.conf_dir = workdir / "conf"
+        self.log_dir = workdir / "log"
+        self.conf_dir.mkdir()
+        self.log_dir.mkdir()
+        for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
+            (self.conf_dir / name).write_text((FLINK_HOME / "conf" / name).read_text())
+        base = (FLINK_HOME / "conf" / "config.yaml").read_text()
+        java_opts = re.search(r"^\s+all: (.*)$", base, re.MULTILINE)
+        assert java_opts is not None, "no env.java.opts.all in the distribution's config.yaml"
+        # What docs/local-kinesis.md tells users of a separate cluster: JSON for local servers.
+        system = " ".join(f"-D{k}={v}" for k, v in JSON_PROTOCOL_SYSTEM_PROPERTIES.items())
+        settings = {
+            "env.java.opts.all": f"{java_opts.group(1)} {system}",
+            "jobmanager.rpc.address": "localhost",
+            "jobmanager.bind-host": "localhost",
+            "jobmanager.rpc.port": free_port(),
+            "jobmanager.memory.process.size": "1024m",
+            "taskmanager.host": "localhost",
+            "taskmanager.bind-host": "localhost",
+            "taskmanager.numberOfTaskSlots": 2,
+            "taskmanager.memory.process.size": "1536m",
+            "rest.address": "localhost",
+            "rest.bind-address": "localhost",
+            "rest.port": self.rest_port,
+            "parallelism.default": 2,
+            "python.executable": sys.executable,
+            "python.client.executable": sys.executable,
+        }
+        (self.conf_dir / "config.yaml").write_text(
+            "".join(f"{key}: {value}\n" for key, value in settings.items())
+        )
+        self.env = {
+            **os.environ,
+            "FLINK_CONF_DIR": str(self.conf_dir),
+            "FLINK_LOG_DIR": str(self.log_dir),
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        }
+        for name in [k for k in self.env if k.startswith(("PYFLINK_GATEWAY", "_PYFLINK"))]:
+            del self.env[name]  # left by jobs run earlier in this process
+        self.env.pop("HADOOP_CLASSPATH", None)
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        for script in ("jobmanager.sh", "taskmanager.sh"):
+            self.processes.append(subprocess.Popen(
+                [str(FLINK_HOME / "bin" / script), "start-foreground"], env=self.env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+            ))
+        self.wait_for(lambda: self.rest("/overview").get("taskmanagers") == 1, 120, "a TM")
+
+    def rest(self, path: str, method: str = "GET") -> Any:
+        request = urllib.request.Request(
+            f"http://localhost:{self.rest_port}{path}", method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                body = response.read()
+        except OSError:
+            return {}
+        return json.loads(body) if body else {}
+
+    def wait_for(self, probe: Callable[[], object], timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not probe():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"cluster: timed out waiting for {what}\n{self.logs()}")
+            time.sleep(0.5)
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+            for p in sorted(self.log_dir.glob("*.log"))
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            os.killpg(process.pid, 15)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    started = Cluster(tmp_path)
+    try:
+        started.start()
+        yield started
+    finally:
+        started.stop()
+
+
+def test_flink_run_python_ships_the_jars_to_a_standalone_cluster(
+    cluster: Cluster, local_kinesis: LocalKinesis, stream_factory: Callable[..., str]
+) -> None:
+    source, out = stream_factory(2), stream_factory(1)
+    records = [f"order-{i}" for i in range(300)]
+    local_kinesis.put_records(source, records)
+
+    submit = subprocess.run(
+        [str(FLINK_HOME / "bin" / "flink"), "run", "--detached",
+         "-m", f"localhost:{cluster.rest_port}",
+         "-pyclientexec", sys.executable, "-pyexec", sys.executable,
+         "--python", str(JOB), local_kinesis.endpoint, source, out],
+        env=cluster.env, capture_output=True, text=True, timeout=300,
+    )
+    assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
+    try:
+        deadline = time.monotonic() + 180
+        arrived: list[str] = []
+        while len(arrived) < len(records) and time.monotonic() < deadline:
+            jobs = cluster.rest("/jobs").get("jobs", [])
+            assert all(j["status"] != "FAILED" for j in jobs), cluster.logs()
+            time.sleep(1)
+            arrived = [r.text for r in local_kinesis.read_all(out)]
+    finally:
+        for job in cluster.rest("/jobs").get("jobs", []):
+            if job["status"] == "RUNNING":
+                cluster.rest(f"/jobs/{job['id']}?mode=cancel", method="PATCH")
+    assert sorted(arrived) == sorted(f"clustered:{r}" for r in records), cluster.logs()
