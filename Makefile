@@ -20,8 +20,11 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-jars: venv
+jars/.fetched: jars/manifest.toml $(VENV)/.installed
 	$(PY) -m pyflink_kinesis.jars fetch --maven --dest jars
+	touch $@
+
+jars: jars/.fetched
 
 $(KINESIS_SERVER): tools/local-kinesis/package-lock.json
 	npm ci --prefix tools/local-kinesis --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error
@@ -29,7 +32,7 @@ $(KINESIS_SERVER): tools/local-kinesis/package-lock.json
 
 kinesis-server: $(KINESIS_SERVER)
 
-setup: venv jars kinesis-server
+setup: venv jars/.fetched $(KINESIS_SERVER)
 
 lint: venv
 	$(PY) -m ruff check pyflink_kinesis tests demo
@@ -48,4 +51,4 @@ docs: venv
 	$(PY) -m pyflink_kinesis.config.docs > docs/configuration.md
 
 clean:
-	rm -rf $(VENV) tools/local-kinesis/node_modules jars/*.jar .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) tools/local-kinesis/node_modules jars/*.jar jars/.fetched .mypy_cache .ruff_cache .pytest_cache
