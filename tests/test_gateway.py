@@ -7,7 +7,6 @@ get in depends on whether that JVM was started before or after pyflink_kinesis w
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -15,6 +14,7 @@ import textwrap
 import pytest
 
 from pyflink_kinesis import jars
+from tests.support.environment import fresh_process_environment
 
 pytestmark = pytest.mark.jvm
 
@@ -31,14 +31,9 @@ conf = get_j_env_configuration(env._j_stream_execution_environment)
 def run_python(*parts: str) -> dict[str, object]:
     """Run code in a fresh interpreter; it prints one JSON object as its last line."""
     code = "\n".join(textwrap.dedent(part) for part in parts)
-    # Jobs run earlier in this pytest process leave PyFlink's worker-mode variables (such as
-    # PYFLINK_GATEWAY_DISABLED) in os.environ; a fresh user process has none of them.
-    env = {
-        k: v for k, v in os.environ.items()
-        if not k.startswith(("PYFLINK_GATEWAY", "_PYFLINK", "_python_worker"))
-    }
     completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env,
+        [sys.executable, "-c", code], capture_output=True, text=True,
+        env=fresh_process_environment(),
         timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]

@@ -23,6 +23,7 @@ import pytest
 
 from pyflink_kinesis.config.endpoint import JSON_PROTOCOL_SYSTEM_PROPERTIES
 from pyflink_kinesis.testing import LocalKinesis
+from tests.support.environment import STARTUP_ENVIRONMENT, fresh_process_environment
 
 FLINK_HOME = Path(pyflink.__file__).parent
 JOB = Path(__file__).with_name("cluster_job.py")
@@ -72,15 +73,11 @@ class Cluster:
         (self.conf_dir / "config.yaml").write_text(
             "".join(f"{key}: {value}\n" for key, value in settings.items())
         )
-        self.env = {
-            **os.environ,
-            "FLINK_CONF_DIR": str(self.conf_dir),
-            "FLINK_LOG_DIR": str(self.log_dir),
-            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        }
-        for name in [k for k in self.env if k.startswith(("PYFLINK_GATEWAY", "_PYFLINK"))]:
-            del self.env[name]  # left by jobs run earlier in this process
-        self.env.pop("HADOOP_CLASSPATH", None)
+        self.env = fresh_process_environment(
+            FLINK_CONF_DIR=str(self.conf_dir),
+            FLINK_LOG_DIR=str(self.log_dir),
+            PYTHONPATH=os.pathsep.join([str(REPO), STARTUP_ENVIRONMENT.get("PYTHONPATH", "")]),
+        )
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
