@@ -1,10 +1,12 @@
 """Amazon Kinesis Data Streams for PyFlink, on the official Apache Flink Kinesis connector.
 
 Importing the package registers the connector jars with PyFlink (see
-:mod:`pyflink_kinesis.gateway`): no ``add_jars`` call is needed.
+:mod:`pyflink_kinesis.gateway`): no ``add_jars`` call is needed. It also checks every
+``kinesis`` table given to a TableEnvironment before Flink sees it (:mod:`pyflink_kinesis.table`).
 """
 
 from pyflink_kinesis import gateway as _gateway
+from pyflink_kinesis import table as _table
 from pyflink_kinesis.consumer import (
     FlinkKinesisConsumer,
     KinesisDeserializationSchema,
@@ -21,9 +23,11 @@ from pyflink_kinesis.sink import (
     KinesisStreamsSinkBuilder,
     PartitionKeyGenerator,
 )
+from pyflink_kinesis.table import create_table_ddl, table_descriptor
 from pyflink_kinesis.watermark import WatermarkTracker
 
 _gateway.install()
+_table.install()
 
 __all__ = [
     "FlinkKinesisConsumer",
@@ -37,5 +41,7 @@ __all__ = [
     "PartitionKeyGenerator",
     "UnsupportedFlinkVersionError",
     "WatermarkTracker",
+    "create_table_ddl",
+    "table_descriptor",
 ]
 __version__ = "0.1.0"

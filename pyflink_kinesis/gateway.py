@@ -11,8 +11,12 @@ Three moments matter:
   after the environment was created): the jars are added to the JVM's context class loader when
   the first Kinesis object is built.
 * **A job that leaves this JVM** (remote environment, ``flink run`` to a cluster), or a
-  mini-cluster whose JVM did not start with the jars: when the job's graph is generated the jars
-  are added to the environment's ``pipeline.jars``, so Flink ships them with the job.
+  mini-cluster whose JVM did not start with the jars: when the job's graph is generated
+  (DataStream) or just before a Table API job executes, the jars are added to the
+  environment's ``pipeline.jars``, so Flink ships them with the job.
+
+Shipping happens once a Kinesis object was built or a ``kinesis`` table was declared in this
+process (:func:`mark_used`), so jobs that do not use Kinesis are left alone.
 """
 
 from __future__ import annotations
@@ -43,10 +47,13 @@ def install() -> None:
         return
     from pyflink import java_gateway
     from pyflink.datastream import stream_execution_environment as see
+    from pyflink.table import table_environment as te
 
     java_gateway.launch_gateway = _launching_with_jars(java_gateway.launch_gateway)
-    env_class = see.StreamExecutionEnvironment
-    env_class._generate_stream_graph = _shipping_jars(env_class._generate_stream_graph)
+    env = see.StreamExecutionEnvironment
+    env._generate_stream_graph = _shipping_jars(env._generate_stream_graph, ship_with_job)
+    t_env = te.TableEnvironment
+    t_env._before_execute = _shipping_jars(t_env._before_execute, ship_with_table_job)
     _State.installed = True
 
 
@@ -71,14 +78,23 @@ def _launching_with_jars(launch: Callable[[], Any]) -> Callable[[], Any]:
     return launch_gateway
 
 
-def _shipping_jars(generate: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(generate)
-    def _generate_stream_graph(env: Any, *args: Any, **kwargs: Any) -> Any:
-        if _State.used:
-            ship_with_job(env)
-        return generate(env, *args, **kwargs)
+def _shipping_jars(
+    method: Callable[..., Any], ship: Callable[[Any], None]
+) -> Callable[..., Any]:
+    """Wrap the method every job of an environment passes through so that it ships the jars."""
 
-    return _generate_stream_graph
+    @functools.wraps(method)
+    def shipping(environment: Any, *args: Any, **kwargs: Any) -> Any:
+        if _State.used:
+            ship(environment)
+        return method(environment, *args, **kwargs)
+
+    return shipping
+
+
+def mark_used() -> None:
+    """Note that this process uses the connector: later jobs get the jars shipped if needed."""
+    jvm()
 
 
 def jvm() -> Any:
@@ -115,19 +131,34 @@ def _loadable(view: Any) -> bool:
     return True
 
 
-def ship_with_job(env: Any) -> None:
-    """Add the jars to a StreamExecutionEnvironment's ``pipeline.jars`` when its job needs them.
+def _jars_to_ship(j_env: Any, present: str) -> list[str]:
+    """The jar URLs a job of this Java environment needs in ``pipeline.jars`` and lacks.
 
     A job that runs in this JVM's mini-cluster already sees jars on the launch class path; any
-    other job (remote cluster, or a JVM launched without them) gets them in ``pipeline.jars``.
+    other job (remote cluster, or a JVM launched without them) needs them shipped.
     """
     from pyflink.util.java_utils import get_j_env_configuration, is_local_deployment
 
-    config = get_j_env_configuration(env._j_stream_execution_environment)
-    if _State.launch_class_path and is_local_deployment(config):
-        return
-    urls = [p.as_uri() for p in jars.resolve_jars()]
-    present = str(config.getString("pipeline.jars", ""))
-    missing = [url for url in urls if url not in present]
+    if _State.launch_class_path and is_local_deployment(get_j_env_configuration(j_env)):
+        return []
+    return [url for url in (p.as_uri() for p in jars.resolve_jars()) if url not in present]
+
+
+def ship_with_job(env: Any) -> None:
+    """Add the jars to a StreamExecutionEnvironment's ``pipeline.jars`` when its job needs them."""
+    from pyflink.util.java_utils import get_j_env_configuration
+
+    j_env = env._j_stream_execution_environment
+    present = str(get_j_env_configuration(j_env).getString("pipeline.jars", ""))
+    missing = _jars_to_ship(j_env, present)
     if missing:
         env.add_jars(*missing)
+
+
+def ship_with_table_job(t_env: Any) -> None:
+    """Add the jars to a TableEnvironment's ``pipeline.jars`` when its job needs them."""
+    config = t_env.get_config()
+    present = config.get("pipeline.jars", "") or ""
+    missing = _jars_to_ship(t_env._get_j_env(), present)
+    if missing:
+        config.set("pipeline.jars", ";".join([*filter(None, [present]), *missing]))

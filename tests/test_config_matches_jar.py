@@ -25,6 +25,9 @@ M2_JAR = (
     / ".m2/repository/org/apache/flink/flink-connector-kinesis/4.3.0-1.19"
     / "flink-connector-kinesis-4.3.0-1.19.jar"
 )
+M2_AVRO_JAR = (
+    Path.home() / ".m2/repository/org/apache/flink/flink-sql-avro/1.20.0/flink-sql-avro-1.20.0.jar"
+)
 SHADED_AWS_CONSTANTS = (
     "org.apache.flink.kinesis.shaded.org.apache.flink.connector.aws.config.AWSConfigConstants"
 )
@@ -41,13 +44,13 @@ LoadClass = Callable[[str], Any]
 
 
 def connector_jars() -> list[Path]:
-    """The jars the package resolves, or the one in ~/.m2 while jars.py cannot."""
+    """The jars the package resolves, or the ones in ~/.m2 while jars.py cannot."""
     try:
         from pyflink_kinesis.jars import resolve_jars
 
         return list(resolve_jars())
     except (ImportError, KinesisError):
-        return [M2_JAR]
+        return [M2_JAR, M2_AVRO_JAR]
 
 
 @pytest.fixture(scope="module")

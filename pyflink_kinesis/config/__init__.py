@@ -8,17 +8,31 @@ from pyflink_kinesis.config.consumer import CONSUMER_KEYS, consumer_properties
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
 from pyflink_kinesis.config.secrets import mask_secrets
 from pyflink_kinesis.config.sink import SINK_CLIENT_KEYS, SINK_OPTIONS, SinkSettings, validate_sink
+from pyflink_kinesis.config.table import (
+    FORMAT_KEYS,
+    TABLE_KEYS,
+    DdlTable,
+    check_ddl,
+    ddl_tables,
+    table_options,
+)
 
 __all__ = [
     "CONSUMER_KEYS",
+    "FORMAT_KEYS",
     "SINK_CLIENT_KEYS",
     "SINK_OPTIONS",
+    "TABLE_KEYS",
+    "DdlTable",
     "JavaRef",
     "Key",
     "KeyTable",
     "SinkSettings",
     "ValueType",
+    "check_ddl",
     "consumer_properties",
+    "ddl_tables",
     "mask_secrets",
+    "table_options",
     "validate_sink",
 ]

@@ -6,6 +6,13 @@ from pyflink_kinesis.config.aws import AWS_KEYS
 from pyflink_kinesis.config.consumer import CONSUMER_KEYS
 from pyflink_kinesis.config.keys import Key, KeyTable
 from pyflink_kinesis.config.sink import SINK_CLIENT_KEYS, SINK_OPTIONS
+from pyflink_kinesis.config.table import (
+    FORMAT_KEYS,
+    SOURCE_METADATA,
+    TABLE_COMMON_KEYS,
+    TABLE_SINK_KEYS,
+    TABLE_SOURCE_KEYS,
+)
 from pyflink_kinesis.config.values import describe_range
 
 
@@ -13,7 +20,8 @@ def _not_aws(table: KeyTable) -> tuple[Key, ...]:
     return tuple(key for key in table.keys if key not in AWS_KEYS.keys)
 
 
-_SECTIONS = (
+# The reference's sections: title, introduction and the keys of its table.
+SECTIONS = (
     (
         "AWS keys (consumer config and sink client properties)",
         "Region, endpoint and credentials. `aws.region` is required. Keys marked *sink only* "
@@ -36,6 +44,34 @@ _SECTIONS = (
         "Set with the builder's methods; unset options take the connector's default.",
         SINK_OPTIONS.keys,
     ),
+    (
+        "SQL `kinesis` tables: options of every table",
+        "The WITH options of a `'connector' = 'kinesis'` table, checked by `table_options` and "
+        "`check_ddl`. `stream`, `format` and `aws.region` are required. The AWS keys are those "
+        "above, `aws.credentials.provider.` shortened to `aws.credentials.` (a table would not "
+        "read the long form). `table_options` also takes the DataStream keys (`flink.*`, "
+        "`aws.credentials.provider.*`, `aws.http*`) and returns them under their table names.",
+        TABLE_COMMON_KEYS.keys,
+    ),
+    (
+        "SQL `kinesis` tables: source options",
+        "Read by the source only: the `FlinkKinesisConsumer` keys with `flink.` written `scan.` "
+        "(and `initpos.timestamp` written `initpos-timestamp`). The 5.x connector's `source.*` "
+        "options are rejected with their `scan.*` equivalent.",
+        TABLE_SOURCE_KEYS.keys,
+    ),
+    (
+        "SQL `kinesis` tables: sink options",
+        "Read by the sink only. Unset options take the `KinesisStreamsSink` builder's defaults. "
+        "The `sink.producer.*` options of older sinks are rejected with their replacement.",
+        TABLE_SINK_KEYS.keys,
+    ),
+    (
+        "SQL formats' options",
+        "Checked against the table's `format`: another format's options are problems. Options "
+        "of formats not listed here pass unchecked. Allowed string values take any letter case.",
+        tuple(key for keys in FORMAT_KEYS.values() for key in keys.keys),
+    ),
 )
 
 
@@ -43,9 +79,20 @@ def render_markdown() -> str:
     """The Markdown reference of every key and option, one table per section."""
     lines = ["# Configuration reference", ""]
     lines += ["Generated from the key tables by `python -m pyflink_kinesis.config.docs`.", ""]
-    for title, intro, keys in _SECTIONS:
+    for title, intro, keys in SECTIONS:
         lines += [f"## {title}", "", intro, "", *_table(keys), ""]
+    lines += [*_metadata_section(), ""]
     return "\n".join(lines)
+
+
+def _metadata_section() -> list[str]:
+    intro = (
+        "Declare them as `<column> <type> METADATA FROM '<key>'`, VIRTUAL when the table is "
+        "written to as well (the sink has no metadata)."
+    )
+    rows = [f"| `{column.key}` | `{column.type}` | {column.doc} |" for column in SOURCE_METADATA]
+    header = ["| Key | Type | Description |", "| --- | --- | --- |"]
+    return ["## SQL `kinesis` tables: source metadata columns", "", intro, "", *header, *rows]
 
 
 def _table(keys: tuple[Key, ...]) -> list[str]:

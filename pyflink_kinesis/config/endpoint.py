@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 
 ENDPOINT = "aws.endpoint"
 HTTP_PROTOCOL_VERSION = "aws.http.protocol.version"
+# The same setting as a SQL table option; either name counts as the user's choice.
+TABLE_HTTP_PROTOCOL_VERSION = "sink.http-client.protocol.version"
 _AWS_DOMAINS = ("amazonaws.com", "amazonaws.com.cn", "api.aws")
 
 # JVM system properties that switch the SDKs inside the connector jar from CBOR to JSON.
@@ -34,15 +36,15 @@ def needs_json_protocol(properties: Mapping[str, str]) -> bool:
     return bool(endpoint) and not is_aws_host(str(endpoint))
 
 
-def with_endpoint_defaults(properties: Mapping[str, str]) -> dict[str, str]:
-    """Add ``aws.http.protocol.version=HTTP1_1`` for a plain ``http://`` non-AWS endpoint,
-    unless the user chose a protocol version."""
+def with_endpoint_defaults(
+    properties: Mapping[str, str], protocol_key: str = HTTP_PROTOCOL_VERSION
+) -> dict[str, str]:
+    """Add ``protocol_key = HTTP1_1`` for a plain ``http://`` non-AWS endpoint, unless the
+    user chose a protocol version (under either name). ``protocol_key`` is the DataStream key
+    by default; SQL tables use :data:`TABLE_HTTP_PROTOCOL_VERSION`."""
     result = dict(properties)
     endpoint = result.get(ENDPOINT, "")
-    if (
-        endpoint.lower().startswith("http://")
-        and not is_aws_host(endpoint)
-        and HTTP_PROTOCOL_VERSION not in result
-    ):
-        result[HTTP_PROTOCOL_VERSION] = "HTTP1_1"
+    chosen = HTTP_PROTOCOL_VERSION in result or TABLE_HTTP_PROTOCOL_VERSION in result
+    if endpoint.lower().startswith("http://") and not is_aws_host(endpoint) and not chosen:
+        result[protocol_key] = "HTTP1_1"
     return result

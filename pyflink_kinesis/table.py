@@ -1,0 +1,153 @@
+"""Kinesis tables for Flink SQL and the Table API, checked in Python before they reach Flink.
+
+Write DDL as usual (``CREATE TABLE ... WITH ('connector' = 'kinesis', 'stream' = ...,
+'scan.stream.initpos' = 'TRIM_HORIZON', ...)``) or build a ``TableDescriptor`` with
+:func:`table_descriptor` from the same dict a ``FlinkKinesisConsumer`` takes. Once
+``pyflink_kinesis`` is imported, every ``kinesis`` table given to ``execute_sql``,
+``create_table`` or ``create_temporary_table`` is validated first (all problems in one
+:class:`~pyflink_kinesis.KinesisConfigError`, secrets masked), its jars are registered, and a
+local endpoint gets what local servers need (see :mod:`pyflink_kinesis.config.endpoint`).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Mapping, Sequence
+
+from pyflink.table import Schema, TableDescriptor
+
+from pyflink_kinesis import gateway
+from pyflink_kinesis.config import check_ddl, ddl_tables, table_options
+from pyflink_kinesis.config.endpoint import TABLE_HTTP_PROTOCOL_VERSION, with_endpoint_defaults
+
+CONNECTOR = "kinesis"
+
+
+def table_options_for(
+    stream: str,
+    config: Mapping[str, object],
+    format: str,
+    partitioned_by: Sequence[str] = (),
+) -> dict[str, str]:
+    """The validated WITH options of a ``kinesis`` table over ``stream``.
+
+    ``config`` takes table keys (``aws.*``, ``scan.*``, ``sink.*``, format options) and the
+    DataStream keys (``flink.stream.initpos`` ...), which become their ``scan.*`` twins.
+    """
+    options = table_options(
+        {**config, "connector": CONNECTOR, "stream": stream, "format": format},
+        partitioned_by=partitioned_by,
+    )
+    return _with_table_defaults(options)
+
+
+def _with_table_defaults(options: Mapping[str, str]) -> dict[str, str]:
+    return with_endpoint_defaults(options, protocol_key=TABLE_HTTP_PROTOCOL_VERSION)
+
+
+def table_descriptor(
+    stream: str,
+    schema: Schema,
+    config: Mapping[str, object],
+    format: str,
+    partitioned_by: Sequence[str] = (),
+) -> TableDescriptor:
+    """A validated ``TableDescriptor`` for a ``kinesis`` table (see :func:`table_options_for`)."""
+    builder = TableDescriptor.for_connector(CONNECTOR).schema(schema)
+    for key, value in table_options_for(stream, config, format, partitioned_by).items():
+        if key != "connector":
+            builder = builder.option(key, value)
+    if partitioned_by:
+        builder = builder.partitioned_by(*partitioned_by)
+    return builder.build()
+
+
+def create_table_ddl(
+    name: str,
+    columns: str,
+    stream: str,
+    config: Mapping[str, object],
+    format: str,
+    partitioned_by: Sequence[str] = (),
+) -> str:
+    """``CREATE TABLE`` DDL for a ``kinesis`` table, options validated and quoted.
+
+    ``columns`` is the column list as SQL, e.g. ``"id BIGINT, name STRING"``.
+    """
+    options = table_options_for(stream, config, format, partitioned_by)
+    partitions = f"\nPARTITIONED BY ({', '.join(partitioned_by)})" if partitioned_by else ""
+    body = ",\n".join(f"  {_sql_string(k)} = {_sql_string(v)}" for k, v in options.items())
+    return f"CREATE TABLE {name} ({columns}){partitions}\nWITH (\n{body}\n)"
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def prepare_statement(statement: str) -> str:
+    """Validate the ``kinesis`` tables a SQL statement declares and return the statement to run.
+
+    Raises KinesisConfigError with every problem. Tables over a plain ``http://`` local endpoint
+    get ``aws.http.protocol.version = 'HTTP1_1'`` unless they set it.
+    """
+    tables = ddl_tables(statement)
+    if not tables:
+        return statement
+    check_ddl(statement)
+    gateway.mark_used()
+    for table in sorted(tables, key=lambda t: t.with_end, reverse=True):
+        gateway.use_json_protocol(table.options)
+        added = {
+            k: v for k, v in _with_table_defaults(table.options).items() if k not in table.options
+        }
+        options = "".join(f",\n  {_sql_string(k)} = {_sql_string(v)}" for k, v in added.items())
+        statement = statement[: table.with_end] + options + statement[table.with_end :]
+    return statement
+
+
+def prepare_descriptor(descriptor: TableDescriptor) -> TableDescriptor:
+    """Validate a ``kinesis`` TableDescriptor the same way; others pass unchanged."""
+    j_descriptor = descriptor._j_table_descriptor
+    options = {str(k): str(v) for k, v in dict(j_descriptor.getOptions()).items()}
+    if options.get("connector") != CONNECTOR:
+        return descriptor
+    partitioned_by = [str(column) for column in j_descriptor.getPartitionKeys()]
+    checked = _with_table_defaults(
+        table_options(options, partitioned_by=partitioned_by, datastream_keys=False)
+    )
+    gateway.mark_used()
+    gateway.use_json_protocol(checked)
+    j_builder = j_descriptor.toBuilder()
+    for key, value in checked.items():
+        if key not in options:
+            j_builder.option(key, value)
+    return TableDescriptor(j_builder.build())
+
+
+def install() -> None:
+    """Check kinesis tables in ``execute_sql``, ``create_table`` and ``create_temporary_table``."""
+    from pyflink.table import TableEnvironment
+
+    if getattr(TableEnvironment.execute_sql, "_pyflink_kinesis", False):
+        return
+    TableEnvironment.execute_sql = _checking(TableEnvironment.execute_sql, prepare_statement)
+    for name in ("create_table", "create_temporary_table"):
+        original = getattr(TableEnvironment, name)
+        setattr(TableEnvironment, name, _checking_descriptor(original))
+
+
+def _checking(method: Callable[..., Any], prepare: Callable[[str], str]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def checked(t_env: Any, stmt: str) -> Any:
+        return method(t_env, prepare(stmt))
+
+    checked._pyflink_kinesis = True  # type: ignore[attr-defined]
+    return checked
+
+
+def _checking_descriptor(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def checked(t_env: Any, path: str, descriptor: TableDescriptor) -> Any:
+        return method(t_env, path, prepare_descriptor(descriptor))
+
+    return checked
