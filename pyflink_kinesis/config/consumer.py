@@ -294,9 +294,9 @@ def consumer_properties(config: Mapping[str, object], streams: Sequence[str]) ->
     valid_streams = _check_streams([streams] if isinstance(streams, str) else streams, problems)
     checked = check_properties(config, CONSUMER_KEYS, problems, _consumer_unknown_key)
     check_aws(checked, problems, client="consumer")
-    _check_start_position(checked, problems)
-    _check_efo(checked, valid_streams, problems)
-    _check_recoverable_errors(checked, problems)
+    check_start_position(checked, problems)
+    check_efo(checked, valid_streams, problems)
+    check_recoverable_errors(checked, problems)
     problems.raise_if_any()
     return checked.properties
 
@@ -324,7 +324,8 @@ def _check_streams(streams: Sequence[str], problems: Problems) -> list[str]:
     return valid
 
 
-def _check_start_position(checked: CheckedProperties, problems: Problems) -> None:
+def check_start_position(checked: CheckedProperties, problems: Problems) -> None:
+    """AT_TIMESTAMP needs a timestamp that is epoch seconds or parses in the given format."""
     if checked.values.get(INITIAL_POSITION) != "AT_TIMESTAMP":
         return
     timestamp = checked.properties.get(INITIAL_TIMESTAMP)
@@ -346,7 +347,8 @@ def _check_start_position(checked: CheckedProperties, problems: Problems) -> Non
         )
 
 
-def _check_efo(checked: CheckedProperties, streams: list[str], problems: Problems) -> None:
+def check_efo(checked: CheckedProperties, streams: list[str], problems: Problems) -> None:
+    """EFO needs a consumer name (LAZY, EAGER) or a consumer ARN per stream (NONE)."""
     if checked.values.get(RECORD_PUBLISHER) != "EFO" or (
         EFO_REGISTRATION in checked.properties and EFO_REGISTRATION not in checked.values
     ):
@@ -372,7 +374,8 @@ def _check_efo(checked: CheckedProperties, streams: list[str], problems: Problem
             )
 
 
-def _check_recoverable_errors(checked: CheckedProperties, problems: Problems) -> None:
+def check_recoverable_errors(checked: CheckedProperties, problems: Problems) -> None:
+    """Recoverable-exception indices must count up from 0 without gaps, as Java reads them."""
     regex = _RECOVERABLE_ERROR_KEY.pattern()
     indices = {}
     for name in checked.properties:

@@ -167,7 +167,7 @@ def validate_sink(settings: SinkSettings) -> dict[str, str]:
     )
     check_aws(checked, problems, client="sink")
     _check_parts(settings, problems)
-    _check_options(settings, problems)
+    check_sink_options(settings, problems)
     problems.raise_if_any()
     return checked.properties
 
@@ -192,7 +192,7 @@ def _check_parts(settings: SinkSettings, problems: Problems) -> None:
         problems.add("partition_key_generator", "missing; set how records get partition keys")
 
 
-def _check_options(settings: SinkSettings, problems: Problems) -> None:
+def check_sink_options(settings: SinkSettings, problems: Problems) -> None:
     """Check each option alone, then the relations AsyncSinkWriter and its rate limit need."""
     numbers: dict[str, int] = {}  # valid numeric options, set or default
     for key in SINK_OPTIONS.keys:

@@ -22,9 +22,9 @@ from typing import Any, Callable, Literal, Mapping, Sequence, get_args
 from pyflink_kinesis.config.aws import AWS_KEYS, check_aws, uses_custom_credentials
 from pyflink_kinesis.config.consumer import (
     CONSUMER_KEYS,
-    _check_efo,
-    _check_recoverable_errors,
-    _check_start_position,
+    check_efo,
+    check_recoverable_errors,
+    check_start_position,
 )
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
 from pyflink_kinesis.config.sink import (
@@ -32,7 +32,7 @@ from pyflink_kinesis.config.sink import (
     SINK_CLIENT_KEYS,
     SINK_OPTIONS,
     SinkSettings,
-    _check_options,
+    check_sink_options,
 )
 from pyflink_kinesis.config.validation import (
     MASK,
@@ -679,9 +679,9 @@ def _check_source(
         )
     stream = checked.values.get(STREAM)
     valid = isinstance(stream, str) and stream_name_problem(stream) is None
-    _check_start_position(connector, problems)
-    _check_efo(connector, [str(stream)] if valid else [], problems)
-    _check_recoverable_errors(connector, problems)
+    check_start_position(connector, problems)
+    check_efo(connector, [str(stream)] if valid else [], problems)
+    check_recoverable_errors(connector, problems)
 
 
 def _check_sink(
@@ -702,7 +702,7 @@ def _check_sink(
     settings: dict[str, Any] = {
         builder: checked.values.get(name) for builder, name in _SINK_OPTION_NAMES.items()
     }
-    _check_options(replace(SinkSettings(None, None, True, True), **settings), problems)
+    check_sink_options(replace(SinkSettings(None, None, True, True), **settings), problems)
 
 
 def _partitioner_problem(partitioner: str) -> str | None:
