@@ -1,12 +1,17 @@
-"""Run kinesalite, a local Kinesis-compatible server, for tests, demos and local development.
+"""Run local Kinesis-compatible servers for tests, demos and local development.
 
 ``LocalKinesis`` starts kinesalite on a free port of 127.0.0.1, waits until it answers, and
 stops it again (also at interpreter exit). It has small helpers to create streams, write
 records and read everything back, so a test can check what a Flink job wrote.
 
-Install the server once from the repository root with ``make kinesis-server`` (which runs
+``KinesisMock`` does the same with kinesis-mock (the npm package ``kinesis-local``), which
+also implements enhanced fan-out (RegisterStreamConsumer, SubscribeToShard, ...) and
+UpdateShardCount; use it for EFO consumer tests. Both share ``LocalKinesisServer``.
+
+Install both servers once from the repository root with ``make kinesis-server`` (which runs
 ``npm ci --prefix tools/local-kinesis``), or globally with
-``npm install -g kinesalite@3.3.3``. Node.js must be on ``PATH`` (tested with Node 20).
+``npm install -g kinesalite@3.3.3 kinesis-local@0.6.2``. Node.js must be on ``PATH`` (tested
+with Node 20).
 
 Things to know about kinesalite 3.3.3:
 
@@ -24,6 +29,15 @@ Things to know about kinesalite 3.3.3:
   the shard is at or after that time. Our start-up script converts a ``Timestamp`` above
   1e11 from milliseconds, and answers the second case with a LATEST iterator, as Kinesis does.
 
+Things to know about kinesis-mock 0.6.2 (``kinesis-local``):
+
+* It keeps everything in memory; a stopped server loses its streams.
+* Its plain port serves HTTP/1.1 and HTTP/2 cleartext, so the AWS SDK v2 Netty client that
+  SubscribeToShard needs works with an ``http://`` endpoint; its TLS port uses a self-signed
+  certificate.
+* It has no setting for its listen address (it binds every interface); ``KinesisMock``
+  binds it to 127.0.0.1 when it runs the npm package's ``main.js``.
+
 This module imports boto3 but never pyflink or py4j.
 """
 
@@ -33,6 +47,7 @@ import atexit
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -44,7 +59,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Sequence
+from typing import IO, TYPE_CHECKING, Sequence, TypeVar
 
 import boto3
 import botocore.config
@@ -52,25 +67,40 @@ import botocore.exceptions
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
-    from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef, ShardTypeDef
+    from mypy_boto3_kinesis.type_defs import (
+        ConsumerDescriptionTypeDef,
+        ConsumerTypeDef,
+        PutRecordsRequestEntryTypeDef,
+        ShardTypeDef,
+    )
 
 __all__ = [
     "DEFAULT_REGION",
     "ENV_EXECUTABLE",
+    "ENV_KINESIS_MOCK",
     "KINESALITE_VERSION",
+    "KINESIS_MOCK_VERSION",
     "KinesaliteNotFoundError",
+    "KinesisMock",
+    "KinesisMockNotFoundError",
     "KinesisRecord",
     "LocalKinesis",
     "LocalKinesisError",
+    "LocalKinesisServer",
     "PutResult",
     "RecordsTimeoutError",
     "find_kinesalite",
+    "find_kinesis_mock",
 ]
 
 #: The kinesalite version pinned in ``tools/local-kinesis/package.json``.
 KINESALITE_VERSION = "3.3.3"
 #: Environment variable naming the kinesalite executable to use; it overrides every lookup.
 ENV_EXECUTABLE = "PYFLINK_KINESIS_KINESALITE"
+#: The kinesis-local (kinesis-mock) version pinned in ``tools/local-kinesis/package.json``.
+KINESIS_MOCK_VERSION = "0.6.2"
+#: Environment variable naming kinesis-mock's ``main.js`` (or another executable) to use.
+ENV_KINESIS_MOCK = "PYFLINK_KINESIS_KINESIS_MOCK"
 #: Region the local server reports in its ARNs, and the one ``client()`` uses.
 DEFAULT_REGION = "us-east-1"
 
@@ -143,12 +173,88 @@ _INSTALL_HINT = (
 )
 
 
+# Started as `node -e <this> <main.js> <host>` from the kinesis-local package directory, with
+# the settings in the environment. kinesis-mock listens on every interface and has no setting
+# for it; it calls `listen(port, callback)` on Node's net.Server for both of its ports, so we
+# add the host to those calls before loading it. The server exits when its stdin pipe closes,
+# i.e. when the Python process that started it has gone, and on SIGTERM/SIGINT. It exits with
+# the original `process.exit`: kinesis-mock (cats-effect) replaces it with one that first
+# shuts the HTTP servers down gracefully, which waits up to 30 s for idle keep-alive clients.
+_KINESIS_MOCK_BOOTSTRAP_JS = r"""
+'use strict';
+const [mainJs, host] = process.argv.slice(1);
+const exit = process.exit.bind(process);
+const net = require('net');
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+  if (typeof args[0] === 'number' || typeof args[0] === 'string') {
+    // listen(port[, host][, backlog][, callback])
+    if (typeof args[1] === 'string') args[1] = host; else args.splice(1, 0, host);
+  } else if (args[0] !== null && typeof args[0] === 'object' && 'port' in args[0]) {
+    args[0] = Object.assign({}, args[0], {host: host});
+  }
+  this.once('listening', () => {
+    const addr = this.address();
+    console.log('Listening at ' + addr.address + ':' + addr.port);
+  });
+  return listen.apply(this, args);
+};
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => exit(0));
+process.stdin.on('end', () => exit(0));
+process.stdin.on('error', () => exit(0));
+process.stdin.resume();
+require(mainJs);
+"""
+
+#: kinesis-mock settings; inherited values are dropped so every server starts the same way.
+_KINESIS_MOCK_SETTINGS = frozenset(
+    {
+        "INITIALIZE_STREAMS",
+        "KINESIS_MOCK_TLS_PORT",
+        "KINESIS_MOCK_PLAIN_PORT",
+        "KINESIS_MOCK_CERT_PASSWORD",
+        "KINESIS_MOCK_CERT_PATH",
+        "CREATE_STREAM_DURATION",
+        "DELETE_STREAM_DURATION",
+        "REGISTER_STREAM_CONSUMER_DURATION",
+        "START_STREAM_ENCRYPTION_DURATION",
+        "STOP_STREAM_ENCRYPTION_DURATION",
+        "DEREGISTER_STREAM_CONSUMER_DURATION",
+        "MERGE_SHARDS_DURATION",
+        "SPLIT_SHARD_DURATION",
+        "UPDATE_SHARD_COUNT_DURATION",
+        "UPDATE_STREAM_MODE_DURATION",
+        "SHARD_LIMIT",
+        "ON_DEMAND_STREAM_COUNT_LIMIT",
+        "AWS_ACCOUNT_ID",
+        "LOG_LEVEL",
+        "ROOT_LOG_LEVEL",
+        "LOAD_DATA_IF_EXISTS",
+        "SHOULD_PERSIST_DATA",
+        "PERSIST_PATH",
+        "PERSIST_FILE_NAME",
+        "PERSIST_INTERVAL",
+    }
+)
+
+_KINESIS_MOCK_INSTALL_HINT = (
+    "Install it from the repository root with `make kinesis-server` "
+    "(runs `npm ci --prefix tools/local-kinesis`), or globally with "
+    f"`npm install -g kinesis-local@{KINESIS_MOCK_VERSION}`, or set {ENV_KINESIS_MOCK} "
+    "to the path of kinesis-local's main.js."
+)
+
+
 class LocalKinesisError(Exception):
     """The local Kinesis server could not be found, started, or did not do what was asked."""
 
 
 class KinesaliteNotFoundError(LocalKinesisError):
     """No kinesalite executable was found; the message says how to install one."""
+
+
+class KinesisMockNotFoundError(LocalKinesisError):
+    """No kinesis-mock (``kinesis-local``) was found; the message says how to install it."""
 
 
 class RecordsTimeoutError(LocalKinesisError, TimeoutError):
@@ -247,12 +353,79 @@ def _kinesalite_package_dir(executable: Path) -> Path | None:
     return real.parent if name == "kinesalite" else None
 
 
-def _free_port(host: str) -> int:
-    """A port on ``host`` that was free a moment ago (the caller retries if it gets taken)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _repo_kinesis_mock_main() -> Path:
+    """The kinesis-mock that ``npm ci --prefix tools/local-kinesis`` installs in this repo."""
+    repo = Path(__file__).resolve().parents[2]
+    return repo / "tools" / "local-kinesis" / "node_modules" / "kinesis-local" / "main.js"
+
+
+def find_kinesis_mock() -> Path:
+    """Locate kinesis-mock: the ``main.js`` of the npm package ``kinesis-local``.
+
+    Looks at ``$PYFLINK_KINESIS_KINESIS_MOCK`` first (if set, it must name an existing file or
+    a command on ``PATH``), then at ``tools/local-kinesis/node_modules/kinesis-local/main.js``
+    in the source checkout this module lives in, then at ``kinesis-local`` on ``PATH``.
+    Raises ``KinesisMockNotFoundError`` with install instructions if none is there.
+    """
+    configured = os.environ.get(ENV_KINESIS_MOCK, "")
+    if configured:
+        candidate = Path(configured).expanduser()
+        if candidate.is_file():
+            return candidate
+        on_path = shutil.which(configured)
+        if on_path:
+            return Path(on_path)
+        raise KinesisMockNotFoundError(
+            f"{ENV_KINESIS_MOCK} is set to {configured!r}, which is not an existing file "
+            f"or a command on PATH. {_KINESIS_MOCK_INSTALL_HINT}"
+        )
+    local = _repo_kinesis_mock_main()
+    if local.is_file():
+        return local
+    on_path = shutil.which("kinesis-local")
+    if on_path:
+        return Path(on_path)
+    raise KinesisMockNotFoundError(
+        f"kinesis-mock was not found (looked at {ENV_KINESIS_MOCK}, {local}, and PATH "
+        f"for kinesis-local). {_KINESIS_MOCK_INSTALL_HINT}"
+    )
+
+
+def _kinesis_mock_package_dir(executable: Path) -> Path | None:
+    """The kinesis-local npm package an executable belongs to, if it is the package's main.js."""
+    real = executable.resolve()
+    package_json = real.parent / "package.json"
+    if real.name != "main.js" or not package_json.is_file():
+        return None
+    try:
+        name = json.loads(package_json.read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError):
+        return None
+    return real.parent if name == "kinesis-local" else None
+
+
+def _node(server_name: str) -> str:
+    """The ``node`` executable on PATH; raises ``LocalKinesisError`` if there is none."""
+    node = shutil.which("node")
+    if node is None:
+        raise LocalKinesisError(
+            f"Node.js (`node`) is not on PATH; {server_name} needs it (tested with Node 20)."
+        )
+    return node
+
+
+def _free_ports(host: str, count: int) -> tuple[int, ...]:
+    """``count`` distinct ports on ``host`` that were free a moment ago.
+
+    The caller retries if one gets taken before the server binds it.
+    """
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind((host, 0))
+            ports.append(int(sock.getsockname()[1]))
+        return tuple(ports)
 
 
 def _tail(text: str, lines: int) -> str:
@@ -280,40 +453,48 @@ def _parents_first(shards: Sequence[ShardTypeDef]) -> list[ShardTypeDef]:
     return ordered
 
 
-class LocalKinesis:
-    """A kinesalite server on a free port of 127.0.0.1, plus helpers to use it.
+@dataclass(frozen=True)
+class _Launch:
+    """How to start one server process."""
 
-    Use it as a context manager (``with LocalKinesis() as kinesis: ...``) or call ``start()``
-    and ``stop()``. The process is also stopped at interpreter exit, and it exits by itself
-    if the Python process that started it dies. Streams live in memory only.
+    command: list[str]
+    cwd: Path | None
+    env: dict[str, str]
+    #: Give the process a stdin pipe; our bootstrap scripts exit when it closes.
+    stdin_pipe: bool
 
-    ``executable`` overrides ``find_kinesalite()``. The ``*_stream_ms`` arguments are how long
-    streams stay CREATING, DELETING and UPDATING (kinesalite's default is 500 ms; ours is
-    short to keep tests fast). ``shard_limit`` is the total number of open shards the server
-    allows. ``log_path`` receives the server's stdout and stderr; by default a temporary file
-    is used and removed by ``stop()`` (``log_text()`` still returns its content afterwards).
 
-    If the executable is kinesalite's own ``cli.js`` (the npm install layout), the server is
-    bound to 127.0.0.1 only. Any other executable (a wrapper script) is run as
-    ``<executable> --port N ...`` and binds every interface, as the kinesalite CLI does.
+_ServerT = TypeVar("_ServerT", bound="LocalKinesisServer")
+
+
+class LocalKinesisServer:
+    """What ``LocalKinesis`` and ``KinesisMock`` share: the process, its log and the helpers.
+
+    Subclasses say how to find and start their server; this class picks free ports on
+    127.0.0.1, starts the process, waits until it answers ListStreams, stops it (also at
+    interpreter exit) and offers boto3 helpers to create streams, write records and read them
+    back. It is not meant to be instantiated itself.
     """
+
+    #: Name of the server in messages.
+    _server_name = "local Kinesis"
+    #: How many TCP ports the server needs; the first one is ``port``.
+    _port_count = 1
+    #: Log text that shows the server is listening, checked before probing (``None``: probe).
+    _ready_marker: str | None = None
+    #: Send DeleteStream with EnforceConsumerDeletion (servers with enhanced fan-out).
+    _delete_consumers_with_stream = False
 
     def __init__(
         self,
         *,
-        executable: str | os.PathLike[str] | None = None,
-        region: str = DEFAULT_REGION,
-        create_stream_ms: int = 10,
-        delete_stream_ms: int = 10,
-        update_stream_ms: int = 10,
-        shard_limit: int = 1000,
-        startup_timeout_s: float = 30.0,
-        log_path: str | os.PathLike[str] | None = None,
+        executable: str | os.PathLike[str] | None,
+        region: str,
+        startup_timeout_s: float,
+        log_path: str | os.PathLike[str] | None,
     ) -> None:
         self._executable = Path(executable) if executable is not None else None
         self._region = region
-        self._stream_ms = (create_stream_ms, delete_stream_ms, update_stream_ms)
-        self._shard_limit = shard_limit
         self._startup_timeout_s = startup_timeout_s
         self._requested_log_path = Path(log_path) if log_path is not None else None
         self._log_path: Path | None = self._requested_log_path
@@ -321,40 +502,60 @@ class LocalKinesis:
         self._final_log: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
-        self._port: int | None = None
+        self._ports: tuple[int, ...] | None = None
         self._client: KinesisClient | None = None
         self._lock = threading.RLock()
 
+    # ----------------------------------------------------------------- what subclasses provide
+
+    def _find_executable(self) -> Path:
+        """The executable to run when none was given; raises a ``...NotFoundError``."""
+        raise NotImplementedError
+
+    def _missing_executable_error(self, executable: Path) -> LocalKinesisError:
+        """The error for an explicitly given executable that does not exist."""
+        raise NotImplementedError
+
+    def _launch_spec(self, executable: Path, ports: tuple[int, ...]) -> _Launch:
+        """The command, working directory and environment that start the server on ``ports``."""
+        raise NotImplementedError
+
+    def _probe(self, ports: tuple[int, ...]) -> None:
+        """Raise if the server on ``ports`` does not answer yet (it answers ListStreams)."""
+        probe = self._make_client(
+            f"http://{_HOST}:{ports[0]}", max_attempts=1, connect_timeout_s=1.0, read_timeout_s=2.0
+        )
+        probe.list_streams(Limit=1)
+
     # ----------------------------------------------------------------- lifecycle
 
-    def start(self) -> LocalKinesis:
+    def start(self: _ServerT) -> _ServerT:
         """Start the server and wait until it answers ListStreams; returns ``self``.
 
-        Raises ``KinesaliteNotFoundError`` if there is no executable, and
-        ``LocalKinesisError`` (with the tail of the server log) if it does not come up within
-        ``startup_timeout_s``. Calling it on a running server does nothing.
+        Raises ``KinesaliteNotFoundError`` / ``KinesisMockNotFoundError`` if there is no
+        executable, and ``LocalKinesisError`` (with the tail of the server log) if it does not
+        come up within ``startup_timeout_s``. Calling it on a running server does nothing.
         """
         with self._lock:
             if self.is_running:
                 return self
             if self._process is not None:
                 self.stop()
-            executable = self._executable or find_kinesalite()
+            executable = self._executable or self._find_executable()
             if not executable.is_file():
-                raise KinesaliteNotFoundError(
-                    f"kinesalite executable {str(executable)!r} does not exist. {_INSTALL_HINT}"
-                )
+                raise self._missing_executable_error(executable)
             if self._requested_log_path is None:
-                fd, name = tempfile.mkstemp(prefix="kinesalite-", suffix=".log")
+                prefix = re.sub(r"[^a-z0-9]+", "-", self._server_name.lower())
+                fd, name = tempfile.mkstemp(prefix=f"{prefix}-", suffix=".log")
                 os.close(fd)
                 self._log_path, self._owns_log = Path(name), True
             self._final_log = None
             last_error: LocalKinesisError | None = None
             for _attempt in range(_PORT_ATTEMPTS):
-                port = _free_port(_HOST)
+                ports = _free_ports(_HOST, self._port_count)
                 try:
-                    self._launch(executable, port)
-                    self._wait_until_ready(port)
+                    self._launch(self._launch_spec(executable, ports))
+                    self._wait_until_ready(ports)
                 except _PortTaken as taken:
                     last_error = LocalKinesisError(str(taken))
                     self._kill_process()
@@ -362,13 +563,13 @@ class LocalKinesis:
                 except BaseException:
                     self.stop()
                     raise
-                self._port = port
+                self._ports = ports
                 atexit.register(self._stop_at_exit)
                 return self
             self.stop()
             raise LocalKinesisError(
-                f"kinesalite could not get a free port after {_PORT_ATTEMPTS} attempts: "
-                f"{last_error}"
+                f"{self._server_name} could not get a free port after {_PORT_ATTEMPTS} "
+                f"attempts: {last_error}"
             )
 
     def stop(self, timeout_s: float = 10.0) -> None:
@@ -376,7 +577,7 @@ class LocalKinesis:
         with self._lock:
             atexit.unregister(self._stop_at_exit)
             self._kill_process(timeout_s)
-            self._port = None
+            self._ports = None
             self._client = None
             if self._log_path is not None and self._log_path.exists():
                 self._final_log = self._log_path.read_text(encoding="utf-8", errors="replace")
@@ -386,7 +587,7 @@ class LocalKinesis:
             if self._owns_log:
                 self._log_path, self._owns_log = None, False
 
-    def __enter__(self) -> LocalKinesis:
+    def __enter__(self: _ServerT) -> _ServerT:
         return self.start()
 
     def __exit__(
@@ -399,48 +600,27 @@ class LocalKinesis:
 
     def __repr__(self) -> str:
         state = f"running at {self.endpoint}" if self.is_running else "stopped"
-        return f"<LocalKinesis {state}>"
+        return f"<{type(self).__name__} {state}>"
 
     def _stop_at_exit(self) -> None:
         self.stop(timeout_s=5.0)
 
-    def _launch(self, executable: Path, port: int) -> None:
-        create_ms, delete_ms, update_ms = (str(ms) for ms in self._stream_ms)
-        shard_limit = str(self._shard_limit)
-        package_dir = _kinesalite_package_dir(executable)
-        command: list[str]
-        if package_dir is not None:
-            node = shutil.which("node")
-            if node is None:
-                raise LocalKinesisError(
-                    "Node.js (`node`) is not on PATH; kinesalite needs it (tested with Node 20)."
-                )
-            index_js = str(package_dir / "index.js")
-            settings = [create_ms, delete_ms, update_ms, shard_limit]
-            command = [node, "-e", _BOOTSTRAP_JS, index_js, _HOST, str(port), *settings]
-            stdin: int = subprocess.PIPE
-        else:
-            command = [str(executable), "--port", str(port), "--shardLimit", shard_limit]
-            command += ["--createStreamMs", create_ms, "--deleteStreamMs", delete_ms]
-            command += ["--updateStreamMs", update_ms]
-            stdin = subprocess.DEVNULL
-        env = dict(os.environ, AWS_REGION=self._region, AWS_DEFAULT_REGION=self._region)
+    def _launch(self, spec: _Launch) -> None:
         assert self._log_path is not None
         self._log_file = open(self._log_path, "wb")  # noqa: SIM115 - closed in _kill_process
         self._process = subprocess.Popen(
-            command,
-            stdin=stdin,
+            spec.command,
+            stdin=subprocess.PIPE if spec.stdin_pipe else subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
-            env=env,
+            cwd=spec.cwd,
+            env=spec.env,
             start_new_session=True,
         )
 
-    def _wait_until_ready(self, port: int) -> None:
+    def _wait_until_ready(self, ports: tuple[int, ...]) -> None:
         deadline = time.monotonic() + self._startup_timeout_s
-        probe = self._make_client(
-            f"http://{_HOST}:{port}", max_attempts=1, connect_timeout_s=1.0, read_timeout_s=2.0
-        )
+        where = f"http://{_HOST}:{ports[0]}"
         last_problem = "no answer yet"
         while True:
             process = self._process
@@ -449,20 +629,27 @@ class LocalKinesis:
             if code is not None:
                 log = self.log_text()
                 if "EADDRINUSE" in log:
-                    raise _PortTaken(f"port {port} was taken before kinesalite could bind it")
+                    raise _PortTaken(
+                        f"one of the ports {ports} was taken before {self._server_name} "
+                        "could bind it"
+                    )
                 raise LocalKinesisError(
-                    f"kinesalite exited with code {code} during startup.\n"
+                    f"{self._server_name} exited with code {code} during startup.\n"
                     f"--- server log (tail) ---\n{_tail(log, 40)}"
                 )
-            if _LISTENING_MARKER in self.log_text():
+            if self._ready_marker is None or self._ready_marker in self.log_text():
                 try:
-                    probe.list_streams(Limit=1)
+                    self._probe(ports)
                     return
-                except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+                except (
+                    botocore.exceptions.BotoCoreError,
+                    botocore.exceptions.ClientError,
+                    OSError,
+                ) as e:
                     last_problem = f"{type(e).__name__}: {e}"
             if time.monotonic() >= deadline:
                 raise LocalKinesisError(
-                    f"kinesalite did not answer on http://{_HOST}:{port} within "
+                    f"{self._server_name} did not answer on {where} within "
                     f"{self._startup_timeout_s:g}s (last problem: {last_problem}).\n"
                     f"--- server log (tail) ---\n{_tail(self.log_text(), 40)}"
                 )
@@ -513,15 +700,18 @@ class LocalKinesis:
 
     @property
     def host(self) -> str:
-        """The address the server listens on: always ``127.0.0.1``."""
+        """The address clients connect to: always ``127.0.0.1``."""
         return _HOST
 
     @property
     def port(self) -> int:
-        """The TCP port the server listens on; raises ``LocalKinesisError`` when not started."""
-        if self._port is None:
-            raise LocalKinesisError("the local Kinesis server is not running; call start() first")
-        return self._port
+        """The TCP port of ``endpoint``; raises ``LocalKinesisError`` when not started."""
+        return self._running_ports()[0]
+
+    def _running_ports(self) -> tuple[int, ...]:
+        if self._ports is None:
+            raise LocalKinesisError(f"the {self._server_name} server is not running; call start()")
+        return self._ports
 
     @property
     def endpoint(self) -> str:
@@ -563,7 +753,13 @@ class LocalKinesis:
         )
 
     def _make_client(
-        self, endpoint: str, *, max_attempts: int, connect_timeout_s: float, read_timeout_s: float
+        self,
+        endpoint: str,
+        *,
+        max_attempts: int,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        verify: bool = True,
     ) -> KinesisClient:
         session = boto3.session.Session(
             aws_access_key_id="local",
@@ -575,7 +771,7 @@ class LocalKinesis:
             connect_timeout=connect_timeout_s,
             read_timeout=read_timeout_s,
         )
-        return session.client("kinesis", endpoint_url=endpoint, config=config)
+        return session.client("kinesis", endpoint_url=endpoint, config=config, verify=verify)
 
     @property
     def _kinesis(self) -> KinesisClient:
@@ -603,13 +799,17 @@ class LocalKinesis:
             time.sleep(0.01)
 
     def delete_stream(self, name: str, wait: bool = True, timeout_s: float = 30.0) -> None:
-        """Delete a stream; a stream that does not exist is fine.
+        """Delete a stream (and, on servers with enhanced fan-out, its consumers).
 
-        With ``wait`` it returns once the stream is gone, so the name can be reused.
+        A stream that does not exist is fine. With ``wait`` it returns once the stream is gone,
+        so the name can be reused.
         """
         kinesis = self._kinesis
         try:
-            kinesis.delete_stream(StreamName=name)
+            if self._delete_consumers_with_stream:
+                kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+            else:
+                kinesis.delete_stream(StreamName=name)
         except kinesis.exceptions.ResourceNotFoundException:
             return
         deadline = time.monotonic() + timeout_s
@@ -759,6 +959,285 @@ class LocalKinesis:
             if time.monotonic() >= deadline:
                 raise RecordsTimeoutError(stream_name, count, records, timeout_s)
             time.sleep(poll_interval_s)
+
+
+class LocalKinesis(LocalKinesisServer):
+    """A kinesalite server on a free port of 127.0.0.1, plus helpers to use it.
+
+    Use it as a context manager (``with LocalKinesis() as kinesis: ...``) or call ``start()``
+    and ``stop()``. The process is also stopped at interpreter exit, and it exits by itself
+    if the Python process that started it dies. Streams live in memory only.
+
+    ``executable`` overrides ``find_kinesalite()``. The ``*_stream_ms`` arguments are how long
+    streams stay CREATING, DELETING and UPDATING (kinesalite's default is 500 ms; ours is
+    short to keep tests fast). ``shard_limit`` is the total number of open shards the server
+    allows. ``log_path`` receives the server's stdout and stderr; by default a temporary file
+    is used and removed by ``stop()`` (``log_text()`` still returns its content afterwards).
+
+    If the executable is kinesalite's own ``cli.js`` (the npm install layout), the server is
+    bound to 127.0.0.1 only. Any other executable (a wrapper script) is run as
+    ``<executable> --port N ...`` and binds every interface, as the kinesalite CLI does.
+    """
+
+    _server_name = "kinesalite"
+    _ready_marker = _LISTENING_MARKER
+
+    def __init__(
+        self,
+        *,
+        executable: str | os.PathLike[str] | None = None,
+        region: str = DEFAULT_REGION,
+        create_stream_ms: int = 10,
+        delete_stream_ms: int = 10,
+        update_stream_ms: int = 10,
+        shard_limit: int = 1000,
+        startup_timeout_s: float = 30.0,
+        log_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(
+            executable=executable,
+            region=region,
+            startup_timeout_s=startup_timeout_s,
+            log_path=log_path,
+        )
+        self._stream_ms = (create_stream_ms, delete_stream_ms, update_stream_ms)
+        self._shard_limit = shard_limit
+
+    def _find_executable(self) -> Path:
+        return find_kinesalite()
+
+    def _missing_executable_error(self, executable: Path) -> LocalKinesisError:
+        return KinesaliteNotFoundError(
+            f"kinesalite executable {str(executable)!r} does not exist. {_INSTALL_HINT}"
+        )
+
+    def _launch_spec(self, executable: Path, ports: tuple[int, ...]) -> _Launch:
+        (port,) = ports
+        create_ms, delete_ms, update_ms = (str(ms) for ms in self._stream_ms)
+        shard_limit = str(self._shard_limit)
+        package_dir = _kinesalite_package_dir(executable)
+        env = dict(os.environ, AWS_REGION=self._region, AWS_DEFAULT_REGION=self._region)
+        if package_dir is None:
+            command = [str(executable), "--port", str(port), "--shardLimit", shard_limit]
+            command += ["--createStreamMs", create_ms, "--deleteStreamMs", delete_ms]
+            command += ["--updateStreamMs", update_ms]
+            return _Launch(command, cwd=None, env=env, stdin_pipe=False)
+        index_js = str(package_dir / "index.js")
+        settings = [create_ms, delete_ms, update_ms, shard_limit]
+        command = [_node("kinesalite"), "-e", _BOOTSTRAP_JS, index_js, _HOST, str(port)]
+        return _Launch(command + settings, cwd=None, env=env, stdin_pipe=True)
+
+
+class KinesisMock(LocalKinesisServer):
+    """A kinesis-mock server (npm ``kinesis-local``) on free ports of 127.0.0.1, plus helpers.
+
+    Unlike kinesalite it implements enhanced fan-out (RegisterStreamConsumer,
+    DescribeStreamConsumer, ListStreamConsumers, SubscribeToShard over HTTP/2) and
+    UpdateShardCount, so it is the server for EFO consumer tests. It offers the same helpers
+    as ``LocalKinesis`` plus ``update_shard_count``, ``stream_arn``,
+    ``register_stream_consumer`` and ``list_stream_consumers``.
+
+    The server has two ports: ``endpoint`` (``http://127.0.0.1:PORT``) speaks plain HTTP/1.1
+    and HTTP/2 cleartext (the Flink EFO consumer works against it), and ``tls_endpoint``
+    (``https://127.0.0.1:TLS_PORT``) uses kinesis-mock's self-signed certificate: use
+    ``tls_client()`` from Python, and turn certificate checks off in other clients.
+
+    ``executable`` overrides ``find_kinesis_mock()``. ``create_stream_ms``,
+    ``delete_stream_ms``, ``consumer_ms`` (RegisterStreamConsumer, DeregisterStreamConsumer,
+    and stream encryption) and ``update_stream_ms`` (UpdateShardCount, SplitShard,
+    MergeShards, UpdateStreamMode) are how long those operations leave the stream or consumer
+    in a transitional state (kinesis-mock's default is 500 ms; ours is short to keep tests
+    fast).
+    ``shard_limit`` is the server's open shard limit, ``account_id`` the account in its ARNs,
+    and ``log_level`` its log level (``ERROR``, ``WARN``, ``INFO``, ``DEBUG`` or ``TRACE``).
+    Settings of kinesis-mock in our own environment (``INITIALIZE_STREAMS``,
+    ``SHOULD_PERSIST_DATA``, ...) are not passed on, so every server starts empty and keeps
+    its data in memory only. ``startup_timeout_s`` and ``log_path`` work as for
+    ``LocalKinesis``; the process is stopped at interpreter exit and exits by itself if the
+    Python process that started it dies.
+
+    If the executable is the package's ``main.js`` (the npm install layout), it is run with
+    ``node`` from the package directory (it reads its certificate, ``server.json``, from the
+    working directory) and both ports are bound to 127.0.0.1 only: kinesis-mock has no
+    setting for its listen address and binds every interface, so a small start-up script
+    makes Node listen on loopback. Any other executable (a wrapper script) is run from its
+    own directory with the settings in its environment, and binds every interface.
+    """
+
+    _server_name = "kinesis-mock"
+    _port_count = 2
+    _delete_consumers_with_stream = True
+
+    def __init__(
+        self,
+        *,
+        executable: str | os.PathLike[str] | None = None,
+        region: str = DEFAULT_REGION,
+        account_id: str = "000000000000",
+        create_stream_ms: int = 10,
+        delete_stream_ms: int = 10,
+        consumer_ms: int = 10,
+        update_stream_ms: int = 10,
+        shard_limit: int = 1000,
+        log_level: str = "INFO",
+        startup_timeout_s: float = 30.0,
+        log_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(
+            executable=executable,
+            region=region,
+            startup_timeout_s=startup_timeout_s,
+            log_path=log_path,
+        )
+        self._account_id = account_id
+        self._settings = {
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCOUNT_ID": account_id,
+            "CREATE_STREAM_DURATION": f"{create_stream_ms}ms",
+            "DELETE_STREAM_DURATION": f"{delete_stream_ms}ms",
+            "REGISTER_STREAM_CONSUMER_DURATION": f"{consumer_ms}ms",
+            # kinesis-mock 0.6.2 reads the DeregisterStreamConsumer delay from
+            # START_STREAM_ENCRYPTION_DURATION (it rotates three of its settings: START feeds
+            # deregistration, STOP feeds StartStreamEncryption, DEREGISTER feeds
+            # StopStreamEncryption), so all three get the consumer delay.
+            "DEREGISTER_STREAM_CONSUMER_DURATION": f"{consumer_ms}ms",
+            "START_STREAM_ENCRYPTION_DURATION": f"{consumer_ms}ms",
+            "STOP_STREAM_ENCRYPTION_DURATION": f"{consumer_ms}ms",
+            "UPDATE_SHARD_COUNT_DURATION": f"{update_stream_ms}ms",
+            "SPLIT_SHARD_DURATION": f"{update_stream_ms}ms",
+            "MERGE_SHARDS_DURATION": f"{update_stream_ms}ms",
+            "UPDATE_STREAM_MODE_DURATION": f"{update_stream_ms}ms",
+            "SHARD_LIMIT": str(shard_limit),
+            "LOG_LEVEL": log_level,
+            "ROOT_LOG_LEVEL": "ERROR",
+            "SHOULD_PERSIST_DATA": "false",
+            "LOAD_DATA_IF_EXISTS": "false",
+        }
+
+    def _find_executable(self) -> Path:
+        return find_kinesis_mock()
+
+    def _missing_executable_error(self, executable: Path) -> LocalKinesisError:
+        return KinesisMockNotFoundError(
+            f"kinesis-mock executable {str(executable)!r} does not exist. "
+            f"{_KINESIS_MOCK_INSTALL_HINT}"
+        )
+
+    def _launch_spec(self, executable: Path, ports: tuple[int, ...]) -> _Launch:
+        plain_port, tls_port = ports
+        env = {k: v for k, v in os.environ.items() if k not in _KINESIS_MOCK_SETTINGS}
+        env.update(self._settings)
+        env.update(KINESIS_MOCK_PLAIN_PORT=str(plain_port), KINESIS_MOCK_TLS_PORT=str(tls_port))
+        package_dir = _kinesis_mock_package_dir(executable)
+        if package_dir is None:
+            return _Launch([str(executable)], executable.resolve().parent, env, stdin_pipe=False)
+        main_js = str(package_dir / "main.js")
+        command = [_node("kinesis-mock"), "-e", _KINESIS_MOCK_BOOTSTRAP_JS, main_js, _HOST]
+        return _Launch(command, cwd=package_dir, env=env, stdin_pipe=True)
+
+    def _probe(self, ports: tuple[int, ...]) -> None:
+        super()._probe(ports)
+        socket.create_connection((_HOST, ports[1]), timeout=1.0).close()
+
+    # ----------------------------------------------------------------- properties and clients
+
+    @property
+    def tls_port(self) -> int:
+        """The TCP port of ``tls_endpoint``; raises ``LocalKinesisError`` when not started."""
+        return self._running_ports()[1]
+
+    @property
+    def tls_endpoint(self) -> str:
+        """HTTPS endpoint URL (self-signed certificate), e.g. ``https://127.0.0.1:45679``."""
+        return f"https://{_HOST}:{self.tls_port}"
+
+    @property
+    def account_id(self) -> str:
+        """The AWS account id in the server's ARNs."""
+        return self._account_id
+
+    def tls_client(self, *, max_attempts: int = 5, read_timeout_s: float = 30.0) -> KinesisClient:
+        """Like ``client()``, for ``tls_endpoint``; the certificate is not verified.
+
+        urllib3 warns about each unverified HTTPS request (``InsecureRequestWarning``).
+        """
+        return self._make_client(
+            self.tls_endpoint,
+            max_attempts=max_attempts,
+            connect_timeout_s=5.0,
+            read_timeout_s=read_timeout_s,
+            verify=False,
+        )
+
+    # ----------------------------------------------------------------- streams and consumers
+
+    def stream_arn(self, stream_name: str) -> str:
+        """The ARN of a stream."""
+        summary = self._kinesis.describe_stream_summary(StreamName=stream_name)
+        return summary["StreamDescriptionSummary"]["StreamARN"]
+
+    def update_shard_count(
+        self, stream_name: str, target_shard_count: int, timeout_s: float = 30.0
+    ) -> None:
+        """UpdateShardCount (uniform scaling), then wait until the stream is ACTIVE again.
+
+        Returns once the stream is ACTIVE with ``target_shard_count`` open shards; the old
+        shards stay readable as closed parents (``read_all`` reads them first).
+        """
+        kinesis = self._kinesis
+        kinesis.update_shard_count(
+            StreamName=stream_name,
+            TargetShardCount=target_shard_count,
+            ScalingType="UNIFORM_SCALING",
+        )
+        deadline = time.monotonic() + timeout_s
+        while True:
+            summary = kinesis.describe_stream_summary(StreamName=stream_name)
+            description = summary["StreamDescriptionSummary"]
+            status, open_shards = description["StreamStatus"], description["OpenShardCount"]
+            if status == "ACTIVE" and open_shards == target_shard_count:
+                return
+            if time.monotonic() >= deadline:
+                raise LocalKinesisError(
+                    f"stream {stream_name!r} is {status} with {open_shards} open shards "
+                    f"{timeout_s:g}s after UpdateShardCount to {target_shard_count}"
+                )
+            time.sleep(0.01)
+
+    def register_stream_consumer(
+        self, stream_name: str, consumer_name: str, timeout_s: float = 30.0
+    ) -> ConsumerDescriptionTypeDef:
+        """Register an enhanced fan-out consumer and wait until it is ACTIVE; returns it."""
+        kinesis = self._kinesis
+        stream_arn = self.stream_arn(stream_name)
+        kinesis.register_stream_consumer(StreamARN=stream_arn, ConsumerName=consumer_name)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            consumer = kinesis.describe_stream_consumer(
+                StreamARN=stream_arn, ConsumerName=consumer_name
+            )["ConsumerDescription"]
+            if consumer["ConsumerStatus"] == "ACTIVE":
+                return consumer
+            if time.monotonic() >= deadline:
+                raise LocalKinesisError(
+                    f"consumer {consumer_name!r} of stream {stream_name!r} is still "
+                    f"{consumer['ConsumerStatus']} after {timeout_s:g}s"
+                )
+            time.sleep(0.01)
+
+    def list_stream_consumers(self, stream_name: str) -> list[ConsumerTypeDef]:
+        """The enhanced fan-out consumers registered on a stream, in any status."""
+        kinesis = self._kinesis
+        stream_arn = self.stream_arn(stream_name)
+        response = kinesis.list_stream_consumers(StreamARN=stream_arn)
+        consumers = list(response["Consumers"])
+        while response.get("NextToken"):
+            response = kinesis.list_stream_consumers(
+                StreamARN=stream_arn, NextToken=response["NextToken"]
+            )
+            consumers.extend(response["Consumers"])
+        return consumers
 
 
 class _PortTaken(Exception):

@@ -1,4 +1,4 @@
-"""Pytest plugin: a session-wide local Kinesis server and per-test streams.
+"""Pytest plugin: session-wide local Kinesis servers and per-test streams.
 
 Load it from ``tests/conftest.py`` with ``pytest_plugins = ["tests.support.kinesis_fixtures"]``.
 
@@ -7,8 +7,13 @@ Load it from ``tests/conftest.py`` with ``pytest_plugins = ["tests.support.kines
   uses it errors with install instructions.
 * ``stream_factory`` (function): ``make_stream(shard_count=1) -> str`` creates a uniquely named
   ACTIVE stream; all of them are deleted after the test.
+* ``kinesis_mock`` (session): one kinesis-mock server (enhanced fan-out, UpdateShardCount) for
+  the whole run, started on first use and stopped at the end; it also needs
+  ``make kinesis-server``.
+* ``mock_stream_factory`` (function): like ``stream_factory``, on ``kinesis_mock``; the streams
+  are deleted with their consumers after the test.
 
-When a test that used the server fails, the tail of the server log is added to its report.
+When a test that used a server fails, the tail of that server's log is added to its report.
 """
 
 from __future__ import annotations
@@ -19,16 +24,24 @@ from typing import Any, Generator, Iterator, Protocol
 
 import pytest
 
-from pyflink_kinesis.testing.local_kinesis import LocalKinesis
+from pyflink_kinesis.testing.local_kinesis import KinesisMock, LocalKinesis, LocalKinesisServer
 
-__all__ = ["MakeStream", "local_kinesis", "pytest_runtest_makereport", "stream_factory"]
+__all__ = [
+    "MakeStream",
+    "kinesis_mock",
+    "local_kinesis",
+    "mock_stream_factory",
+    "pytest_runtest_makereport",
+    "stream_factory",
+]
 
 _SERVER_KEY = pytest.StashKey[LocalKinesis]()
+_MOCK_KEY = pytest.StashKey[KinesisMock]()
 _LOG_TAIL_LINES = 60
 
 
 class MakeStream(Protocol):
-    """Type of the ``stream_factory`` fixture: creates a stream, returns its name."""
+    """Type of the ``stream_factory`` fixtures: creates a stream, returns its name."""
 
     def __call__(self, shard_count: int = 1) -> str: ...
 
@@ -45,40 +58,70 @@ def local_kinesis(request: pytest.FixtureRequest) -> Iterator[LocalKinesis]:
         server.stop()
 
 
-@pytest.fixture
-def stream_factory(
-    local_kinesis: LocalKinesis, request: pytest.FixtureRequest
+@pytest.fixture(scope="session")
+def kinesis_mock(request: pytest.FixtureRequest) -> Iterator[KinesisMock]:
+    """A running kinesis-mock server shared by the whole test session."""
+    server = KinesisMock()
+    request.config.stash[_MOCK_KEY] = server
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _streams_for_test(
+    server: LocalKinesisServer, request: pytest.FixtureRequest
 ) -> Iterator[MakeStream]:
-    """Create uniquely named streams on ``local_kinesis``; deletes them after the test."""
     prefix = re.sub(r"[^a-zA-Z0-9_.-]+", "-", request.node.name).strip("-")[:80] or "stream"
     created: list[str] = []
 
     def make_stream(shard_count: int = 1) -> str:
         name = f"{prefix}-{len(created)}-{uuid.uuid4().hex[:8]}"
-        local_kinesis.create_stream(name, shard_count)
+        server.create_stream(name, shard_count)
         created.append(name)
         return name
 
     yield make_stream
-    if local_kinesis.is_running:
+    if server.is_running:
         for name in reversed(created):
-            local_kinesis.delete_stream(name)
+            server.delete_stream(name)
+
+
+@pytest.fixture
+def stream_factory(
+    local_kinesis: LocalKinesis, request: pytest.FixtureRequest
+) -> Iterator[MakeStream]:
+    """Create uniquely named streams on ``local_kinesis``; deletes them after the test."""
+    yield from _streams_for_test(local_kinesis, request)
+
+
+@pytest.fixture
+def mock_stream_factory(
+    kinesis_mock: KinesisMock, request: pytest.FixtureRequest
+) -> Iterator[MakeStream]:
+    """Create uniquely named streams on ``kinesis_mock``; deletes them (and their consumers)
+    after the test."""
+    yield from _streams_for_test(kinesis_mock, request)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Any, None]:
-    """Add the server log tail to the report of a failed test that used ``local_kinesis``."""
+    """Add the server log tails to the report of a failed test that used a server fixture."""
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
-    if not report.failed or "local_kinesis" not in getattr(item, "fixturenames", ()):
+    if not report.failed:
         return
-    server = item.config.stash.get(_SERVER_KEY, None)
-    if server is None:
-        return
-    tail = server.log_tail(_LOG_TAIL_LINES) or "(the server printed nothing)"
-    where = server.log_path or "log removed after stop"
-    report.sections.append(
-        (f"local Kinesis server log, last {_LOG_TAIL_LINES} lines ({where})", tail)
-    )
+    fixtures = getattr(item, "fixturenames", ())
+    servers: list[tuple[str, LocalKinesisServer | None]] = [
+        ("local Kinesis server", item.config.stash.get(_SERVER_KEY, None)),
+        ("kinesis-mock server", item.config.stash.get(_MOCK_KEY, None)),
+    ]
+    for (title, server), fixture in zip(servers, ("local_kinesis", "kinesis_mock")):
+        if server is None or fixture not in fixtures:
+            continue
+        tail = server.log_tail(_LOG_TAIL_LINES) or "(the server printed nothing)"
+        where = server.log_path or "log removed after stop"
+        report.sections.append((f"{title} log, last {_LOG_TAIL_LINES} lines ({where})", tail))
