@@ -4,13 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KINESIS_SERVER := tools/local-kinesis/node_modules/.bin/kinesalite
 
-.PHONY: help venv jars kinesis-server setup lint test test-fast demo docs clean
+.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench-efo docs clean
 
 help:
 	@echo "make demo   - run the demo job: Kinesis stream -> PyFlink -> Kinesis stream, on a local server"
 	@echo "make test   - lint (ruff, mypy) and all tests, end-to-end jobs included"
 	@echo "make jars   - fetch the connector jars with Maven into jars/ and verify them"
 	@echo "make docs   - regenerate docs/configuration.md from the key tables"
+	@echo "make bench-efo - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +36,7 @@ kinesis-server: $(KINESIS_SERVER)
 setup: venv jars/.fetched $(KINESIS_SERVER)
 
 lint: venv
-	$(PY) -m ruff check pyflink_kinesis tests demo
+	$(PY) -m ruff check pyflink_kinesis tests demo bench
 	$(PY) -m mypy
 
 test: setup lint
@@ -46,6 +47,9 @@ test-fast: venv
 
 demo: setup
 	$(PY) demo/kinesis_to_kinesis.py
+
+bench-efo: setup
+	$(PY) bench/efo_latency.py
 
 docs: venv
 	$(PY) -m pyflink_kinesis.config.docs > docs/configuration.md
