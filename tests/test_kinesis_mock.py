@@ -11,7 +11,6 @@ import sys
 import textwrap
 import time
 import warnings
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -22,53 +21,14 @@ from pyflink_kinesis.testing.local_kinesis import (
     KINESIS_MOCK_VERSION,
     KinesisMock,
     KinesisMockNotFoundError,
-    KinesisRecord,
     LocalKinesisError,
     find_kinesis_mock,
 )
 from tests.support.kinesis_fixtures import MakeStream
+from tests.support.servers import by_key, listening_addresses, pid_exists
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPO_MAIN_JS = REPO_ROOT / "tools" / "local-kinesis" / "node_modules" / "kinesis-local" / "main.js"
-
-
-def _pid_exists(pid: int) -> bool:
-    """Whether a process runs under ``pid`` (a zombie waiting to be reaped does not count)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat_file:
-            return stat_file.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _listening_addresses(port: int) -> list[str]:
-    """Hex local addresses of sockets listening on ``port`` (Linux /proc/net/tcp{,6})."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        if not os.path.exists(table):
-            continue
-        with open(table) as lines:
-            next(lines)
-            for line in lines:
-                fields = line.split()
-                address, port_hex = fields[1].split(":")
-                if int(port_hex, 16) == port and fields[3] == "0A":  # 0A = LISTEN
-                    found.append(address)
-    return found
-
-
-def _by_key(records: list[KinesisRecord]) -> dict[str, list[int]]:
-    """Record payloads (integers) grouped by partition key, in read order."""
-    grouped: dict[str, list[int]] = defaultdict(list)
-    for record in records:
-        grouped[record.partition_key].append(int(record.text))
-    return dict(grouped)
 
 
 # ----------------------------------------------------------------- server lifecycle
@@ -78,7 +38,7 @@ def test_start_answers_on_loopback_on_both_ports_and_stop_leaves_no_process() ->
     server = KinesisMock()
     with server:
         pid = server.pid
-        assert pid is not None and _pid_exists(pid)
+        assert pid is not None and pid_exists(pid)
         assert server.is_running
         assert server.endpoint == f"http://127.0.0.1:{server.port}"
         assert server.tls_endpoint == f"https://127.0.0.1:{server.tls_port}"
@@ -89,13 +49,13 @@ def test_start_answers_on_loopback_on_both_ports_and_stop_leaves_no_process() ->
             warnings.simplefilter("ignore")  # urllib3: unverified HTTPS request
             assert server.tls_client().list_streams()["StreamNames"] == []
         if os.path.exists("/proc/net/tcp"):
-            assert _listening_addresses(server.port) == ["0100007F"]
-            assert _listening_addresses(server.tls_port) == ["0100007F"]
+            assert listening_addresses(server.port) == ["0100007F"]
+            assert listening_addresses(server.tls_port) == ["0100007F"]
         ports = (server.port, server.tls_port)
         assert repr(server) == f"<KinesisMock running at {server.endpoint}>"
     assert not server.is_running
     assert server.pid is None
-    assert not _pid_exists(pid)
+    assert not pid_exists(pid)
     for port in ports:
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
@@ -155,14 +115,14 @@ def test_server_exits_when_the_python_process_that_started_it_dies(tmp_path: Pat
     try:
         assert owner.stdout is not None
         server_pid = int(owner.stdout.readline())
-        assert _pid_exists(server_pid)
+        assert pid_exists(server_pid)
     finally:
         owner.kill()  # SIGKILL: no atexit, no stop()
         owner.wait()
     deadline = time.monotonic() + 10
-    while _pid_exists(server_pid) and time.monotonic() < deadline:
+    while pid_exists(server_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _pid_exists(server_pid), "kinesis-mock outlived the process that started it"
+    assert not pid_exists(server_pid), "kinesis-mock outlived the process that started it"
 
 
 def test_missing_executable_from_env_var_is_a_clear_error(
@@ -330,7 +290,7 @@ def test_update_shard_count_then_read_all_returns_every_record_parents_first(
     last_parent_index = max(i for i, r in enumerate(records) if r.shard_id in parents)
     first_child_index = min(i for i, r in enumerate(records) if r.shard_id not in parents)
     assert last_parent_index < first_child_index
-    for key, values in _by_key(records).items():
+    for key, values in by_key(records).items():
         assert values == sorted(values), f"records of {key} out of order across the resharding"
 
 

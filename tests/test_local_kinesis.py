@@ -11,7 +11,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -21,54 +21,15 @@ from pyflink_kinesis.testing.local_kinesis import (
     ENV_EXECUTABLE,
     KINESALITE_VERSION,
     KinesaliteNotFoundError,
-    KinesisRecord,
     LocalKinesis,
     LocalKinesisError,
     RecordsTimeoutError,
     find_kinesalite,
 )
 from tests.support.kinesis_fixtures import MakeStream
+from tests.support.servers import by_key, listening_addresses, pid_exists
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def _pid_exists(pid: int) -> bool:
-    """Whether a process runs under ``pid`` (a zombie waiting to be reaped does not count)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat_file:
-            return stat_file.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _listening_addresses(port: int) -> list[str]:
-    """Hex local addresses of sockets listening on ``port`` (Linux /proc/net/tcp{,6})."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        if not os.path.exists(table):
-            continue
-        with open(table) as lines:
-            next(lines)
-            for line in lines:
-                fields = line.split()
-                address, port_hex = fields[1].split(":")
-                if int(port_hex, 16) == port and fields[3] == "0A":  # 0A = LISTEN
-                    found.append(address)
-    return found
-
-
-def _by_key(records: list[KinesisRecord]) -> dict[str, list[int]]:
-    """Record payloads (integers) grouped by partition key, in read order."""
-    grouped: dict[str, list[int]] = defaultdict(list)
-    for record in records:
-        grouped[record.partition_key].append(int(record.text))
-    return dict(grouped)
 
 
 def _fake_executable(path: Path, body: str) -> Path:
@@ -84,18 +45,18 @@ def test_start_answers_on_loopback_and_stop_leaves_no_process() -> None:
     server = LocalKinesis()
     with server:
         pid = server.pid
-        assert pid is not None and _pid_exists(pid)
+        assert pid is not None and pid_exists(pid)
         assert server.is_running
         assert server.endpoint == f"http://127.0.0.1:{server.port}"
         assert server.region == "us-east-1"
         assert server.client().list_streams()["StreamNames"] == []
         assert "Listening at http://127.0.0.1:" in server.log_text()
         if os.path.exists("/proc/net/tcp"):
-            assert _listening_addresses(server.port) == ["0100007F"]
+            assert listening_addresses(server.port) == ["0100007F"]
         port = server.port
     assert not server.is_running
     assert server.pid is None
-    assert not _pid_exists(pid)
+    assert not pid_exists(pid)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
     with pytest.raises(LocalKinesisError, match="not running"):
@@ -124,14 +85,14 @@ def test_server_exits_when_the_python_process_that_started_it_dies(tmp_path: Pat
     try:
         assert owner.stdout is not None
         server_pid = int(owner.stdout.readline())
-        assert _pid_exists(server_pid)
+        assert pid_exists(server_pid)
     finally:
         owner.kill()  # SIGKILL: no atexit, no stop()
         owner.wait()
     deadline = time.monotonic() + 10
-    while _pid_exists(server_pid) and time.monotonic() < deadline:
+    while pid_exists(server_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _pid_exists(server_pid), "kinesalite outlived the process that started it"
+    assert not pid_exists(server_pid), "kinesalite outlived the process that started it"
 
 
 def test_two_servers_get_different_ports() -> None:
@@ -209,7 +170,7 @@ def test_server_that_never_answers_times_out_and_is_killed(tmp_path: Path) -> No
     assert "did not answer" in str(raised.value)
     assert "still warming up" in str(raised.value)
     assert not server.is_running
-    assert not _pid_exists(int(pid_file.read_text()))
+    assert not pid_exists(int(pid_file.read_text()))
 
 
 def test_module_does_not_import_pyflink_or_py4j() -> None:
@@ -276,7 +237,7 @@ def test_read_all_keeps_per_key_order(
         written = range(start, stop)
         local_kinesis.put_records(name, [str(v) for v in written], [f"k{v % 13}" for v in written])
 
-    grouped = _by_key(local_kinesis.read_all(name))
+    grouped = by_key(local_kinesis.read_all(name))
     assert sum(len(v) for v in grouped.values()) == 1000
     assert len(grouped) == 13
     for key, values in grouped.items():
@@ -305,7 +266,7 @@ def test_read_all_after_split_shard_returns_parent_and_child_records(
     assert sorted(int(r.text) for r in records) == list(range(400))
     assert {r.shard_id for r in records} == {s["ShardId"] for s in shards}
     assert {r.shard_id for r in records if int(r.text) < 200} == {parent["ShardId"]}
-    for key, values in _by_key(records).items():
+    for key, values in by_key(records).items():
         assert values == sorted(values), f"records of {key} out of order across the split"
 
 

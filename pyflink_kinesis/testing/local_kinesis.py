@@ -309,6 +309,33 @@ def _repo_local_executable() -> Path:
     return repo / "tools" / "local-kinesis" / "node_modules" / ".bin" / "kinesalite"
 
 
+def _find_executable(
+    env_var: str, local: Path, command: str, what: str, error: type[LocalKinesisError], hint: str
+) -> Path:
+    """``$env_var`` (an existing file or a command on PATH), else ``local``, else ``command``
+    on PATH; raises ``error`` with the install ``hint`` when none is there."""
+    configured = os.environ.get(env_var, "")
+    if configured:
+        candidate = Path(configured).expanduser()
+        if candidate.is_file():
+            return candidate
+        on_path = shutil.which(configured)
+        if on_path:
+            return Path(on_path)
+        raise error(
+            f"{env_var} is set to {configured!r}, which is not an existing file "
+            f"or a command on PATH. {hint}"
+        )
+    if local.is_file():
+        return local
+    on_path = shutil.which(command)
+    if on_path:
+        return Path(on_path)
+    raise error(
+        f"{what} was not found (looked at {env_var}, {local}, and PATH for {command}). {hint}"
+    )
+
+
 def find_kinesalite() -> Path:
     """Locate the kinesalite executable.
 
@@ -317,26 +344,9 @@ def find_kinesalite() -> Path:
     source checkout this module lives in, then at ``kinesalite`` on ``PATH``. Raises
     ``KinesaliteNotFoundError`` with install instructions if none is there.
     """
-    configured = os.environ.get(ENV_EXECUTABLE, "")
-    if configured:
-        candidate = Path(configured).expanduser()
-        if candidate.is_file():
-            return candidate
-        on_path = shutil.which(configured)
-        if on_path:
-            return Path(on_path)
-        raise KinesaliteNotFoundError(
-            f"{ENV_EXECUTABLE} is set to {configured!r}, which is not an existing file "
-            f"or a command on PATH. {_INSTALL_HINT}"
-        )
-    local = _repo_local_executable()
-    if local.is_file():
-        return local
-    on_path = shutil.which("kinesalite")
-    if on_path:
-        return Path(on_path)
-    raise KinesaliteNotFoundError(
-        f"kinesalite was not found (looked at {ENV_EXECUTABLE}, {local}, and PATH). {_INSTALL_HINT}"
+    return _find_executable(
+        ENV_EXECUTABLE, _repo_local_executable(), "kinesalite", "kinesalite",
+        KinesaliteNotFoundError, _INSTALL_HINT,
     )
 
 
@@ -367,27 +377,9 @@ def find_kinesis_mock() -> Path:
     in the source checkout this module lives in, then at ``kinesis-local`` on ``PATH``.
     Raises ``KinesisMockNotFoundError`` with install instructions if none is there.
     """
-    configured = os.environ.get(ENV_KINESIS_MOCK, "")
-    if configured:
-        candidate = Path(configured).expanduser()
-        if candidate.is_file():
-            return candidate
-        on_path = shutil.which(configured)
-        if on_path:
-            return Path(on_path)
-        raise KinesisMockNotFoundError(
-            f"{ENV_KINESIS_MOCK} is set to {configured!r}, which is not an existing file "
-            f"or a command on PATH. {_KINESIS_MOCK_INSTALL_HINT}"
-        )
-    local = _repo_kinesis_mock_main()
-    if local.is_file():
-        return local
-    on_path = shutil.which("kinesis-local")
-    if on_path:
-        return Path(on_path)
-    raise KinesisMockNotFoundError(
-        f"kinesis-mock was not found (looked at {ENV_KINESIS_MOCK}, {local}, and PATH "
-        f"for kinesis-local). {_KINESIS_MOCK_INSTALL_HINT}"
+    return _find_executable(
+        ENV_KINESIS_MOCK, _repo_kinesis_mock_main(), "kinesis-local", "kinesis-mock",
+        KinesisMockNotFoundError, _KINESIS_MOCK_INSTALL_HINT,
     )
 
 
