@@ -353,14 +353,18 @@ def find_kinesalite() -> Path:
 def _kinesalite_package_dir(executable: Path) -> Path | None:
     """The kinesalite npm package an executable belongs to, if it is the package's ``cli.js``."""
     real = executable.resolve()
-    package_json = real.parent / "package.json"
-    if not (real.parent / "index.js").is_file() or not package_json.is_file():
+    if not (real.parent / "index.js").is_file():
         return None
+    return real.parent if _npm_package_name(real.parent) == "kinesalite" else None
+
+
+def _npm_package_name(directory: Path) -> str | None:
+    """The ``name`` in ``directory/package.json``, or None when there is none to read."""
     try:
-        name = json.loads(package_json.read_text(encoding="utf-8")).get("name")
+        name = json.loads((directory / "package.json").read_text(encoding="utf-8")).get("name")
     except (OSError, ValueError):
         return None
-    return real.parent if name == "kinesalite" else None
+    return name if isinstance(name, str) else None
 
 
 def _repo_kinesis_mock_main() -> Path:
@@ -386,14 +390,9 @@ def find_kinesis_mock() -> Path:
 def _kinesis_mock_package_dir(executable: Path) -> Path | None:
     """The kinesis-local npm package an executable belongs to, if it is the package's main.js."""
     real = executable.resolve()
-    package_json = real.parent / "package.json"
-    if real.name != "main.js" or not package_json.is_file():
+    if real.name != "main.js":
         return None
-    try:
-        name = json.loads(package_json.read_text(encoding="utf-8")).get("name")
-    except (OSError, ValueError):
-        return None
-    return real.parent if name == "kinesis-local" else None
+    return real.parent if _npm_package_name(real.parent) == "kinesis-local" else None
 
 
 def _node(server_name: str) -> str:
