@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 KINESIS_SERVER := tools/local-kinesis/node_modules/.bin/kinesalite
+JAVA_MODULE := jars/pyflink-kinesis-java
+JAVA_JAR := pyflink_kinesis/_jars/pyflink-kinesis-java-0.1.0.jar
+GLUE_MODULE := jars/pyflink-kinesis-glue-java
+GLUE_JAR := pyflink_kinesis/_jars/pyflink-kinesis-glue-0.1.0.jar
 
 .PHONY: help venv jars kinesis-server setup lint test test-fast demo bench-efo docs clean
 
 help:
 	@echo "make demo   - run the demo job: Kinesis stream -> PyFlink -> Kinesis stream, on a local server"
 	@echo "make test   - lint (ruff, mypy) and all tests, end-to-end jobs included"
-	@echo "make jars   - fetch the connector jars with Maven into jars/ and verify them"
+	@echo "make jars   - fetch the connector jars with Maven into jars/, verify them, build our Java module"
 	@echo "make docs   - regenerate docs/configuration.md from the key tables"
 	@echo "make bench-efo - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
 
@@ -22,10 +26,21 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 jars/.fetched: jars/manifest.toml $(VENV)/.installed
-	$(PY) -m pyflink_kinesis.jars fetch --maven --dest jars
+	$(PY) -m pyflink_kinesis.jars fetch --maven --dest jars --extra glue
 	touch $@
 
-jars: jars/.fetched
+# Our own Java classes: built and unit-tested with Maven, then copied where jars.py finds them.
+$(JAVA_JAR): $(JAVA_MODULE)/pom.xml $(shell find $(JAVA_MODULE)/src -type f)
+	mvn -q -B -f $(JAVA_MODULE)/pom.xml package
+	mkdir -p $(@D)
+	cp $(JAVA_MODULE)/target/$(@F) $@
+
+$(GLUE_JAR): $(GLUE_MODULE)/pom.xml $(shell find $(GLUE_MODULE)/src -type f)
+	mvn -q -B -f $(GLUE_MODULE)/pom.xml package
+	mkdir -p $(@D)
+	cp $(GLUE_MODULE)/target/$(@F) $@
+
+jars: jars/.fetched $(JAVA_JAR) $(GLUE_JAR)
 
 $(KINESIS_SERVER): tools/local-kinesis/package-lock.json
 	npm ci --prefix tools/local-kinesis --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error
@@ -33,7 +48,7 @@ $(KINESIS_SERVER): tools/local-kinesis/package-lock.json
 
 kinesis-server: $(KINESIS_SERVER)
 
-setup: venv jars/.fetched $(KINESIS_SERVER)
+setup: venv jars/.fetched $(JAVA_JAR) $(GLUE_JAR) $(KINESIS_SERVER)
 
 lint: venv
 	$(PY) -m ruff check pyflink_kinesis tests demo bench
@@ -55,4 +70,5 @@ docs: venv
 	$(PY) -m pyflink_kinesis.config.docs > docs/configuration.md
 
 clean:
-	rm -rf $(VENV) tools/local-kinesis/node_modules jars/*.jar jars/.fetched .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) tools/local-kinesis/node_modules jars/*.jar jars/.fetched $(JAVA_MODULE)/target $(GLUE_MODULE)/target \
+		pyflink_kinesis/_jars .mypy_cache .ruff_cache .pytest_cache

@@ -39,6 +39,8 @@ class _State:
     launch_class_path: tuple[Path, ...] = ()
     # True once any Kinesis Java object was built in this process.
     used = False
+    # Optional jar sets (jars.resolve_extra) a feature asked for: loaded and shipped with jobs.
+    extra_jars: tuple[Path, ...] = ()
 
 
 def install() -> None:
@@ -110,6 +112,22 @@ def jvm() -> Any:
     return view
 
 
+def require_extra(extra: str) -> Any:
+    """The py4j JVM view with the optional jar set ``extra`` (e.g. ``"glue"``) loadable too.
+
+    The jars join this JVM's context class loader and, from then on, every job's
+    ``pipeline.jars`` (they are not on the launch class path, so even a local job needs them).
+    """
+    view = jvm()
+    paths = [p for p in jars.resolve_extra(extra) if p not in _State.extra_jars]
+    if paths:
+        from pyflink.util.java_utils import add_jars_to_context_class_loader
+
+        add_jars_to_context_class_loader([p.as_uri() for p in paths])
+        _State.extra_jars = (*_State.extra_jars, *paths)
+    return view
+
+
 def use_json_protocol(properties: Mapping[str, str]) -> None:
     """Switch the connector's AWS SDKs in this JVM to JSON when the endpoint is not AWS.
 
@@ -140,8 +158,10 @@ def _jars_to_ship(j_env: Any, present: str) -> list[str]:
     from pyflink.util.java_utils import get_j_env_configuration, is_local_deployment
 
     if _State.launch_class_path and is_local_deployment(get_j_env_configuration(j_env)):
-        return []
-    return [url for url in (p.as_uri() for p in jars.resolve_jars()) if url not in present]
+        needed = list(_State.extra_jars)
+    else:
+        needed = [*jars.resolve_jars(), *_State.extra_jars]
+    return [url for url in (p.as_uri() for p in needed) if url not in present]
 
 
 def ship_with_job(env: Any) -> None:

@@ -1,7 +1,10 @@
 """Find the official Flink Kinesis connector jars for the installed PyFlink, or fetch them.
 
 The jars are pinned in ``jars/manifest.toml`` per Flink minor version (Maven coordinates, size,
-sha1, sha256). :func:`resolve_jars` looks for each jar, in this order:
+sha1, sha256). Optional jar sets (``extras``, e.g. ``glue`` for the AWS Glue Schema Registry) are
+resolved only for the features that need them. Our own Java classes (``jars/pyflink-kinesis-java``,
+built by ``make jars`` into ``pyflink_kinesis/_jars/``, shipped inside the wheel) come with every
+set. :func:`resolve_jars` looks for each Maven jar, in this order:
 
 1. the directory named by ``PYFLINK_KINESIS_JARS_DIR``;
 2. the package's download cache (``PYFLINK_KINESIS_CACHE_DIR``, default
@@ -29,7 +32,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -44,6 +47,7 @@ from pyflink_kinesis.errors import JarResolutionError, UnsupportedFlinkVersionEr
 MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _CHECKOUT_JARS_DIR = _PACKAGE_DIR.parent / "jars"
+BUILT_JARS_DIR = _PACKAGE_DIR / "_jars"
 _MANIFEST_CANDIDATES = (_PACKAGE_DIR / "_manifest.toml", _CHECKOUT_JARS_DIR / "manifest.toml")
 _DOWNLOAD_TIMEOUT_S = 120
 
@@ -79,16 +83,54 @@ class JarSpec:
 
 
 @dataclass(frozen=True)
+class BuiltJar:
+    """A jar of our own, built from ``source`` (a Maven project) against one Flink line."""
+
+    artifact: str
+    version: str
+    source: str
+    provides: str = ""
+    # The optional jar set it belongs to (e.g. "glue"); "" for the base set.
+    extra: str = ""
+
+    @property
+    def filename(self) -> str:
+        """The jar's file name as Maven builds it."""
+        return f"{self.artifact}-{self.version}.jar"
+
+
+@dataclass(frozen=True)
 class JarManifest:
-    """The jar sets, keyed by Flink minor version (``"1.20"``)."""
+    """The jar sets, keyed by Flink minor version (``"1.20"``): Maven jars, our own built jars,
+    and optional sets by feature name."""
 
     lines: Mapping[str, tuple[JarSpec, ...]]
+    built: Mapping[str, tuple[BuiltJar, ...]] = field(default_factory=dict)
+    extras: Mapping[str, Mapping[str, tuple[JarSpec, ...]]] = field(default_factory=dict)
 
     def jars_for(self, flink_version: str) -> tuple[JarSpec, ...]:
-        """Return the jar set for a Flink version such as ``1.20.5``.
+        """Return the Maven jar set for a Flink version such as ``1.20.5``.
 
         Raises :class:`UnsupportedFlinkVersionError` naming the installed and supported lines.
         """
+        return self.lines[self._line(flink_version)]
+
+    def built_for(self, flink_version: str, extra: str = "") -> tuple[BuiltJar, ...]:
+        """Our own jars for a Flink version: the base set's, or those of the set ``extra``."""
+        return tuple(j for j in self.built.get(self._line(flink_version), ()) if j.extra == extra)
+
+    def extra_for(self, flink_version: str, extra: str) -> tuple[JarSpec, ...]:
+        """The optional jar set ``extra`` (e.g. ``"glue"``) for a Flink version."""
+        line = self._line(flink_version)
+        available = self.extras.get(line, {})
+        if extra not in available:
+            raise JarResolutionError(
+                f"pyflink_kinesis has no '{extra}' jars for Flink {line} (it has: "
+                f"{', '.join(sorted(available)) or 'none'})."
+            )
+        return available[extra]
+
+    def _line(self, flink_version: str) -> str:
         line = flink_minor(flink_version)
         if line not in self.lines:
             supported = ", ".join(sorted(self.lines))
@@ -97,7 +139,7 @@ class JarManifest:
                 f"jars only for Flink {supported}. Install a supported version, e.g. "
                 f"pip install 'apache-flink=={max(self.lines)}.*'."
             )
-        return self.lines[line]
+        return line
 
 
 def flink_minor(version: str) -> str:
@@ -123,11 +165,17 @@ def load_manifest(path: Path | None = None) -> JarManifest:
 
 
 def _parse_manifest(data: Mapping[str, Any]) -> JarManifest:
-    lines = {
-        line: tuple(JarSpec(**jar) for jar in table["jars"])
-        for line, table in data.get("flink", {}).items()
-    }
-    return JarManifest(lines)
+    tables = data.get("flink", {})
+    return JarManifest(
+        lines={line: tuple(JarSpec(**jar) for jar in t["jars"]) for line, t in tables.items()},
+        built={line: tuple(BuiltJar(**jar) for jar in t.get("built", ())) for line, t in
+               tables.items()},
+        extras={
+            line: {name: tuple(JarSpec(**jar) for jar in specs)
+                   for name, specs in t.get("extras", {}).items()}
+            for line, t in tables.items()
+        },
+    )
 
 
 def installed_flink_version() -> str:
@@ -229,15 +277,53 @@ def resolve_jars(
     manifest: JarManifest | None = None,
     allow_download: bool | None = None,
 ) -> list[Path]:
-    """Return the paths of the connector jars for the installed Flink, downloading if needed.
+    """Return the paths of the connector jars (and our own) for the installed Flink,
+    downloading if needed.
 
     Raises :class:`UnsupportedFlinkVersionError` when no jar set matches the installed Flink,
     and :class:`JarResolutionError` when a jar is damaged or cannot be had.
     """
-    specs = (manifest or load_manifest()).jars_for(flink_version or installed_flink_version())
-    if allow_download is None:
-        allow_download = os.environ.get("PYFLINK_KINESIS_OFFLINE", "") in ("", "0", "false")
-    return [_resolve_one(spec, allow_download) for spec in specs]
+    manifest = manifest or load_manifest()
+    version = flink_version or installed_flink_version()
+    specs = manifest.jars_for(version)
+    downloads = _downloads_allowed() if allow_download is None else allow_download
+    return [_resolve_one(spec, downloads) for spec in specs] + [
+        _resolve_built(jar) for jar in manifest.built_for(version)
+    ]
+
+
+def resolve_extra(
+    extra: str,
+    *,
+    flink_version: str | None = None,
+    manifest: JarManifest | None = None,
+    allow_download: bool | None = None,
+) -> list[Path]:
+    """Return the paths of the optional jar set ``extra`` (e.g. ``"glue"``), fetching if needed."""
+    manifest = manifest or load_manifest()
+    version = flink_version or installed_flink_version()
+    specs = manifest.extra_for(version, extra)
+    downloads = _downloads_allowed() if allow_download is None else allow_download
+    return [_resolve_one(spec, downloads) for spec in specs] + [
+        _resolve_built(jar) for jar in manifest.built_for(version, extra)
+    ]
+
+
+def _downloads_allowed() -> bool:
+    return os.environ.get("PYFLINK_KINESIS_OFFLINE", "") in ("", "0", "false")
+
+
+def _resolve_built(jar: BuiltJar) -> Path:
+    directories = [d for d in (_user_jars_dir(), BUILT_JARS_DIR) if d]
+    for directory in directories:
+        if (directory / jar.filename).is_file():
+            return directory / jar.filename
+    raise JarResolutionError(
+        f"{jar.filename} ({jar.provides or 'pyflink_kinesis Java classes'}) was not found in "
+        + ", ".join(str(d) for d in directories)
+        + f". In a source checkout run `make jars` (it builds {jar.source} with Maven); "
+        "otherwise reinstall pyflink-kinesis."
+    )
 
 
 def _resolve_one(spec: JarSpec, allow_download: bool) -> Path:
@@ -291,11 +377,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     fetch = commands.add_parser("fetch", help="fetch the jars into a directory")
     fetch.add_argument("--dest", type=Path, default=None, help="default: the cache directory")
     fetch.add_argument("--maven", action="store_true", help="fetch with mvn dependency:copy")
+    fetch.add_argument("--extra", action="append", default=[], metavar="NAME",
+                       help="also fetch an optional jar set (e.g. glue); repeatable")
     commands.add_parser("verify", help="check the sha256 of every resolved jar")
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
-            specs = load_manifest().jars_for(installed_flink_version())
+            manifest, version = load_manifest(), installed_flink_version()
+            specs = manifest.jars_for(version) + tuple(
+                spec for extra in args.extra for spec in manifest.extra_for(version, extra)
+            )
             dest = args.dest or cache_dir()
             paths = fetch_with_maven(specs, dest) if args.maven else [
                 _fetch_one(spec, dest) for spec in specs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import re
 import threading
 from functools import partial
 from pathlib import Path
@@ -151,3 +152,61 @@ def test_verify_detects_changed_content(tmp_path: Path) -> None:
     bad.write_bytes(bytes([CONTENT[0] ^ 1]) + CONTENT[1:])
     with pytest.raises(JarResolutionError, match="sha256"):
         jars.verify(bad, SPEC)
+
+
+BUILT = jars.BuiltJar(artifact="our-classes", version="0.1.0", source="jars/our-classes")
+GLUE_BUILT = jars.BuiltJar(artifact="our-glue", version="0.1.0", source="jars/g", extra="glue")
+GLUE_SPEC = spec_for(b"glue jar", artifact="glue-lib")
+WITH_BUILT = jars.JarManifest(
+    {"1.20": (SPEC,)},
+    built={"1.20": (BUILT, GLUE_BUILT)},
+    extras={"1.20": {"glue": (GLUE_SPEC,)}},
+)
+
+
+def test_our_built_jar_comes_with_every_set_and_extras_only_on_demand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jars, "BUILT_JARS_DIR", tmp_path / "built")
+    connector = put(tmp_path / "checkout-jars")
+    glue = put(tmp_path / "checkout-jars", b"glue jar", GLUE_SPEC)
+    (tmp_path / "built").mkdir()
+    (tmp_path / "built" / BUILT.filename).write_bytes(b"classes")
+    (tmp_path / "built" / GLUE_BUILT.filename).write_bytes(b"glue classes")
+
+    assert jars.resolve_jars(flink_version="1.20.5", manifest=WITH_BUILT) == [
+        connector, tmp_path / "built" / BUILT.filename
+    ]
+    assert jars.resolve_extra("glue", flink_version="1.20.5", manifest=WITH_BUILT) == [
+        glue, tmp_path / "built" / GLUE_BUILT.filename
+    ]
+
+
+def test_a_missing_built_jar_says_how_to_build_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jars, "BUILT_JARS_DIR", tmp_path / "built")
+    put(tmp_path / "checkout-jars")
+
+    with pytest.raises(JarResolutionError, match=r"our-classes-0\.1\.0\.jar.*make jars"):
+        jars.resolve_jars(flink_version="1.20.5", manifest=WITH_BUILT)
+
+
+def test_an_unknown_extra_names_the_ones_there_are() -> None:
+    with pytest.raises(JarResolutionError, match=r"no 'kafka' jars.*glue"):
+        jars.resolve_extra("kafka", flink_version="1.20.5", manifest=WITH_BUILT)
+
+
+def test_the_shipped_manifest_builds_what_the_java_modules_declare() -> None:
+    """Each built jar's artifact and version match its Maven project (the Makefile copies
+    ``target/<artifact>-<version>.jar``), and the Makefile builds it."""
+    root = Path(jars.__file__).resolve().parent.parent
+    makefile = (root / "Makefile").read_text()
+    built = jars.load_manifest().built["1.20"]
+    assert {jar.extra for jar in built} == {"", "glue"}
+    for jar in built:
+        pom = (root / jar.source / "pom.xml").read_text()
+        project = pom.split("<dependencies>")[0]
+        assert f"<artifactId>{jar.artifact}</artifactId>" in project
+        assert re.search(rf"<version>{re.escape(jar.version)}</version>", project)
+        assert f"pyflink_kinesis/_jars/{jar.filename}" in makefile

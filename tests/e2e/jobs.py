@@ -7,7 +7,10 @@ from typing import Callable, TypeVar
 
 from pyflink.common import JobStatus
 from pyflink.common.job_client import JobClient
+from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
+
+from pyflink_kinesis import KinesisStreamsSink, PartitionKeyGenerator
 
 T = TypeVar("T")
 
@@ -58,3 +61,16 @@ class Job:
 def start(env: StreamExecutionEnvironment, name: str) -> Job:
     """Submit the job asynchronously."""
     return Job(env.execute_async(name))
+
+
+def string_sink(aws_config: dict[str, object], stream: str) -> KinesisStreamsSink:
+    """A sink writing str records to ``stream`` with random keys, flushed every 100 ms."""
+    return (
+        KinesisStreamsSink.builder()
+        .set_kinesis_client_properties(aws_config)
+        .set_serialization_schema(SimpleStringSchema())
+        .set_partition_key_generator(PartitionKeyGenerator.random())
+        .set_stream_name(stream)
+        .set_max_time_in_buffer_ms(100)
+        .build()
+    )
