@@ -68,3 +68,13 @@ class UnsupportedFlinkVersionError(JarResolutionError):
     Install an ``apache-flink`` version this package supports, or point
     ``PYFLINK_KINESIS_JARS_DIR`` at jars built for your Flink version.
     """
+
+
+class AvroSchemaError(KinesisConfigError):
+    """An Avro schema given to :class:`~pyflink_kinesis.schemas.AvroDeserializationSchema` is
+    unusable: unreadable file, invalid JSON, invalid schema, or a Java record class that cannot
+    be loaded. ``problems`` names each place in the schema that is wrong and what to do.
+    """
+
+    def __init__(self, problems: Iterable[ConfigProblem], subject: str = "Avro schema") -> None:
+        super().__init__(problems, subject)
