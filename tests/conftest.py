@@ -2,4 +2,4 @@
 
 import tests.support.environment  # noqa: F401  (snapshots os.environ before any job runs)
 
-pytest_plugins = ["tests.support.kinesis_fixtures"]
+pytest_plugins = ["tests.support.kinesis_fixtures", "tests.support.moto_fixtures"]
