@@ -8,29 +8,41 @@ Importing the package registers the connector jars with PyFlink (see
 from pyflink_kinesis import gateway as _gateway
 from pyflink_kinesis import table as _table
 from pyflink_kinesis.consumer import (
+    METADATA_FIELDS,
     FlinkKinesisConsumer,
     KinesisDeserializationSchema,
     KinesisShardAssigner,
 )
 from pyflink_kinesis.errors import (
+    AvroSchemaError,
     JarResolutionError,
     KinesisConfigError,
     KinesisError,
     UnsupportedFlinkVersionError,
 )
+from pyflink_kinesis.glue import (
+    GlueSchemaRegistryAvroDeserializationSchema,
+    GlueSchemaRegistryJsonDeserializationSchema,
+)
+from pyflink_kinesis.schemas import AvroDeserializationSchema, TypeInformationSerializationSchema
 from pyflink_kinesis.sink import (
     KinesisStreamsSink,
     KinesisStreamsSinkBuilder,
     PartitionKeyGenerator,
 )
 from pyflink_kinesis.table import create_table_ddl, table_descriptor
-from pyflink_kinesis.watermark import WatermarkTracker
+from pyflink_kinesis.watermark import PeriodicWatermarkAssigner, WatermarkTracker
 
 _gateway.install()
 _table.install()
 
 __all__ = [
+    "METADATA_FIELDS",
+    "AvroDeserializationSchema",
+    "AvroSchemaError",
     "FlinkKinesisConsumer",
+    "GlueSchemaRegistryAvroDeserializationSchema",
+    "GlueSchemaRegistryJsonDeserializationSchema",
     "JarResolutionError",
     "KinesisConfigError",
     "KinesisDeserializationSchema",
@@ -39,6 +51,8 @@ __all__ = [
     "KinesisStreamsSink",
     "KinesisStreamsSinkBuilder",
     "PartitionKeyGenerator",
+    "PeriodicWatermarkAssigner",
+    "TypeInformationSerializationSchema",
     "UnsupportedFlinkVersionError",
     "WatermarkTracker",
     "create_table_ddl",

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence, Union
 
+from py4j.protocol import Py4JError, Py4JJavaError
 from pyflink.common import AssignerWithPeriodicWatermarksWrapper, DeserializationSchema
 from pyflink.datastream.functions import SourceFunction
 
 from pyflink_kinesis import gateway
 from pyflink_kinesis._java import JavaRecipe, java_class, java_properties
 from pyflink_kinesis.config import consumer_properties, mask_secrets
-from pyflink_kinesis.watermark import WatermarkTracker
+from pyflink_kinesis.errors import ConfigProblem, KinesisConfigError
+from pyflink_kinesis.watermark import PeriodicWatermarkAssigner, WatermarkTracker
 
 _CONNECTORS = "org.apache.flink.streaming.connectors.kinesis"
+_WITH_METADATA = "io.pyflinkkinesis.KinesisRecordWithMetadata"
 
 
 class KinesisShardAssigner(JavaRecipe):
@@ -23,8 +26,8 @@ class KinesisShardAssigner(JavaRecipe):
         """Hash of stream name and shard id: the connector's default, roughly even."""
         return KinesisShardAssigner(
             "default_shard_assigner()",
-            lambda jvm: java_class(jvm, f"{_CONNECTORS}.internals.KinesisDataFetcher")
-            .DEFAULT_SHARD_ASSIGNER,
+            lambda jvm: java_class(jvm, f"{_CONNECTORS}.table.DefaultShardAssignerFactory")()
+            .getShardAssigner(),
         )
 
     @staticmethod
@@ -39,18 +42,82 @@ class KinesisShardAssigner(JavaRecipe):
     @staticmethod
     def custom(java_class_name: str) -> KinesisShardAssigner:
         """A Java ``KinesisShardAssigner`` of your own, by class name (public no-arg
-        constructor; its jar must be added to the job)."""
-        return KinesisShardAssigner(
-            f"custom({java_class_name!r})", lambda jvm: java_class(jvm, java_class_name)()
-        )
+        constructor; its jar must be added to the job).
+
+        The class is loaded when the assigner is set on a consumer; a class that is missing,
+        is not a ``KinesisShardAssigner`` or has no public no-arg constructor raises
+        :class:`~pyflink_kinesis.KinesisConfigError` saying so.
+        """
+        interface = f"{_CONNECTORS}.KinesisShardAssigner"
+
+        def problem(what: str) -> KinesisConfigError:
+            setting = ConfigProblem(f"KinesisShardAssigner.custom({java_class_name!r})", what)
+            return KinesisConfigError([setting], subject="shard assigner")
+
+        def build(jvm: Any) -> Any:
+            loader = jvm.Thread.currentThread().getContextClassLoader()
+            try:
+                j_class = jvm.Class.forName(java_class_name, True, loader)
+            except Py4JJavaError as exc:
+                raise problem(
+                    f"the Java class could not be loaded ({exc.java_exception.toString()}); "
+                    "check the fully qualified name and add the jar that holds it with "
+                    "env.add_jars('file:///path/to/assigner.jar') before set_shard_assigner()"
+                ) from None
+            if not jvm.Class.forName(interface, False, loader).isAssignableFrom(j_class):
+                raise problem(f"the class does not implement {interface}; implement it")
+            try:
+                return java_class(jvm, java_class_name)()
+            except Py4JError:
+                raise problem(
+                    "the class could not be instantiated; it must be a concrete class with a "
+                    "public no-argument constructor"
+                ) from None
+
+        return KinesisShardAssigner(f"custom({java_class_name!r})", build)
+
+
+METADATA_FIELDS = (
+    "payload",
+    "stream",
+    "shard_id",
+    "partition_key",
+    "sequence_number",
+    "approximate_arrival_timestamp",
+)
+"""The fields of the Rows :meth:`KinesisDeserializationSchema.with_metadata` produces, in order."""
 
 
 class KinesisDeserializationSchema:
-    """A Java ``KinesisDeserializationSchema`` (it also sees partition key, sequence number,
-    arrival time, stream and shard id)."""
+    """A Java ``KinesisDeserializationSchema``: it also sees partition key, sequence number,
+    approximate arrival time, stream and shard id of each record.
+
+    Use :meth:`with_metadata` to get all of these in Python, or wrap a Java schema of your own
+    (its jar must be added to the job).
+    """
 
     def __init__(self, j_kinesis_deserialization_schema: Any) -> None:
         self._j_kinesis_deserialization_schema = j_kinesis_deserialization_schema
+
+    @staticmethod
+    def with_metadata(payload_schema: DeserializationSchema) -> KinesisDeserializationSchema:
+        """Each record as a ``Row`` with the fields of :data:`METADATA_FIELDS`.
+
+        ``payload`` is what ``payload_schema`` makes of the record's data (a str for
+        ``SimpleStringSchema``, a Row for a JSON or Avro row schema); ``stream``, ``shard_id``,
+        ``partition_key`` and ``sequence_number`` are str; ``approximate_arrival_timestamp`` is
+        the time Kinesis stored the record, in epoch milliseconds (int). Records whose payload
+        deserializes to None are skipped.
+        """
+        if not isinstance(payload_schema, DeserializationSchema):
+            raise TypeError(
+                "with_metadata takes a pyflink DeserializationSchema for the payload (e.g. "
+                f"SimpleStringSchema()), not {type(payload_schema).__name__}"
+            )
+        j_schema = java_class(gateway.jvm(), _WITH_METADATA)(
+            payload_schema._j_deserialization_schema
+        )
+        return KinesisDeserializationSchema(j_schema)
 
 
 Deserializer = Union[DeserializationSchema, KinesisDeserializationSchema]
@@ -87,12 +154,29 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
         return self
 
     def set_periodic_watermark_assigner(
-        self, periodic_watermark_assigner: AssignerWithPeriodicWatermarksWrapper
+        self,
+        periodic_watermark_assigner: PeriodicWatermarkAssigner
+        | AssignerWithPeriodicWatermarksWrapper,
     ) -> FlinkKinesisConsumer:
-        """Extract timestamps and compute per-shard watermarks with this assigner."""
-        self._j_kinesis_consumer.setPeriodicWatermarkAssigner(
-            periodic_watermark_assigner._j_assigner_with_periodic_watermarks
-        )
+        """Extract timestamps and compute per-shard watermarks with this assigner.
+
+        Take a ready-made one from :class:`~pyflink_kinesis.PeriodicWatermarkAssigner`, or wrap a
+        Java ``AssignerWithPeriodicWatermarks`` in PyFlink's
+        ``AssignerWithPeriodicWatermarksWrapper``. Without one, records carry their approximate
+        arrival time and the source emits no watermarks.
+        """
+        if isinstance(periodic_watermark_assigner, PeriodicWatermarkAssigner):
+            j_assigner = periodic_watermark_assigner._to_java()
+        elif isinstance(periodic_watermark_assigner, AssignerWithPeriodicWatermarksWrapper):
+            j_assigner = periodic_watermark_assigner._j_assigner_with_periodic_watermarks
+        else:
+            raise TypeError(
+                "set_periodic_watermark_assigner takes a PeriodicWatermarkAssigner (e.g. "
+                "PeriodicWatermarkAssigner.json_field('ts', 5000)) or an "
+                f"AssignerWithPeriodicWatermarksWrapper, not "
+                f"{type(periodic_watermark_assigner).__name__}"
+            )
+        self._j_kinesis_consumer.setPeriodicWatermarkAssigner(j_assigner)
         return self
 
     def set_watermark_tracker(self, watermark_tracker: WatermarkTracker) -> FlinkKinesisConsumer:

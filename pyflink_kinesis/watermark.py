@@ -1,10 +1,67 @@
-"""Event-time alignment across the consumer's subtasks."""
+"""Event time for the consumer: ready-made watermark assigners, and alignment across subtasks."""
 
 from __future__ import annotations
 
 from pyflink_kinesis._java import JavaRecipe, java_class
 
 _TRACKER = "org.apache.flink.streaming.connectors.kinesis.util.JobManagerWatermarkTracker"
+_ARRIVAL_TIME = "io.pyflinkkinesis.ArrivalTimeWatermarks"
+_JSON_FIELD = "io.pyflinkkinesis.JsonFieldWatermarks"
+_UNITS = ("millis", "seconds")
+
+
+class PeriodicWatermarkAssigner(JavaRecipe):
+    """Ready-made per-shard timestamp and watermark assigners for
+    ``FlinkKinesisConsumer.set_periodic_watermark_assigner``, no Java needed.
+
+    Both emit bounded out-of-orderness watermarks: ``highest timestamp seen - bound - 1`` per
+    shard (as Flink's ``WatermarkStrategy.for_bounded_out_of_orderness``); the source emits the
+    minimum over its shards, so a shard without records holds the watermark back unless
+    ``flink.shard.idle.interval`` is set.
+    """
+
+    @staticmethod
+    def arrival_time(max_out_of_orderness_ms: int = 0) -> PeriodicWatermarkAssigner:
+        """Event time = approximate arrival timestamp (when Kinesis stored the record)."""
+        bound = _bound(max_out_of_orderness_ms)
+        return PeriodicWatermarkAssigner(
+            f"arrival_time({bound})", lambda jvm: java_class(jvm, _ARRIVAL_TIME)(bound)
+        )
+
+    @staticmethod
+    def json_field(
+        field: str, max_out_of_orderness_ms: int = 0, unit: str = "millis"
+    ) -> PeriodicWatermarkAssigner:
+        """Event time from a field of each record.
+
+        The record may be JSON text (``SimpleStringSchema``), a Row with named fields or a map;
+        ``field`` may be a dotted path (``"meta.ts"``). The value is epoch milliseconds, epoch
+        seconds with ``unit="seconds"`` (fractions allowed), or an ISO-8601 string (UTC when
+        it has no offset). A record without a readable timestamp fails the job with an error
+        naming the field.
+        """
+        if not isinstance(field, str) or not field.strip(". "):
+            raise ValueError(f"field must name a field of the records, e.g. 'ts', not {field!r}")
+        if unit not in _UNITS:
+            raise ValueError(f"unit must be one of {', '.join(_UNITS)}, not {unit!r}")
+        bound = _bound(max_out_of_orderness_ms)
+        return PeriodicWatermarkAssigner(
+            f"json_field({field!r}, {bound}, {unit!r})",
+            lambda jvm: java_class(jvm, _JSON_FIELD)(field, bound, unit),
+        )
+
+
+def _bound(max_out_of_orderness_ms: object) -> int:
+    if (
+        not isinstance(max_out_of_orderness_ms, int)
+        or isinstance(max_out_of_orderness_ms, bool)
+        or max_out_of_orderness_ms < 0
+    ):
+        raise ValueError(
+            "max_out_of_orderness_ms must be a whole number of milliseconds >= 0, not "
+            f"{max_out_of_orderness_ms!r}"
+        )
+    return max_out_of_orderness_ms
 
 
 class WatermarkTracker(JavaRecipe):

@@ -1,0 +1,305 @@
+"""Event time from the consumer in real jobs: per-shard watermarks, idle shards, alignment.
+
+Records are JSON ``{"k": key, "ts": event time in ms, ...}`` put on chosen shards; the jobs use
+``PeriodicWatermarkAssigner.json_field("ts")`` so event times are ours, not the server's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from typing import Any, Iterable, Iterator, Mapping
+
+from pyflink.common import Types
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.common.time import Time
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream.functions import (
+    KeyedProcessFunction,
+    ProcessFunction,
+    ProcessWindowFunction,
+)
+from pyflink.datastream.window import TimeWindow, TumblingEventTimeWindows
+
+from pyflink_kinesis import (
+    FlinkKinesisConsumer,
+    KinesisShardAssigner,
+    PeriodicWatermarkAssigner,
+    WatermarkTracker,
+)
+from pyflink_kinesis.testing import LocalKinesis
+from tests.e2e.jobs import Job, start, string_sink
+from tests.support.kinesis_fixtures import MakeStream
+
+TIMEOUT_S = 120.0
+BASE_MS = 1_700_000_000_000  # event times are offsets from here
+NO_WATERMARK = -(2**63)  # Long.MIN_VALUE: the watermark before any is emitted
+WINDOW_MS = 10_000
+LOOKAHEAD_MS = 1000
+
+
+def keys_per_shard(local_kinesis: LocalKinesis, stream: str) -> list[str]:
+    """One partition key for each shard of ``stream``, in shard order (Kinesis hashes keys with
+    MD5 onto the shards' hash-key ranges)."""
+    shards = sorted(local_kinesis.list_shards(stream), key=lambda s: s["ShardId"])
+    keys = []
+    for shard in shards:
+        low = int(shard["HashKeyRange"]["StartingHashKey"])
+        high = int(shard["HashKeyRange"]["EndingHashKey"])
+        keys.append(next(k for k in (f"key-{i}" for i in range(10_000))
+                         if low <= int(hashlib.md5(k.encode()).hexdigest(), 16) <= high))
+    return keys
+
+
+def put_events(
+    local_kinesis: LocalKinesis, stream: str, key: str, events: Iterable[Mapping[str, object]]
+) -> None:
+    """Put JSON events on the shard that owns ``key``, in order."""
+    payloads = [json.dumps(event) for event in events]
+    local_kinesis.put_records(stream, payloads, [key] * len(payloads))
+
+
+def event_time_consumer(
+    stream: str, aws_config: dict[str, object], **config: object
+) -> FlinkKinesisConsumer:
+    consumer = FlinkKinesisConsumer(
+        stream, SimpleStringSchema(), {**aws_config, "flink.stream.initpos": "TRIM_HORIZON",
+                                       **config}
+    )
+    return consumer.set_periodic_watermark_assigner(PeriodicWatermarkAssigner.json_field("ts"))
+
+
+def output(local_kinesis: LocalKinesis, stream: str) -> list[str]:
+    return [r.text for r in local_kinesis.read_all(stream)]
+
+
+def wait_for_output(job: Job, local_kinesis: LocalKinesis, stream: str, count: int) -> list[str]:
+    return job.wait_for(
+        lambda: ((lines := output(local_kinesis, stream)) and len(lines) >= count and lines)
+        or None,
+        TIMEOUT_S,
+        f"{count} records in {stream}",
+    )
+
+
+class CountPerWindow(ProcessWindowFunction):  # type: ignore[misc]
+    def process(self, key: str, context: ProcessWindowFunction.Context[TimeWindow],
+                elements: Iterable[str]) -> Iterator[str]:
+        yield f"{key}|{context.window().start}|{sum(1 for _ in elements)}"
+
+
+def window_counts(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+    config: dict[str, object],
+) -> tuple[dict[tuple[str, int], int], Counter[tuple[str, int]]]:
+    """Two shards fed at the same pace while the job runs; shard "behind"'s events are 30 s of
+    event time behind shard "ahead"'s. Returns (event-time window counts per shard from the job,
+    the counts expected when no event is late)."""
+    source, out = stream_factory(2), stream_factory(1)
+    ahead_key, behind_key = keys_per_shard(local_kinesis, source)
+    env.set_parallelism(1)
+    (
+        env.add_source(event_time_consumer(source, aws_config, **config))
+        .map(lambda s: json.loads(s)["k"], output_type=Types.STRING())
+        .key_by(lambda k: k, key_type=Types.STRING())
+        .window(TumblingEventTimeWindows.of(Time.milliseconds(WINDOW_MS)))
+        .process(CountPerWindow(), output_type=Types.STRING())
+        .sink_to(string_sink(aws_config, out))
+    )
+    ahead: list[dict[str, Any]] = [
+        {"k": "ahead", "ts": BASE_MS + 30_000 + i * 500} for i in range(60)
+    ]
+    behind: list[dict[str, Any]] = [{"k": "behind", "ts": BASE_MS + i * 500} for i in range(60)]
+    job = start(env, "event-time windows")
+    try:
+        job.wait_running()
+        for i in range(0, 60, 2):
+            put_events(local_kinesis, source, ahead_key, ahead[i:i + 2])
+            put_events(local_kinesis, source, behind_key, behind[i:i + 2])
+            time.sleep(0.2)
+        # Closing events far ahead on both shards fire every window that holds data.
+        close = BASE_MS + 20 * WINDOW_MS
+        put_events(local_kinesis, source, ahead_key, [{"k": "close", "ts": close}])
+        put_events(local_kinesis, source, behind_key, [{"k": "close", "ts": close}])
+        expected = Counter(
+            (e["k"], e["ts"] - e["ts"] % WINDOW_MS) for e in ahead + behind
+        )
+        wait_for_output(job, local_kinesis, out, len({w for k, w in expected if k == "ahead"}))
+        time.sleep(3)  # windows of the lagging shard, if any, fire with the same watermark
+        lines = output(local_kinesis, out)
+    finally:
+        job.cancel()
+    got = {(k, int(start_ms)): int(n) for k, start_ms, n in (line.split("|") for line in lines)}
+    return got, expected
+
+
+def test_with_an_idle_interval_a_lagging_shard_holds_the_watermark_and_no_event_is_late(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+) -> None:
+    got, expected = window_counts(
+        env, local_kinesis, stream_factory, aws_config, {"flink.shard.idle.interval": 5000}
+    )
+
+    assert got == dict(expected)
+
+
+def test_without_an_idle_interval_connector_4_3_lets_the_watermark_pass_a_lagging_shard(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+) -> None:
+    """Connector 4.3.0 counts a shard in the subtask's watermark only while it was updated
+    within the idle interval, has queued records, or would advance the watermark. With no idle
+    interval, a shard behind the emitted watermark no longer counts, so the watermark follows
+    the shard ahead and the lagging shard's events arrive late and are dropped by the windows.
+    If a later connector holds the watermark back, this test fails: update docs/consumer.md."""
+    got, expected = window_counts(env, local_kinesis, stream_factory, aws_config, {})
+
+    ahead = {w: n for w, n in expected.items() if w[0] == "ahead"}
+    assert {w: n for w, n in got.items() if w[0] == "ahead"} == ahead
+    behind_read = sum(n for w, n in got.items() if w[0] == "behind")
+    assert behind_read < sum(n for w, n in expected.items() if w[0] == "behind")
+
+
+class ShowWatermark(ProcessFunction):  # type: ignore[misc]
+    def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[str]:
+        yield f"{json.loads(value)['ts']}|{ctx.timer_service().current_watermark()}"
+
+
+def test_shard_idle_interval_lets_the_watermark_advance_past_an_idle_shard(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+) -> None:
+    """Shard 1 has one early event and then falls silent; shard 0 gets an event every 200 ms.
+    With a 1 s idle interval the watermark follows shard 0 once shard 1 has been silent."""
+    source, out = stream_factory(2), stream_factory(1)
+    busy_key, idle_key = keys_per_shard(local_kinesis, source)
+    put_events(local_kinesis, source, idle_key, [{"ts": BASE_MS}])
+    env.set_parallelism(1)
+    consumer = event_time_consumer(source, aws_config, **{"flink.shard.idle.interval": 1000})
+    env.add_source(consumer).process(ShowWatermark(), output_type=Types.STRING()).sink_to(
+        string_sink(aws_config, out)
+    )
+    job = start(env, "idle shard")
+    events = [{"ts": BASE_MS + 1000 + i * 1000} for i in range(25)]
+    try:
+        wait_for_output(job, local_kinesis, out, 1)  # shard 1's event: the job reads
+        for event in events:
+            put_events(local_kinesis, source, busy_key, [event])
+            time.sleep(0.2)
+        lines = wait_for_output(job, local_kinesis, out, len(events) + 1)
+    finally:
+        job.cancel()
+    seen = sorted((int(ts), int(wm)) for ts, wm in (line.split("|") for line in lines))
+
+    assert len(seen) == 26
+    advanced = [(ts, wm) for ts, wm in seen if wm > BASE_MS]
+    assert advanced, seen
+    # The watermark trails the busy shard's highest event time (bound 0: ts - 1), never ahead.
+    assert all(wm < ts for ts, wm in advanced), advanced
+    assert max(wm for _, wm in advanced) >= BASE_MS + 15_000
+
+
+class Spread(KeyedProcessFunction):  # type: ignore[misc]
+    """Per record, how far shard 0's latest event time runs ahead of shard 1's (ms)."""
+
+    def open(self, runtime_context: object) -> None:
+        self.latest: dict[int, int] = {}
+
+    def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterator[str]:
+        event = json.loads(value)
+        self.latest[event["shard"]] = event["ts"]
+        spread = self.latest[0] - self.latest[1] if len(self.latest) == 2 else 0
+        yield f"{event['shard']}|{event['ts']}|{spread}"
+
+
+def max_spread(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+    tracker: WatermarkTracker | None,
+) -> tuple[int, int]:
+    """Each of 2 shards has its own source subtask and one event when the job starts. Then
+    shard 0 gets 59 more at once, 100 ms of event time apart, and shard 1 the same, 5 a second
+    (its event time advancing at half the speed of wall time). Returns (records read, the
+    largest event-time lead of shard 0 over shard 1 seen)."""
+    source, out = stream_factory(2), stream_factory(1)
+    fast_key, slow_key = keys_per_shard(local_kinesis, source)
+    fast = [{"shard": 0, "ts": BASE_MS + i * 100} for i in range(60)]
+    slow = [{"shard": 1, "ts": BASE_MS + i * 100} for i in range(60)]
+    # A subtask joins the global watermark only once it has one of its own.
+    put_events(local_kinesis, source, fast_key, fast[:1])
+    put_events(local_kinesis, source, slow_key, slow[:1])
+
+    consumer = event_time_consumer(
+        source, aws_config,
+        **{"flink.watermark.sync.interval": 200, "flink.watermark.lookahead.millis": LOOKAHEAD_MS},
+    ).set_shard_assigner(KinesisShardAssigner.uniform_shard_assigner())
+    if tracker is not None:
+        consumer.set_watermark_tracker(tracker)
+    env.set_parallelism(2)
+    env.set_buffer_timeout(0)
+    (
+        env.add_source(consumer)
+        .key_by(lambda s: "all", key_type=Types.STRING())
+        .process(Spread(), output_type=Types.STRING())
+        .set_parallelism(1)
+        .sink_to(string_sink(aws_config, out))
+    )
+    job = start(env, "alignment")
+    try:
+        job.wait_for(lambda: len(output(local_kinesis, out)) >= 2 or None, TIMEOUT_S,
+                     "the first event of each shard")
+        time.sleep(2)  # a few sync intervals: the global watermark is known
+        put_events(local_kinesis, source, fast_key, fast[1:])
+        for event in slow[1:]:
+            put_events(local_kinesis, source, slow_key, [event])
+            time.sleep(0.2)
+        lines = wait_for_output(job, local_kinesis, out, len(fast) + len(slow))
+    finally:
+        job.cancel()
+    rows = [line.split("|") for line in lines]
+    return len(rows), max(int(spread) for _, _, spread in rows)
+
+
+def test_watermark_tracker_keeps_subtasks_within_the_lookahead(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+) -> None:
+    read, spread = max_spread(
+        env, local_kinesis, stream_factory, aws_config,
+        WatermarkTracker.job_manager_watermark_tracker("alignment-test"),
+    )
+    print(f"with tracker (lookahead {LOOKAHEAD_MS} ms): {read} records, max lead {spread} ms")
+
+    assert read == 120
+    # The lead is bounded by the lookahead plus the event time shard 1 gains while its watermark
+    # travels to the tracker and back (a watermark interval, a sync interval, the JobManager).
+    assert spread <= LOOKAHEAD_MS + 2000
+
+
+def test_without_a_tracker_a_subtask_runs_ahead_of_the_others(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+) -> None:
+    read, spread = max_spread(env, local_kinesis, stream_factory, aws_config, None)
+    print(f"without tracker: {read} records, max lead {spread} ms")
+
+    assert read == 120
+    assert spread >= 4000
