@@ -98,6 +98,8 @@ class KinesisDeserializationSchema:
 
     def __init__(self, j_kinesis_deserialization_schema: Any) -> None:
         self._j_kinesis_deserialization_schema = j_kinesis_deserialization_schema
+        # True when records are the Rows of METADATA_FIELDS (with_metadata).
+        self.with_metadata_fields = False
 
     @staticmethod
     def with_metadata(payload_schema: DeserializationSchema) -> KinesisDeserializationSchema:
@@ -117,7 +119,9 @@ class KinesisDeserializationSchema:
         j_schema = java_class(gateway.jvm(), _WITH_METADATA)(
             payload_schema._j_deserialization_schema
         )
-        return KinesisDeserializationSchema(j_schema)
+        schema = KinesisDeserializationSchema(j_schema)
+        schema.with_metadata_fields = True
+        return schema
 
 
 Deserializer = Union[DeserializationSchema, KinesisDeserializationSchema]
@@ -140,6 +144,7 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
     ) -> None:
         self._streams = [streams] if isinstance(streams, str) else list(streams)
         self._config = dict(config)
+        self._with_metadata = getattr(deserializer, "with_metadata_fields", False)
         properties = consumer_properties(self._config, self._streams)
         gateway.use_json_protocol(properties)
         jvm = gateway.jvm()
@@ -166,6 +171,12 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
         arrival time and the source emits no watermarks.
         """
         if isinstance(periodic_watermark_assigner, PeriodicWatermarkAssigner):
+            if periodic_watermark_assigner.needs_metadata and not self._with_metadata:
+                raise ValueError(
+                    f"{periodic_watermark_assigner!r} reads the arrival time from each record: "
+                    "build the consumer with KinesisDeserializationSchema.with_metadata(schema) "
+                    "(the connector does not pass the arrival time to watermark assigners)"
+                )
             j_assigner = periodic_watermark_assigner._to_java()
         elif isinstance(periodic_watermark_assigner, AssignerWithPeriodicWatermarksWrapper):
             j_assigner = periodic_watermark_assigner._j_assigner_with_periodic_watermarks

@@ -20,13 +20,23 @@ class PeriodicWatermarkAssigner(JavaRecipe):
     ``flink.shard.idle.interval`` is set.
     """
 
+    needs_metadata = False
+
     @staticmethod
     def arrival_time(max_out_of_orderness_ms: int = 0) -> PeriodicWatermarkAssigner:
-        """Event time = approximate arrival timestamp (when Kinesis stored the record)."""
+        """Event time = approximate arrival timestamp (when Kinesis stored the record).
+
+        The consumer must read with ``KinesisDeserializationSchema.with_metadata(...)``: the
+        connector hands a periodic assigner only the previous record's timestamp, so the
+        arrival time has to come from the record (its ``approximate_arrival_timestamp`` field).
+        ``set_periodic_watermark_assigner`` checks this.
+        """
         bound = _bound(max_out_of_orderness_ms)
-        return PeriodicWatermarkAssigner(
+        assigner = PeriodicWatermarkAssigner(
             f"arrival_time({bound})", lambda jvm: java_class(jvm, _ARRIVAL_TIME)(bound)
         )
+        assigner.needs_metadata = True
+        return assigner
 
     @staticmethod
     def json_field(

@@ -12,7 +12,8 @@ import time
 from collections import Counter
 from typing import Any, Iterable, Iterator, Mapping
 
-from pyflink.common import Types
+import pytest
+from pyflink.common import Row, Types
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.common.time import Time
 from pyflink.datastream import StreamExecutionEnvironment
@@ -25,6 +26,7 @@ from pyflink.datastream.window import TimeWindow, TumblingEventTimeWindows
 
 from pyflink_kinesis import (
     FlinkKinesisConsumer,
+    KinesisDeserializationSchema,
     KinesisShardAssigner,
     PeriodicWatermarkAssigner,
     WatermarkTracker,
@@ -303,3 +305,59 @@ def test_without_a_tracker_a_subtask_runs_ahead_of_the_others(
 
     assert read == 120
     assert spread >= 4000
+
+
+class ShowTimes(ProcessFunction):  # type: ignore[misc]
+    """Per record: its arrival time as Kinesis reported it, the record's Flink timestamp and the
+    watermark the next operator has seen."""
+
+    def process_element(self, row: Row, ctx: ProcessFunction.Context) -> Iterator[str]:
+        wm = ctx.timer_service().current_watermark()
+        yield f"{row.payload}|{row.approximate_arrival_timestamp}|{ctx.timestamp()}|{wm}"
+
+
+def test_arrival_time_assigner_gives_each_record_its_arrival_time_and_watermarks(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+) -> None:
+    """Without an assigner records also carry their arrival time: see test_metadata.py."""
+    source, out = stream_factory(2), stream_factory(1)
+    consumer = FlinkKinesisConsumer(
+        source, KinesisDeserializationSchema.with_metadata(SimpleStringSchema()),
+        {**aws_config, "flink.stream.initpos": "TRIM_HORIZON", "flink.shard.idle.interval": 1000},
+    ).set_periodic_watermark_assigner(PeriodicWatermarkAssigner.arrival_time(500))
+    env.set_parallelism(1)
+    env.add_source(consumer).process(ShowTimes(), output_type=Types.STRING()).sink_to(
+        string_sink(aws_config, out)
+    )
+    job = start(env, "arrival time")
+    try:
+        job.wait_running()
+        for i in range(20):
+            local_kinesis.put_records(source, [f"r{i}"], [f"key-{i}"])
+            time.sleep(0.2)
+        lines = wait_for_output(job, local_kinesis, out, 20)
+    finally:
+        job.cancel()
+    rows = [line.split("|") for line in lines]
+    arrivals = {r.text: round(r.approximate_arrival_timestamp.timestamp() * 1000)
+                for r in local_kinesis.read_all(source)}
+
+    assert sorted(payload for payload, *_ in rows) == sorted(arrivals)
+    for payload, arrival, timestamp, _ in rows:
+        assert int(arrival) == int(timestamp) == arrivals[payload]
+    # Watermarks trail the newest arrival by the bound (500 ms) + 1; never ahead of a record.
+    watermarks = [int(wm) for *_, wm in rows if int(wm) != NO_WATERMARK]
+    assert watermarks, rows
+    assert max(watermarks) <= max(arrivals.values()) - 501
+
+
+def test_arrival_time_needs_the_metadata_rows(
+    local_kinesis: LocalKinesis, aws_config: dict[str, object]
+) -> None:
+    consumer = FlinkKinesisConsumer("any", SimpleStringSchema(), aws_config)
+
+    with pytest.raises(ValueError, match=r"with_metadata"):
+        consumer.set_periodic_watermark_assigner(PeriodicWatermarkAssigner.arrival_time(500))

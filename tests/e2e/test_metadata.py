@@ -1,27 +1,37 @@
 """Record metadata in Python: ``KinesisDeserializationSchema.with_metadata`` in real jobs.
 
 Each record's stream, shard, partition key, sequence number and arrival time, as the job saw
-them, must equal what boto3 reports for the same record.
+them, must equal what boto3 reports for the same record; so must the record's Flink timestamp
+(the connector's default event time is the arrival time).
 """
 
 from __future__ import annotations
 
 import json
+from typing import Iterator
 
 from pyflink.common import Row, Types
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream.functions import ProcessFunction
 
 from pyflink_kinesis import METADATA_FIELDS, FlinkKinesisConsumer, KinesisDeserializationSchema
-from pyflink_kinesis.testing import LocalKinesis
+from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
 from tests.e2e.jobs import start, string_sink
 from tests.support.kinesis_fixtures import MakeStream as StreamFactory
 
 TIMEOUT_S = 120.0
 
 
-def as_json(row: Row) -> str:
-    return json.dumps(row.as_dict(), sort_keys=True)
+def arrival_ms(record: KinesisRecord) -> int:
+    return round(record.approximate_arrival_timestamp.timestamp() * 1000)
+
+
+class AsJson(ProcessFunction):  # type: ignore[misc]
+    """The metadata Row as JSON, with the record's Flink timestamp added as ``timestamp``."""
+
+    def process_element(self, row: Row, ctx: ProcessFunction.Context) -> Iterator[str]:
+        yield json.dumps({**row.as_dict(), "timestamp": ctx.timestamp()}, sort_keys=True)
 
 
 def test_each_record_carries_its_own_metadata(
@@ -41,7 +51,7 @@ def test_each_record_carries_its_own_metadata(
         KinesisDeserializationSchema.with_metadata(SimpleStringSchema()),
         {**aws_config, "flink.stream.initpos": "TRIM_HORIZON"},
     )
-    env.add_source(consumer).map(as_json, output_type=Types.STRING()).sink_to(
+    env.add_source(consumer).process(AsJson(), output_type=Types.STRING()).sink_to(
         string_sink(aws_config, out)
     )
     job = start(env, "metadata")
@@ -55,7 +65,7 @@ def test_each_record_carries_its_own_metadata(
         job.cancel()
 
     seen = [json.loads(r.text) for r in local_kinesis.read_all(out)]
-    assert sorted(seen[0]) == sorted(METADATA_FIELDS)
+    assert sorted(seen[0]) == sorted([*METADATA_FIELDS, "timestamp"])
     assert sorted(row["payload"] for row in seen) == sorted(payloads)
     for row in seen:
         original = written[row["payload"]]
@@ -65,7 +75,6 @@ def test_each_record_carries_its_own_metadata(
             "shard_id": original.shard_id,
             "partition_key": original.partition_key,
             "sequence_number": original.sequence_number,
-            "approximate_arrival_timestamp": round(
-                original.approximate_arrival_timestamp.timestamp() * 1000
-            ),
+            "approximate_arrival_timestamp": arrival_ms(original),
+            "timestamp": arrival_ms(original),  # without an assigner: the arrival time
         }

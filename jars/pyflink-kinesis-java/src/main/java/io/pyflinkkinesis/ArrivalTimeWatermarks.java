@@ -1,54 +1,48 @@
 package io.pyflinkkinesis;
 
-import org.apache.flink.streaming.api.functions.AssignerWithPeriodicWatermarks;
-import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.types.Row;
 
 /**
- * Event time = the record's approximate arrival timestamp (the connector's default), with
- * watermarks that trail the highest timestamp seen by {@code maxOutOfOrdernessMillis}.
+ * Event time = the record's approximate arrival timestamp, read from the
+ * {@code approximate_arrival_timestamp} field of the Rows {@link KinesisRecordWithMetadata}
+ * produces, with bounded out-of-orderness watermarks.
  *
- * <p>The watermark is {@code max - maxOutOfOrdernessMillis - 1}, as Flink's
- * {@code WatermarkStrategy.forBoundedOutOfOrderness}: a record {@code maxOutOfOrdernessMillis}
- * behind the highest seen is still on time. The connector keeps one copy per shard.
+ * <p>The connector gives a periodic assigner only the previous record's timestamp, so the
+ * arrival time has to travel in the record: use it with {@code KinesisRecordWithMetadata}.
  */
-public class ArrivalTimeWatermarks<T> implements AssignerWithPeriodicWatermarks<T> {
+public class ArrivalTimeWatermarks<T> extends BoundedWatermarks<T> {
 
     private static final long serialVersionUID = 1L;
 
-    private final long maxOutOfOrdernessMillis;
-    private long maxTimestamp;
+    static final String FIELD =
+            KinesisRecordWithMetadata.FIELD_NAMES[
+                    KinesisRecordWithMetadata.ARRIVAL_TIMESTAMP_POSITION];
 
     public ArrivalTimeWatermarks(long maxOutOfOrdernessMillis) {
-        this.maxOutOfOrdernessMillis = checkBound(maxOutOfOrdernessMillis);
-        this.maxTimestamp = Long.MIN_VALUE + maxOutOfOrdernessMillis + 1;
+        super(maxOutOfOrdernessMillis);
     }
 
-    static long checkBound(long maxOutOfOrdernessMillis) {
-        if (maxOutOfOrdernessMillis < 0) {
-            throw new IllegalArgumentException(
-                    "maxOutOfOrdernessMillis must be >= 0, got " + maxOutOfOrdernessMillis);
+    @Override
+    protected long timestampOf(T element) {
+        if (element instanceof Row) {
+            Object value = arrivalOf((Row) element);
+            if (value instanceof Long) {
+                return (Long) value;
+            }
         }
-        return maxOutOfOrdernessMillis;
+        throw new IllegalArgumentException(
+                "arrival-time watermarks need records read with "
+                        + "KinesisDeserializationSchema.with_metadata(...), whose Rows carry '"
+                        + FIELD + "'; got "
+                        + (element == null ? "null" : "a " + element.getClass().getSimpleName()));
     }
 
-    /** Returns the timestamp this record carries; the arrival time unless a subclass says. */
-    protected long timestampOf(T element, long arrivalTimestamp) {
-        return arrivalTimestamp;
-    }
-
-    @Override
-    public final long extractTimestamp(T element, long recordTimestamp) {
-        long timestamp = timestampOf(element, recordTimestamp);
-        maxTimestamp = Math.max(maxTimestamp, timestamp);
-        return timestamp;
-    }
-
-    @Override
-    public final Watermark getCurrentWatermark() {
-        return new Watermark(maxTimestamp - maxOutOfOrdernessMillis - 1);
-    }
-
-    public long getMaxOutOfOrdernessMillis() {
-        return maxOutOfOrdernessMillis;
+    private static Object arrivalOf(Row row) {
+        if (row.getFieldNames(false) != null) {
+            return row.getFieldNames(false).contains(FIELD) ? row.getField(FIELD) : null;
+        }
+        return row.getArity() == KinesisRecordWithMetadata.FIELD_NAMES.length
+                ? row.getField(KinesisRecordWithMetadata.ARRIVAL_TIMESTAMP_POSITION)
+                : null;
     }
 }

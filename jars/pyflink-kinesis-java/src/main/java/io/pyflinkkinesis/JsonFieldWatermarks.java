@@ -25,7 +25,7 @@ import java.util.Map;
  * <p>A record without a readable timestamp fails the job with a message naming the field: an
  * event time guessed silently would put the record in the wrong window.
  */
-public class JsonFieldWatermarks<T> extends ArrivalTimeWatermarks<T> {
+public class JsonFieldWatermarks<T> extends BoundedWatermarks<T> {
 
     private static final long serialVersionUID = 1L;
 
@@ -49,7 +49,7 @@ public class JsonFieldWatermarks<T> extends ArrivalTimeWatermarks<T> {
     }
 
     @Override
-    protected long timestampOf(T element, long arrivalTimestamp) {
+    protected long timestampOf(T element) {
         Object value = lookUp(element);
         if (value == null) {
             throw new IllegalArgumentException(

@@ -14,7 +14,8 @@ import java.io.IOException;
  * Deserializes a Kinesis record's data with any {@link DeserializationSchema} and emits it in a
  * {@link Row} next to the record's metadata, so that Python jobs see all of it as named fields.
  *
- * <p>Fields, in this order: {@code payload} (the inner schema's value), {@code stream},
+ * <p>Fields (positional: Flink's Row serializer for a RowTypeInfo takes no named rows; the
+ * names are in the produced type), in this order: {@code payload} (the inner schema's value), {@code stream},
  * {@code shard_id}, {@code partition_key}, {@code sequence_number} (strings) and
  * {@code approximate_arrival_timestamp} (epoch milliseconds, a long). A record whose payload
  * deserializes to null is skipped, as the connector's own wrapper does.
@@ -32,6 +33,9 @@ public class KinesisRecordWithMetadata<T> implements KinesisDeserializationSchem
         "sequence_number",
         "approximate_arrival_timestamp"
     };
+
+    /** Where {@code approximate_arrival_timestamp} is in the Row. */
+    public static final int ARRIVAL_TIMESTAMP_POSITION = 5;
 
     private final DeserializationSchema<T> payloadSchema;
 

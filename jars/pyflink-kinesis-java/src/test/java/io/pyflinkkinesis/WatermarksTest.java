@@ -1,5 +1,6 @@
 package io.pyflinkkinesis;
 
+import org.apache.flink.api.common.serialization.SimpleStringSchema;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.InstantiationUtil;
 import org.junit.jupiter.api.Test;
@@ -13,20 +14,45 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class WatermarksTest {
 
-    @Test
-    void arrivalTimeWatermarkTrailsTheHighestTimestampByTheBound() {
-        ArrivalTimeWatermarks<String> assigner = new ArrivalTimeWatermarks<>(500);
+    private static Row withArrival(long arrival) {
+        Row row = Row.withNames();
+        row.setField("payload", "x");
+        row.setField("approximate_arrival_timestamp", arrival);
+        return row;
+    }
 
-        assertEquals(10_000L, assigner.extractTimestamp("a", 10_000L));
-        assertEquals(9_000L, assigner.extractTimestamp("b", 9_000L));
+    @Test
+    void arrivalTimeComesFromTheMetadataRowAndTheWatermarkTrailsByTheBound() {
+        ArrivalTimeWatermarks<Row> assigner = new ArrivalTimeWatermarks<>(500);
+
+        // The connector passes the previous record's timestamp: it must be ignored.
+        assertEquals(10_000L, assigner.extractTimestamp(withArrival(10_000L), Long.MIN_VALUE));
+        assertEquals(9_000L, assigner.extractTimestamp(withArrival(9_000L), 10_000L));
 
         assertEquals(10_000L - 500 - 1, assigner.getCurrentWatermark().getTimestamp());
     }
 
     @Test
+    void arrivalTimeWithoutMetadataFailsSayingWhatToUse() {
+        ArrivalTimeWatermarks<Object> assigner = new ArrivalTimeWatermarks<>(0);
+
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> assigner.extractTimestamp("plain text", 5L)).getMessage()
+                .contains("with_metadata"));
+    }
+
+    @Test
+    void arrivalTimeReadsTheRowsOfKinesisRecordWithMetadata() throws Exception {
+        Row row = new KinesisRecordWithMetadata<>(new SimpleStringSchema()).deserialize(
+                "x".getBytes(StandardCharsets.UTF_8), "k", "1", 1234L, "s", "shard");
+
+        assertEquals(1234L, new ArrivalTimeWatermarks<Row>(0).extractTimestamp(row, 0L));
+    }
+
+    @Test
     void noRecordsMeansNoProgress() {
         assertEquals(Long.MIN_VALUE,
-                new ArrivalTimeWatermarks<String>(500).getCurrentWatermark().getTimestamp());
+                new ArrivalTimeWatermarks<Row>(500).getCurrentWatermark().getTimestamp());
     }
 
     @Test
