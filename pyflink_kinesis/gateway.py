@@ -13,7 +13,9 @@ Three moments matter:
 * **A job that leaves this JVM** (remote environment, ``flink run`` to a cluster), or a
   mini-cluster whose JVM did not start with the jars: when the job's graph is generated
   (DataStream) or just before a Table API job executes, the jars are added to the
-  environment's ``pipeline.jars``, so Flink ships them with the job.
+  environment's ``pipeline.jars``, so Flink ships them with the job. A remote job also gets
+  PyFlink's ``flink-python`` jar unless it has it, so its Python functions run on a cluster
+  that keeps that jar in ``opt/``.
 
 Shipping happens once a Kinesis object was built or a ``kinesis`` table was declared in this
 process (:func:`mark_used`), so jobs that do not use Kinesis are left alone.
@@ -157,11 +159,26 @@ def _jars_to_ship(j_env: Any, present: str) -> list[str]:
     """
     from pyflink.util.java_utils import get_j_env_configuration, is_local_deployment
 
-    if _State.launch_class_path and is_local_deployment(get_j_env_configuration(j_env)):
+    local = is_local_deployment(get_j_env_configuration(j_env))
+    if _State.launch_class_path and local:
         needed = list(_State.extra_jars)
     else:
         needed = [*jars.resolve_jars(), *_State.extra_jars]
+    if not local and "flink-python" not in present:
+        needed += _flink_python_jar()
     return [url for url in (p.as_uri() for p in needed) if url not in present]
+
+
+def _flink_python_jar() -> list[Path]:
+    """PyFlink's own runtime jar, which a cluster needs for a job's Python operators.
+
+    ``flink run --python`` ships it; a job sent from a Python remote environment does not, and
+    a Flink distribution keeps it in ``opt/``, not ``lib/`` (so the cluster fails with
+    ``ClassNotFoundException: ...ExternalPythonProcessOperator``).
+    """
+    import pyflink
+
+    return sorted((Path(pyflink.__file__).parent / "opt").glob("flink-python-*.jar"))[:1]
 
 
 def ship_with_job(env: Any) -> None:
@@ -169,10 +186,26 @@ def ship_with_job(env: Any) -> None:
     from pyflink.util.java_utils import get_j_env_configuration
 
     j_env = env._j_stream_execution_environment
-    present = str(get_j_env_configuration(j_env).getString("pipeline.jars", ""))
+    configuration = get_j_env_configuration(j_env)
+    present = str(configuration.getString("pipeline.jars", ""))
     missing = _jars_to_ship(j_env, present)
     if missing:
         env.add_jars(*missing)
+    _no_loopback_for_remote_jobs(configuration)
+
+
+def _no_loopback_for_remote_jobs(configuration: Any) -> None:
+    """Let a remote job's Python workers start on the cluster.
+
+    PyFlink starts a loopback worker server when an environment is created, which is always
+    local (``get_execution_environment``), and leaves its address in the configuration after
+    ``env.configure(...)`` points the environment at a cluster: the cluster's TaskManagers then
+    try to reach that address and the job fails with "Process died with exit code 0".
+    """
+    from pyflink.util.java_utils import is_local_deployment
+
+    if not is_local_deployment(configuration):
+        configuration.removeKey("python.loopback-server.address")
 
 
 def ship_with_table_job(t_env: Any) -> None:

@@ -1,8 +1,10 @@
 """A job submitted to a standalone Flink cluster gets the connector jars with no manual step.
 
 The cluster is started from the installed PyFlink distribution: a JobManager and a TaskManager,
-each its own JVM on loopback, neither with the connector on its class path. The job is
-submitted with ``flink run --python``; only pyflink_kinesis can have shipped the jars.
+each its own JVM on loopback, neither with the connector on its class path. Jobs reach it with
+``flink run --python`` (tests/e2e/cluster_job.py and the demo) and from a Python remote
+environment; only pyflink_kinesis can have shipped the jars. With BASIC credentials, the secret
+key shows in none of the cluster's log files.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -28,6 +31,7 @@ from tests.support.environment import STARTUP_ENVIRONMENT, fresh_process_environ
 FLINK_HOME = Path(pyflink.__file__).parent
 JOB = Path(__file__).with_name("cluster_job.py")
 REPO = Path(__file__).parents[2]
+DEMO = REPO / "demo" / "kinesis_to_kinesis.py"
 
 
 def free_port() -> int:
@@ -122,9 +126,27 @@ class Cluster:
                 os.killpg(process.pid, 9)
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    started = Cluster(tmp_path)
+    def cancel_running_jobs(self) -> None:
+        for job in self.rest("/jobs").get("jobs", []):
+            if job["status"] == "RUNNING":
+                self.rest(f"/jobs/{job['id']}?mode=cancel", method="PATCH")
+        self.wait_for(
+            lambda: all(j["status"] != "RUNNING" for j in self.rest("/jobs").get("jobs", [])),
+            60, "the jobs to be cancelled",
+        )
+
+    def files_mentioning(self, text: str) -> list[str]:
+        """The cluster's log and output files (JobManager, TaskManager, CLI) holding ``text``."""
+        return [
+            path.name for path in sorted(self.log_dir.iterdir())
+            if path.is_file() and text.encode() in path.read_bytes()
+        ]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One cluster for the module's tests; each test cancels its jobs."""
+    started = Cluster(tmp_path_factory.mktemp("cluster"))
     try:
         started.start()
         yield started
@@ -132,8 +154,32 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         started.stop()
 
 
+@pytest.fixture
+def secret() -> str:
+    return f"cluster-secret-{uuid.uuid4().hex}"
+
+
+def wait_for_output(
+    cluster: Cluster, local_kinesis: LocalKinesis, out: str, expected: list[str]
+) -> list[str]:
+    """Poll ``out`` until it holds as many records as expected (failing fast if a job fails),
+    cancel the cluster's jobs, return what arrived."""
+    deadline = time.monotonic() + 180
+    arrived: list[str] = []
+    try:
+        while len(arrived) < len(expected) and time.monotonic() < deadline:
+            jobs = cluster.rest("/jobs").get("jobs", [])
+            assert all(j["status"] != "FAILED" for j in jobs), cluster.logs()
+            time.sleep(1)
+            arrived = [r.text for r in local_kinesis.read_all(out)]
+    finally:
+        cluster.cancel_running_jobs()
+    return arrived
+
+
 def test_flink_run_python_ships_the_jars_to_a_standalone_cluster(
-    cluster: Cluster, local_kinesis: LocalKinesis, stream_factory: Callable[..., str]
+    cluster: Cluster, local_kinesis: LocalKinesis, stream_factory: Callable[..., str],
+    secret: str,
 ) -> None:
     source, out = stream_factory(2), stream_factory(1)
     records = [f"order-{i}" for i in range(300)]
@@ -144,19 +190,50 @@ def test_flink_run_python_ships_the_jars_to_a_standalone_cluster(
          "-m", f"localhost:{cluster.rest_port}",
          "-pyclientexec", sys.executable, "-pyexec", sys.executable,
          "--python", str(JOB), local_kinesis.endpoint, source, out],
-        env=cluster.env, capture_output=True, text=True, timeout=300,
+        env={**cluster.env, "CLUSTER_JOB_SECRET_KEY": secret},
+        capture_output=True, text=True, timeout=300,
     )
     assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
-    try:
-        deadline = time.monotonic() + 180
-        arrived: list[str] = []
-        while len(arrived) < len(records) and time.monotonic() < deadline:
-            jobs = cluster.rest("/jobs").get("jobs", [])
-            assert all(j["status"] != "FAILED" for j in jobs), cluster.logs()
-            time.sleep(1)
-            arrived = [r.text for r in local_kinesis.read_all(out)]
-    finally:
-        for job in cluster.rest("/jobs").get("jobs", []):
-            if job["status"] == "RUNNING":
-                cluster.rest(f"/jobs/{job['id']}?mode=cancel", method="PATCH")
+    arrived = wait_for_output(cluster, local_kinesis, out, records)
     assert sorted(arrived) == sorted(f"clustered:{r}" for r in records), cluster.logs()
+    assert secret not in submit.stdout + submit.stderr
+    assert cluster.files_mentioning(secret) == []
+
+
+def test_a_remote_environment_from_python_ships_the_jars_to_a_standalone_cluster(
+    cluster: Cluster, local_kinesis: LocalKinesis, stream_factory: Callable[..., str],
+    secret: str,
+) -> None:
+    source, out = stream_factory(2), stream_factory(1)
+    records = [f"remote-{i}" for i in range(300)]
+    local_kinesis.put_records(source, records)
+
+    submit = subprocess.run(
+        [sys.executable, str(JOB), "--remote", f"localhost:{cluster.rest_port}",
+         local_kinesis.endpoint, source, out],
+        env={**cluster.env, "CLUSTER_JOB_SECRET_KEY": secret},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
+    arrived = wait_for_output(cluster, local_kinesis, out, records)
+    # The remote job has a Python map: flink-python travelled with it too.
+    assert sorted(arrived) == sorted(f"remote:{r}" for r in records), cluster.logs()
+    assert secret not in submit.stdout + submit.stderr
+    assert cluster.files_mentioning(secret) == []
+
+
+def test_the_demo_job_runs_on_a_standalone_cluster_with_flink_run(cluster: Cluster) -> None:
+    """``flink run --python demo/kinesis_to_kinesis.py``: the demo starts its own kinesalite
+    on loopback, which the cluster's TaskManager reaches, and checks what arrived itself."""
+    demo = subprocess.run(
+        [str(FLINK_HOME / "bin" / "flink"), "run",
+         "-m", f"localhost:{cluster.rest_port}",
+         "-pyclientexec", sys.executable, "-pyexec", sys.executable,
+         "--python", str(DEMO), "--records", "400", "--timeout", "180"],
+        env=cluster.env, capture_output=True, text=True, timeout=400,
+    )
+    output = demo.stdout + demo.stderr
+    assert demo.returncode == 0 and "check: OK" in demo.stdout, output[-4000:] + cluster.logs()
+    assert "wrote 300 to 'paid-orders'" in demo.stdout, demo.stdout
+    overview = cluster.rest("/jobs/overview").get("jobs", [])
+    assert any(j["name"] == "demo: orders -> paid-orders" for j in overview), overview
