@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 from pyflink.table import Schema, TableDescriptor
 
 from pyflink_kinesis import gateway
-from pyflink_kinesis.config import check_ddl, ddl_tables, table_options
+from pyflink_kinesis.config import check_ddl, ddl_tables, mask_secrets, table_options
 from pyflink_kinesis.config.endpoint import TABLE_HTTP_PROTOCOL_VERSION, with_endpoint_defaults
 
 CONNECTOR = "kinesis"
@@ -45,6 +45,24 @@ def _with_table_defaults(options: Mapping[str, str]) -> dict[str, str]:
     return with_endpoint_defaults(options, protocol_key=TABLE_HTTP_PROTOCOL_VERSION)
 
 
+class KinesisTableDescriptor(TableDescriptor):  # type: ignore[misc]
+    """A ``TableDescriptor`` whose ``str()`` shows secret option values as ``****``.
+
+    Flink's own ``toString()`` prints every option in clear; everything else is Flink's.
+    """
+
+    def __str__(self) -> str:
+        text = str(super().__str__())
+        options = {str(k): str(v) for k, v in self.get_options().items()}
+        for name, value in mask_secrets(options).items():
+            if value != options[name] and options[name]:
+                text = text.replace(_sql_string(options[name]), _sql_string(str(value)))
+        return text
+
+    def __repr__(self) -> str:
+        return f"KinesisTableDescriptor({self})"
+
+
 def table_descriptor(
     stream: str,
     schema: Schema,
@@ -59,7 +77,7 @@ def table_descriptor(
             builder = builder.option(key, value)
     if partitioned_by:
         builder = builder.partitioned_by(*partitioned_by)
-    return builder.build()
+    return KinesisTableDescriptor(builder.build()._j_table_descriptor)
 
 
 def create_table_ddl(
@@ -72,7 +90,8 @@ def create_table_ddl(
 ) -> str:
     """``CREATE TABLE`` DDL for a ``kinesis`` table, options validated and quoted.
 
-    ``columns`` is the column list as SQL, e.g. ``"id BIGINT, name STRING"``.
+    ``columns`` is the column list as SQL, e.g. ``"id BIGINT, name STRING"``. The DDL holds
+    every option as given, secret keys included: run it, do not print or log it.
     """
     options = table_options_for(stream, config, format, partitioned_by)
     partitions = f"\nPARTITIONED BY ({', '.join(partitioned_by)})" if partitioned_by else ""
@@ -121,7 +140,7 @@ def prepare_descriptor(descriptor: TableDescriptor) -> TableDescriptor:
     for key, value in checked.items():
         if key not in options:
             j_builder.option(key, value)
-    return TableDescriptor(j_builder.build())
+    return KinesisTableDescriptor(j_builder.build())
 
 
 def install() -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Callable, TypeVar
 
-from pyflink.common import JobStatus
+from py4j.protocol import Py4JJavaError
+from pyflink.common import Configuration, JobStatus
 from pyflink.common.job_client import JobClient
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
@@ -74,3 +76,33 @@ def string_sink(aws_config: dict[str, object], stream: str) -> KinesisStreamsSin
         .set_max_time_in_buffer_ms(100)
         .build()
     )
+
+
+def failing_env(**settings: str) -> StreamExecutionEnvironment:
+    """One-subtask environment whose jobs fail at the first error (no restarts)."""
+    config = Configuration()
+    config.set_string("python.executable", sys.executable)
+    config.set_string("restart-strategy.type", "none")
+    for key, value in settings.items():
+        config.set_string(key, value)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(1)
+    return env
+
+
+def job_failure(job: Job, timeout_s: float = 180.0) -> str:
+    """Wait for ``job`` to fail; return its exception chain, one ``toString()`` a line."""
+    deadline = time.monotonic() + timeout_s
+    while (status := job.status()) not in (JobStatus.FAILED, JobStatus.FINISHED):
+        assert status != JobStatus.CANCELED, "the job was canceled instead of failing"
+        assert time.monotonic() < deadline, f"the job still runs ({status}) after {timeout_s}s"
+        time.sleep(0.5)
+    try:
+        job.client.get_job_execution_result().result()
+    except Py4JJavaError as error:
+        causes, j_error = [], error.java_exception
+        while j_error is not None:
+            causes.append(str(j_error.toString()))
+            j_error = j_error.getCause()
+        return "\n".join(causes)
+    raise AssertionError("the job finished without an error")
