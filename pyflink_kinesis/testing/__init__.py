@@ -4,6 +4,7 @@ Importing this package needs boto3 but not PyFlink; the servers need Node.js and
 packages in ``tools/local-kinesis`` (``make kinesis-server``).
 """
 
+from pyflink_kinesis.testing.fault_proxy import FaultProxy
 from pyflink_kinesis.testing.local_kinesis import (
     DEFAULT_REGION,
     ENV_EXECUTABLE,
@@ -29,6 +30,7 @@ __all__ = [
     "ENV_KINESIS_MOCK",
     "KINESALITE_VERSION",
     "KINESIS_MOCK_VERSION",
+    "FaultProxy",
     "KinesaliteNotFoundError",
     "KinesisMock",
     "KinesisMockNotFoundError",
