@@ -1,0 +1,373 @@
+"""Resharding while a job reads and records keep flowing: SplitShard and MergeShards on
+kinesalite, UpdateShardCount on kinesis-mock.
+
+A producer thread writes one ``<key>:<n>`` record per key every 200 ms (``n`` counts that key's
+records from 0), one PutRecords call per round and no key twice in a call, so each key's records
+are in the stream in order even when the call is retried. It keeps writing through every reshard.
+The job reads with the polling consumer (for UpdateShardCount also with enhanced fan-out) and
+keys the records by partition key into ``ArrivalOrder``, which appends how many records of the
+key it saw before (``<key>:<n>|<i>``). Read back with boto3, the output shows whether anything
+was lost or duplicated, and, sorting each key's lines by ``i``, whether the job saw each key's
+records in the order they were written, across parent and child shards (the tests of
+``test_shard_assignment.py`` and ``test_efo.py`` reshard between batches; these do it under load).
+
+Asserted: nothing lost or duplicated, and each key's records from any one shard in the order
+written. Per-key order across a reshard is NOT kept by connector 4.3.0 (see
+``ORDER_NOT_KEPT``): the test prints every key whose order broke, the late record and the shards
+involved, but does not fail on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import Counter, defaultdict
+from typing import Callable, Iterable, Sequence
+
+import botocore.exceptions
+import pytest
+from pyflink.common import Types
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.datastream import KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
+from pyflink.datastream.state import ValueStateDescriptor
+
+from pyflink_kinesis import FlinkKinesisConsumer
+from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServer
+from tests.e2e.jobs import Job, start, string_sink
+
+StreamFactory = Callable[..., str]
+TIMEOUT_S = 180.0
+ROUND_S = 0.2
+HASH_SPACE = 2**128
+# Why a key's records can come out of order across a reshard (checked against the connector's
+# v4.3 sources): KinesisDataFetcher.runFetcher submits a ShardConsumer for every newly
+# discovered shard at once, reading it from its earliest record, without waiting until the
+# parent shards are read to their end; its docs promise no order across resharding. (The
+# newer KinesisStreamsSource of connector 5.x waits for the parents, see its "Record ordering".)
+ORDER_NOT_KEPT = (
+    "FlinkKinesisConsumer (connector 4.3.0) reads child shards while their parents still have "
+    "unread records, so a key's records from a child can overtake those left in the parent"
+)
+
+
+class ArrivalOrder(KeyedProcessFunction):  # type: ignore[misc]
+    """Appends the number of records of the key seen before this one: ``<record>|<arrival>``."""
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.seen = runtime_context.get_state(ValueStateDescriptor("seen", Types.LONG()))
+
+    def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterable[str]:
+        arrival = self.seen.value() or 0
+        self.seen.update(arrival + 1)
+        yield f"{value}|{arrival}"
+
+
+class FlowingProducer(threading.Thread):
+    """Writes ``<key>:<n>`` for every key, one PutRecords call every ``ROUND_S``, until
+    ``stop()``; remembers every record and the shard it landed in."""
+
+    def __init__(self, server: LocalKinesisServer, stream: str, keys: Sequence[str]) -> None:
+        super().__init__(name=f"producer {stream}", daemon=True)
+        self.server = server
+        self.stream = stream
+        self.keys = list(keys)
+        self.retried_calls = 0
+        self._shard_of: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            n = 0
+            while not self._stopping.is_set():
+                self._put_round([f"{key}:{n}" for key in self.keys])
+                n += 1
+                self._stopping.wait(ROUND_S)
+        except BaseException as exc:  # handed to the test by stop()
+            self._error = exc
+
+    def _put_round(self, texts: list[str]) -> None:
+        """One PutRecords call (rejected entries are retried by ``put_records``); a call the
+        server refuses as a whole (stream UPDATING) wrote nothing, so it is sent again."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                puts = self.server.put_records(self.stream, texts, [t.split(":")[0] for t in texts])
+                break
+            except botocore.exceptions.ClientError:
+                if time.monotonic() > deadline:
+                    raise
+                self.retried_calls += 1
+                time.sleep(0.05)
+        with self._lock:
+            self._shard_of.update((text, put.shard_id) for text, put in zip(texts, puts))
+
+    @property
+    def shard_of(self) -> dict[str, str]:
+        """Each record written so far -> the shard it landed in, in the order written."""
+        with self._lock:
+            return dict(self._shard_of)
+
+    @property
+    def records(self) -> list[str]:
+        return list(self.shard_of)
+
+    def wait_until_written_to(self, shards: set[str], job: Job) -> None:
+        """Wait until some records landed in each of ``shards`` (the job must keep running)."""
+        job.wait_for(lambda: shards <= set(self.shard_of.values()) or None, TIMEOUT_S,
+                     f"records written to {sorted(shards)}")
+
+    def first_round(self, job: Job) -> list[str]:
+        """The first round of records, once written."""
+        return job.wait_for(lambda: self.records[: len(self.keys)] or None, TIMEOUT_S,
+                            "the producer's first round")
+
+    def halt(self) -> None:
+        """Stop writing and wait for the thread."""
+        self._stopping.set()
+        self.join(60)
+
+    def stop(self) -> list[str]:
+        """Stop writing; returns every record written (raises what the thread raised)."""
+        self.halt()
+        if self._error is not None:
+            raise AssertionError(f"the producer failed: {self._error!r}") from self._error
+        return self.records
+
+
+def keys_by_range(bounds: Sequence[int], per_range: int) -> list[str]:
+    """``per_range`` partition keys whose hash (MD5, as Kinesis) falls in each of the ranges
+    ``[bounds[i], bounds[i + 1])``, so every shard of those ranges gets records."""
+    found: dict[int, list[str]] = defaultdict(list)
+    candidate = 0
+    while any(len(found[i]) < per_range for i in range(len(bounds) - 1)):
+        key = f"key{candidate}"
+        candidate += 1
+        hashed = int(hashlib.md5(key.encode()).hexdigest(), 16)
+        i = max(i for i, low in enumerate(bounds[:-1]) if hashed >= low)
+        if len(found[i]) < per_range:
+            found[i].append(key)
+    return [key for i in sorted(found) for key in found[i]]
+
+
+def start_order_job(
+    env: StreamExecutionEnvironment,
+    aws: dict[str, object],
+    source: str,
+    out: str,
+    **consumer_config: str,
+) -> Job:
+    """Start source -> key_by(partition key) -> ArrivalOrder -> sink, discovering new shards
+    every second."""
+    consumer = FlinkKinesisConsumer(
+        source,
+        SimpleStringSchema(),
+        {
+            **aws,
+            "flink.stream.initpos": "TRIM_HORIZON",
+            "flink.shard.discovery.intervalmillis": "1000",
+            **consumer_config,
+        },
+    )
+    (
+        env.add_source(consumer, "kinesis")
+        .key_by(lambda r: r.split(":")[0], key_type=Types.STRING())
+        .process(ArrivalOrder(), output_type=Types.STRING())
+        .sink_to(string_sink(aws, out))
+    )
+    return start(env, "resharding under load")
+
+
+def read_output(server: LocalKinesisServer, out: str) -> list[tuple[str, int]]:
+    """The job's output as (``<key>:<n>``, arrival) pairs."""
+    pairs = []
+    for record in server.read_all(out):
+        text, arrival = record.text.split("|")
+        pairs.append((text, int(arrival)))
+    return pairs
+
+
+def wait_for_output(job: Job, server: LocalKinesisServer, out: str, records: Iterable[str],
+                    what: str) -> None:
+    wanted = set(records)
+    job.wait_for(lambda: wanted <= {t for t, _ in read_output(server, out)} or None,
+                 TIMEOUT_S, what)
+
+
+def out_of_order(output: list[tuple[str, int]], shard_of: dict[str, str]) -> list[str]:
+    """Each key's records in the order the job saw them must be n = 0, 1, 2, ...; returns, for
+    every key where they are not, its first late record and the records that overtook it,
+    with the shards they were written to."""
+    seen: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for text, arrival in output:
+        key, n = text.split(":")
+        seen[key].append((arrival, int(n)))
+    problems = []
+    for key, arrivals in sorted(seen.items()):
+        order = [n for _, n in sorted(arrivals)]
+        late = next((expected for expected, n in enumerate(order) if n != expected), None)
+        if late is None:
+            continue
+        overtaking = [n for n in order[: order.index(late)] if n > late]
+        problems.append(
+            f"{key}:{late} (shard {shard_of[f'{key}:{late}']}) came after "
+            f"{len(overtaking)} later record(s) {key}:{overtaking[0]}..{overtaking[-1]} "
+            f"(shards {sorted({shard_of[f'{key}:{n}'] for n in overtaking})})"
+        )
+    return problems
+
+
+def order_broken_within_a_shard(
+    output: list[tuple[str, int]], shard_of: dict[str, str]
+) -> list[str]:
+    """The keys whose records from one shard did not arrive in the order written (what the
+    connector does guarantee: a shard is read in order by one thread)."""
+    seen: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for text, arrival in output:
+        key, n = text.split(":")
+        seen[key, shard_of[text]].append((arrival, int(n)))
+    return [
+        f"{key} in {shard}: {order}"
+        for (key, shard), arrivals in sorted(seen.items())
+        if (order := [n for _, n in sorted(arrivals)]) != sorted(order)
+    ]
+
+
+def finish(
+    job: Job, producer: FlowingProducer, server: LocalKinesisServer, out: str
+) -> tuple[list[str], list[tuple[str, int]]]:
+    """Stop the producer, wait until the job wrote every record, and return what was produced
+    and the job's output."""
+    produced = producer.stop()
+    wait_for_output(job, server, out, produced, f"all {len(produced)} records")
+    time.sleep(2.0)  # a duplicate would arrive within the sink's 100 ms flush interval
+    return produced, read_output(server, out)
+
+
+def check(what: str, produced: list[str], output: list[tuple[str, int]],
+          producer: FlowingProducer) -> None:
+    """Nothing lost or duplicated, and each key's records from any one shard in the order
+    written; a key's order across parent and child shards is reported (``ORDER_NOT_KEPT``),
+    not asserted."""
+    seen = Counter(text for text, _ in output)
+    problems = out_of_order(output, producer.shard_of)
+    print(
+        f"{what}: produced {len(produced)}, read {len(output)}, "
+        f"lost {len(set(produced) - set(seen))}, "
+        f"duplicated {sum(c - 1 for c in seen.values())}, "
+        f"shards written {len(set(producer.shard_of.values()))}, "
+        f"calls retried {producer.retried_calls}, keys out of order {len(problems)}"
+    )
+    for problem in problems:
+        print(f"  {problem}")
+    assert seen == Counter(produced)
+    assert order_broken_within_a_shard(output, producer.shard_of) == []
+
+
+def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order_within_shards(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+) -> None:
+    source, out = stream_factory(2), stream_factory(1)
+    quarter = HASH_SPACE // 4
+    keys = keys_by_range([0, quarter, 2 * quarter, 3 * quarter, HASH_SPACE], per_range=2)
+    first, second = sorted(s["ShardId"] for s in local_kinesis.list_shards(source))
+    kinesis = local_kinesis.client()
+
+    job = start_order_job(env, aws_config, source, out)
+    producer = FlowingProducer(local_kinesis, source, keys)
+    producer.start()
+    try:
+        job.wait_running()
+        wait_for_output(job, local_kinesis, out, producer.first_round(job), "the first round")
+
+        kinesis.split_shard(StreamName=source, ShardToSplit=first,
+                            NewStartingHashKey=str(quarter))
+        local_kinesis.wait_until_active(source)
+        shards = local_kinesis.list_shards(source)
+        low, high = sorted(
+            (s for s in shards if s.get("ParentShardId") == first),
+            key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
+        )
+        producer.wait_until_written_to({low["ShardId"], high["ShardId"]}, job)
+
+        # The upper child and the second original shard are adjacent: merge them.
+        kinesis.merge_shards(StreamName=source, ShardToMerge=high["ShardId"],
+                             AdjacentShardToMerge=second)
+        local_kinesis.wait_until_active(source)
+        (merged,) = (s["ShardId"] for s in local_kinesis.list_shards(source)
+                     if s.get("AdjacentParentShardId") is not None)
+        producer.wait_until_written_to({merged}, job)
+        wait_for_output(job, local_kinesis, out,
+                        [t for t, s in producer.shard_of.items() if s == merged][:1],
+                        "a record of the merged shard")
+        time.sleep(2 * ROUND_S)
+        produced, output = finish(job, producer, local_kinesis, out)
+    finally:
+        producer.halt()
+        job.cancel()
+
+    assert set(producer.shard_of.values()) == {first, second, low["ShardId"], high["ShardId"],
+                                               merged}
+    check("split + merge under load", produced, output, producer)
+
+
+@pytest.fixture
+def mock_aws(kinesis_mock: KinesisMock) -> dict[str, object]:
+    return {
+        "aws.region": kinesis_mock.region,
+        "aws.endpoint": kinesis_mock.endpoint,
+        "aws.credentials.provider.basic.accesskeyid": "reshard-access-key",
+        "aws.credentials.provider.basic.secretkey": "reshard-secret-key",
+    }
+
+
+@pytest.mark.parametrize(
+    "publisher",
+    [
+        {"flink.stream.recordpublisher": "POLLING"},
+        {
+            "flink.stream.recordpublisher": "EFO",
+            "flink.stream.efo.consumername": "resharding-under-load",
+        },
+    ],
+    ids=["polling", "efo"],
+)
+def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_shard_order(
+    env: StreamExecutionEnvironment,
+    kinesis_mock: KinesisMock,
+    mock_stream_factory: StreamFactory,
+    mock_aws: dict[str, object],
+    publisher: dict[str, str],
+) -> None:
+    source, out = mock_stream_factory(2), mock_stream_factory(1)
+    keys = keys_by_range([i * HASH_SPACE // 4 for i in range(4)] + [HASH_SPACE], per_range=2)
+    original = {s["ShardId"] for s in kinesis_mock.list_shards(source)}
+
+    job = start_order_job(env, mock_aws, source, out, **publisher)
+    producer = FlowingProducer(kinesis_mock, source, keys)
+    producer.start()
+    try:
+        job.wait_running()
+        wait_for_output(job, kinesis_mock, out, producer.first_round(job), "the first round")
+        generations = [original]
+        for target in (4, 2):
+            kinesis_mock.update_shard_count(source, target)
+            opened = {s["ShardId"] for s in kinesis_mock.list_shards(source)
+                      if "EndingSequenceNumber" not in s["SequenceNumberRange"]}
+            assert len(opened) == target and not opened & generations[-1]
+            generations.append(opened)
+            producer.wait_until_written_to(opened, job)
+        time.sleep(2 * ROUND_S)
+        produced, output = finish(job, producer, kinesis_mock, out)
+    finally:
+        producer.halt()
+        job.cancel()
+
+    assert set(producer.shard_of.values()) == set().union(*generations)
+    what = publisher["flink.stream.recordpublisher"]
+    check(f"UpdateShardCount 2 -> 4 -> 2 under load, {what}", produced, output, producer)
