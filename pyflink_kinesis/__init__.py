@@ -18,12 +18,14 @@ from pyflink_kinesis.errors import (
     JarResolutionError,
     KinesisConfigError,
     KinesisError,
+    StreamCheckError,
     UnsupportedFlinkVersionError,
 )
 from pyflink_kinesis.glue import (
     GlueSchemaRegistryAvroDeserializationSchema,
     GlueSchemaRegistryJsonDeserializationSchema,
 )
+from pyflink_kinesis.preflight import check_streams
 from pyflink_kinesis.schemas import AvroDeserializationSchema, TypeInformationSerializationSchema
 from pyflink_kinesis.sink import (
     KinesisStreamsSink,
@@ -52,9 +54,11 @@ __all__ = [
     "KinesisStreamsSinkBuilder",
     "PartitionKeyGenerator",
     "PeriodicWatermarkAssigner",
+    "StreamCheckError",
     "TypeInformationSerializationSchema",
     "UnsupportedFlinkVersionError",
     "WatermarkTracker",
+    "check_streams",
     "create_table_ddl",
     "table_descriptor",
 ]

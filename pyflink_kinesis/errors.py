@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 
 class KinesisError(Exception):
@@ -78,3 +78,17 @@ class AvroSchemaError(KinesisConfigError):
 
     def __init__(self, problems: Iterable[ConfigProblem], subject: str = "Avro schema") -> None:
         super().__init__(problems, subject)
+
+
+class StreamCheckError(KinesisError):
+    """:func:`~pyflink_kinesis.check_streams` found streams a job could not read.
+
+    ``problems`` lists them: one per stream (missing, not ACTIVE, credentials rejected), or one
+    for ``aws.endpoint`` when Kinesis cannot be reached. No secret appears in the message.
+    """
+
+    def __init__(self, problems: Sequence[ConfigProblem], where: str) -> None:
+        self.problems = tuple(problems)
+        lines = [f"{len(self.problems)} stream problem(s) at {where}:"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        super().__init__("\n".join(lines))

@@ -1,0 +1,116 @@
+"""Check from Python, before a job starts, that its streams exist and that the config reaches them.
+
+A job finds a missing stream, an unreachable endpoint or rejected credentials only once it runs
+on the cluster. :func:`check_streams` asks Kinesis (``DescribeStreamSummary`` through boto3)
+from where Python runs, with the same config, and reports every problem at once::
+
+    check_streams(["orders", "payments"], consumer_config)   # raises StreamCheckError
+
+It is opt-in: the machine that builds the job may not have the cluster's network access or
+credentials, and a stream may legitimately be created after the job starts. Credentials: BASIC
+keys and PROFILE are used as given; every other provider uses boto3's default chain (env vars,
+profile, web identity, instance roles), which is what those providers resolve to for most users.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from pyflink_kinesis.config import consumer_properties
+from pyflink_kinesis.config.aws import ACCESS_KEY_ID, CREDENTIALS_PROVIDER, REGION, SECRET_KEY
+from pyflink_kinesis.errors import ConfigProblem, StreamCheckError
+
+_ENDPOINT = "aws.endpoint"
+_PROFILE_NAME = f"{CREDENTIALS_PROVIDER}.profile.name"
+_PROFILE_PATH = f"{CREDENTIALS_PROVIDER}.profile.path"
+_READABLE = ("ACTIVE", "UPDATING")
+_CREDENTIAL_ERRORS = (
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "IncompleteSignature",
+    "ExpiredTokenException",
+    "AccessDeniedException",
+    "InvalidClientTokenId",
+)
+
+
+def check_streams(
+    streams: str | Sequence[str], config: Mapping[str, object], *, timeout_s: float = 10.0
+) -> None:
+    """Raise :class:`StreamCheckError` unless every stream exists and is readable.
+
+    ``config`` is the consumer's (``aws.region``, ``aws.endpoint``, credentials); it is
+    validated first (:class:`~pyflink_kinesis.KinesisConfigError`). One problem is reported per
+    stream: missing, not ACTIVE/UPDATING, credentials rejected, or the endpoint unreachable
+    (then every stream is affected and the check stops there). No secret appears in the
+    report. Each call waits at most ``timeout_s`` per request and does not retry.
+    """
+    import botocore.exceptions
+
+    names = [streams] if isinstance(streams, str) else list(streams)
+    properties = consumer_properties(config, names)
+    client = _client(properties, timeout_s)
+    where = properties.get(_ENDPOINT) or f"region {properties[REGION]}"
+    problems = []
+    for name in names:
+        try:
+            summary = client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+        except botocore.exceptions.ClientError as error:
+            problems.append(ConfigProblem(name, _client_error_message(error)))
+            continue
+        except (
+            botocore.exceptions.EndpointConnectionError,
+            botocore.exceptions.ConnectTimeoutError,
+            botocore.exceptions.ReadTimeoutError,
+        ) as error:
+            problems.append(ConfigProblem(_ENDPOINT, (
+                f"cannot reach Kinesis ({type(error).__name__}: {error}); check "
+                f"'{_ENDPOINT}' and '{REGION}', and that this machine can reach it"
+            )))
+            break
+        status = summary["StreamStatus"]
+        if status not in _READABLE:
+            problems.append(ConfigProblem(name, (
+                f"the stream is {status}, not ACTIVE; wait until it is, or create it again"
+            )))
+    if problems:
+        raise StreamCheckError(problems, where)
+
+
+def _client(properties: Mapping[str, str], timeout_s: float) -> Any:
+    import boto3
+    import botocore.session
+    from botocore.config import Config
+
+    core = botocore.session.Session()
+    client_args: dict[str, Any] = {
+        "region_name": properties[REGION],
+        "config": Config(
+            connect_timeout=timeout_s, read_timeout=timeout_s, retries={"max_attempts": 1}
+        ),
+    }
+    provider = properties.get(CREDENTIALS_PROVIDER, "")
+    if provider == "BASIC" or (not provider and ACCESS_KEY_ID in properties):
+        client_args["aws_access_key_id"] = properties[ACCESS_KEY_ID]
+        client_args["aws_secret_access_key"] = properties[SECRET_KEY]
+    elif provider == "PROFILE":
+        if _PROFILE_PATH in properties:
+            core.set_config_variable("credentials_file", properties[_PROFILE_PATH])
+        if _PROFILE_NAME in properties:
+            core.set_config_variable("profile", properties[_PROFILE_NAME])
+    if _ENDPOINT in properties:
+        client_args["endpoint_url"] = properties[_ENDPOINT]
+    return boto3.session.Session(botocore_session=core).client("kinesis", **client_args)
+
+
+def _client_error_message(error: Any) -> str:
+    code = error.response.get("Error", {}).get("Code", "")
+    message = error.response.get("Error", {}).get("Message", "")
+    if code == "ResourceNotFoundException":
+        return "the stream does not exist; create it, or fix the name or the region"
+    if code in _CREDENTIAL_ERRORS:
+        return (
+            f"the credentials were rejected ({code}: {message}); check the access key, the "
+            f"secret key and '{CREDENTIALS_PROVIDER}'"
+        )
+    return f"{code}: {message}"

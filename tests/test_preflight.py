@@ -1,0 +1,76 @@
+"""check_streams: missing streams, an unreachable endpoint and rejected credentials are found
+from Python before a job starts, all at once, without showing the secret."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from pyflink_kinesis import KinesisConfigError, StreamCheckError, check_streams
+from pyflink_kinesis.testing import FaultProxy, LocalKinesis
+from pyflink_kinesis.testing.fault_proxy import ErrorResponse, Every
+from tests.support.kinesis_fixtures import MakeStream
+
+SECRET = "preflight-secret-3f9c2a"
+
+
+def config(endpoint: str) -> dict[str, object]:
+    return {
+        "aws.region": "us-east-1",
+        "aws.endpoint": endpoint,
+        "aws.credentials.provider.basic.accesskeyid": "preflight-access-key",
+        "aws.credentials.provider.basic.secretkey": SECRET,
+    }
+
+
+def test_existing_streams_pass(local_kinesis: LocalKinesis, stream_factory: MakeStream) -> None:
+    check_streams([stream_factory(1), stream_factory(2)], config(local_kinesis.endpoint))
+
+
+def test_every_missing_stream_is_named(
+    local_kinesis: LocalKinesis, stream_factory: MakeStream
+) -> None:
+    present = stream_factory(1)
+
+    with pytest.raises(StreamCheckError) as error:
+        check_streams(["no-such-a", present, "no-such-b"], config(local_kinesis.endpoint))
+
+    assert [p.key for p in error.value.problems] == ["no-such-a", "no-such-b"]
+    assert "does not exist" in str(error.value)
+    assert local_kinesis.endpoint in str(error.value)
+    assert SECRET not in str(error.value)
+
+
+def test_an_unreachable_endpoint_is_reported_once() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    with pytest.raises(StreamCheckError) as error:
+        check_streams(["a", "b"], config(f"http://127.0.0.1:{port}"), timeout_s=2)
+
+    assert [p.key for p in error.value.problems] == ["aws.endpoint"]
+    assert "cannot reach Kinesis" in str(error.value)
+
+
+def test_rejected_credentials_are_named_without_the_secret(
+    local_kinesis: LocalKinesis, stream_factory: MakeStream
+) -> None:
+    stream = stream_factory(1)
+    rejected = ErrorResponse(
+        400, "InvalidSignatureException",
+        "The request signature we calculated does not match the signature you provided.",
+    )
+    with FaultProxy(local_kinesis.endpoint) as proxy:
+        proxy.inject(rejected, operation="DescribeStreamSummary", when=Every(1))
+        with pytest.raises(StreamCheckError) as error:
+            check_streams(stream, config(proxy.endpoint))
+
+    assert "credentials were rejected (InvalidSignatureException" in str(error.value)
+    assert SECRET not in str(error.value) and SECRET not in repr(error.value)
+
+
+def test_the_config_is_checked_first() -> None:
+    with pytest.raises(KinesisConfigError, match=r"aws\.region"):
+        check_streams("orders", {"aws.endpoint": "http://127.0.0.1:1"})
