@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Callable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 from py4j.protocol import Py4JJavaError
-from pyflink.common import Configuration, JobStatus
+from pyflink.common import Configuration, JobStatus, Types
 from pyflink.common.job_client import JobClient
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream import KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
+from pyflink.datastream.state import ValueStateDescriptor
 
-from pyflink_kinesis import KinesisStreamsSink, PartitionKeyGenerator
+from pyflink_kinesis import (
+    FlinkKinesisConsumer,
+    KinesisStreamsSink,
+    KinesisStreamsSinkBuilder,
+    PartitionKeyGenerator,
+)
+from pyflink_kinesis.testing import LocalKinesisServer
 
 T = TypeVar("T")
 
 _FINISHED = (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.FINISHED)
+#: What ``start_copy`` puts before each record, and ``copied`` takes off again.
+COPIED = "copied:"
 
 
 class Job:
@@ -65,8 +74,9 @@ def start(env: StreamExecutionEnvironment, name: str) -> Job:
     return Job(env.execute_async(name))
 
 
-def string_sink(aws_config: dict[str, object], stream: str) -> KinesisStreamsSink:
-    """A sink writing str records to ``stream`` with random keys, flushed every 100 ms."""
+def string_sink_builder(aws_config: dict[str, object], stream: str) -> KinesisStreamsSinkBuilder:
+    """A sink builder for str records to ``stream`` with random keys, flushed every 100 ms;
+    set more, then ``build()``."""
     return (
         KinesisStreamsSink.builder()
         .set_kinesis_client_properties(aws_config)
@@ -74,8 +84,54 @@ def string_sink(aws_config: dict[str, object], stream: str) -> KinesisStreamsSin
         .set_partition_key_generator(PartitionKeyGenerator.random())
         .set_stream_name(stream)
         .set_max_time_in_buffer_ms(100)
-        .build()
     )
+
+
+def string_sink(aws_config: dict[str, object], stream: str) -> KinesisStreamsSink:
+    """A sink writing str records to ``stream`` with random keys, flushed every 100 ms."""
+    return string_sink_builder(aws_config, stream).build()
+
+
+def start_mapped(
+    env: StreamExecutionEnvironment,
+    consumer: FlinkKinesisConsumer,
+    render: Callable[[Any], str],
+    sink: KinesisStreamsSink,
+    name: str,
+) -> Job:
+    """Start ``consumer`` -> Python map ``render`` -> ``sink``."""
+    env.add_source(consumer).map(render, output_type=Types.STRING()).sink_to(sink)
+    return start(env, name)
+
+
+def start_copy(
+    env: StreamExecutionEnvironment,
+    consumer: FlinkKinesisConsumer,
+    sink: KinesisStreamsSink,
+    name: str,
+) -> Job:
+    """Start ``consumer`` -> Python map tagging each record ``copied:`` -> ``sink``; the tag
+    shows that every record went through Python (``copied`` reads the output back)."""
+    return start_mapped(env, consumer, lambda s: COPIED + s, sink, name)
+
+
+def copied(server: LocalKinesisServer, out: str) -> list[str]:
+    """The payloads a ``start_copy`` job wrote to ``out``, without the job's tag."""
+    texts = [r.text for r in server.read_all(out)]
+    assert all(t.startswith(COPIED) for t in texts), texts[:5]
+    return [t.removeprefix(COPIED) for t in texts]
+
+
+class ArrivalOrder(KeyedProcessFunction):  # type: ignore[misc]
+    """Appends the number of records of the key seen before this one: ``<record>|<arrival>``."""
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.seen = runtime_context.get_state(ValueStateDescriptor("seen", Types.LONG()))
+
+    def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterable[str]:
+        arrival = self.seen.value() or 0
+        self.seen.update(arrival + 1)
+        yield f"{value}|{arrival}"
 
 
 def failing_env(**settings: str) -> StreamExecutionEnvironment:

@@ -11,13 +11,12 @@ from datetime import datetime, timezone
 from typing import Callable, Sequence
 
 import pytest
-from pyflink.common import Types
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 
-from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
+from pyflink_kinesis import FlinkKinesisConsumer
 from pyflink_kinesis.testing import LocalKinesis
-from tests.e2e.jobs import Job, start
+from tests.e2e.jobs import Job, copied, start_copy, string_sink
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 120.0
@@ -31,29 +30,10 @@ def copy_job(
     out: str,
 ) -> Job:
     """Start a job reading ``streams`` and writing each record, tagged by the job, to ``out``."""
-    sink = (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties(aws_config)
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.random())
-        .set_stream_name(out)
-        .set_max_time_in_buffer_ms(100)
-        .build()
-    )
     consumer = FlinkKinesisConsumer(
         streams, SimpleStringSchema(), {**aws_config, **consumer_config}
     )
-    env.add_source(consumer).map(lambda s: f"copied:{s}", output_type=Types.STRING()).sink_to(
-        sink
-    )
-    return start(env, "copy")
-
-
-def copied(local_kinesis: LocalKinesis, out: str) -> list[str]:
-    """The payloads the job wrote to ``out``, without the job's tag."""
-    texts = [r.text for r in local_kinesis.read_all(out)]
-    assert all(t.startswith("copied:") for t in texts), texts[:5]
-    return [t.removeprefix("copied:") for t in texts]
+    return start_copy(env, consumer, string_sink(aws_config, out), "copy")
 
 
 def read_exactly(

@@ -24,14 +24,14 @@ from typing import Any, Callable, Sequence
 import fastavro
 import pytest
 from pyflink.common import Row, Types
-from pyflink.common.serialization import DeserializationSchema, SimpleStringSchema
+from pyflink.common.serialization import DeserializationSchema
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.formats.json import JsonRowDeserializationSchema
 
 from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator, jars
 from pyflink_kinesis.schemas import AvroDeserializationSchema, TypeInformationSerializationSchema
 from pyflink_kinesis.testing import LocalKinesis
-from tests.e2e.jobs import start
+from tests.e2e.jobs import Job, start_mapped, string_sink
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 120.0
@@ -146,22 +146,12 @@ def read_job(
     deserializer: DeserializationSchema,
     aws_config: dict[str, object],
     out: str,
-) -> Any:
+) -> Job:
     """Start: consumer (TRIM_HORIZON) -> Python map to JSON -> KinesisStreamsSink to ``out``."""
-    sink = (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties(aws_config)
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.random())
-        .set_stream_name(out)
-        .set_max_time_in_buffer_ms(100)
-        .build()
-    )
     consumer = FlinkKinesisConsumer(
         source, deserializer, {**aws_config, "flink.stream.initpos": "TRIM_HORIZON"}
     )
-    env.add_source(consumer).map(as_json(), output_type=Types.STRING()).sink_to(sink)
-    return start(env, "deserialize")
+    return start_mapped(env, consumer, as_json(), string_sink(aws_config, out), "deserialize")
 
 
 def read_back(

@@ -21,19 +21,15 @@ Run with ``-s`` to see one ``FAULTS |`` line per scenario with the counts.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import pytest
-from py4j.protocol import Py4JJavaError
-from pyflink.common import Configuration, JobStatus, Types
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import StreamExecutionEnvironment
 
-from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
+from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink
 from pyflink_kinesis.testing import LocalKinesis
 from pyflink_kinesis.testing.fault_proxy import (
     Delay,
@@ -52,12 +48,11 @@ from pyflink_kinesis.testing.fault_proxy import (
     service_unavailable,
     throttle,
 )
-from tests.e2e.jobs import Job, start
+from tests.e2e.jobs import Job, copied, failing_env, job_failure, start_copy, string_sink_builder
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 240.0
 RECORDS = 300
-TAG = "copied:"
 
 #: Small GetRecords pages polled often, so the job makes many calls the proxy can fault, and
 #: the connector's retry keys tuned for quick, patient retries.
@@ -87,6 +82,13 @@ class Injection:
     fault: Fault
     operation: str
     when: Schedule
+    limit: int | None = None
+
+    def into(self, proxy: FaultProxy) -> FaultRule:
+        """Install this rule in ``proxy``; the rule counts what it matched and injected."""
+        return proxy.inject(
+            self.fault, operation=self.operation, when=self.when, limit=self.limit
+        )
 
 
 @dataclass
@@ -131,28 +133,13 @@ def through(aws_config: dict[str, object], proxy: FaultProxy) -> dict[str, objec
     return {**aws_config, "aws.endpoint": proxy.endpoint}
 
 
-def failing_env() -> StreamExecutionEnvironment:
-    """Parallelism 2, no restarts: a job that fails stays failed and shows its cause."""
-    config = Configuration()
-    config.set_string("python.executable", sys.executable)
-    config.set_string("restart-strategy.type", "none")
-    env = StreamExecutionEnvironment.get_execution_environment(config)
-    env.set_parallelism(2)
-    return env
-
-
 def sink_to(
     aws_config: dict[str, object], stream: str, *, fail_on_error: bool = False
 ) -> KinesisStreamsSink:
     """A sink with small batches (20 records, 100 ms), so a job makes many PutRecords calls."""
     return (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties(aws_config)
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.random())
-        .set_stream_name(stream)
+        string_sink_builder(aws_config, stream)
         .set_max_batch_size(20)
-        .set_max_time_in_buffer_ms(100)
         .set_fail_on_error(fail_on_error)
         .build()
     )
@@ -164,23 +151,18 @@ def copy_job(
     sink: KinesisStreamsSink,
     consumer_extra: dict[str, object] | None = None,
 ) -> Job:
+    """Start the copy with parallelism 2 and no restarts (a job that fails stays failed)."""
     env = failing_env()
+    env.set_parallelism(2)
     config = {**consumer_client, **CONSUMER_CONFIG, **(consumer_extra or {})}
     consumer = FlinkKinesisConsumer(source, SimpleStringSchema(), config)
-    env.add_source(consumer).map(lambda s: TAG + s, output_type=Types.STRING()).sink_to(sink)
-    return start(env, "copy-under-faults")
+    return start_copy(env, consumer, sink, "copy-under-faults")
 
 
 def produce(local_kinesis: LocalKinesis, stream: str) -> list[str]:
     records = [f"record-{i:04d}" for i in range(RECORDS)]
     local_kinesis.put_records(stream, records, [f"key-{i % 23}" for i in range(RECORDS)])
     return records
-
-
-def copied(local_kinesis: LocalKinesis, out: str) -> list[str]:
-    texts = [r.text for r in local_kinesis.read_all(out)]
-    assert all(t.startswith(TAG) for t in texts), texts[:5]
-    return [t.removeprefix(TAG) for t in texts]
 
 
 def run_copy(
@@ -204,24 +186,6 @@ def run_copy(
     outcome = Outcome(scenario, produced, copied(local_kinesis, out), rules)
     print("\n" + outcome.row())
     return outcome
-
-
-def job_failure(job: Job) -> str:
-    """Wait for ``job`` to fail; its exception chain, one ``toString()`` a line."""
-    deadline = time.monotonic() + TIMEOUT_S
-    while (status := job.status()) not in (JobStatus.FAILED, JobStatus.FINISHED):
-        assert status != JobStatus.CANCELED, "the job was canceled instead of failing"
-        assert time.monotonic() < deadline, f"the job still runs ({status}) after {TIMEOUT_S}s"
-        time.sleep(0.5)
-    try:
-        job.client.get_job_execution_result().result()
-    except Py4JJavaError as error:
-        causes, j_error = [], error.java_exception
-        while j_error is not None:
-            causes.append(str(j_error.toString()))
-            j_error = j_error.getCause()
-        return "\n".join(causes)
-    raise AssertionError("the job finished without an error")
 
 
 # --------------------------------------------------------------------------- consumer
@@ -269,7 +233,7 @@ def test_consumer_rides_out_faults_and_copies_every_record_exactly_once(
     source, out = stream_factory(1), stream_factory(1)
     produced = produce(local_kinesis, source)
     injections, extra = CONSUMER_FAULTS[scenario]
-    rules = [proxy.inject(i.fault, operation=i.operation, when=i.when) for i in injections]
+    rules = [injection.into(proxy) for injection in injections]
 
     job = copy_job(source, through(aws_config, proxy), sink_to(aws_config, out), extra)
     outcome = run_copy(scenario, local_kinesis, job, out, produced, rules)
@@ -293,7 +257,7 @@ def test_without_retries_the_same_throttling_fails_the_consumer(
 
     job = copy_job(source, through(aws_config, proxy), sink_to(aws_config, out), no_retries)
     try:
-        cause = job_failure(job)
+        cause = job_failure(job, TIMEOUT_S)
     finally:
         job.cancel()
 
@@ -308,10 +272,13 @@ SINK_FAULTS = {
     "putrecords-partial-failures": [
         Injection(PartialFailure(entry_rate=0.3), "PutRecords", Rate(0.5)),
     ],
+    # Whole requests fail; the sink's SDK tries a request 4 times before the failure reaches
+    # the sink, which may then fail the job. One fault of each kind, each on the 3rd request its
+    # rule sees: 3 faults in all, so no request can fail 4 times whatever the timing.
     "putrecords-throttled-500-reset": [
-        Injection(throttle(), "PutRecords", Rate(0.15)),
-        Injection(internal_failure(), "PutRecords", Rate(0.1)),
-        Injection(Reset(), "PutRecords", Rate(0.1)),
+        Injection(throttle(), "PutRecords", Every(3), limit=1),
+        Injection(internal_failure(), "PutRecords", Every(3), limit=1),
+        Injection(Reset(), "PutRecords", Every(3), limit=1),
     ],
     # The request is written, then the connection is reset: the sink cannot know, retries,
     # and the records arrive twice (at-least-once).
@@ -331,9 +298,7 @@ def test_sink_requeues_failed_entries_and_writes_every_record(
 ) -> None:
     source, out = stream_factory(2), stream_factory(2)
     produced = produce(local_kinesis, source)
-    rules = [
-        proxy.inject(i.fault, operation=i.operation, when=i.when) for i in SINK_FAULTS[scenario]
-    ]
+    rules = [injection.into(proxy) for injection in SINK_FAULTS[scenario]]
 
     job = copy_job(source, aws_config, sink_to(through(aws_config, proxy), out))
     outcome = run_copy(scenario, local_kinesis, job, out, produced, rules)
@@ -374,12 +339,12 @@ def test_sink_with_fail_on_error_fails_the_job_and_says_why(
 ) -> None:
     source, out = stream_factory(1), stream_factory(1)
     produced = produce(local_kinesis, source)
-    rule = proxy.inject(injection.fault, operation=injection.operation, when=injection.when)
+    rule = injection.into(proxy)
     sink = sink_to(through(aws_config, proxy), out, fail_on_error=True)
 
     job = copy_job(source, aws_config, sink)
     try:
-        cause = job_failure(job)
+        cause = job_failure(job, TIMEOUT_S)
     finally:
         job.cancel()
     outcome = Outcome(

@@ -29,12 +29,11 @@ import botocore.exceptions
 import pytest
 from pyflink.common import Types
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
-from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.datastream import StreamExecutionEnvironment
 
 from pyflink_kinesis import FlinkKinesisConsumer
 from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServer
-from tests.e2e.jobs import Job, start, string_sink
+from tests.e2e.jobs import ArrivalOrder, Job, start, string_sink
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 180.0
@@ -49,18 +48,6 @@ ORDER_NOT_KEPT = (
     "FlinkKinesisConsumer (connector 4.3.0) reads child shards while their parents still have "
     "unread records, so a key's records from a child can overtake those left in the parent"
 )
-
-
-class ArrivalOrder(KeyedProcessFunction):  # type: ignore[misc]
-    """Appends the number of records of the key seen before this one: ``<record>|<arrival>``."""
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        self.seen = runtime_context.get_state(ValueStateDescriptor("seen", Types.LONG()))
-
-    def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterable[str]:
-        arrival = self.seen.value() or 0
-        self.seen.update(arrival + 1)
-        yield f"{value}|{arrival}"
 
 
 class FlowingProducer(threading.Thread):

@@ -19,26 +19,17 @@ from typing import Callable, Iterable, Mapping
 import pytest
 from pyflink.common import Types
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import (
-    DataStream,
-    KeyedProcessFunction,
-    MapFunction,
-    RuntimeContext,
-    StreamExecutionEnvironment,
-)
-from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.datastream import DataStream, MapFunction, RuntimeContext, StreamExecutionEnvironment
 
 from pyflink_kinesis import (
     FlinkKinesisConsumer,
     KinesisConfigError,
     KinesisShardAssigner,
-    KinesisStreamsSink,
-    PartitionKeyGenerator,
     gateway,
 )
 from pyflink_kinesis._java import java_class
 from pyflink_kinesis.testing import LocalKinesis
-from tests.e2e.jobs import Job, start
+from tests.e2e.jobs import ArrivalOrder, Job, start, string_sink
 from tests.support.shard_assigners import (
     default_assign,
     default_spread,
@@ -63,18 +54,6 @@ class TagSubtask(MapFunction):  # type: ignore[misc]
         return f"{self.index}|{value}"
 
 
-class ArrivalOrder(KeyedProcessFunction):  # type: ignore[misc]
-    """Appends the per-key count of records seen before this one: ``<record>|<arrival>``."""
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        self.seen = runtime_context.get_state(ValueStateDescriptor("seen", Types.LONG()))
-
-    def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterable[str]:
-        arrival = self.seen.value() or 0
-        self.seen.update(arrival + 1)
-        yield f"{value}|{arrival}"
-
-
 def tagged_source(
     env: StreamExecutionEnvironment,
     stream: str,
@@ -95,18 +74,6 @@ def tagged_source(
         .map(TagSubtask(), output_type=Types.STRING())
         .name(TAG)
         .set_parallelism(parallelism)
-    )
-
-
-def sink_to(aws_config: Mapping[str, object], stream: str) -> KinesisStreamsSink:
-    return (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties(dict(aws_config))
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.random())
-        .set_stream_name(stream)
-        .set_max_time_in_buffer_ms(100)
-        .build()
     )
 
 
@@ -175,7 +142,8 @@ def run_spread_job(
     }
     assert len(set(shard_of.values())) == shards  # every shard has records to read
 
-    tagged_source(env, source, aws_config, parallelism, assigner).sink_to(sink_to(aws_config, out))
+    sink = string_sink(aws_config, out)
+    tagged_source(env, source, aws_config, parallelism, assigner).sink_to(sink)
     assert_forwarded(env)
     job = start(env, "shard spread")
     try:
@@ -320,7 +288,7 @@ def test_split_shard_hands_the_children_to_idle_subtasks_in_key_order(
         )
         .key_by(lambda s: s.split("|")[1].split(":")[0], key_type=Types.STRING())
         .process(ArrivalOrder(), output_type=Types.STRING())
-        .sink_to(sink_to(aws_config, out))
+        .sink_to(string_sink(aws_config, out))
     )
     assert_forwarded(env)
     job = start(env, "split shard")
