@@ -19,14 +19,14 @@ from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import KeyedProcessFunction, StreamExecutionEnvironment
 from pyflink.datastream.state import ValueStateDescriptor
 
-from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
+from pyflink_kinesis import FlinkKinesisConsumer
 from pyflink_kinesis.efo import (
     deregister_stream_consumer,
     describe_stream_consumer,
     register_stream_consumer,
 )
 from pyflink_kinesis.testing import KinesisMock
-from tests.e2e.jobs import Job, start
+from tests.e2e.jobs import Job, start, string_sink
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 120.0
@@ -50,18 +50,6 @@ def efo_config(name: str, registration: str = "LAZY", **extra: str) -> dict[str,
         "flink.stream.efo.registration": registration,
         **extra,
     }
-
-
-def sink_to(aws: dict[str, object], stream: str) -> KinesisStreamsSink:
-    return (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties(aws)
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.random())
-        .set_stream_name(stream)
-        .set_max_time_in_buffer_ms(100)
-        .build()
-    )
 
 
 def wait_for_texts(job: Job, mock: KinesisMock, stream: str, count: int) -> Counter[str]:
@@ -107,7 +95,7 @@ def test_each_registration_strategy_reads_every_record(
         source, SimpleStringSchema(), {**mock_aws, **efo_config(name, registration, **extra)}
     )
     registered_before_start = describe_stream_consumer(kinesis_mock.client(), source, name)
-    env.add_source(consumer).sink_to(sink_to(mock_aws, out))
+    env.add_source(consumer).sink_to(string_sink(mock_aws, out))
     job = start(env, f"efo {registration}")
     try:
         got = wait_for_texts(job, kinesis_mock, out, len(records))
@@ -143,7 +131,7 @@ def test_two_efo_consumers_read_the_same_stream_independently(
         consumer = FlinkKinesisConsumer(
             source, SimpleStringSchema(), {**mock_aws, **efo_config(name)}
         )
-        env.add_source(consumer, name).sink_to(sink_to(mock_aws, out))
+        env.add_source(consumer, name).sink_to(string_sink(mock_aws, out))
     job = start(env, "two efo consumers")
     try:
         got_a = wait_for_texts(job, kinesis_mock, out_a, len(records))
@@ -195,7 +183,7 @@ def test_update_shard_count_while_reading_loses_nothing_and_keeps_key_order(
         env.add_source(consumer)
         .key_by(lambda s: s.split(":")[0], key_type=Types.STRING())
         .process(CheckOrder(), output_type=Types.STRING())
-        .sink_to(sink_to(mock_aws, out))
+        .sink_to(string_sink(mock_aws, out))
     )
     job = start(env, "efo resharding")
     produced: list[str] = []
