@@ -14,6 +14,7 @@ import pytest
 
 from pyflink_kinesis.config import CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, Key
 from pyflink_kinesis.config.consumer import CONSUMER_CONSTANTS
+from pyflink_kinesis.config.glue import GLUE_LIBRARY_KEYS
 from pyflink_kinesis.config.sink import SINK_CONSTANTS
 from pyflink_kinesis.config.values import parse
 from pyflink_kinesis.errors import KinesisError
@@ -37,18 +38,21 @@ KEY_CLASSES = (CONSUMER_CONSTANTS, CONSUMER_AWS_CONSTANTS, SHADED_AWS_CONSTANTS,
 NOT_KEYS = {"BASE_KINESIS_USER_AGENT_PREFIX_FORMAT"}  # a user agent format, not a key
 
 ALL_KEYS = {
-    key.name: key for table in (CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS) for key in table.keys
+    key.name: key
+    for table in (CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, GLUE_LIBRARY_KEYS)
+    for key in table.keys
 }
 
 LoadClass = Callable[[str], Any]
 
 
 def connector_jars() -> list[Path]:
-    """The jars the package resolves, or the ones in ~/.m2 while jars.py cannot."""
+    """The jars the package resolves (with the Glue Schema Registry set, whose constants the
+    Glue key table mirrors), or the ones in ~/.m2 while jars.py cannot."""
     try:
-        from pyflink_kinesis.jars import resolve_jars
+        from pyflink_kinesis.jars import resolve_extra, resolve_jars
 
-        return list(resolve_jars())
+        return [*resolve_jars(), *resolve_extra("glue")]
     except (ImportError, KinesisError):
         return [M2_JAR, M2_AVRO_JAR]
 
