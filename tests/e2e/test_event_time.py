@@ -31,7 +31,7 @@ from pyflink_kinesis import (
     PeriodicWatermarkAssigner,
     WatermarkTracker,
 )
-from pyflink_kinesis.testing import LocalKinesis
+from pyflink_kinesis.testing import FaultProxy, LocalKinesis
 from tests.e2e.jobs import Job, start, string_sink
 from tests.support.kinesis_fixtures import MakeStream
 
@@ -105,8 +105,12 @@ def window_counts(
     source, out = stream_factory(2), stream_factory(1)
     ahead_key, behind_key = keys_per_shard(local_kinesis, source)
     env.set_parallelism(1)
+    # The consumer reads through a proxy that counts its requests: records flow only once it
+    # polls, so they arrive while the job runs (a backlog read at once would hide lateness).
+    proxy = FaultProxy(local_kinesis.endpoint).start()
+    reading = {**aws_config, "aws.endpoint": proxy.endpoint}
     (
-        env.add_source(event_time_consumer(source, aws_config, **config))
+        env.add_source(event_time_consumer(source, reading, **config))
         .map(lambda s: json.loads(s)["k"], output_type=Types.STRING())
         .key_by(lambda k: k, key_type=Types.STRING())
         .window(TumblingEventTimeWindows.of(Time.milliseconds(WINDOW_MS)))
@@ -119,7 +123,8 @@ def window_counts(
     behind: list[dict[str, Any]] = [{"k": "behind", "ts": BASE_MS + i * 500} for i in range(60)]
     job = start(env, "event-time windows")
     try:
-        job.wait_running()
+        job.wait_for(lambda: proxy.requests.get("GetRecords", 0) >= 2 or None, TIMEOUT_S,
+                     "the consumer to poll both shards")
         for i in range(0, 60, 2):
             put_events(local_kinesis, source, ahead_key, ahead[i:i + 2])
             put_events(local_kinesis, source, behind_key, behind[i:i + 2])
@@ -136,6 +141,7 @@ def window_counts(
         lines = output(local_kinesis, out)
     finally:
         job.cancel()
+        proxy.stop()
     got = {(k, int(start_ms)): int(n) for k, start_ms, n in (line.split("|") for line in lines)}
     return got, expected
 
