@@ -8,13 +8,14 @@ JAVA_JAR := pyflink_kinesis/_jars/pyflink-kinesis-java-0.1.0.jar
 GLUE_MODULE := jars/pyflink-kinesis-glue-java
 GLUE_JAR := pyflink_kinesis/_jars/pyflink-kinesis-glue-0.1.0.jar
 
-.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench-efo docs clean
+.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-efo docs clean
 
 help:
 	@echo "make demo   - run the demo job: Kinesis stream -> PyFlink -> Kinesis stream, on a local server"
 	@echo "make test   - lint (ruff, mypy) and all tests, end-to-end jobs included"
 	@echo "make jars   - fetch the connector jars with Maven into jars/, verify them, build our Java module"
 	@echo "make docs   - regenerate docs/configuration.md from the key tables"
+	@echo "make bench  - throughput, latency and start-up of ours vs raw boto3 and PyFlink's built-in wrappers (~25 min)"
 	@echo "make bench-efo - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
 
 $(VENV)/.installed: pyproject.toml
@@ -62,6 +63,10 @@ test-fast: venv
 
 demo: setup
 	$(PY) demo/kinesis_to_kinesis.py
+
+# Writes docs/benchmarks/performance.{json,png} and docs/performance.md; run it on a quiet machine.
+bench: setup
+	$(PY) -m bench.performance
 
 bench-efo: setup
 	$(PY) bench/efo_latency.py

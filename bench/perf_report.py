@@ -1,0 +1,581 @@
+"""docs/performance.md and docs/benchmarks/performance.png, generated from the benchmark's JSON.
+
+``python -m bench.perf_report [JSON]`` regenerates both from ``docs/benchmarks/performance.json``
+(or the file given). Every number in the page comes from the JSON; the prose around it is
+fixed. ``bench.performance`` calls :func:`write_all` after a run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from bench.perf_common import size_label
+
+REPO = Path(__file__).resolve().parents[1]
+JSON_PATH = REPO / "docs" / "benchmarks" / "performance.json"
+PNG_PATH = REPO / "docs" / "benchmarks" / "performance.png"
+DOC_PATH = REPO / "docs" / "performance.md"
+CLIENTS = ("ceiling", "boto3_loop", "ours", "builtin")
+CLIENT_LABELS = {
+    "ceiling": "ceiling (parallel boto3)",
+    "boto3_loop": "boto3 loop (1 process)",
+    "ours": "pyflink_kinesis",
+    "builtin": "PyFlink built-in",
+}
+OBJECT_LABELS = {
+    "consumer": "`FlinkKinesisConsumer(...)`",
+    "sink": "`KinesisStreamsSink.builder()...build()`",
+}
+#: Goals of issue 7.
+CEILING_SHARE_GOAL = 0.9
+PACKAGE_OVERHEAD_GOAL_MS = 100.0
+
+
+#: Top-level keys of a results file, and the keys of each throughput and latency entry.
+REPORT_KEYS = frozenset({
+    "schema", "profile", "started", "machine", "load_average_before", "load_average_after",
+    "duration_s", "python_native_alternative", "import_s", "throughput", "latency",
+    "construction", "tuning", "ratios",
+})
+THROUGHPUT_KEYS = frozenset({"server", "size", "shards", "records", "direction", "client",
+                             "records_per_s", "mb_per_s", "runs"})
+LATENCY_KEYS = frozenset({"server", "client", "p50_ms", "p99_ms", "max_ms", "records_measured",
+                          "poll_interval_ms"})
+SUMMARY_KEYS = frozenset({"min", "median", "max", "n"})
+
+
+def check_schema(report: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming every missing key, so a bad file fails before any output."""
+    problems = [f"missing top-level key {k!r}" for k in sorted(REPORT_KEYS - set(report))]
+    for index, e in enumerate(report.get("throughput", [])):
+        problems += [f"throughput[{index}] lacks {k!r}" for k in sorted(THROUGHPUT_KEYS - set(e))]
+        for figure in ("records_per_s", "mb_per_s"):
+            if figure in e and not set(e[figure]) >= SUMMARY_KEYS:
+                problems.append(f"throughput[{index}].{figure} is not min/median/max/n")
+    for index, e in enumerate(report.get("latency", [])):
+        problems += [f"latency[{index}] lacks {k!r}" for k in sorted(LATENCY_KEYS - set(e))]
+    for variant in ("ours", "builtin"):
+        if variant not in report.get("construction", {}):
+            problems.append(f"construction lacks {variant!r}")
+    if problems:
+        raise ValueError("not a benchmark results file this page can be made from: "
+                         + "; ".join(problems) + ". Run `make bench` again.")
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def spread(figure: dict[str, float], digits: int = 0) -> str:
+    """``median (min-max)``, or the median alone for a single run."""
+    fmt = f"{{:,.{digits}f}}"
+    median = fmt.format(figure["median"])
+    if figure.get("n", 1) == 1:
+        return median
+    return f"{median} ({fmt.format(figure['min'])}-{fmt.format(figure['max'])})"
+
+
+def cells(report: dict[str, Any], server: str) -> list[tuple[int, int]]:
+    return sorted({(e["size"], e["shards"]) for e in report["throughput"]
+                   if e["server"] == server})
+
+
+def find(report: dict[str, Any], server: str, direction: str, client: str, size: int,
+         shards: int) -> dict[str, Any] | None:
+    for e in report["throughput"]:
+        if (e["server"], e["direction"], e["client"], e["size"], e["shards"]) == (
+                server, direction, client, size, shards):
+            found: dict[str, Any] = e
+            return found
+    return None
+
+
+def median(entry: dict[str, Any] | None, key: str = "records_per_s") -> float | None:
+    return None if entry is None else float(entry[key]["median"])
+
+
+def share(ours: float | None, other: float | None) -> str:
+    return "-" if not ours or not other else f"{ours / other:.2f}"
+
+
+# ---------------------------------------------------------------------------------- sections
+
+
+def throughput_section(report: dict[str, Any], direction: str) -> str:
+    rows = []
+    for size, shards in cells(report, "kinesalite"):
+        found = {c: find(report, "kinesalite", direction, c, size, shards) for c in CLIENTS}
+        ours = found["ours"]
+        rows.append([
+            size_label(size), shards, found["ceiling"]["records"] if found["ceiling"] else "-",
+            *(figure_cell(e) for e in found.values()),
+            spread(ours["mb_per_s"], 1) if ours else "-",
+            share(median(ours), median(found["ceiling"])),
+            share(median(ours), median(found["builtin"])),
+        ])
+    header = ["record", "shards", "records", *(f"{CLIENT_LABELS[c]} rec/s" for c in CLIENTS),
+              "ours MB/s", "ours / ceiling", "ours / built-in"]
+    return table(header, rows)
+
+
+def figure_cell(entry: dict[str, Any] | None) -> str:
+    """A throughput figure; drains read mostly at the first REST sample are marked rough."""
+    if entry is None:
+        return "-"
+    rough = entry.get("short_drains", 0)
+    return spread(entry["records_per_s"]) + (f" ({rough}x rough)" if rough else "")
+
+
+def first_record_section(report: dict[str, Any]) -> str:
+    rows = []
+    for size, shards in cells(report, "kinesalite"):
+        values = [find(report, "kinesalite", "source", c, size, shards) for c in ("ours",
+                                                                                  "builtin")]
+        if all(v is None for v in values):
+            continue
+        rows.append([size_label(size), shards, *(
+            spread(v["execute_to_first_record_s"], 2) if v else "-" for v in values)])
+    return table(["record", "shards", "pyflink_kinesis (s)", "PyFlink built-in (s)"], rows)
+
+
+def servers_section(report: dict[str, Any]) -> str:
+    rows = []
+    for size, shards in cells(report, "kinesis-mock"):
+        row: list[object] = [size_label(size), shards]
+        for direction in ("sink", "source"):
+            lite = find(report, "kinesalite", direction, "ceiling", size, shards)
+            mock = find(report, "kinesis-mock", direction, "ceiling", size, shards)
+            row += [spread(lite["mb_per_s"], 1) if lite else "-",
+                    spread(mock["mb_per_s"], 1) if mock else "-"]
+        rows.append(row)
+    return table(["record", "shards", "put: kinesalite MB/s", "put: kinesis-mock MB/s",
+                  "get: kinesalite MB/s", "get: kinesis-mock MB/s"], rows)
+
+
+def latency_section(report: dict[str, Any]) -> str:
+    rows = [[CLIENT_LABELS.get(e["client"], e["client"]), f"{e['poll_interval_ms']:g} ms",
+             spread(e["p50_ms"], 1), spread(e["p99_ms"], 1), spread(e["max_ms"], 1),
+             ", ".join(str(n) for n in e["records_measured"])]
+            for e in report["latency"]]
+    return table(["reader", "poll interval", "p50 ms", "p99 ms", "max ms",
+                  "records measured per run"], rows)
+
+
+def package_overhead_ms(construction: dict[str, Any]) -> float:
+    """What pyflink_kinesis adds in pure Python: jar resolution plus both validations."""
+    ours = construction["ours"]
+    return float(ours["resolve_jars_ms"] + ours["validate_consumer_ms"]
+                 + ours["validate_sink_ms"])
+
+
+def construction_section(report: dict[str, Any]) -> str:
+    construction = report["construction"]
+    rows = []
+    for what in ("consumer", "sink"):
+        row: list[object] = [OBJECT_LABELS[what]]
+        for variant in ("ours", "builtin"):
+            c = construction[variant][what]
+            row += [f"{c['first_ms']:.1f}", f"{c['median_ms']:.1f}",
+                    f"{c['py4j_calls']} ({c.get('py4j_name_lookups', '?')})"]
+        rows.append(row)
+    main = table(["object (JVM already up)", "ours first ms", "ours median ms",
+                  "ours py4j calls (name lookups)", "built-in first ms", "built-in median ms",
+                  "built-in py4j calls (name lookups)"], rows)
+    main += ("\n\nA name lookup is one py4j round trip per package segment of a class name "
+             "(`jvm.org.apache.flink...`); both wrappers resolve their classes this way on "
+             "every construction.")
+    ours = construction["ours"]
+    imports = report["import_s"]
+    overhead = package_overhead_ms(construction)
+    verdict = "meets" if overhead < PACKAGE_OVERHEAD_GOAL_MS else "misses"
+    parts = table(["pure-Python work of pyflink_kinesis", "median ms"], [
+        ["`jars.resolve_jars()` (manifest, file lookup, size check)",
+         f"{ours['resolve_jars_ms']:.2f}"],
+        ["consumer config validation", f"{ours['validate_consumer_ms']:.3f}"],
+        ["sink config validation", f"{ours['validate_sink_ms']:.3f}"],
+        ["**package overhead at job construction**", f"**{overhead:.2f}**"],
+    ])
+    return (f"{main}\n\n{parts}\n\nPackage overhead {overhead:.1f} ms {verdict} the goal of "
+            f"{PACKAGE_OVERHEAD_GOAL_MS:.0f} ms. Import times in a fresh process: "
+            f"`import pyflink.datastream` {imports['pyflink_datastream_s'] * 1000:.0f} ms, then "
+            f"`import pyflink_kinesis` {imports['pyflink_kinesis_s'] * 1000:.0f} ms more.")
+
+
+def tuning_section(report: dict[str, Any]) -> str:
+    rows = []
+    for row in report["tuning"]:
+        default_client = find(report, "kinesalite", row["direction"], "ours", row["size"],
+                              row["shards"])
+        if row["direction"] == "latency":
+            default = next((e for e in report["latency"] if e["client"] == "ours"), None)
+            figure = f"p50 {spread(row['p50_ms'], 1)} ms, p99 {spread(row['p99_ms'], 1)} ms"
+            base = (f"p50 {default['p50_ms']['median']:.1f} ms, p99 "
+                    f"{default['p99_ms']['median']:.1f} ms" if default else "-")
+            change = "-"
+        else:
+            figure = f"{spread(row['records_per_s'])} rec/s"
+            base_rate = median(default_client)
+            base = f"{base_rate:,.0f} rec/s" if base_rate else "-"
+            change = (f"{row['records_per_s']['median'] / base_rate - 1:+.0%}"
+                      if base_rate else "-")
+        rows.append([row["setting"], f"{size_label(row['size'])} x {row['shards']}", figure,
+                     base, change])
+    return table(["setting (everything else default)", "cell", "result",
+                  "defaults, same run", "change"], rows)
+
+
+def goals_section(report: dict[str, Any]) -> str:
+    rows = []
+    for r in report["ratios"]:
+        if r["server"] != "kinesalite":
+            continue
+        to_ceiling = r.get("ours_vs_best_raw")
+        others = {k[len("ours_vs_"):]: v for k, v in r.items()
+                  if k in ("ours_vs_boto3_loop", "ours_vs_builtin")}
+        ahead = all(v is not None and v >= 1 for v in others.values())
+        rows.append([r["direction"], size_label(r["size"]), r["shards"],
+                     f"{to_ceiling:.2f}" if to_ceiling is not None else "-",
+                     "yes" if to_ceiling and to_ceiling >= CEILING_SHARE_GOAL else "no",
+                     ", ".join(f"{k} {v:.2f}" for k, v in others.items() if v is not None),
+                     "yes" if ahead else "no"])
+    return table(["direction", "record", "shards", "ours / best raw client",
+                  f"≥ {CEILING_SHARE_GOAL:.0%} of it", "ours / alternative",
+                  "ahead of all"], rows)
+
+
+def machine_section(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    rows = [[k.replace("_", " "), v] for k, v in m.items()]
+    rows += [["load average before / after (1, 5, 15 min)",
+              f"{report['load_average_before']} / {report['load_average_after']}"],
+             ["run started (UTC)", report["started"]],
+             ["run took", f"{report['duration_s'] / 60:.1f} min"]]
+    return table(["", ""], rows)
+
+
+def profile_summary(report: dict[str, Any]) -> str:
+    p = report["profile"]
+    flink_cells = ", ".join(f"{size_label(s)} x {n}" for s, n in p["flink_cells"])
+    mock_cells = ", ".join(f"{size_label(s)} x {n}" for s, n in p["mock_cells"])
+    return (
+        f"- Profile `{p['name']}`: records of {', '.join(size_label(s) for s in p['sizes'])}; "
+        f"{', '.join(str(n) for n in p['shards'])} shards; {p['repeats']} repeats of every "
+        f"throughput figure (min / median / max shown as `median (min-max)`).\n"
+        f"- Raw clients (ceiling, boto3 loop) run every cell on kinesalite. kinesis-mock is "
+        f"much slower, so its ceilings are taken on {mock_cells} only, with "
+        f"{p['mock_budget_scale']:.0%} of the records and {p['mock_repeats']} repeats. The "
+        f"Flink variants cost a job per repeat, so they run on {len(p['flink_cells'])} of the "
+        f"cells: {flink_cells}.\n"
+        f"- Sink runs write about {p['sink_budget_bytes'] / 1e6:.0f} MB per run "
+        f"({p['sink_records'][0]:,}-{p['sink_records'][1]:,} records); source runs drain a "
+        f"backlog of about {p['source_budget_bytes'] / 1e6:.0f} MB "
+        f"({p['source_records'][0]:,}-{p['source_records'][1]:,} records).\n"
+        f"- Flink jobs run at parallelism {p['parallelism']} on a local mini-cluster; the "
+        f"ceiling uses {p['ceiling_processes']} processes.\n"
+        f"- Latency: {p['latency_rate']} records/s of {size_label(p['latency_size'])} for "
+        f"{p['latency_seconds']:g} s into {p['latency_shards']} shards, the first "
+        f"{p['latency_warm_up_s']:g} s dropped, {p['latency_repeats']} runs per reader; "
+        f"the Flink jobs set `python.fn-execution.bundle.time` to {p['bundle_ms']} ms."
+    )
+
+
+METHOD = """\
+How each figure is taken (`bench/performance.py`, `bench/perf_raw.py`, `bench/perf_job.py`):
+
+- **Sink throughput**: records/s (and MB/s of payload) on the server's own clock: the
+  `ApproximateArrivalTimestamp` of every record written, from the first to the last, read back
+  after the run (the records of the first timestamp mark the start and are not counted). The
+  same measure for every writer, so job start-up is not in it. The Flink job is
+  `from_collection` (records in the job graph, Java only, no Python worker) -> the sink, bounded.
+- **Source throughput**: a backlog written beforehand is drained from TRIM_HORIZON. Raw
+  clients: first GetRecords to last answer. Flink: consumer -> Java `DiscardingSink` with
+  chaining off; the records the source has sent are read from the mini-cluster's REST API every
+  50 ms (metrics refreshed every 100 ms); the rate counts from the first sample with records to
+  the sample where all have been read.
+- **Execute to first record**: from `execute_async` to the first REST sample in which the
+  source has emitted a record (a backlog is waiting), so it includes the mini-cluster start.
+- **Latency (POLLING)**: a producer process puts time-stamped records at a steady rate into an
+  empty stream; the Flink job (consumer from TRIM_HORIZON -> Python map that stamps the time ->
+  sink) and the raw readers stamp each record when they see it. Same machine clock on both ends.
+- **Construction**: wall time (`time.perf_counter`) and py4j round trips of building a consumer
+  and a sink after the JVM is up (first call and median of 20), in the job process of each
+  variant; jar resolution and config validation are timed apart.
+- **Clients**: *ceiling* is parallel boto3 processes (500-record PutRecords, 10000-record
+  GetRecords, each process its own client and share of records or shards); *boto3 loop* is the
+  same calls from one process. *PyFlink built-in* is `pyflink.datastream.connectors.kinesis`
+  with the same jars added by `env.add_jars`, the JSON-protocol system properties set by hand
+  and `aws.http.protocol.version=HTTP1_1` (which pyflink_kinesis sets for a local `http://`
+  endpoint); its job process never imports `pyflink_kinesis` (checked on every run).
+- Each Flink variant runs all its repeats of one cell in one fresh job process (one JVM);
+  each run is a new environment and a new mini-cluster.
+"""
+
+
+def findings_section(report: dict[str, Any]) -> str:
+    """Sentences computed from the figures: where ours stands, and which settings helped."""
+    lines = []
+    for direction in ("sink", "source"):
+        rows = [r for r in report["ratios"]
+                if r["server"] == "kinesalite" and r["direction"] == direction]
+        for key, what in (("ours_vs_best_raw", "the best raw boto3 client"),
+                          ("ours_vs_builtin", "PyFlink's built-in wrappers")):
+            values = sorted(r[key] for r in rows if r.get(key) is not None)
+            if values:
+                reached = (f"{values[0]:.2f}" if len(values) == 1
+                           else f"{values[0]:.2f} to {values[-1]:.2f}")
+                cells_measured = "1 cell" if len(values) == 1 else f"{len(values)} cells"
+                lines.append(f"- {direction.capitalize()}: pyflink_kinesis reached {reached} x "
+                             f"{what} ({cells_measured}).")
+    for row in report["tuning"]:
+        if "records_per_s" not in row:
+            continue
+        base = median(find(report, "kinesalite", row["direction"], "ours", row["size"],
+                           row["shards"]))
+        if base and row["records_per_s"]["median"] > 1.1 * base:
+            lines.append(f"- `{row['setting']}` raised {row['direction']} throughput by "
+                         f"{row['records_per_s']['median'] / base - 1:.0%} over the defaults.")
+    calls = report["construction"]
+    for what in ("consumer", "sink"):
+        ours, builtin = calls["ours"][what]["py4j_calls"], calls["builtin"][what]["py4j_calls"]
+        lines.append(f"- Building a {what} takes {ours} py4j round trips with pyflink_kinesis "
+                     f"and {builtin} with the built-in wrapper.")
+    return "\n".join(lines)
+
+
+SETTINGS = """\
+What can be turned, with the figures above as evidence (the tuning table measures each alone
+on one cell; the defaults are the connector's and stay unchanged until the figures of a quiet
+run support a change):
+
+- **Polling interval** (`flink.shard.getrecords.intervalmillis`, default 200 ms): a consumer
+  waits this long between GetRecords calls of a shard. It bounds the drain rate of a backlog
+  (at most `maxrecordcount` records per shard per interval) and adds up to one interval to
+  latency. Lower it for catch-up speed and latency; on AWS, each shard allows 5 GetRecords
+  calls per second shared by all consumers, so do not go under 200 ms with several consumers.
+- **Records per GetRecords** (`flink.shard.getrecords.maxrecordcount`, default 10000, the
+  Kinesis maximum): lowering it only slows a backlog drain.
+- **Sink batching** (`set_max_batch_size`, default 500 records, `set_max_in_flight_requests`,
+  default 50, `set_max_time_in_buffer_ms`, default 5000 ms): larger batches mean fewer
+  PutRecords calls; the buffer time bounds the latency a quiet stream adds (the latency job
+  here uses 100 ms).
+- **Parallelism**: more subtasks than cores only adds contention; on this 2-core machine the
+  sink and the source are measured at parallelism 2, and 1 and 4 in the tuning table.
+- **Python bundles** (`python.fn-execution.bundle.time`, default 1000 ms): a job with Python
+  functions hands records to Python per bundle; for low latency set it to 10-100 ms (the
+  latency figures here use the value shown in the method).
+"""
+
+
+def steps_section(report: dict[str, Any]) -> str:
+    steps = report.get("steps", [])
+    rows = [[s["step"], f"{s['seconds']:.0f}"] for s in steps]
+    return table(["step", "seconds"], rows)
+
+
+def python_native_section(report: dict[str, Any]) -> str:
+    alt = report["python_native_alternative"]
+    return f"**{alt['name']}: {alt['status']}.** {alt['reason']}"
+
+
+def render(report: dict[str, Any], png_name: str) -> str:
+    quick = report["profile"]["name"] != "full"
+    warning = ("\n> **Quick (smoke) run: these numbers only show the harness works. "
+               "Run `make bench` for figures.**\n" if quick else "")
+    load = report["load_average_before"][0]
+    busy = (f"\n> The machine was busy when this ran (load average {load:.2f} on "
+            f"{report['machine']['cpus']} cores at the start): treat the figures as a lower "
+            "bound and compare ratios, not absolutes.\n"
+            if load > 0.5 * (report["machine"]["cpus"] or 1) else "")
+    return f"""# Performance
+
+<!-- Generated by `python -m bench.perf_report` from benchmarks/performance.json. Do not edit:
+run `make bench` (about 25 minutes on a 2-core machine) to measure again. -->
+{warning}{busy}
+pyflink_kinesis next to what a user would use instead, on the same local server in the same
+run: the server's ceiling (parallel boto3), a single-process boto3 loop, and PyFlink's built-in
+Kinesis wrappers around the same connector jars. Figures are `median (min-max)` over repeats.
+The raw numbers are in [benchmarks/performance.json](benchmarks/performance.json).
+
+![throughput and latency](benchmarks/{png_name})
+
+## Goals (issue 7)
+
+Sink and source at least {CEILING_SHARE_GOAL:.0%} of the server's ceiling and ahead of every
+alternative (median records/s, kinesalite):
+
+{goals_section(report)}
+
+## Sink throughput (kinesalite)
+
+{throughput_section(report, "sink")}
+
+## Source throughput: TRIM_HORIZON backlog drain (kinesalite)
+
+{throughput_section(report, "source")}
+
+"rough": in that many runs the Flink source had read more than half the backlog by the first
+REST sample, or the drain took under a second. The connector reads up to 10000 records per
+GetRecords call and shard, so with many shards a backlog that fits this machine is read in one
+or two rounds, and the figure is rough.
+
+### Time from `execute` to the first record
+
+{first_record_section(report)}
+
+## End-to-end latency, POLLING (kinesalite)
+
+{latency_section(report)}
+
+## Which server bounds what: ceilings of kinesalite and kinesis-mock
+
+The same parallel boto3 clients against each server (MB/s of payload):
+
+{servers_section(report)}
+
+## Cost of building a job
+
+{construction_section(report)}
+
+## Settings of ours tried (tuning)
+
+{tuning_section(report)}
+
+## What the figures say
+
+{findings_section(report)}
+
+{SETTINGS}
+## Python-native alternative
+
+{python_native_section(report)}
+
+## Method
+
+{profile_summary(report)}
+
+{METHOD}
+## Machine
+
+{machine_section(report)}
+
+Where the run's time went:
+
+{steps_section(report)}
+"""
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(2, 2, figsize=(13, 10))
+    for axis, direction in zip(axes[0], ("sink", "source")):
+        keys = cells(report, "kinesalite")
+        width = 0.8 / len(CLIENTS)
+        for index, client in enumerate(CLIENTS):
+            values = [median(find(report, "kinesalite", direction, client, s, n)) or 0
+                      for s, n in keys]
+            axis.bar([k + index * width for k in range(len(keys))], values, width,
+                     label=CLIENT_LABELS[client])
+        axis.set_xticks([k + 0.4 - width / 2 for k in range(len(keys))],
+                        [f"{size_label(s)}\n{n} sh" for s, n in keys])
+        axis.set_yscale("log")
+        lowest = min((median(e) or 0 for e in report["throughput"]
+                      if e["server"] == "kinesalite" and e["direction"] == direction),
+                     default=1)
+        axis.set_ylim(bottom=max(lowest / 3, 1))
+        axis.set_ylabel("records/s (median, log scale)")
+        axis.set_title(f"{direction} throughput, kinesalite")
+        axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4)
+    mock_keys = cells(report, "kinesis-mock")
+    axis = axes[1][0]
+    width = 0.2
+    series = [(server, direction) for direction in ("sink", "source")
+              for server in ("kinesalite", "kinesis-mock")]
+    for index, (server, direction) in enumerate(series):
+        values = [median(find(report, server, direction, "ceiling", s, n), "mb_per_s") or 0
+                  for s, n in mock_keys]
+        axis.bar([k + index * width for k in range(len(mock_keys))], values, width,
+                 label=f"{'put' if direction == 'sink' else 'get'}: {server}")
+    axis.set_xticks([k + 0.3 for k in range(len(mock_keys))],
+                    [f"{size_label(s)}\n{n} sh" for s, n in mock_keys])
+    axis.set_ylabel("MB/s (median)")
+    axis.set_title("server ceilings (parallel boto3)")
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4)
+    axis = axes[1][1]
+    latency = report["latency"]
+    labels = [CLIENT_LABELS.get(e["client"], e["client"]).replace(" (", "\n(")
+              for e in latency]
+    positions = range(len(latency))
+    axis.bar([p - 0.2 for p in positions], [e["p50_ms"]["median"] for e in latency], 0.4,
+             label="p50")
+    axis.bar([p + 0.2 for p in positions], [e["p99_ms"]["median"] for e in latency], 0.4,
+             label="p99")
+    axis.set_xticks(list(positions), labels, fontsize=8)
+    axis.set_ylabel("ms (median of runs)")
+    axis.set_title("put-to-read latency, POLLING, kinesalite")
+    axis.legend(fontsize=8, loc="upper left")
+    title = "pyflink_kinesis benchmark"
+    if report["profile"]["name"] != "full":
+        title += " (QUICK SMOKE RUN: not representative)"
+    figure.suptitle(f"{title}, {report['started']}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def render_empty() -> str:
+    """The page before any full run: how to make it, and the method."""
+    return f"""# Performance
+
+<!-- Generated by `python -m bench.perf_report`. Do not edit. -->
+
+No full benchmark run has been recorded yet. Run `make bench` on a quiet machine (about 25
+minutes on 2 cores); it writes [benchmarks/performance.json](benchmarks/performance.json), the
+chart `benchmarks/performance.png`, and this page with the figures.
+`python -m bench.performance --quick` checks the harness in about 3 minutes (its numbers mean
+nothing and it writes to a temporary directory).
+
+## Method
+
+{METHOD}"""
+
+
+def write_all(report: dict[str, Any], quick: bool = False) -> list[Path]:
+    """Write the PNG and the page; a quick run writes them to a temporary directory."""
+    if quick:
+        folder = Path(tempfile.gettempdir(), "performance-quick")
+        folder.mkdir(exist_ok=True)
+        png, doc = folder / "performance.png", folder / "performance.md"
+    else:
+        png, doc = PNG_PATH, DOC_PATH
+    check_schema(report)
+    plot(report, png)
+    doc.write_text(render(report, png.name))
+    return [png, doc]
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0]) if argv else JSON_PATH
+    if not argv and not path.exists():
+        DOC_PATH.write_text(render_empty())
+        print(f"wrote {DOC_PATH} (no results yet: `make bench` measures them)")
+        return 0
+    if not path.exists():
+        raise SystemExit(f"{path} does not exist: run `make bench` first")
+    report = json.loads(path.read_text())
+    written = write_all(report, quick=report["profile"]["name"] != "full")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

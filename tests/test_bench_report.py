@@ -1,0 +1,127 @@
+"""The benchmark's results file and the page made from it (bench/perf_report.py)."""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import perf_report
+from bench.perf_stats import summary
+from bench.performance import PROFILES, ratio_rows
+
+
+def throughput(server: str, direction: str, client: str, rate: float) -> dict[str, Any]:
+    return {"server": server, "size": 1024, "shards": 4, "records": 5000,
+            "direction": direction, "client": client,
+            "records_per_s": summary([rate * 0.9, rate, rate * 1.1], 0),
+            "mb_per_s": summary([rate * 1024 / 1e6], 2), "runs": [rate]}
+
+
+def latency(client: str, p50: float) -> dict[str, Any]:
+    return {"server": "kinesalite", "client": client, "poll_interval_ms": 200,
+            "p50_ms": summary([p50]), "p99_ms": summary([2 * p50]),
+            "max_ms": summary([3 * p50]), "records_measured": [1600]}
+
+
+def sample_report(profile: str = "full") -> dict[str, Any]:
+    rates = {"ceiling": 20000.0, "boto3_loop": 15000.0, "ours": 18765.0, "builtin": 17000.0}
+    entries = [throughput("kinesalite", d, c, r) for d in ("sink", "source")
+               for c, r in rates.items()]
+    entries += [throughput("kinesis-mock", d, "ceiling", 4000.0) for d in ("sink", "source")]
+    for e in entries:
+        if e["client"] in ("ours", "builtin") and e["direction"] == "source":
+            e["execute_to_first_record_s"] = summary([2.5, 2.75, 3.0], 2)
+    chosen = PROFILES[profile]
+    construction: dict[str, dict[str, Any]] = {
+        variant: {"consumer": {"first_ms": 40.0, "median_ms": 5.0, "py4j_calls": 45},
+                  "sink": {"first_ms": 8.0, "median_ms": 4.0, "py4j_calls": 50}}
+        for variant in ("ours", "builtin")
+    }
+    construction["ours"].update(resolve_jars_ms=2.5, validate_consumer_ms=0.02,
+                                validate_sink_ms=0.01)
+    return {
+        "schema": 1,
+        "profile": {**{k: v for k, v in chosen.__dict__.items() if k != "tuning"},
+                    "tuning": [t["name"] for t in chosen.tuning]},
+        "started": "2026-01-01T00:00:00+00:00",
+        "machine": {"cpus": 2, "memory_gib": 23.5, "python": "3.11.7"},
+        "load_average_before": [0.1, 0.1, 0.1], "load_average_after": [1.5, 1.0, 0.5],
+        "duration_s": 1400,
+        "python_native_alternative": {"name": "Quix Streams", "status": "skipped",
+                                      "reason": "needs a Kafka broker"},
+        "import_s": {"pyflink_datastream_s": 0.061, "pyflink_kinesis_s": 0.08},
+        "steps": [{"step": "kinesalite 1024 B x 4 shards: raw clients", "seconds": 42.0}],
+        "throughput": entries,
+        "latency": [latency("ceiling", 5.0), latency("ours", 123.4)],
+        "construction": construction,
+        "tuning": [{"setting": "source getrecords interval 50 ms", "direction": "source",
+                    "size": 1024, "shards": 4, "records_per_s": summary([30000.0], 0)}],
+        "ratios": ratio_rows(entries),
+    }
+
+
+def test_ratios_use_the_faster_raw_client_as_the_ceiling() -> None:
+    rows = {r["direction"]: r for r in ratio_rows(sample_report()["throughput"])}
+    assert rows["sink"]["ours_vs_ceiling"] == pytest.approx(18765 / 20000, abs=0.01)
+    assert rows["sink"]["ours_vs_best_raw"] == pytest.approx(18765 / 20000, abs=0.01)
+    assert rows["sink"]["ours_vs_builtin"] == pytest.approx(18765 / 17000, abs=0.01)
+    faster_loop = [throughput("kinesalite", "sink", c, r)
+                   for c, r in (("ceiling", 10000.0), ("boto3_loop", 16000.0), ("ours", 8000.0))]
+    (row,) = ratio_rows(faster_loop)
+    assert row["ours_vs_best_raw"] == 0.5
+
+
+def test_the_page_shows_the_figures_of_the_json() -> None:
+    page = perf_report.render(sample_report(), "performance.png")
+    assert "18,765 (16,888-20,642)" in page  # ours, sink: median (min-max)
+    assert "| 0.94 | yes |" in page  # ours / best raw, and the 90 % goal
+    assert "123.4" in page  # ours latency p50
+    assert "2.75 (2.50-3.00)" in page  # execute to first record
+    assert "Package overhead 2.5 ms meets the goal of 100 ms" in page
+    assert "+60%" in page  # tuning row against the default ours source figure
+    assert "Quix Streams: skipped." in page
+    assert "Quick (smoke) run" not in page
+
+
+def test_a_quick_run_says_so_and_a_busy_machine_is_flagged() -> None:
+    report = sample_report("quick")
+    report["load_average_before"] = [3.5, 3.0, 2.0]
+    page = perf_report.render(report, "performance.png")
+    assert "Quick (smoke) run" in page
+    assert "The machine was busy" in page
+
+
+def test_schema_check_names_every_missing_key() -> None:
+    report = sample_report()
+    perf_report.check_schema(report)
+    broken = copy.deepcopy(report)
+    del broken["latency"]
+    del broken["throughput"][0]["records_per_s"]["median"]
+    del broken["construction"]["builtin"]
+    with pytest.raises(ValueError) as error:
+        perf_report.check_schema(broken)
+    message = str(error.value)
+    assert "'latency'" in message
+    assert "throughput[0].records_per_s is not min/median/max/n" in message
+    assert "construction lacks 'builtin'" in message
+    assert "make bench" in message
+
+
+def test_write_all_makes_a_png_and_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    png, doc = perf_report.write_all(sample_report("quick"), quick=True)
+    assert png.parent == tmp_path / "performance-quick"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![throughput and latency](benchmarks/performance.png)" in doc.read_text()
+
+
+def test_before_any_run_the_page_says_how_to_measure() -> None:
+    page = perf_report.render_empty()
+    assert "make bench" in page
+    assert perf_report.METHOD in page

@@ -1,0 +1,89 @@
+"""The benchmark's arithmetic and payloads (bench/perf_stats.py, bench/perf_common.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.perf_common import (
+    PUT_BATCH_BYTES,
+    PUT_BATCH_RECORDS,
+    batches,
+    latency_payload,
+    payload,
+    put_time_of,
+    records_for,
+    size_label,
+)
+from bench.perf_stats import percentile, ratio, ratios, steady_rate, summary
+
+
+def test_summary_is_min_median_max_and_count() -> None:
+    assert summary([3.0, 1.0, 2.0, 10.0]) == {"min": 1.0, "median": 2.5, "max": 10.0, "n": 4}
+    assert summary([1234.567], 0) == {"min": 1235.0, "median": 1235.0, "max": 1235.0, "n": 1}
+
+
+def test_summary_of_nothing_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no values"):
+        summary([])
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = list(range(1, 101))  # 1..100
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentile(values, 100) == 100
+    assert percentile([5.0, 1.0, 3.0], 50) == 3.0
+    assert percentile([7.0], 99) == 7.0
+
+
+@pytest.mark.parametrize("q", [0, -1, 101])
+def test_percentile_rejects_q_out_of_range(q: float) -> None:
+    with pytest.raises(ValueError, match="percentile q"):
+        percentile([1.0, 2.0], q)
+
+
+def test_steady_rate_does_not_count_the_first_batch() -> None:
+    # 500 records at t=10.0 (first batch), then 1000 more spread until t=12.0
+    arrivals = [10.0] * 500 + [10.0 + (i + 1) * 0.002 for i in range(1000)]
+    assert steady_rate(arrivals) == pytest.approx(500.0)
+
+
+def test_steady_rate_needs_two_instants() -> None:
+    with pytest.raises(ValueError, match="same instant"):
+        steady_rate([1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="no arrivals"):
+        steady_rate([])
+
+
+def test_ratios_against_a_reference() -> None:
+    assert ratio(90.0, 100.0) == 0.9
+    assert ratio(1.0, 0.0) is None
+    assert ratios({"ours": 45.0, "ceiling": 50.0}, "ceiling") == {"ours": 0.9, "ceiling": 1.0}
+
+
+@pytest.mark.parametrize("size", [100, 1024, 10 * 1024])
+def test_payloads_have_the_exact_size_and_carry_their_data(size: int) -> None:
+    assert len(payload(12345, size).encode()) == size
+    assert payload(12345, size).startswith("0000012345|")
+    record = latency_payload(7, 1700000000.123456, size)
+    assert len(record.encode()) == size
+    assert put_time_of(record) == pytest.approx(1700000000.123456)
+
+
+def test_batches_respect_the_put_records_limits() -> None:
+    small = [payload(i, 100) for i in range(1201)]
+    sizes = [len(b) for b in batches(small, [str(i) for i in range(1201)])]
+    assert sizes == [PUT_BATCH_RECORDS, PUT_BATCH_RECORDS, 201]
+    big = [payload(i, 20 * 1024) for i in range(600)]
+    for batch in batches(big, [str(i) for i in range(600)]):
+        data = [e["Data"] for e in batch]
+        assert all(isinstance(d, bytes) for d in data)
+        size = sum(len(d) for d in data if isinstance(d, bytes))
+        assert size + sum(len(e["PartitionKey"]) for e in batch) <= PUT_BATCH_BYTES
+
+
+def test_records_for_a_byte_budget() -> None:
+    assert records_for(1024, 10_240_000, 40_000, 800) == 10_000
+    assert records_for(100, 10_240_000, 40_000, 800) == 40_000
+    assert records_for(10 * 1024, 1_000_000, 40_000, 800) == 800
+    assert [size_label(s) for s in (100, 1024, 10 * 1024)] == ["100B", "1KiB", "10KiB"]
