@@ -136,14 +136,23 @@ def window_counts(
         expected = Counter(
             (e["k"], e["ts"] - e["ts"] % WINDOW_MS) for e in ahead + behind
         )
-        wait_for_output(job, local_kinesis, out, len({w for k, w in expected if k == "ahead"}))
+        ahead_windows = {window for window in expected if window[0] == "ahead"}
+        job.wait_for(
+            lambda: ahead_windows <= set(parse_counts(output(local_kinesis, out))) or None,
+            TIMEOUT_S,
+            "every window of the shard ahead",
+        )
         time.sleep(3)  # windows of the lagging shard, if any, fire with the same watermark
         lines = output(local_kinesis, out)
     finally:
         job.cancel()
         proxy.stop()
-    got = {(k, int(start_ms)): int(n) for k, start_ms, n in (line.split("|") for line in lines)}
-    return got, expected
+    return parse_counts(lines), expected
+
+
+def parse_counts(lines: list[str]) -> dict[tuple[str, int], int]:
+    """``key|window start|count`` lines -> {(key, window start): count}."""
+    return {(k, int(start_ms)): int(n) for k, start_ms, n in (line.split("|") for line in lines)}
 
 
 def test_with_an_idle_interval_a_lagging_shard_holds_the_watermark_and_no_event_is_late(
