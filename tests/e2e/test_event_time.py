@@ -99,9 +99,9 @@ def window_counts(
     aws_config: dict[str, object],
     config: dict[str, object],
 ) -> tuple[dict[tuple[str, int], int], Counter[tuple[str, int]]]:
-    """Two shards fed at the same pace while the job runs; shard "behind"'s events are 30 s of
-    event time behind shard "ahead"'s. Returns (event-time window counts per shard from the job,
-    the counts expected when no event is late)."""
+    """Two shards fed while the job runs, "ahead" steadily and "behind" in bursts; shard
+    "behind"'s events are 30 s of event time behind shard "ahead"'s. Returns (event-time window
+    counts per shard from the job, the counts expected when no event is late)."""
     source, out = stream_factory(2), stream_factory(1)
     ahead_key, behind_key = keys_per_shard(local_kinesis, source)
     env.set_parallelism(1)
@@ -125,9 +125,12 @@ def window_counts(
     try:
         job.wait_for(lambda: proxy.requests.get("GetRecords", 0) >= 2 or None, TIMEOUT_S,
                      "the consumer to poll both shards")
+        # Shard "ahead" gets 2 events every 200 ms; shard "behind" its events in bursts of 10
+        # once a second from the start, so it has watermark rounds (200 ms) without news.
         for i in range(0, 60, 2):
+            if i % 10 == 0:
+                put_events(local_kinesis, source, behind_key, behind[i:i + 10])
             put_events(local_kinesis, source, ahead_key, ahead[i:i + 2])
-            put_events(local_kinesis, source, behind_key, behind[i:i + 2])
             time.sleep(0.2)
         # Closing events far ahead on both shards fire every window that holds data.
         close = BASE_MS + 20 * WINDOW_MS
@@ -176,8 +179,10 @@ def test_without_an_idle_interval_connector_4_3_lets_the_watermark_pass_a_laggin
 ) -> None:
     """Connector 4.3.0 counts a shard in the subtask's watermark only while it was updated
     within the idle interval, has queued records, or would advance the watermark. With no idle
-    interval, a shard behind the emitted watermark no longer counts, so the watermark follows
-    the shard ahead and the lagging shard's events arrive late and are dropped by the windows.
+    interval, a lagging shard without new records in a watermark round (200 ms) no longer
+    counts, so the watermark jumps to the shard ahead and the lagging shard's next events arrive
+    late and are dropped by the windows. (A lagging shard with news in every round would hold
+    the watermark back: the loss needs a pause, which the burst gives.)
     If a later connector holds the watermark back, this test fails: update docs/consumer.md."""
     got, expected = window_counts(env, local_kinesis, stream_factory, aws_config, {})
 
