@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from py4j.java_gateway import JavaClass
+
 from pyflink_kinesis import gateway
 
 
@@ -28,16 +30,18 @@ class JavaRecipe:
 
 
 def java_class(jvm: Any, name: str) -> Any:
-    """The py4j handle of a Java class by its binary name (``a.b.C``)."""
-    handle = jvm
-    for part in name.split("."):
-        handle = getattr(handle, part)
-    return handle
+    """The py4j handle of a Java class by its binary name (``a.b.C``), without a round trip.
+
+    ``jvm.a.b.C`` asks the JVM about each segment in turn (one py4j round trip per package
+    segment, 7 for a connector class); a ``JavaClass`` made from the name asks nothing until it
+    is used. The class must exist: a missing one fails at its first use, naming the class.
+    """
+    return JavaClass(name, jvm._gateway_client)
 
 
 def java_properties(jvm: Any, properties: Mapping[str, str]) -> Any:
     """A ``java.util.Properties`` holding string keys and values."""
-    j_properties = jvm.java.util.Properties()
+    j_properties = java_class(jvm, "java.util.Properties")()
     for key, value in properties.items():
         j_properties.setProperty(key, value)
     return j_properties

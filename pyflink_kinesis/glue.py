@@ -66,7 +66,7 @@ class GlueSchemaRegistryAvroDeserializationSchema(DeserializationSchema):  # typ
         spec = load_avro_schema(schema)
         properties = glue_properties(configs)
         jvm = gateway.require_extra("glue")
-        j_configs = jvm.java.util.HashMap()
+        j_configs = java_class(jvm, "java.util.HashMap")()
         for key, value in properties.items():
             j_configs.put(key, value)
         try:
@@ -123,7 +123,7 @@ class GlueSchemaRegistryJsonDeserializationSchema(DeserializationSchema):  # typ
                 "building this schema, or use GlueSchemaRegistryAvroDeserializationSchema for "
                 "Avro records."
             ) from None
-        j_configs = jvm.java.util.HashMap()
+        j_configs = java_class(jvm, "java.util.HashMap")()
         for key, value in properties.items():
             j_configs.put(key, value)
         j_class = jvm.Class.forName(java_class_name, True, loader)

@@ -30,8 +30,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -254,6 +252,9 @@ def download(spec: JarSpec, destination: Path, repository_url: str | None = None
     target = destination / spec.filename
     fd, partial_name = tempfile.mkstemp(prefix=f".{spec.filename}.", dir=destination)
     partial = Path(partial_name)
+    import urllib.error  # only a download needs them (15 ms of every import otherwise)
+    import urllib.request
+
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(
             url, timeout=_DOWNLOAD_TIMEOUT_S

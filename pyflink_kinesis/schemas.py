@@ -160,9 +160,10 @@ class TypeInformationSerializationSchema(SerializationSchema, DeserializationSch
                 f"not {type(type_info).__name__}"
             )
         jvm = gateway.jvm()
+        execution_config = java_class(jvm, "org.apache.flink.api.common.ExecutionConfig")()
         j_schema = java_class(
             jvm, "org.apache.flink.api.common.serialization.TypeInformationSerializationSchema"
-        )(type_info.get_java_type_info(), jvm.org.apache.flink.api.common.ExecutionConfig())
+        )(type_info.get_java_type_info(), execution_config)
         SerializationSchema.__init__(self, j_schema)
         DeserializationSchema.__init__(self, j_schema)
         self.type_info = type_info
