@@ -64,8 +64,10 @@ test-fast: venv
 demo: setup
 	$(PY) demo/kinesis_to_kinesis.py
 
-# Writes docs/benchmarks/performance.{json,png} and docs/performance.md; run it on a quiet machine.
+# Writes docs/benchmarks/{efo_latency,performance}.json, performance.png and docs/performance.md
+# (which shows both); run it on a quiet machine.
 bench: setup
+	$(PY) bench/efo_latency.py
 	$(PY) -m bench.performance
 
 bench-efo: setup

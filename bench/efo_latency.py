@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pyflink.common import Configuration, Types
@@ -24,7 +26,7 @@ from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 
 from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
-from pyflink_kinesis.testing import KinesisMock
+from pyflink_kinesis.testing import KINESIS_MOCK_VERSION, KinesisMock
 
 OUT = Path(__file__).parents[1] / "docs" / "benchmarks" / "efo_latency.json"
 WARM_UP_S = 3.0
@@ -104,15 +106,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=int, default=50, help="records per second")
     args = parser.parse_args()
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with KinesisMock() as mock:
         results = {p: measure(mock, p, args.seconds, args.rate) for p in ("POLLING", "EFO")}
     report = {
         "what": "put-to-receive latency (ms), record put with boto3 -> seen in the job's map",
-        "server": "kinesis-mock (npm kinesis-local 0.6.2) on loopback",
+        "server": f"kinesis-mock (npm kinesis-local {KINESIS_MOCK_VERSION}) on loopback",
+        "started": started,
         "settings": {"seconds": args.seconds, "rate_per_s": args.rate, "parallelism": 2,
                      "polling_interval_ms": 200, "warm_up_s": WARM_UP_S,
                      "python.fn-execution.bundle.time_ms": BUNDLE_MS},
-        "machine": {"cpus": 2, "python": platform.python_version(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
         "results": results,
     }

@@ -19,6 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 JSON_PATH = REPO / "docs" / "benchmarks" / "performance.json"
 PNG_PATH = REPO / "docs" / "benchmarks" / "performance.png"
 DOC_PATH = REPO / "docs" / "performance.md"
+#: Written by bench/efo_latency.py (``make bench-efo``, and ``make bench`` before this report).
+EFO_JSON_PATH = REPO / "docs" / "benchmarks" / "efo_latency.json"
 CLIENTS = ("ceiling", "boto3_loop", "ours", "builtin")
 CLIENT_LABELS = {
     "ceiling": "ceiling (parallel boto3)",
@@ -165,6 +167,28 @@ def latency_section(report: dict[str, Any]) -> str:
             for e in report["latency"]]
     return table(["reader", "poll interval", "p50 ms", "p99 ms", "max ms",
                   "records measured per run"], rows)
+
+
+def efo_latency_section(efo: dict[str, Any] | None) -> str:
+    """POLLING vs EFO latency on kinesis-mock, from ``bench/efo_latency.py``'s results file."""
+    if efo is None:
+        return ("Not measured: `make bench-efo` (or `make bench`, which runs it first) writes "
+                f"`{EFO_JSON_PATH.relative_to(REPO).as_posix()}`.")
+    settings = efo["settings"]
+    rows = [[publisher, f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}", f"{r['max_ms']:.1f}",
+             f"{r['records_measured']} of {r['records_sent']}"]
+            for publisher, r in efo["results"].items()]
+    return (
+        f"Measured by `bench/efo_latency.py` on {efo['server']}"
+        + (f", run started {efo['started']}" if "started" in efo else "")
+        + ": kinesalite has no "
+        f"SubscribeToShard. {settings['rate_per_s']} records/s for {settings['seconds']:g} s, "
+        f"parallelism {settings['parallelism']}, the first {settings['warm_up_s']:g} s dropped, "
+        f"`python.fn-execution.bundle.time` {settings['python.fn-execution.bundle.time_ms']} ms; "
+        "put with boto3 -> seen in the job's Python map. The EFO figure is kinesis-mock's "
+        "pacing of subscription events, not the connector's (see [efo.md](efo.md)).\n\n"
+        + table(["publisher", "p50 ms", "p99 ms", "max ms", "records measured"], rows)
+    )
 
 
 def package_overhead_ms(construction: dict[str, Any]) -> float:
@@ -404,7 +428,8 @@ def python_native_section(report: dict[str, Any]) -> str:
     return f"**{alt['name']}: {alt['status']}.** {alt['reason']}"
 
 
-def render(report: dict[str, Any], png_name: str) -> str:
+def render(report: dict[str, Any], png_name: str, efo: dict[str, Any] | None = None) -> str:
+    """The page; ``efo`` is the results of ``bench/efo_latency.py`` when there are any."""
     quick = report["profile"]["name"] != "full"
     warning = ("\n> **Quick (smoke) run: these numbers only show the harness works. "
                "Run `make bench` for figures.**\n" if quick else "")
@@ -452,6 +477,10 @@ or two rounds, and the figure is rough.
 ## End-to-end latency, POLLING (kinesalite)
 
 {latency_section(report)}
+
+## End-to-end latency, POLLING vs EFO (kinesis-mock)
+
+{efo_latency_section(efo)}
 
 ## Which server bounds what: ceilings of kinesalite and kinesis-mock
 
@@ -580,7 +609,8 @@ def write_all(report: dict[str, Any], quick: bool = False) -> list[Path]:
         png, doc = PNG_PATH, DOC_PATH
     check_schema(report)
     plot(report, png)
-    doc.write_text(render(report, png.name))
+    efo = json.loads(EFO_JSON_PATH.read_text()) if EFO_JSON_PATH.exists() else None
+    doc.write_text(render(report, png.name, efo))
     return [png, doc]
 
 

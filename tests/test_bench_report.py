@@ -125,3 +125,32 @@ def test_before_any_run_the_page_says_how_to_measure() -> None:
     page = perf_report.render_empty()
     assert "make bench" in page
     assert perf_report.METHOD in page
+
+
+def efo_results() -> dict[str, Any]:
+    return {
+        "server": "kinesis-mock (npm kinesis-local 0.6.2) on loopback",
+        "settings": {"seconds": 20.0, "rate_per_s": 50, "parallelism": 2, "warm_up_s": 3.0,
+                     "python.fn-execution.bundle.time_ms": 10},
+        "results": {
+            "POLLING": {"records_sent": 880, "records_measured": 755, "p50_ms": 114.4,
+                        "p99_ms": 213.2, "max_ms": 221.8},
+            "EFO": {"records_sent": 910, "records_measured": 770, "p50_ms": 1543.2,
+                    "p99_ms": 2001.1, "max_ms": 2008.9},
+        },
+    }
+
+
+def test_the_page_shows_efo_latency_from_its_results_file() -> None:
+    page = perf_report.render(sample_report(), "performance.png", efo_results())
+    section = page.split("## End-to-end latency, POLLING vs EFO (kinesis-mock)")[1]
+    assert "| EFO | 1543.2 | 2001.1 | 2008.9 | 770 of 910 |" in section
+    assert "| POLLING | 114.4 | 213.2 | 221.8 | 755 of 880 |" in section
+    assert "50 records/s for 20 s" in section
+
+
+def test_without_efo_results_the_page_says_how_to_measure_them() -> None:
+    page = perf_report.render(sample_report(), "performance.png")
+    section = page.split("## End-to-end latency, POLLING vs EFO (kinesis-mock)")[1]
+    assert "Not measured: `make bench-efo`" in section
+    assert "docs/benchmarks/efo_latency.json" in section
