@@ -67,8 +67,9 @@ demo: setup
 # Writes docs/benchmarks/{efo_latency,performance}.json, performance.png and docs/performance.md
 # (which shows both); run it on a quiet machine.
 bench: setup
+	$(PY) -m bench.performance --no-docs
 	$(PY) bench/efo_latency.py
-	$(PY) -m bench.performance
+	$(PY) -m bench.perf_report
 
 bench-efo: setup
 	$(PY) bench/efo_latency.py

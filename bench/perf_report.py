@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 JSON_PATH = REPO / "docs" / "benchmarks" / "performance.json"
 PNG_PATH = REPO / "docs" / "benchmarks" / "performance.png"
 DOC_PATH = REPO / "docs" / "performance.md"
-#: Written by bench/efo_latency.py (``make bench-efo``, and ``make bench`` before this report).
+#: Written by bench/efo_latency.py (``make bench-efo``; ``make bench`` runs it after the main run).
 EFO_JSON_PATH = REPO / "docs" / "benchmarks" / "efo_latency.json"
 CLIENTS = ("ceiling", "boto3_loop", "ours", "builtin")
 CLIENT_LABELS = {
@@ -172,7 +172,7 @@ def latency_section(report: dict[str, Any]) -> str:
 def efo_latency_section(efo: dict[str, Any] | None) -> str:
     """POLLING vs EFO latency on kinesis-mock, from ``bench/efo_latency.py``'s results file."""
     if efo is None:
-        return ("Not measured: `make bench-efo` (or `make bench`, which runs it first) writes "
+        return ("Not measured: `make bench-efo` (or `make bench`, which runs it too) writes "
                 f"`{EFO_JSON_PATH.relative_to(REPO).as_posix()}`.")
     settings = efo["settings"]
     rows = [[publisher, f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}", f"{r['max_ms']:.1f}",
