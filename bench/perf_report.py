@@ -377,9 +377,10 @@ def findings_section(report: dict[str, Any]) -> str:
 SETTINGS = """\
 **PyFlink's built-in wrappers drive the same Java connector** as pyflink_kinesis, so their
 sink and source throughput differ by run-to-run noise only (compare the min-max ranges).
-Where pyflink_kinesis's own code is in the path it is ahead: the time
-from `execute` to the first record (the connector jars are on the JVM's class path from the
-start instead of a per-job class loader) and the cost of building a consumer or a sink.
+Where pyflink_kinesis's own code is in the path it differs: the time from `execute` to the
+first record (the connector jars are on the JVM's class path from the start instead of a
+per-job class loader) and the py4j round trips to build a consumer or a sink (build times of
+a few ms vary from run to run; compare them in the construction table).
 
 What can be turned, with the figures above as evidence. The tuning table measures each setting
 alone on one cell with two repeats, and the same cell's defaults vary by about as much from
