@@ -187,6 +187,10 @@ class Server:
         for stream in streams:
             delete_stream(kinesis, stream)
 
+    def address(self) -> dict[str, str]:
+        """What a job process needs to reach the server with boto3."""
+        return {"endpoint": self.endpoint, "region": self.region}
+
     def arrivals(self, stream: str) -> list[float]:
         return [t for t, _ in read_stream(client(self.endpoint, self.region), stream)]
 
@@ -216,15 +220,13 @@ log = Steps()
 # ------------------------------------------------------------------ figures from measurements
 
 
-def sink_figures(server: Server, stream: str, cell: Cell) -> tuple[float, float]:
-    """(records/s, MB/s) of a finished write, from the server's arrival times."""
-    arrivals = server.arrivals(stream)
+def sink_rate(stream: str, arrivals: list[float], cell: Cell) -> float:
+    """Records/s of a finished write, from the server's arrival times of its records."""
     if len(arrivals) != cell.records:
         raise RuntimeError(
             f"{stream}: {len(arrivals)} of {cell.records} records arrived; the writer lost some"
         )
-    rate = steady_rate(arrivals)
-    return rate, rate * cell.size / 1e6
+    return steady_rate(arrivals)
 
 
 def entry(
@@ -257,8 +259,8 @@ def raw_cell(
             stream = server.new_stream("raw-sink", shards)
             perf_raw.put_parallel(server.endpoint, server.region, stream, size,
                                   cell.records, processes)
-            rates.append(sink_figures(server, stream, cell)[0])
-            server.drop(stream)
+            rates.append(sink_rate(stream, server.arrivals(stream), cell))
+            server.drop(stream)  # the next run meets the same server (see bench.perf_job)
         results.append(entry(server, cell, "sink", client_name, rates, processes=processes))
     cell = profile.cell(size, shards, "source", scale)
     for client_name, processes in (("ceiling", profile.ceiling_processes), ("boto3_loop", 1)):
@@ -353,14 +355,14 @@ def flink_cell(
     source_cell = profile.cell(size, shards, "source")
     sink_streams = [server.new_stream(f"{variant}-sink", shards) for _ in range(profile.repeats)]
     tasks = [{"id": f"sink{r}", "kind": "sink", "stream": s, "size": size,
-              "records": sink_cell.records} for r, s in enumerate(sink_streams)]
+              "records": sink_cell.records, **server.address()}
+             for r, s in enumerate(sink_streams)]
     tasks += [{"id": f"source{r}", "kind": "source", "stream": source_stream,
                "records": source_cell.records} for r in range(profile.repeats)]
     measured = run_job_process(server, variant, tasks, profile.parallelism)
-    sink_rates = []
-    for stream in sink_streams:
-        sink_rates.append(sink_figures(server, stream, sink_cell)[0])
-        server.drop(stream)
+    # The job process read each sink stream back and deleted it before its next task.
+    sink_rates = [sink_rate(s, measured[f"sink{r}"]["arrivals"], sink_cell)
+                  for r, s in enumerate(sink_streams)]
     source_runs = [measured[f"source{r}"] for r in range(profile.repeats)]
     return [
         entry(server, sink_cell, "sink", variant, sink_rates, parallelism=profile.parallelism),
@@ -446,7 +448,7 @@ def latency_task(
     stream = server.new_stream("latency", profile.latency_shards)
     out = server.new_stream("latency-out", profile.latency_shards)
     task = {"id": task_id, "kind": "latency", "stream": stream, "out_stream": out,
-            "endpoint": server.endpoint, "region": server.region,
+            **server.address(),
             "size": profile.latency_size, "rate": profile.latency_rate,
             "seconds": profile.latency_seconds, "settle_s": 1.0, "bundle_ms": profile.bundle_ms,
             "consumer_settings": consumer_settings}
@@ -495,9 +497,9 @@ def tuning(server: Server, profile: Profile, source_stream: str) -> list[dict[st
             task: dict[str, Any] = {"id": task_id, "kind": setting["direction"]}
             if "parallelism" in setting:
                 task["parallelism"] = setting["parallelism"]
-            if setting["direction"] == "sink":
-                streams[task_id] = server.new_stream("tune-sink", shards)
-                task.update(stream=streams[task_id], size=size, records=sink_cell.records,
+            if setting["direction"] == "sink":  # the job process deletes its stream
+                task.update(stream=server.new_stream("tune-sink", shards), size=size,
+                            records=sink_cell.records, **server.address(),
                             sink_settings=setting.get("sink_settings", {}))
             elif setting["direction"] == "source":
                 task.update(stream=source_stream, records=source_cell.records,
@@ -515,7 +517,7 @@ def tuning(server: Server, profile: Profile, source_stream: str) -> list[dict[st
         row: dict[str, Any] = {"setting": setting["name"], "direction": setting["direction"],
                                "size": size, "shards": shards}
         if setting["direction"] == "sink":
-            rates = [sink_figures(server, streams[i], sink_cell)[0] for i in ids]
+            rates = [sink_rate(i, measured[i]["arrivals"], sink_cell) for i in ids]
             row["records_per_s"] = summary(rates, 0)
         elif setting["direction"] == "source":
             row["records_per_s"] = summary([source_rate(measured[i], source_cell) for i in ids], 0)

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from bench import perf_report
+from bench.perf_common import Cell
 from bench.perf_stats import summary
-from bench.performance import PROFILES, ratio_rows
+from bench.performance import PROFILES, ratio_rows, sink_rate
 
 
 def throughput(server: str, direction: str, client: str, rate: float) -> dict[str, Any]:
@@ -154,3 +155,11 @@ def test_without_efo_results_the_page_says_how_to_measure_them() -> None:
     section = page.split("## End-to-end latency, POLLING vs EFO (kinesis-mock)")[1]
     assert "Not measured: `make bench-efo`" in section
     assert "docs/benchmarks/efo_latency.json" in section
+
+
+def test_a_sink_rate_needs_every_record_back() -> None:
+    cell = Cell(size=1024, shards=4, records=1500)
+    arrivals = [10.0] * 500 + [10.0 + (i + 1) * 0.002 for i in range(1000)]
+    assert sink_rate("s", arrivals, cell) == pytest.approx(500.0)
+    with pytest.raises(RuntimeError, match=r"bench-sink-3: 1499 of 1500 records arrived"):
+        sink_rate("bench-sink-3", arrivals[1:], cell)
