@@ -163,3 +163,16 @@ def test_a_sink_rate_needs_every_record_back() -> None:
     assert sink_rate("s", arrivals, cell) == pytest.approx(500.0)
     with pytest.raises(RuntimeError, match=r"bench-sink-3: 1499 of 1500 records arrived"):
         sink_rate("bench-sink-3", arrivals[1:], cell)
+
+
+def test_the_goals_table_marks_cells_whose_drains_were_too_short() -> None:
+    report = sample_report()
+    assert "(rough)" not in perf_report.goals_section(report)
+    (source_ours,) = [e for e in report["throughput"] if e["server"] == "kinesalite"
+                      and e["direction"] == "source" and e["client"] == "ours"]
+    source_ours["short_drains"] = 2
+    goals = perf_report.goals_section(report)
+    ratios = "| 0.94 | yes | boto3_loop 1.25, builtin 1.10 |"
+    assert f"| source | 1KiB | 4 {ratios} yes (rough) |" in goals
+    assert f"| sink | 1KiB | 4 {ratios} yes |" in goals
+    assert "not evidence either way" in goals
