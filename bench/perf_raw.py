@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import time
+from queue import Empty
 from typing import Any, Callable
 
 from bench.perf_common import (
@@ -30,6 +31,7 @@ from bench.perf_common import (
 )
 
 _SPAWN = multiprocessing.get_context("spawn")
+_WORKER_TIMEOUT_S = 600
 
 
 def _run_workers(target: Callable[..., None], jobs: list[tuple[Any, ...]]) -> list[Any]:
@@ -39,7 +41,25 @@ def _run_workers(target: Callable[..., None], jobs: list[tuple[Any, ...]]) -> li
     processes = [_SPAWN.Process(target=target, args=(barrier, queue, *job)) for job in jobs]
     for process in processes:
         process.start()
-    results = [queue.get(timeout=600) for _ in processes]
+    results: list[Any] = []
+    deadline = time.monotonic() + _WORKER_TIMEOUT_S
+    while len(results) < len(processes):
+        try:
+            results.append(queue.get(timeout=0.5))
+            continue
+        except Empty:
+            pass
+        dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+        if dead or time.monotonic() > deadline:
+            for process in processes:  # the others may wait at the barrier for ever
+                process.terminate()
+            if dead:
+                raise RuntimeError(
+                    f"a benchmark worker process exited with code {dead[0]} before reporting; "
+                    "its traceback is above. Workers are spawned, so a script that calls "
+                    "bench.perf_raw must start from `if __name__ == \"__main__\":`."
+                )
+            raise TimeoutError(f"benchmark workers did not report in {_WORKER_TIMEOUT_S} s")
     for process in processes:
         process.join(timeout=30)
     failed = [r for r in results if isinstance(r, str)]
