@@ -7,15 +7,17 @@ JAVA_MODULE := jars/pyflink-kinesis-java
 JAVA_JAR := pyflink_kinesis/_jars/pyflink-kinesis-java-0.1.0.jar
 GLUE_MODULE := jars/pyflink-kinesis-glue-java
 GLUE_JAR := pyflink_kinesis/_jars/pyflink-kinesis-glue-0.1.0.jar
+# Quix Streams (the Python-native alternative in `make bench`) and the Kafka broker it needs.
+QUIX := tools/quix
 
-.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-efo docs clean
+.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-efo bench-quix docs clean
 
 help:
 	@echo "make demo   - run the demo job: Kinesis stream -> PyFlink -> Kinesis stream, on a local server"
 	@echo "make test   - lint (ruff, mypy) and all tests, end-to-end jobs included"
 	@echo "make jars   - fetch the connector jars with Maven into jars/, verify them, build our Java module"
 	@echo "make docs   - regenerate docs/configuration.md from the key tables"
-	@echo "make bench  - throughput, latency and start-up of ours vs raw boto3 and PyFlink's built-in wrappers (~40 min)"
+	@echo "make bench  - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams (~55 min)"
 	@echo "make bench-efo - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
 
 $(VENV)/.installed: pyproject.toml
@@ -66,7 +68,22 @@ demo: setup
 
 # Writes docs/benchmarks/{efo_latency,performance}.json, performance.png and docs/performance.md
 # (which shows both); run it on a quiet machine.
-bench: setup
+# Quix Streams in its own virtualenv (every package pinned), and Kafka's jars from Maven Central
+# (checksums enforced by -C); bench/perf_quix.py starts a broker from them for each Quix run.
+$(QUIX)/venv/.installed: $(QUIX)/requirements.txt
+	test -x $(QUIX)/venv/bin/python || $(PYTHON) -m venv $(QUIX)/venv
+	$(QUIX)/venv/bin/python -m pip install --quiet --upgrade pip
+	$(QUIX)/venv/bin/python -m pip install --quiet -r $(QUIX)/requirements.txt
+	touch $@
+
+$(QUIX)/kafka-lib/.fetched: $(QUIX)/pom.xml
+	mvn -q -B -C -f $(QUIX)/pom.xml org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(QUIX)/kafka-lib
+	touch $@
+
+bench-quix: $(QUIX)/venv/.installed $(QUIX)/kafka-lib/.fetched
+
+bench: setup bench-quix
 	$(PY) -m bench.performance --no-docs
 	$(PY) bench/efo_latency.py
 	$(PY) -m bench.perf_report
@@ -79,4 +96,4 @@ docs: venv
 
 clean:
 	rm -rf $(VENV) tools/local-kinesis/node_modules jars/*.jar jars/.fetched $(JAVA_MODULE)/target $(GLUE_MODULE)/target \
-		pyflink_kinesis/_jars .mypy_cache .ruff_cache .pytest_cache
+		pyflink_kinesis/_jars $(QUIX)/venv $(QUIX)/kafka-lib .mypy_cache .ruff_cache .pytest_cache

@@ -6,6 +6,7 @@ built-in wrappers can use it without loading our package.
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
@@ -72,6 +73,13 @@ def latency_payload(index: int, put_time: float, size: int) -> str:
 def put_time_of(text: str) -> float:
     """The put time written by ``latency_payload``."""
     return float(text.split(",", 2)[1])
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def client(endpoint: str, region: str, read_timeout_s: float = 60.0) -> KinesisClient:

@@ -29,7 +29,6 @@ import gc
 import importlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,14 @@ from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.functions import SinkFunction
 
-from bench.perf_common import client, delete_stream, payload, put_time_of, read_stream
+from bench.perf_common import (
+    client,
+    delete_stream,
+    free_port,
+    payload,
+    put_time_of,
+    read_stream,
+)
 
 _STARTUP_ENVIRONMENT = dict(os.environ)
 _DISCARDING_SINK = "org.apache.flink.streaming.api.functions.sink.DiscardingSink"
@@ -93,12 +99,6 @@ class Variant:
         for name, value in {**self.plan.get("sink_settings", {}), **extra}.items():
             getattr(builder, f"set_{name}")(value)
         return builder.build()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def environment(

@@ -21,13 +21,17 @@ PNG_PATH = REPO / "docs" / "benchmarks" / "performance.png"
 DOC_PATH = REPO / "docs" / "performance.md"
 #: Written by bench/efo_latency.py (``make bench-efo``; ``make bench`` runs it after the main run).
 EFO_JSON_PATH = REPO / "docs" / "benchmarks" / "efo_latency.json"
-CLIENTS = ("ceiling", "boto3_loop", "ours", "builtin")
+CLIENTS = ("ceiling", "boto3_loop", "ours", "builtin", "quix")
 CLIENT_LABELS = {
     "ceiling": "ceiling (parallel boto3)",
     "boto3_loop": "boto3 loop (1 process)",
     "ours": "pyflink_kinesis",
     "builtin": "PyFlink built-in",
+    "quix": "Quix Streams",
 }
+#: The alternatives ours must be ahead of (the raw ceiling is a bound, not an alternative).
+ALTERNATIVES = {"boto3_loop": "a boto3 loop", "builtin": "PyFlink's built-in wrappers",
+                "quix": "Quix Streams"}
 OBJECT_LABELS = {
     "consumer": "`FlinkKinesisConsumer(...)`",
     "sink": "`KinesisStreamsSink.builder()...build()`",
@@ -120,9 +124,10 @@ def throughput_section(report: dict[str, Any], direction: str) -> str:
             spread(ours["mb_per_s"], 1) if ours else "-",
             share(median(ours), median(found["ceiling"])),
             share(median(ours), median(found["builtin"])),
+            share(median(ours), median(found["quix"])),
         ])
     header = ["record", "shards", "records", *(f"{CLIENT_LABELS[c]} rec/s" for c in CLIENTS),
-              "ours MB/s", "ours / ceiling", "ours / built-in"]
+              "ours MB/s", "ours / ceiling", "ours / built-in", "ours / Quix"]
     return table(header, rows)
 
 
@@ -137,13 +142,14 @@ def figure_cell(entry: dict[str, Any] | None) -> str:
 def first_record_section(report: dict[str, Any]) -> str:
     rows = []
     for size, shards in cells(report, "kinesalite"):
-        values = [find(report, "kinesalite", "source", c, size, shards) for c in ("ours",
-                                                                                  "builtin")]
+        values = [find(report, "kinesalite", "source", c, size, shards)
+                  for c in ("ours", "builtin", "quix")]
         if all(v is None for v in values):
             continue
         rows.append([size_label(size), shards, *(
             spread(v["execute_to_first_record_s"], 2) if v else "-" for v in values)])
-    return table(["record", "shards", "pyflink_kinesis (s)", "PyFlink built-in (s)"], rows)
+    return table(["record", "shards", "pyflink_kinesis (s)", "PyFlink built-in (s)",
+                  "Quix Streams, from `app.run()` (s)"], rows)
 
 
 def servers_section(report: dict[str, Any]) -> str:
@@ -266,7 +272,7 @@ def goals_section(report: dict[str, Any]) -> str:
         marker = " (rough)" if (r["direction"], r["size"], r["shards"]) in rough else ""
         to_ceiling = r.get("ours_vs_best_raw")
         others = {k[len("ours_vs_"):]: v for k, v in r.items()
-                  if k in ("ours_vs_boto3_loop", "ours_vs_builtin")}
+                  if k[len("ours_vs_"):] in ALTERNATIVES}
         ahead = all(v is not None and v >= 1 for v in others.values())
         rows.append([r["direction"], size_label(r["size"]), r["shards"],
                      f"{to_ceiling:.2f}" if to_ceiling is not None else "-",
@@ -358,7 +364,8 @@ def findings_section(report: dict[str, Any]) -> str:
         rows = [r for r in report["ratios"]
                 if r["server"] == "kinesalite" and r["direction"] == direction]
         for key, what in (("ours_vs_best_raw", "the best raw boto3 client"),
-                          ("ours_vs_builtin", "PyFlink's built-in wrappers")):
+                          ("ours_vs_builtin", ALTERNATIVES["builtin"]),
+                          ("ours_vs_quix", ALTERNATIVES["quix"])):
             values = sorted(r[key] for r in rows if r.get(key) is not None)
             if values:
                 reached = (f"{values[0]:.2f}" if len(values) == 1
@@ -434,7 +441,33 @@ def steps_section(report: dict[str, Any]) -> str:
 
 def python_native_section(report: dict[str, Any]) -> str:
     alt = report["python_native_alternative"]
-    return f"**{alt['name']}: {alt['status']}.** {alt['reason']}"
+    if alt["status"] != "measured":
+        return f"**{alt['name']}: {alt['status']}.** {alt['reason']}"
+    return QUIX_METHOD.format(quixstreams=alt["quixstreams"], kafka=alt["kafka"])
+
+
+QUIX_METHOD = """\
+**Quix Streams {quixstreams}** (`pip install 'quixstreams[kinesis]'`, in its own virtualenv,
+`tools/quix/venv`) is measured in the same run, on the same kinesalite, in the cells where the
+Flink variants run (its figures are in the tables above). Its Kinesis connectors run inside a
+Quix Application, which reads and writes Kafka topics, so each Quix run gets a fresh
+single-node Kafka {kafka} broker (KRaft, on loopback, jars from Maven Central; `make
+bench-quix` sets both up). Written the way Quix's documentation shows them
+(`bench/quix_app.py`), one process each:
+
+- **Sink**: a Kafka topic (4 partitions) filled beforehand with the cell's records ->
+  `app.dataframe(topic).sink(KinesisSink(...))`. Its rate is taken on the server's arrival
+  clock like every other writer's, so it does not include the fill. `KinesisSink` sends one
+  PutRecords at a time from a single thread.
+- **Source**: `KinesisSource(..., auto_offset_reset="earliest")` (defaults: 1000 records per
+  GetRecords and shard, shards polled round-robin with no pause) -> the Kafka topic the source
+  writes -> a dataframe that notes the time of each record. The rate counts from the first
+  record the dataframe sees to the last; the start-up column counts from `app.run()`.
+- **Latency**: the same source on an empty stream, started before the producer; the dataframe
+  stamps each record. Its shards are polled back to back (no interval), which on AWS would
+  meet the limit of 5 GetRecords per second and shard; the tuning table has pyflink_kinesis
+  polling the same way (`flink.shard.getrecords.intervalmillis` 0).
+"""
 
 
 def render(report: dict[str, Any], png_name: str, efo: dict[str, Any] | None = None) -> str:
@@ -453,8 +486,9 @@ def render(report: dict[str, Any], png_name: str, efo: dict[str, Any] | None = N
 run `make bench` ({report['duration_s'] / 60:.0f} minutes for this run) to measure again. -->
 {warning}{busy}
 pyflink_kinesis next to what a user would use instead, on the same local server in the same
-run: the server's ceiling (parallel boto3), a single-process boto3 loop, and PyFlink's built-in
-Kinesis wrappers around the same connector jars. Figures are `median (min-max)` over repeats.
+run: the server's ceiling (parallel boto3), a single-process boto3 loop, PyFlink's built-in
+Kinesis wrappers around the same connector jars, and Quix Streams (a Python-native streaming
+library; see [below](#python-native-alternative)). Figures are `median (min-max)` over repeats.
 The raw numbers are in [benchmarks/performance.json](benchmarks/performance.json).
 
 ![throughput and latency](benchmarks/{png_name})

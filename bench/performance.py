@@ -15,7 +15,9 @@ loopback and measures, on the same server in the same run:
 Clients: ``ceiling`` (parallel boto3 processes, 500-record PutRecords, 10000-record
 GetRecords), ``boto3_loop`` (the same calls from one process), ``ours`` (pyflink_kinesis),
 ``builtin`` (PyFlink's ``pyflink.datastream.connectors.kinesis`` with the same jars added by
-hand) and, when it can run here, a Python-native streaming library. Every figure is
+hand) and ``quix`` (Quix Streams' Kinesis sink and source, the Python-native alternative; see
+``bench.perf_quix``; skipped with the reason in the JSON when ``make bench-quix`` has not set
+it up). Every figure is
 min / median / max over repeats. Results go to ``docs/benchmarks/performance.json``; then
 ``bench.perf_report`` writes ``docs/benchmarks/performance.png`` and ``docs/performance.md``.
 
@@ -28,12 +30,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import importlib.util
 import itertools
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,7 +44,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from bench import perf_raw, perf_report
+from bench import perf_quix, perf_raw, perf_report
 from bench.perf_common import (
     SHARDS,
     SIZES,
@@ -54,6 +54,7 @@ from bench.perf_common import (
     delete_stream,
     read_stream,
     records_for,
+    size_label,
 )
 from bench.perf_stats import percentile, ratio, steady_rate, summary
 from pyflink_kinesis import jars
@@ -71,8 +72,9 @@ JSON_OUT = REPO / "docs" / "benchmarks" / "performance.json"
 SCHEMA_VERSION = 1
 FLINK_CLIENTS = ("ours", "builtin")
 RAW_CLIENTS = ("ceiling", "boto3_loop")
-#: The Python-native alternative we looked for, and what it needs.
-QUIX = "quixstreams"
+#: The Python-native alternative (Quix Streams), measured where the Flink variants are.
+QUIX = "quix"
+OTHER_CLIENTS = (*RAW_CLIENTS, "builtin", QUIX)
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,9 @@ TUNING = (
      "consumer_settings": {"flink.shard.getrecords.maxrecordcount": "1000"}},
     {"name": "latency getrecords interval 50 ms", "direction": "latency",
      "consumer_settings": {"flink.shard.getrecords.intervalmillis": "50"}},
+    # Back-to-back polling, as Quix Streams' KinesisSource does (AWS allows 5 calls/s/shard).
+    {"name": "latency getrecords interval 0 ms", "direction": "latency",
+     "consumer_settings": {"flink.shard.getrecords.intervalmillis": "0"}},
 )
 
 _CROSS = tuple(sorted({(s, 4) for s in SIZES} | {(1024, n) for n in SHARDS}))
@@ -400,6 +405,97 @@ def short_drains(runs: list[dict[str, Any]], cell: Cell) -> int:
                or run["done_at"] - run["first_at"] < 1.0)
 
 
+# ------------------------------------------------------------------------------- Quix Streams
+
+
+class Quix:
+    """Quix Streams runs, and what became of them: ``status`` ends in the JSON.
+
+    A failure is recorded with its message and stops further Quix runs; the rest of the
+    benchmark goes on.
+    """
+
+    def __init__(self) -> None:
+        reason = perf_quix.unavailable()
+        self.status: dict[str, Any] = {
+            "name": "Quix Streams", "client": QUIX,
+            "quixstreams": perf_quix.QUIXSTREAMS_VERSION, "kafka": perf_quix.KAFKA_VERSION,
+            "status": "skipped" if reason else "measured", "reason": reason or "",
+        }
+
+    @property
+    def on(self) -> bool:
+        return bool(self.status["status"] == "measured")
+
+    def failed(self, what: str, error: Exception) -> None:
+        self.status.update(status="failed", reason=f"{what}: {error}")
+        print(f"Quix Streams {what} failed; no more Quix runs:\n{error}", flush=True)
+
+    def cell(self, server: Server, profile: Profile, size: int, shards: int,
+             source_stream: str) -> list[dict[str, Any]]:
+        """Sink and source figures of Quix Streams on one cell; a fresh broker per run."""
+        sink_cell = profile.cell(size, shards, "sink")
+        source_cell = profile.cell(size, shards, "source")
+        try:
+            sink_rates = []
+            for _ in range(profile.repeats):
+                stream = server.new_stream("quix-sink", shards)
+                with perf_quix.kafka_broker() as broker:
+                    perf_quix.sink_seconds(broker, server.endpoint, server.region, stream,
+                                           size, sink_cell.records)
+                sink_rates.append(sink_rate(stream, server.arrivals(stream), sink_cell))
+                server.drop(stream)
+            drains = []
+            for _ in range(profile.repeats):
+                with perf_quix.kafka_broker() as broker:
+                    drains.append(perf_quix.drain(broker, server.endpoint, server.region,
+                                                  source_stream, source_cell.records))
+        except (perf_quix.QuixError, RuntimeError, subprocess.TimeoutExpired) as error:
+            self.failed(f"{size_label(size)} x {shards} shards", error)
+            return []
+        return [
+            entry(server, sink_cell, "sink", QUIX, sink_rates, processes=1),
+            entry(server, source_cell, "source", QUIX,
+                  [quix_drain_rate(d, source_cell) for d in drains], processes=1,
+                  execute_to_first_record_s=summary(
+                      [d["first_at"] - d["run_at"] for d in drains], 2)),
+        ]
+
+    def latency(self, server: Server, profile: Profile) -> list[dict[str, Any]]:
+        runs = []
+        try:
+            for _ in range(profile.latency_repeats):
+                stream = server.new_stream("quix-latency", profile.latency_shards)
+                with perf_quix.kafka_broker() as broker:
+                    reader = perf_quix.LatencyReader(broker, server.endpoint, server.region,
+                                                     stream)
+                    try:
+                        reader.wait_reading(server.endpoint, server.region, stream,
+                                            profile.latency_size)
+                        produced = perf_raw.produce(
+                            server.endpoint, server.region, stream, profile.latency_size,
+                            profile.latency_rate, profile.latency_seconds)
+                        reader.wait_for(produced, timeout_s=60)
+                    finally:
+                        tail = reader.stop()
+                server.drop(stream)
+                if len(reader.pairs) < produced:
+                    raise perf_quix.QuixError(f"the Quix latency app saw {len(reader.pairs)} "
+                                              f"of {produced} records:\n{tail}")
+                runs.append(latency_figures(reader.pairs, profile.latency_warm_up_s))
+        except (perf_quix.QuixError, subprocess.TimeoutExpired) as error:
+            self.failed("latency", error)
+            return []
+        return [latency_entry(server, profile, QUIX, runs, poll_interval_ms=0)]
+
+
+def quix_drain_rate(drain: dict[str, Any], cell: Cell) -> float:
+    """Records/s of a Quix backlog drain, from its first record seen to its last."""
+    if drain["records"] < cell.records:
+        raise RuntimeError(f"the Quix source saw {drain['records']} of {cell.records} records")
+    return float((drain["records"] - 1) / (drain["last_at"] - drain["first_at"]))
+
+
 # ------------------------------------------------------------------------------------ latency
 
 
@@ -581,27 +677,6 @@ def import_times() -> dict[str, float]:
     return {k: round(min(r[k] for r in runs), 3) for k in runs[0]}
 
 
-def python_native_alternative() -> dict[str, Any]:
-    """Whether Quix Streams can run here; the benchmark cannot run it without a Kafka broker."""
-    installed = importlib.util.find_spec(QUIX) is not None
-    kafka = shutil.which("kafka-server-start.sh") or shutil.which("kafka-server-start")
-    return {
-        "name": "Quix Streams",
-        "package": QUIX,
-        "installed_in_venv": installed,
-        "kafka_broker_found": bool(kafka),
-        "status": "skipped",
-        "reason": (
-            "Quix Streams (checked: 3.28.1 from PyPI, `pip install 'quixstreams[kinesis]'`) "
-            "installs and has a Kinesis source (quixstreams.sources.community.kinesis."
-            "KinesisSource) and sink (quixstreams.sinks.community.kinesis.KinesisSink), but "
-            "they run inside a Quix Application, which reads and writes Kafka topics: a "
-            "Kinesis-to-Kinesis pipeline needs a Kafka broker between source and sink. No "
-            "broker is installed on this machine, so it was not measured."
-        ),
-    }
-
-
 # --------------------------------------------------------------------------------------- run
 
 
@@ -623,7 +698,7 @@ def ratio_rows(throughput: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append({
             "server": server, "direction": direction, "size": size, "shards": shards,
             **{f"ours_vs_{c}": ratio(medians["ours"], medians[c])
-               for c in (*RAW_CLIENTS, "builtin") if c in medians},
+               for c in OTHER_CLIENTS if c in medians},
             "ours_vs_best_raw": ratio(medians["ours"], best_raw),
         })
     return rows
@@ -647,8 +722,8 @@ def run(profile: Profile) -> dict[str, Any]:
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
-        "python_native_alternative": python_native_alternative(),
     }
+    quix = Quix()
     log("import times")
     report["import_s"] = import_times()
     throughput: list[dict[str, Any]] = []
@@ -674,6 +749,9 @@ def run(profile: Profile) -> dict[str, Any]:
                 for variant in order:
                     log(f"kinesalite {size} B x {shards} shards: {variant}")
                     throughput += flink_cell(main, profile, variant, size, shards, stream)
+                if quix.on:
+                    log(f"kinesalite {size} B x {shards} shards: Quix Streams")
+                    throughput += quix.cell(main, profile, size, shards, stream)
             main.drop(stream)
         mock = servers["kinesis-mock"]
         for size, shards in profile.mock_cells:
@@ -691,6 +769,9 @@ def run(profile: Profile) -> dict[str, Any]:
             figures, construction[variant] = flink_latency_and_construction(
                 main, profile, variant)
             latency.append(figures)
+        if quix.on:
+            log("latency: Quix Streams")
+            latency += quix.latency(main, profile)
         tuning_rows: list[dict[str, Any]] = []
         if profile.tuning:
             log("tuning ours")
@@ -699,7 +780,7 @@ def run(profile: Profile) -> dict[str, Any]:
             main.drop(stream)
     log.finish()
     report.update(
-        steps=log.done,
+        steps=log.done, python_native_alternative=quix.status,
         throughput=throughput, latency=latency, construction=construction,
         tuning=tuning_rows, ratios=ratio_rows(throughput),
         load_average_after=[round(x, 2) for x in os.getloadavg()],

@@ -29,13 +29,16 @@ def latency(client: str, p50: float) -> dict[str, Any]:
 
 
 def sample_report(profile: str = "full") -> dict[str, Any]:
-    rates = {"ceiling": 20000.0, "boto3_loop": 15000.0, "ours": 18765.0, "builtin": 17000.0}
+    rates = {"ceiling": 20000.0, "boto3_loop": 15000.0, "ours": 18765.0, "builtin": 17000.0,
+             "quix": 13000.0}
     entries = [throughput("kinesalite", d, c, r) for d in ("sink", "source")
                for c, r in rates.items()]
     entries += [throughput("kinesis-mock", d, "ceiling", 4000.0) for d in ("sink", "source")]
     for e in entries:
         if e["client"] in ("ours", "builtin") and e["direction"] == "source":
             e["execute_to_first_record_s"] = summary([2.5, 2.75, 3.0], 2)
+        if e["client"] == "quix" and e["direction"] == "source":
+            e["execute_to_first_record_s"] = summary([5.25, 5.5, 6.0], 2)
     chosen = PROFILES[profile]
     construction: dict[str, dict[str, Any]] = {
         variant: {"consumer": {"first_ms": 40.0, "median_ms": 5.0, "py4j_calls": 45},
@@ -52,12 +55,13 @@ def sample_report(profile: str = "full") -> dict[str, Any]:
         "machine": {"cpus": 2, "memory_gib": 23.5, "python": "3.11.7"},
         "load_average_before": [0.1, 0.1, 0.1], "load_average_after": [1.5, 1.0, 0.5],
         "duration_s": 1400,
-        "python_native_alternative": {"name": "Quix Streams", "status": "skipped",
-                                      "reason": "needs a Kafka broker"},
+        "python_native_alternative": {"name": "Quix Streams", "client": "quix",
+                                      "quixstreams": "3.28.1", "kafka": "3.9.1",
+                                      "status": "measured", "reason": ""},
         "import_s": {"pyflink_datastream_s": 0.061, "pyflink_kinesis_s": 0.08},
         "steps": [{"step": "kinesalite 1024 B x 4 shards: raw clients", "seconds": 42.0}],
         "throughput": entries,
-        "latency": [latency("ceiling", 5.0), latency("ours", 123.4)],
+        "latency": [latency("ceiling", 5.0), latency("ours", 123.4), latency("quix", 24.5)],
         "construction": construction,
         "tuning": [{"setting": "source getrecords interval 50 ms", "direction": "source",
                     "size": 1024, "shards": 4, "records_per_s": summary([30000.0], 0)}],
@@ -84,8 +88,32 @@ def test_the_page_shows_the_figures_of_the_json() -> None:
     assert "2.75 (2.50-3.00)" in page  # execute to first record
     assert "Package overhead 2.5 ms meets the goal of 100 ms" in page
     assert "+60%" in page  # tuning row against the default ours source figure
-    assert "Quix Streams: skipped." in page
+    assert "**Quix Streams 3.28.1**" in page and "Kafka 3.9.1" in page
+    assert "5.50 (5.25-6.00)" in page  # Quix: app.run() to first record
+    assert "| Quix Streams | 200 ms | 24.5 |" in page
     assert "Quick (smoke) run" not in page
+
+
+def test_quix_is_an_alternative_ours_must_be_ahead_of() -> None:
+    report = sample_report()
+    (sink,) = [r for r in report["ratios"] if r["direction"] == "sink"]
+    assert sink["ours_vs_quix"] == pytest.approx(18765 / 13000, abs=0.01)
+    assert "quix 1.44 | yes |" in perf_report.goals_section(report)
+    for e in report["throughput"]:
+        if e["client"] == "quix":
+            e["records_per_s"] = summary([19000.0], 0)
+    report["ratios"] = ratio_rows(report["throughput"])
+    goals = perf_report.goals_section(report)
+    assert "quix 0.99 | no |" in goals
+    assert "Quix Streams" in perf_report.findings_section(report)
+
+
+def test_a_skipped_or_failed_quix_says_why() -> None:
+    report = sample_report()
+    report["python_native_alternative"].update(
+        status="failed", reason="1 KiB x 4 shards: the Quix sink app failed (exit 1)")
+    page = perf_report.render(report, "performance.png")
+    assert "**Quix Streams: failed.** 1 KiB x 4 shards: the Quix sink app failed" in page
 
 
 def test_a_quick_run_says_so_and_a_busy_machine_is_flagged() -> None:
@@ -172,7 +200,7 @@ def test_the_goals_table_marks_cells_whose_drains_were_too_short() -> None:
                       and e["direction"] == "source" and e["client"] == "ours"]
     source_ours["short_drains"] = 2
     goals = perf_report.goals_section(report)
-    ratios = "| 0.94 | yes | boto3_loop 1.25, builtin 1.10 |"
+    ratios = "| 0.94 | yes | boto3_loop 1.25, builtin 1.10, quix 1.44 |"
     assert f"| source | 1KiB | 4 {ratios} yes (rough) |" in goals
     assert f"| sink | 1KiB | 4 {ratios} yes |" in goals
     assert "not evidence either way" in goals
