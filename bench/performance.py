@@ -42,7 +42,7 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from bench import perf_quix, perf_raw, perf_report
 from bench.perf_common import (
@@ -713,7 +713,25 @@ def print_ratios(rows: list[dict[str, Any]]) -> None:
               f"{row['shards']:>2} shards: " + ", ".join(parts))
 
 
+def wait_for_quiet(
+    max_wait_s: float = 240, poll_s: float = 10,
+    load: Callable[[], tuple[float, float, float]] = os.getloadavg,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float:
+    """Wait (up to ``max_wait_s``) for the 1-minute load average to fall under the busy line:
+    ``make bench`` may have just built the virtualenv or fetched jars. Seconds waited."""
+    line = perf_report.BUSY_LOAD_PER_CPU * (os.cpu_count() or 1)
+    waited = 0.0
+    while load()[0] > line and waited < max_wait_s:
+        print(f"waiting for the machine to settle: load {load()[0]:.2f} > {line:.2f}",
+              flush=True)
+        sleep(poll_s)
+        waited += poll_s
+    return waited
+
+
 def run(profile: Profile) -> dict[str, Any]:
+    waited = wait_for_quiet()
     started = time.time()
     report: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
@@ -722,6 +740,7 @@ def run(profile: Profile) -> dict[str, Any]:
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "waited_for_quiet_s": round(waited),
     }
     quix = Quix()
     log("import times")
