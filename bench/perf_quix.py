@@ -118,12 +118,17 @@ def kafka_broker() -> Iterator[str]:
                 time.sleep(0.2)
             yield f"127.0.0.1:{port}"
         finally:
-            broker.terminate()
-            try:
-                broker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                broker.kill()
-                broker.wait()
+            _stop(broker)
+
+
+def _stop(process: subprocess.Popen[Any], timeout_s: float = 30) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within ``timeout_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _tail(text: str, lines: int = 30) -> str:
@@ -155,16 +160,14 @@ def _quix_environment() -> dict[str, str]:
             if not k.startswith("AWS_") and k not in ("VIRTUAL_ENV", "PYTHONPATH")}
 
 
-def sink_seconds(broker: str, endpoint: str, region: str, stream: str, size: int,
-                 records: int) -> float:
+def sink(broker: str, endpoint: str, region: str, stream: str, size: int, records: int) -> None:
     """Fill a Kafka topic with ``records`` records, then let a Quix sink app write them to
-    ``stream``; the app's own seconds (the rate is taken from the server's arrival clock)."""
+    ``stream`` (the rate is taken from the server's arrival clock)."""
     topic = f"bench-in-{uuid.uuid4().hex[:8]}"
     run_app("fill", broker, topic=topic, count=records, size=size,
             partitions=TOPIC_PARTITIONS)
-    answer = run_app("sink", broker, topic=topic, count=records, endpoint=endpoint,
-                     region=region, stream=stream)
-    return float(answer["seconds"])
+    run_app("sink", broker, topic=topic, count=records, endpoint=endpoint, region=region,
+            stream=stream)
 
 
 def drain(broker: str, endpoint: str, region: str, stream: str, records: int) -> dict[str, Any]:
@@ -230,12 +233,7 @@ class LatencyReader:
         """Stop the app (again: no-op); the tail of its stderr."""
         if self._stderr_tail is not None:
             return self._stderr_tail
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        _stop(self._process)
         self._reader.join(timeout=5)
         self._stderr_tail = _tail(self._stderr.read_text(errors="replace"))
         self._state.cleanup()

@@ -468,8 +468,9 @@ bench-quix` sets both up). Written the way Quix's documentation shows them
   GetRecords and shard, shards polled round-robin with no pause) -> the Kafka topic the source
   writes -> a dataframe that notes the time of each record. The rate counts from the first
   record the dataframe sees to the last; the start-up column counts from `app.run()`.
-- **Latency**: the same source on an empty stream, started before the producer; the dataframe
-  stamps each record. Its shards are polled back to back (no interval), which on AWS would
+- **Latency**: the same source on an empty stream; the producer starts once the app has seen
+  a probe record (so its start-up is not counted), and the dataframe stamps each record.
+  Its shards are polled back to back (no interval), which on AWS would
   meet the limit of 5 GetRecords per second and shard; the tuning table has pyflink_kinesis
   polling the same way (`flink.shard.getrecords.intervalmillis` 0).
 """

@@ -441,8 +441,8 @@ class Quix:
             for _ in range(profile.repeats):
                 stream = server.new_stream("quix-sink", shards)
                 with perf_quix.kafka_broker() as broker:
-                    perf_quix.sink_seconds(broker, server.endpoint, server.region, stream,
-                                           size, sink_cell.records)
+                    perf_quix.sink(broker, server.endpoint, server.region, stream, size,
+                                   sink_cell.records)
                 sink_rates.append(sink_rate(stream, server.arrivals(stream), sink_cell))
                 server.drop(stream)
             drains = []
