@@ -7,6 +7,7 @@ arrival clock.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from typing import Mapping, Sequence
@@ -68,3 +69,42 @@ def ratios(figures: Mapping[str, float], reference: str) -> dict[str, float | No
     """Every entry of ``figures`` divided by ``figures[reference]`` (itself gives 1.0)."""
     base = figures[reference]
     return {name: ratio(value, base) for name, value in figures.items()}
+
+
+def _wins(first: Sequence[float], second: Sequence[float]) -> float:
+    """Pairs (x from ``first``, y from ``second``) with x > y; a tie counts half."""
+    return sum(1.0 if x > y else 0.5 if x == y else 0.0 for x in first for y in second)
+
+
+def rank_sum_p(higher: Sequence[float], lower: Sequence[float]) -> float:
+    """Exact one-sided Mann-Whitney p-value that the runs of ``higher`` exceed those of ``lower``.
+
+    The share of all ways to split the pooled runs into groups of these two sizes in which the
+    first group wins at least as many pairs as ``higher`` did. Small when ``higher`` is faster
+    beyond the runs' spread; 3 against 3 runs can reach 0.05 at best (every pair won).
+    """
+    if not higher or not lower:
+        raise ValueError("a comparison needs runs on both sides")
+    observed = _wins(higher, lower)
+    pooled = [*higher, *lower]
+    splits = list(itertools.combinations(range(len(pooled)), len(higher)))
+    at_least = 0
+    for chosen in splits:
+        first = [pooled[i] for i in chosen]
+        second = [v for i, v in enumerate(pooled) if i not in chosen]
+        at_least += _wins(first, second) >= observed
+    return at_least / len(splits)
+
+
+#: A difference between two clients' runs counts when its rank-sum p-value is at most this.
+SIGNIFICANCE = 0.05
+
+
+def verdict(ours: Sequence[float], other: Sequence[float]) -> str:
+    """``ahead``, ``behind`` or ``level``: whether ``ours`` beats ``other`` beyond run-to-run
+    spread (one-sided rank-sum test at ``SIGNIFICANCE`` each way)."""
+    if rank_sum_p(ours, other) <= SIGNIFICANCE:
+        return "ahead"
+    if rank_sum_p(other, ours) <= SIGNIFICANCE:
+        return "behind"
+    return "level"

@@ -17,10 +17,18 @@ from bench.performance import PROFILES, ratio_rows, sink_rate
 
 
 def throughput(server: str, direction: str, client: str, rate: float) -> dict[str, Any]:
+    runs = [rate * 0.9, rate, rate * 1.1]
     return {"server": server, "size": 1024, "shards": 4, "records": 5000,
-            "direction": direction, "client": client,
-            "records_per_s": summary([rate * 0.9, rate, rate * 1.1], 0),
-            "mb_per_s": summary([rate * 1024 / 1e6], 2), "runs": [rate]}
+            "direction": direction, "client": client, "records_per_s": summary(runs, 0),
+            "mb_per_s": summary([r * 1024 / 1e6 for r in runs], 2), "runs": runs}
+
+
+def set_runs(report: dict[str, Any], client: str, runs: list[float]) -> None:
+    """Give ``client``'s kinesalite figures these runs, and recompute the ratios."""
+    for e in report["throughput"]:
+        if e["client"] == client and e["server"] == "kinesalite":
+            e.update(runs=runs, records_per_s=summary(runs, 0))
+    report["ratios"] = ratio_rows(report["throughput"])
 
 
 def latency(client: str, p50: float) -> dict[str, Any]:
@@ -99,13 +107,35 @@ def test_quix_is_an_alternative_ours_must_be_ahead_of() -> None:
     report = sample_report()
     (sink,) = [r for r in report["ratios"] if r["direction"] == "sink"]
     assert sink["ours_vs_quix"] == pytest.approx(18765 / 13000, abs=0.01)
-    assert "quix 1.44 | yes |" in perf_report.goals_section(report)
-    for e in report["throughput"]:
-        if e["client"] == "quix":
-            e["records_per_s"] = summary([19000.0], 0)
-    report["ratios"] = ratio_rows(report["throughput"])
+    assert "quix 1.44 ahead | yes |" in perf_report.goals_section(report)
+    set_runs(report, "quix", [19000.0, 18000.0, 20000.0])
     goals = perf_report.goals_section(report)
-    assert "quix 0.99 | no |" in goals
+    assert "quix 0.99 level | no |" in goals  # a level alternative other than the same engine
+    assert "Quix Streams" in perf_report.findings_section(report)
+
+
+def test_ours_must_be_level_with_the_built_in_wrappers_and_ahead_of_the_others() -> None:
+    report = sample_report()
+    # ours 16,888-20,642 against built-in 15,300-18,700: medians 10% apart, runs overlap.
+    goals = perf_report.goals_section(report)
+    assert "boto3_loop 1.25 ahead, builtin 1.10 level, quix 1.44 ahead | yes |" in goals
+    assert "Mann-Whitney" in goals
+    findings = perf_report.findings_section(report)
+    assert "Sink against PyFlink's built-in wrappers (rank-sum verdicts over the repeats): " \
+        "ahead in 0, level in 1, behind in 0 cells." in findings
+    set_runs(report, "builtin", [21000.0, 22000.0, 23000.0])
+    assert "builtin 0.85 behind, quix 1.44 ahead | no |" in perf_report.goals_section(report)
+    set_runs(report, "quix", [18000.0, 18765.0, 19000.0])
+    set_runs(report, "builtin", [17000.0, 18700.0, 19000.0])
+    assert "builtin 1.00 level, quix 1.00 level | no |" in perf_report.goals_section(report)
+
+
+def test_a_cell_under_90_percent_of_the_ceiling_misses_the_goals_even_when_ahead() -> None:
+    report = sample_report()
+    set_runs(report, "ceiling", [21500.0, 22000.0, 22500.0])  # ours 18,765: 0.85 of it
+    goals = perf_report.goals_section(report)
+    assert "| 0.85 | no | boto3_loop 1.25 ahead, builtin 1.10 level, quix 1.44 ahead | no |" \
+        in goals
     assert "Quix Streams" in perf_report.findings_section(report)
 
 
@@ -201,7 +231,7 @@ def test_the_goals_table_marks_cells_whose_drains_were_too_short() -> None:
                       and e["direction"] == "source" and e["client"] == "ours"]
     source_ours["short_drains"] = 2
     goals = perf_report.goals_section(report)
-    ratios = "| 0.94 | yes | boto3_loop 1.25, builtin 1.10, quix 1.44 |"
+    ratios = "| 0.94 | yes | boto3_loop 1.25 ahead, builtin 1.10 level, quix 1.44 ahead |"
     assert f"| source | 1KiB | 4 {ratios} yes (rough) |" in goals
     assert f"| sink | 1KiB | 4 {ratios} yes |" in goals
     assert "not evidence either way" in goals

@@ -14,7 +14,15 @@ from bench.perf_common import (
     records_for,
     size_label,
 )
-from bench.perf_stats import percentile, ratio, ratios, steady_rate, summary
+from bench.perf_stats import (
+    percentile,
+    rank_sum_p,
+    ratio,
+    ratios,
+    steady_rate,
+    summary,
+    verdict,
+)
 
 
 def test_summary_is_min_median_max_and_count() -> None:
@@ -87,3 +95,23 @@ def test_records_for_a_byte_budget() -> None:
     assert records_for(100, 10_240_000, 40_000, 800) == 40_000
     assert records_for(10 * 1024, 1_000_000, 40_000, 800) == 800
     assert [size_label(s) for s in (100, 1024, 10 * 1024)] == ["100B", "1KiB", "10KiB"]
+
+
+def test_rank_sum_p_is_the_exact_share_of_splits() -> None:
+    # 3 against 3 runs: 20 splits, one of which wins all 9 pairs.
+    assert rank_sum_p([4, 5, 6], [1, 2, 3]) == pytest.approx(1 / 20)
+    assert rank_sum_p([1, 2, 3], [4, 5, 6]) == 1.0
+    # 5 against 5: complete separation is 1 of 252 splits.
+    assert rank_sum_p([6, 7, 8, 9, 10], [1, 2, 3, 4, 5]) == pytest.approx(1 / 252)
+    # Interleaved runs win 7 of 9 pairs; 4 of the 20 splits win at least as many.
+    assert rank_sum_p([2, 5, 6], [1, 3, 4]) == pytest.approx(4 / 20)
+    with pytest.raises(ValueError, match="runs on both sides"):
+        rank_sum_p([], [1.0])
+
+
+def test_verdict_needs_a_difference_beyond_the_spread_of_the_runs() -> None:
+    assert verdict([110, 112, 115, 111, 113], [100, 101, 99, 102, 98]) == "ahead"
+    assert verdict([100, 101, 99, 102, 98], [110, 112, 115, 111, 113]) == "behind"
+    # Medians 5% apart but ranges overlapping: noise, not a gap.
+    assert verdict([100, 108, 95, 104, 90], [97, 103, 92, 99, 106]) == "level"
+    assert verdict([100.0], [50.0]) == "level"  # one run each can prove nothing
