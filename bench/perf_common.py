@@ -58,9 +58,13 @@ def records_for(size: int, budget_bytes: int, max_records: int, min_records: int
     return max(min_records, min(max_records, budget_bytes // size))
 
 
+#: Payloads start with their index in this many digits.
+INDEX_DIGITS = 10
+
+
 def payload(index: int, size: int) -> str:
     """A record of exactly ``size`` ASCII bytes that starts with its index."""
-    head = f"{index:010d}|"
+    head = f"{index:0{INDEX_DIGITS}d}|"
     return head + "x" * (size - len(head))
 
 
@@ -171,6 +175,21 @@ def read_stream(kinesis: KinesisClient, stream: str) -> list[tuple[float, bytes]
             if not response["Records"] and response.get("MillisBehindLatest", 0) == 0:
                 break
     return found
+
+
+def distinct_arrivals(records: Sequence[tuple[float, bytes]]) -> dict[str, Any]:
+    """A written stream read back: ``arrivals``, the first arrival time of each distinct record,
+    and ``duplicates``, how many more copies arrived.
+
+    The benchmark's payloads start with their index (``payload``), which tells copies apart. An
+    at-least-once writer that retries a batch writes some records twice: that is neither loss
+    nor throughput, so rates count distinct records.
+    """
+    first: dict[bytes, float] = {}
+    for arrived, data in records:
+        key = data[:INDEX_DIGITS]
+        first[key] = min(arrived, first.get(key, arrived))
+    return {"arrivals": list(first.values()), "duplicates": len(records) - len(first)}
 
 
 def wait_for_count(

@@ -45,6 +45,7 @@ from pyflink.datastream.functions import SinkFunction
 from bench.perf_common import (
     client,
     delete_stream,
+    distinct_arrivals,
     free_port,
     payload,
     put_time_of,
@@ -167,9 +168,9 @@ def run_sink(variant: Variant, task: dict[str, Any], parallelism: int) -> dict[s
     # to the 100 MB of an earlier run measured 5-13% slower. The raw clients drop each stream
     # after their run, so the Flink runs do the same before the next task.
     kinesis = client(task["endpoint"], task["region"])
-    arrivals = [arrived for arrived, _ in read_stream(kinesis, task["stream"])]
+    read_back = distinct_arrivals(read_stream(kinesis, task["stream"]))
     delete_stream(kinesis, task["stream"])
-    return {"execute_at": execute_at, "finished_at": finished_at, "arrivals": arrivals}
+    return {"execute_at": execute_at, "finished_at": finished_at, **read_back}
 
 
 def run_source(variant: Variant, task: dict[str, Any], parallelism: int) -> dict[str, Any]:

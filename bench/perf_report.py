@@ -138,6 +138,25 @@ def throughput_section(report: dict[str, Any], direction: str) -> str:
     return table(header, rows)
 
 
+def duplicates_note(report: dict[str, Any]) -> str:
+    """Which writers put some records more than once (rates count each record once)."""
+    lines = []
+    for e in report["throughput"]:
+        if e["direction"] != "sink":
+            continue
+        copies = [n for n in e.get("duplicates", []) if n]
+        if copies:
+            lines.append(
+                f"- {CLIENT_LABELS[e['client']]}, {size_label(e['size'])} x {e['shards']} "
+                f"on {e['server']}: {sum(copies):,} extra copies in {len(copies)} of "
+                f"{len(e['duplicates'])} runs.")
+    if not lines:
+        return ""
+    return ("\nSome writers put records more than once (an at-least-once retry of a batch). "
+            "Copies are told apart by the index each payload starts with; the rates count "
+            "each record once, at its first arrival:\n\n" + "\n".join(lines) + "\n")
+
+
 def figure_cell(entry: dict[str, Any] | None) -> str:
     """A throughput figure; drains read mostly at the first REST sample are marked rough."""
     if entry is None:
@@ -329,7 +348,9 @@ def profile_summary(report: dict[str, Any]) -> str:
         f"{', '.join(str(n) for n in p['shards'])} shards; {p['repeats']} repeats of every "
         f"throughput figure (min / median / max shown as `median (min-max)`), "
         f"{p.get('quix_repeats', p['repeats'])} of Quix Streams' (a Kafka broker per run).\n"
-        f"- Raw clients (ceiling, boto3 loop) run every cell on kinesalite. kinesis-mock is "
+        f"- Raw clients (ceiling, boto3 loop) run every cell on kinesalite "
+        f"({p.get('raw_only_repeats', p['repeats'])} repeats in the cells without the Flink "
+        f"variants). kinesis-mock is "
         f"much slower, so its ceilings are taken on {mock_cells} only, with "
         f"{p['mock_budget_scale']:.0%} of the records and {p['mock_repeats']} repeats. The "
         f"Flink variants cost a job per repeat, so they run on {len(p['flink_cells'])} of the "
@@ -550,6 +571,7 @@ records/s) and ahead of every alternative (kinesalite):
 ## Sink throughput (kinesalite)
 
 {throughput_section(report, "sink")}
+{duplicates_note(report)}
 
 ## Source throughput: TRIM_HORIZON backlog drain (kinesalite)
 

@@ -52,6 +52,7 @@ from bench.perf_common import (
     client,
     create_stream,
     delete_stream,
+    distinct_arrivals,
     read_stream,
     records_for,
     size_label,
@@ -96,6 +97,9 @@ class Profile:
     source_budget_bytes: int
     source_records: tuple[int, int]
     ceiling_processes: int = 2
+    #: Repeats of the cells only the raw clients run (they show how the server's ceiling moves
+    #: with record size and shards; nothing of ours is compared there).
+    raw_only_repeats: int = 3
     #: kinesis-mock is several times slower than kinesalite: smaller workloads, fewer repeats.
     mock_budget_scale: float = 0.25
     mock_repeats: int = 2
@@ -158,6 +162,7 @@ PROFILES = {
     ),
     "quick": Profile(
         name="quick", sizes=(100, 1024), shards=(1, 4), repeats=1, quix_repeats=1,
+        raw_only_repeats=1,
         flink_cells=((1024, 1),), mock_cells=((1024, 4),), tuning_cell=(1024, 1),
         sink_budget_bytes=1_000_000, sink_records=(2_000, 3_000),
         source_budget_bytes=12_000_000, source_records=(2_000, 60_000),
@@ -199,8 +204,9 @@ class Server:
         """What a job process needs to reach the server with boto3."""
         return {"endpoint": self.endpoint, "region": self.region}
 
-    def arrivals(self, stream: str) -> list[float]:
-        return [t for t, _ in read_stream(client(self.endpoint, self.region), stream)]
+    def read_back(self, stream: str) -> dict[str, Any]:
+        """``bench.perf_common.distinct_arrivals`` of a written stream."""
+        return distinct_arrivals(read_stream(client(self.endpoint, self.region), stream))
 
 
 class Steps:
@@ -228,11 +234,14 @@ log = Steps()
 # ------------------------------------------------------------------ figures from measurements
 
 
-def sink_rate(stream: str, arrivals: list[float], cell: Cell) -> float:
-    """Records/s of a finished write, from the server's arrival times of its records."""
+def sink_rate(stream: str, read_back: dict[str, Any], cell: Cell) -> float:
+    """Records/s of a finished write, from the server's arrival times of its distinct records
+    (``bench.perf_common.distinct_arrivals``)."""
+    arrivals = read_back["arrivals"]
     if len(arrivals) != cell.records:
         raise RuntimeError(
-            f"{stream}: {len(arrivals)} of {cell.records} records arrived; the writer lost some"
+            f"{stream}: {len(arrivals)} of {cell.records} distinct records arrived; the writer "
+            "lost some"
         )
     return steady_rate(arrivals)
 
@@ -262,14 +271,17 @@ def raw_cell(
     repeats = repeats or profile.repeats
     cell = profile.cell(size, shards, "sink", scale)
     for client_name, processes in (("ceiling", profile.ceiling_processes), ("boto3_loop", 1)):
-        rates = []
+        rates, duplicates = [], []
         for _ in range(repeats):
             stream = server.new_stream("raw-sink", shards)
             perf_raw.put_parallel(server.endpoint, server.region, stream, size,
                                   cell.records, processes)
-            rates.append(sink_rate(stream, server.arrivals(stream), cell))
+            read_back = server.read_back(stream)
+            rates.append(sink_rate(stream, read_back, cell))
+            duplicates.append(read_back["duplicates"])
             server.drop(stream)  # the next run meets the same server (see bench.perf_job)
-        results.append(entry(server, cell, "sink", client_name, rates, processes=processes))
+        results.append(entry(server, cell, "sink", client_name, rates, processes=processes,
+                             duplicates=duplicates))
     cell = profile.cell(size, shards, "source", scale)
     for client_name, processes in (("ceiling", profile.ceiling_processes), ("boto3_loop", 1)):
         rates = []
@@ -369,11 +381,12 @@ def flink_cell(
                "records": source_cell.records} for r in range(profile.repeats)]
     measured = run_job_process(server, variant, tasks, profile.parallelism)
     # The job process read each sink stream back and deleted it before its next task.
-    sink_rates = [sink_rate(s, measured[f"sink{r}"]["arrivals"], sink_cell)
-                  for r, s in enumerate(sink_streams)]
+    sink_runs = [measured[f"sink{r}"] for r in range(profile.repeats)]
+    sink_rates = [sink_rate(s, run, sink_cell) for s, run in zip(sink_streams, sink_runs)]
     source_runs = [measured[f"source{r}"] for r in range(profile.repeats)]
     return [
-        entry(server, sink_cell, "sink", variant, sink_rates, parallelism=profile.parallelism),
+        entry(server, sink_cell, "sink", variant, sink_rates, parallelism=profile.parallelism,
+              duplicates=[run["duplicates"] for run in sink_runs]),
         entry(server, source_cell, "source", variant,
               [source_rate(run, source_cell) for run in source_runs],
               parallelism=profile.parallelism,
@@ -440,13 +453,15 @@ class Quix:
         sink_cell = profile.cell(size, shards, "sink")
         source_cell = profile.cell(size, shards, "source")
         try:
-            sink_rates = []
+            sink_rates, duplicates = [], []
             for _ in range(profile.quix_repeats):
                 stream = server.new_stream("quix-sink", shards)
                 with perf_quix.kafka_broker() as broker:
                     perf_quix.sink(broker, server.endpoint, server.region, stream, size,
                                    sink_cell.records)
-                sink_rates.append(sink_rate(stream, server.arrivals(stream), sink_cell))
+                read_back = server.read_back(stream)
+                sink_rates.append(sink_rate(stream, read_back, sink_cell))
+                duplicates.append(read_back["duplicates"])
                 server.drop(stream)
             drains = []
             for _ in range(profile.quix_repeats):
@@ -457,7 +472,8 @@ class Quix:
             self.failed(f"{size_label(size)} x {shards} shards", error)
             return []
         return [
-            entry(server, sink_cell, "sink", QUIX, sink_rates, processes=1),
+            entry(server, sink_cell, "sink", QUIX, sink_rates, processes=1,
+                  duplicates=duplicates),
             entry(server, source_cell, "source", QUIX,
                   [quix_drain_rate(d, source_cell) for d in drains], processes=1,
                   execute_to_first_record_s=summary(
@@ -616,7 +632,7 @@ def tuning(server: Server, profile: Profile, source_stream: str) -> list[dict[st
         row: dict[str, Any] = {"setting": setting["name"], "direction": setting["direction"],
                                "size": size, "shards": shards}
         if setting["direction"] == "sink":
-            rates = [sink_rate(i, measured[i]["arrivals"], sink_cell) for i in ids]
+            rates = [sink_rate(i, measured[i], sink_cell) for i in ids]
             row["records_per_s"] = summary(rates, 0)
         elif setting["direction"] == "source":
             row["records_per_s"] = summary([source_rate(measured[i], source_cell) for i in ids], 0)
@@ -762,8 +778,10 @@ def run(profile: Profile) -> dict[str, Any]:
         for size, shards in itertools.product(profile.sizes, profile.shards):
             log(f"kinesalite {size} B x {shards} shards: raw clients")
             stream = backlog(main, profile, size, shards)
-            throughput += raw_cell(main, profile, size, shards, stream)
-            if (size, shards) in profile.flink_cells:
+            compared = (size, shards) in profile.flink_cells
+            throughput += raw_cell(main, profile, size, shards, stream, repeats=(
+                profile.repeats if compared else profile.raw_only_repeats))
+            if compared:
                 # Alternate which variant goes first: the server warms up as it serves, so a
                 # fixed order would favour the second.
                 order = FLINK_CLIENTS[::-1] if flink_cells_done % 2 else FLINK_CLIENTS

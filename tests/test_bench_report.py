@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bench import perf_report, performance
-from bench.perf_common import Cell
+from bench.perf_common import Cell, distinct_arrivals, payload
 from bench.perf_stats import summary
 from bench.performance import PROFILES, ratio_rows, sink_rate
 
@@ -216,12 +216,45 @@ def test_without_efo_results_the_page_says_how_to_measure_them() -> None:
     assert "docs/benchmarks/efo_latency.json" in section
 
 
+def written(times: list[float], indices: list[int]) -> list[tuple[float, bytes]]:
+    """A stream read back: ``(arrival, payload)`` of records with these indices."""
+    return [(t, payload(i, 100).encode()) for t, i in zip(times, indices)]
+
+
 def test_a_sink_rate_needs_every_record_back() -> None:
     cell = Cell(size=1024, shards=4, records=1500)
-    arrivals = [10.0] * 500 + [10.0 + (i + 1) * 0.002 for i in range(1000)]
-    assert sink_rate("s", arrivals, cell) == pytest.approx(500.0)
-    with pytest.raises(RuntimeError, match=r"bench-sink-3: 1499 of 1500 records arrived"):
-        sink_rate("bench-sink-3", arrivals[1:], cell)
+    times = [10.0] * 500 + [10.0 + (i + 1) * 0.002 for i in range(1000)]
+    records = written(times, list(range(1500)))
+    assert sink_rate("s", distinct_arrivals(records), cell) == pytest.approx(500.0)
+    with pytest.raises(RuntimeError, match=r"bench-sink-3: 1499 of 1500 distinct records arr"):
+        sink_rate("bench-sink-3", distinct_arrivals(records[1:]), cell)
+
+
+def test_copies_of_records_are_counted_apart_and_not_as_throughput() -> None:
+    cell = Cell(size=1024, shards=4, records=1500)
+    times = [10.0] * 500 + [10.0 + (i + 1) * 0.002 for i in range(1000)]
+    # An at-least-once writer retried the last 500 records: they arrived twice, later.
+    retried = written([12.5 + i * 0.001 for i in range(500)], list(range(1000, 1500)))
+    read_back = distinct_arrivals(written(times, list(range(1500))) + retried)
+    assert read_back["duplicates"] == 500
+    assert sink_rate("s", read_back, cell) == pytest.approx(500.0)  # first copies only
+    # A writer that sent 1,500 records but one of them twice lost one.
+    twice = distinct_arrivals(written(times, [*range(1499), 0]))
+    assert twice["duplicates"] == 1
+    with pytest.raises(RuntimeError, match="1499 of 1500 distinct records arrived"):
+        sink_rate("s", twice, cell)
+
+
+
+def test_the_page_says_which_writer_put_copies() -> None:
+    report = sample_report()
+    assert "more than once" not in perf_report.render(report, "performance.png")
+    for e in report["throughput"]:
+        if e["direction"] == "sink":
+            e["duplicates"] = [0, 1145, 0] if e["client"] == "quix" else [0, 0, 0]
+    page = perf_report.render(report, "performance.png")
+    assert "- Quix Streams, 1KiB x 4 on kinesalite: 1,145 extra copies in 1 of 3 runs." in page
+    assert "pyflink_kinesis, 1KiB" not in page
 
 
 def test_the_goals_table_marks_cells_whose_drains_were_too_short() -> None:
