@@ -17,7 +17,7 @@ help:
 	@echo "make test   - lint (ruff, mypy) and all tests, end-to-end jobs included"
 	@echo "make jars   - fetch the connector jars with Maven into jars/, verify them, build our Java module"
 	@echo "make docs   - regenerate docs/configuration.md from the key tables"
-	@echo "make bench  - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams (~55 min)"
+	@echo "make bench  - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams (~75 min)"
 	@echo "make bench-efo - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
 
 $(VENV)/.installed: pyproject.toml
