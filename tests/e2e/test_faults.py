@@ -281,9 +281,10 @@ SINK_FAULTS = {
         Injection(Reset(), "PutRecords", Every(3), limit=1),
     ],
     # The request is written, then the connection is reset: the sink cannot know, retries,
-    # and the records arrive twice (at-least-once).
+    # and the records arrive twice (at-least-once). Every 2nd request, 3 in all: a random
+    # rate (10%) could, rarely, reset one request 4 times and fail the job (one CI run did).
     "putrecords-reset-after-write": [
-        Injection(Reset(after_forward=True), "PutRecords", Rate(0.1)),
+        Injection(Reset(after_forward=True), "PutRecords", Every(2), limit=3),
     ],
 }
 
