@@ -141,9 +141,7 @@ def throughput_section(report: dict[str, Any], direction: str) -> str:
 def duplicates_note(report: dict[str, Any]) -> str:
     """Which writers put some records more than once (rates count each record once)."""
     lines = []
-    for e in report["throughput"]:
-        if e["direction"] != "sink":
-            continue
+    for e in report["throughput"]:  # only sink entries have copies
         copies = [n for n in e.get("duplicates", []) if n]
         if copies:
             lines.append(
@@ -288,6 +286,16 @@ def tuning_section(report: dict[str, Any]) -> str:
                   "defaults, same run", "change"], rows)
 
 
+def verdicts(report: dict[str, Any], direction: str, size: int,
+             shards: int) -> dict[str, str]:
+    """``ahead``, ``level`` or ``behind`` of ours against each alternative measured in a
+    kinesalite cell (``bench.perf_stats.verdict`` on the runs)."""
+    ours = find(report, "kinesalite", direction, "ours", size, shards)
+    found = {c: find(report, "kinesalite", direction, c, size, shards) for c in ALTERNATIVES}
+    return {client: verdict(ours["runs"], other["runs"])
+            for client, other in found.items() if ours and other}
+
+
 def goals_section(report: dict[str, Any]) -> str:
     rough = {(e["direction"], e["size"], e["shards"]) for e in report["throughput"]
              if e["server"] == "kinesalite" and e.get("short_drains")}
@@ -296,15 +304,12 @@ def goals_section(report: dict[str, Any]) -> str:
         if r["server"] != "kinesalite":
             continue
         cell = (r["direction"], r["size"], r["shards"])
-        ours = find(report, "kinesalite", r["direction"], "ours", r["size"], r["shards"])
-        compared, met = [], ours is not None
-        for client in ALTERNATIVES:
-            other = find(report, "kinesalite", r["direction"], client, r["size"], r["shards"])
-            if ours is None or other is None or r.get(f"ours_vs_{client}") is None:
-                continue
-            outcome = verdict(ours["runs"], other["runs"])
-            met = met and (outcome == "ahead" or (client == SAME_ENGINE and outcome == "level"))
-            compared.append(f"{client} {r[f'ours_vs_{client}']:.2f} {outcome}")
+        outcomes = {client: outcome for client, outcome in verdicts(report, *cell).items()
+                    if r.get(f"ours_vs_{client}") is not None}
+        met = all(outcome == "ahead" or (client == SAME_ENGINE and outcome == "level")
+                  for client, outcome in outcomes.items())
+        compared = [f"{client} {r[f'ours_vs_{client}']:.2f} {outcome}"
+                    for client, outcome in outcomes.items()]
         to_ceiling = r.get("ours_vs_best_raw")
         near_ceiling = to_ceiling is not None and to_ceiling >= CEILING_SHARE_GOAL
         rows.append([r["direction"], size_label(r["size"]), r["shards"],
@@ -347,9 +352,9 @@ def profile_summary(report: dict[str, Any]) -> str:
         f"- Profile `{p['name']}`: records of {', '.join(size_label(s) for s in p['sizes'])}; "
         f"{', '.join(str(n) for n in p['shards'])} shards; {p['repeats']} repeats of every "
         f"throughput figure (min / median / max shown as `median (min-max)`), "
-        f"{p.get('quix_repeats', p['repeats'])} of Quix Streams' (a Kafka broker per run).\n"
+        f"{p['quix_repeats']} of Quix Streams' (a Kafka broker per run).\n"
         f"- Raw clients (ceiling, boto3 loop) run every cell on kinesalite "
-        f"({p.get('raw_only_repeats', p['repeats'])} repeats in the cells without the Flink "
+        f"({p['raw_only_repeats']} repeats in the cells without the Flink "
         f"variants). kinesis-mock is "
         f"much slower, so its ceilings are taken on {mock_cells} only, with "
         f"{p['mock_budget_scale']:.0%} of the records and {p['mock_repeats']} repeats. The "
@@ -409,10 +414,8 @@ def verdict_findings(report: dict[str, Any]) -> list[str]:
     for direction in ("sink", "source"):
         counts: dict[str, int] = {}
         for size, shards in cells(report, "kinesalite"):
-            ours = find(report, "kinesalite", direction, "ours", size, shards)
-            other = find(report, "kinesalite", direction, SAME_ENGINE, size, shards)
-            if ours and other:
-                outcome = verdict(ours["runs"], other["runs"])
+            outcome = verdicts(report, direction, size, shards).get(SAME_ENGINE)
+            if outcome:
                 counts[outcome] = counts.get(outcome, 0) + 1
         if counts:
             lines.append(f"- {direction.capitalize()} against {ALTERNATIVES[SAME_ENGINE]} "
