@@ -26,7 +26,11 @@ from pyflink_kinesis.glue import (
     GlueSchemaRegistryJsonDeserializationSchema,
 )
 from pyflink_kinesis.preflight import check_streams
-from pyflink_kinesis.schemas import AvroDeserializationSchema, TypeInformationSerializationSchema
+from pyflink_kinesis.schemas import (
+    AvroDeserializationSchema,
+    RowFieldSerializationSchema,
+    TypeInformationSerializationSchema,
+)
 from pyflink_kinesis.sink import (
     KinesisStreamsSink,
     KinesisStreamsSinkBuilder,
@@ -54,6 +58,7 @@ __all__ = [
     "KinesisStreamsSinkBuilder",
     "PartitionKeyGenerator",
     "PeriodicWatermarkAssigner",
+    "RowFieldSerializationSchema",
     "StreamCheckError",
     "TypeInformationSerializationSchema",
     "UnsupportedFlinkVersionError",

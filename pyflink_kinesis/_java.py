@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from py4j.java_gateway import JavaClass
+from py4j.protocol import Py4JError, Py4JJavaError
 
 from pyflink_kinesis import gateway
+from pyflink_kinesis.errors import ConfigProblem, KinesisConfigError
 
 
 class JavaRecipe:
@@ -45,3 +47,36 @@ def java_properties(jvm: Any, properties: Mapping[str, str]) -> Any:
     for key, value in properties.items():
         j_properties.setProperty(key, value)
     return j_properties
+
+
+def custom_java_object(
+    jvm: Any, java_class_name: str, interface: str, setting: str, subject: str, used_by: str
+) -> Any:
+    """A new instance of the user's Java class ``java_class_name``, which must implement
+    ``interface`` and have a public no-argument constructor.
+
+    Each way this can fail raises :class:`KinesisConfigError` about ``setting``, saying what to
+    do; ``used_by`` names the call the class's jar must be added before (``build()``).
+    """
+
+    def problem(what: str) -> KinesisConfigError:
+        return KinesisConfigError([ConfigProblem(setting, what)], subject=subject)
+
+    loader = jvm.Thread.currentThread().getContextClassLoader()
+    try:
+        j_class = jvm.Class.forName(java_class_name, True, loader)
+    except Py4JJavaError as exc:
+        raise problem(
+            f"the Java class could not be loaded ({exc.java_exception.toString()}); check the "
+            "fully qualified name and add the jar that holds it with "
+            f"env.add_jars('file:///path/to/your.jar') before {used_by}"
+        ) from None
+    if not jvm.Class.forName(interface, False, loader).isAssignableFrom(j_class):
+        raise problem(f"the class does not implement {interface}; implement it")
+    try:
+        return java_class(jvm, java_class_name)()
+    except Py4JError:
+        raise problem(
+            "the class could not be instantiated; it must be a concrete class with a public "
+            "no-argument constructor"
+        ) from None

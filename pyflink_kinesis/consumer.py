@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence, Union
 
-from py4j.protocol import Py4JError, Py4JJavaError
 from pyflink.common import AssignerWithPeriodicWatermarksWrapper, DeserializationSchema
 from pyflink.datastream.functions import SourceFunction
 
 from pyflink_kinesis import gateway
-from pyflink_kinesis._java import JavaRecipe, java_class, java_properties
+from pyflink_kinesis._java import JavaRecipe, custom_java_object, java_class, java_properties
 from pyflink_kinesis.config import consumer_properties, mask_secrets
+from pyflink_kinesis.config.validation import Problems
+from pyflink_kinesis.config.values import java_class_problem
 from pyflink_kinesis.errors import ConfigProblem, KinesisConfigError
 from pyflink_kinesis.watermark import PeriodicWatermarkAssigner, WatermarkTracker
 
@@ -48,31 +49,22 @@ class KinesisShardAssigner(JavaRecipe):
         is not a ``KinesisShardAssigner`` or has no public no-arg constructor raises
         :class:`~pyflink_kinesis.KinesisConfigError` saying so.
         """
-        interface = f"{_CONNECTORS}.KinesisShardAssigner"
-
-        def problem(what: str) -> KinesisConfigError:
-            setting = ConfigProblem(f"KinesisShardAssigner.custom({java_class_name!r})", what)
-            return KinesisConfigError([setting], subject="shard assigner")
+        problem = java_class_problem(java_class_name)
+        if problem is not None:
+            raise KinesisConfigError(
+                [ConfigProblem(f"KinesisShardAssigner.custom({java_class_name!r})", problem)],
+                subject="shard assigner",
+            )
 
         def build(jvm: Any) -> Any:
-            loader = jvm.Thread.currentThread().getContextClassLoader()
-            try:
-                j_class = jvm.Class.forName(java_class_name, True, loader)
-            except Py4JJavaError as exc:
-                raise problem(
-                    f"the Java class could not be loaded ({exc.java_exception.toString()}); "
-                    "check the fully qualified name and add the jar that holds it with "
-                    "env.add_jars('file:///path/to/assigner.jar') before set_shard_assigner()"
-                ) from None
-            if not jvm.Class.forName(interface, False, loader).isAssignableFrom(j_class):
-                raise problem(f"the class does not implement {interface}; implement it")
-            try:
-                return java_class(jvm, java_class_name)()
-            except Py4JError:
-                raise problem(
-                    "the class could not be instantiated; it must be a concrete class with a "
-                    "public no-argument constructor"
-                ) from None
+            return custom_java_object(
+                jvm,
+                java_class_name,
+                f"{_CONNECTORS}.KinesisShardAssigner",
+                f"KinesisShardAssigner.custom({java_class_name!r})",
+                "shard assigner",
+                "set_shard_assigner()",
+            )
 
         return KinesisShardAssigner(f"custom({java_class_name!r})", build)
 
@@ -142,10 +134,18 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
         deserializer: Deserializer,
         config: Mapping[str, object],
     ) -> None:
+        problems = Problems("consumer config")
+        if not isinstance(deserializer, (DeserializationSchema, KinesisDeserializationSchema)):
+            problems.add(
+                "deserializer",
+                f"expected a pyflink DeserializationSchema (like SimpleStringSchema()) or a "
+                f"KinesisDeserializationSchema, got {type(deserializer).__name__}",
+            )
+        properties = consumer_properties(config, streams, problems)
+        assert isinstance(config, Mapping)
         self._streams = [streams] if isinstance(streams, str) else list(streams)
         self._config = dict(config)
         self._with_metadata = getattr(deserializer, "with_metadata_fields", False)
-        properties = consumer_properties(self._config, self._streams)
         gateway.use_json_protocol(properties)
         jvm = gateway.jvm()
         self._j_kinesis_consumer = java_class(jvm, f"{_CONNECTORS}.FlinkKinesisConsumer")(
@@ -155,6 +155,8 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
 
     def set_shard_assigner(self, shard_assigner: KinesisShardAssigner) -> FlinkKinesisConsumer:
         """Choose how shards are spread over subtasks (default: hash of stream and shard)."""
+        _require(shard_assigner, KinesisShardAssigner, "set_shard_assigner",
+                 "KinesisShardAssigner.uniform_shard_assigner()")
         self._j_kinesis_consumer.setShardAssigner(shard_assigner._to_java())
         return self
 
@@ -192,6 +194,8 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
 
     def set_watermark_tracker(self, watermark_tracker: WatermarkTracker) -> FlinkKinesisConsumer:
         """Align subtasks by event time through this tracker."""
+        _require(watermark_tracker, WatermarkTracker, "set_watermark_tracker",
+                 "WatermarkTracker.job_manager_watermark_tracker('name')")
         self._j_kinesis_consumer.setWatermarkTracker(watermark_tracker._to_java())
         return self
 
@@ -204,9 +208,11 @@ def _java_deserializer(jvm: Any, deserializer: Deserializer) -> Any:
     if isinstance(deserializer, DeserializationSchema):
         wrapper = f"{_CONNECTORS}.serialization.KinesisDeserializationSchemaWrapper"
         return java_class(jvm, wrapper)(deserializer._j_deserialization_schema)
-    if hasattr(deserializer, "_j_kinesis_deserialization_schema"):
-        return deserializer._j_kinesis_deserialization_schema
-    raise TypeError(
-        f"deserializer must be a pyflink DeserializationSchema (e.g. SimpleStringSchema()) or a "
-        f"KinesisDeserializationSchema, not {type(deserializer).__name__}"
-    )
+    return deserializer._j_kinesis_deserialization_schema
+
+
+def _require(value: object, expected: type, method: str, example: str) -> None:
+    if not isinstance(value, expected):
+        raise TypeError(
+            f"{method} takes a {expected.__name__} (like {example}), got {type(value).__name__}"
+        )

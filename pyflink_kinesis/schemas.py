@@ -3,6 +3,8 @@
 * :class:`AvroDeserializationSchema`: bare Avro binary (no container header), schema supplied.
 * :class:`TypeInformationSerializationSchema`: Flink's own binary format for a known type, for
   data written and read by Flink jobs; usable by the consumer and by ``KinesisStreamsSink``.
+* :class:`RowFieldSerializationSchema`: for ``KinesisStreamsSink``, one field of Row records
+  (the payload next to a partition key field).
 
 For JSON use PyFlink's ``JsonRowDeserializationSchema`` (``pyflink.datastream.formats.json``);
 the consumer takes it as it is. docs/deserialization.md compares them all.
@@ -23,14 +25,22 @@ from pyflink_kinesis.config.avro import (
     load_avro_schema,
     row_output_problems,
 )
+from pyflink_kinesis.config.partition_keys import field_problem
 from pyflink_kinesis.errors import AvroSchemaError, ConfigProblem
 
-__all__ = ["AvroDeserializationSchema", "AvroOutput", "TypeInformationSerializationSchema"]
+__all__ = [
+    "AvroDeserializationSchema",
+    "AvroOutput",
+    "RowFieldSerializationSchema",
+    "TypeInformationSerializationSchema",
+]
 
 AvroOutput = Literal["dict", "row"]
 
 _AVRO = "org.apache.flink.avro.shaded.org.apache.avro"  # Avro as shaded in flink-sql-avro
 _FORMATS = "org.apache.flink.formats.avro"
+_RECORD_FIELD = "io.pyflinkkinesis.RecordField"
+_ROW_FIELD_SCHEMA = "io.pyflinkkinesis.RowFieldSerializationSchema"
 
 
 class AvroDeserializationSchema(DeserializationSchema):  # type: ignore[misc]
@@ -170,3 +180,34 @@ class TypeInformationSerializationSchema(SerializationSchema, DeserializationSch
 
     def __repr__(self) -> str:
         return f"TypeInformationSerializationSchema({self.type_info})"
+
+
+class RowFieldSerializationSchema(SerializationSchema):  # type: ignore[misc]
+    """Writes one field of each Row record as the Kinesis record's data.
+
+    With :meth:`PartitionKeyGenerator.from_field` on another field, this keys records by any
+    Python function: map each record to ``Row(key, payload)`` (``output_type=Types.ROW(...)``),
+    key the sink by field 0 and write field 1. ``field`` is a name (named Rows) or a position
+    from 0. Without ``schema`` the field must be a STRING (written as UTF-8) or bytes
+    (``Types.PRIMITIVE_ARRAY(Types.BYTE())``, written as they are); with one, ``schema``
+    serializes the field's value. A missing or null field fails the job, naming the field.
+    """
+
+    def __init__(self, field: str | int, schema: SerializationSchema | None = None) -> None:
+        problem = field_problem(field)
+        if problem is not None:
+            raise ValueError(f"RowFieldSerializationSchema field: {problem}")
+        if schema is not None and not isinstance(schema, SerializationSchema):
+            raise TypeError(
+                "RowFieldSerializationSchema schema must be a pyflink SerializationSchema "
+                f"(like SimpleStringSchema()) or None, not {type(schema).__name__}"
+            )
+        jvm = gateway.jvm()
+        fields = java_class(jvm, _RECORD_FIELD)
+        j_field = fields.position(field) if isinstance(field, int) else fields.name(field)
+        j_schema = None if schema is None else schema._j_serialization_schema
+        super().__init__(java_class(jvm, _ROW_FIELD_SCHEMA)(j_field, j_schema))
+        self._description = f"RowFieldSerializationSchema({field!r}, {schema!r})"
+
+    def __repr__(self) -> str:
+        return self._description

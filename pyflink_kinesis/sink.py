@@ -2,47 +2,163 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from pyflink.common import SerializationSchema
+from pyflink.datastream import DataStream, KeyedStream
 from pyflink.datastream.connectors import Sink
+from pyflink.datastream.connectors.base import StreamTransformer, SupportsPreprocessing
 
 from pyflink_kinesis import gateway
-from pyflink_kinesis._java import JavaRecipe, java_class, java_properties
+from pyflink_kinesis._java import JavaRecipe, custom_java_object, java_class, java_properties
 from pyflink_kinesis.config import SinkSettings, mask_secrets, validate_sink
 from pyflink_kinesis.config.endpoint import with_endpoint_defaults
+from pyflink_kinesis.config.partition_keys import (
+    field_generator_problems,
+    field_problem,
+    path_problem,
+)
+from pyflink_kinesis.config.validation import Problems
+from pyflink_kinesis.config.values import java_class_problem
 
 _TABLE = "org.apache.flink.connector.kinesis.table"
+_SINK = "org.apache.flink.connector.kinesis.sink"
+_OURS = "io.pyflinkkinesis"
+# Tells the generator its subtask before each writer is created (connector 4.3.0 never does).
+_SUBTASK_SINK = f"{_OURS}.SubtaskInitializingSink"
+_FIELD_KEYS = f"{_OURS}.FieldPartitionKeyGenerator"
+SUBTASK_KEYS = f"{_OURS}.SubtaskPartitionKeyGenerator"
+_GENERATOR = "partition_key_generator"
 
 
 class PartitionKeyGenerator(JavaRecipe):
-    """Chooses each record's Kinesis partition key, and so its shard."""
+    """Chooses each record's Kinesis partition key, and so its shard.
+
+    Kinesis keeps order only within a shard: every generator here but :meth:`random` gives all
+    records of one key (or one subtask) the same shard. Arguments are checked at the sink's
+    ``build()``, with the sink's other settings. See "Partition keys" in docs/sink.md.
+    """
+
+    def __init__(
+        self,
+        description: str,
+        build: Callable[[Any], Any],
+        problems: Sequence[str] = (),
+        subtask_aware: bool = True,
+    ) -> None:
+        super().__init__(description, build)
+        self._problems = tuple(problems)
+        # Whether the sink must tell the generator its subtask (all but random()).
+        self._subtask_aware = subtask_aware
+
+    def problems(self) -> tuple[str, ...]:
+        """What is wrong with this generator's arguments (empty when nothing is)."""
+        return self._problems
 
     @staticmethod
     def fixed() -> PartitionKeyGenerator:
-        """A fixed key per sink subtask, meant to be its index ("0", "1", ...).
+        """One key per sink subtask, its index ("0", "1", ...): each subtask's records stay in
+        one shard, in the order the subtask wrote them.
 
-        With connector 4.3.0 the DataStream sink never tells the generator its subtask index,
-        so every record gets the key "0": all records go to one shard. Use :meth:`random` to
-        spread the load.
+        Connector 4.3.0 never tells its own fixed generator the subtask (it writes "0"
+        everywhere); this one learns it from the sink. ``'sink.partitioner' = 'fixed'`` in SQL
+        does the same.
         """
-        return PartitionKeyGenerator(
-            "fixed()", lambda jvm: java_class(jvm, f"{_TABLE}.FixedKinesisPartitionKeyGenerator")()
-        )
+        return PartitionKeyGenerator("fixed()", lambda jvm: java_class(jvm, SUBTASK_KEYS)())
 
     @staticmethod
     def random() -> PartitionKeyGenerator:
-        """A random UUID per record: records spread over all shards."""
+        """A random UUID per record: records spread over all shards, with no order between them."""
         return PartitionKeyGenerator(
             "random()",
             lambda jvm: java_class(jvm, f"{_TABLE}.RandomKinesisPartitionKeyGenerator")(),
+            subtask_aware=False,
+        )
+
+    @staticmethod
+    def from_field(
+        field: str | int, *, default_key: str | None = None, hash_long_keys: bool = False
+    ) -> PartitionKeyGenerator:
+        """The key is a field of each Row record: by name for named Rows
+        (``Types.ROW_NAMED``), by position (from 0) for any Row.
+
+        A value of any type becomes its string form (Java's: ``42``, ``2.5``, ``true``; bytes
+        as hex). A record whose field is missing, null or empty fails the job naming the field
+        and the record, unless ``default_key`` is given: such records are then written under
+        that key (counted in the metric ``numRecordsWithDefaultPartitionKey``). A key longer
+        than Kinesis' 256 characters fails the job too, unless ``hash_long_keys``: it is then
+        written as its SHA-256 in hex, still one key (and one shard) per value.
+        """
+        problems = field_generator_problems(field_problem(field), default_key, hash_long_keys)
+        factory = "rowPosition" if isinstance(field, int) else "rowField"
+        return PartitionKeyGenerator(
+            _described("from_field", field, default_key, hash_long_keys),
+            lambda jvm: getattr(java_class(jvm, _FIELD_KEYS), factory)(
+                field, default_key, hash_long_keys
+            ),
+            problems,
+        )
+
+    @staticmethod
+    def json_field(
+        path: str, *, default_key: str | None = None, hash_long_keys: bool = False
+    ) -> PartitionKeyGenerator:
+        """The key is a field of each JSON text record (``SimpleStringSchema`` str records, or
+        bytes); ``path`` may be dotted for nested fields (``"order.customer"``), as
+        :meth:`PeriodicWatermarkAssigner.json_field` reads them.
+
+        Values become their text (numbers and booleans as written by JSON, objects as compact
+        JSON). ``default_key`` also takes records that are not JSON objects; otherwise as
+        :meth:`from_field`.
+        """
+        problems = field_generator_problems(path_problem(path), default_key, hash_long_keys)
+        return PartitionKeyGenerator(
+            _described("json_field", path, default_key, hash_long_keys),
+            lambda jvm: java_class(jvm, _FIELD_KEYS).jsonPath(path, default_key, hash_long_keys),
+            problems,
+        )
+
+    @staticmethod
+    def custom(java_class_name: str) -> PartitionKeyGenerator:
+        """A Java ``PartitionKeyGenerator`` of your own, by class name (public no-arg
+        constructor; add its jar with ``env.add_jars``).
+
+        If it has a public ``initialize(int indexOfThisSubtask, int numberOfParallelSubtasks)``
+        method, the sink calls it before the first record. The class is loaded at ``build()``;
+        a class that is missing, is not a ``PartitionKeyGenerator`` or has no public no-arg
+        constructor raises :class:`~pyflink_kinesis.KinesisConfigError` saying so.
+        """
+        setting = f"PartitionKeyGenerator.custom({java_class_name!r})"
+        problem = java_class_problem(java_class_name)
+        return PartitionKeyGenerator(
+            f"custom({java_class_name!r})",
+            lambda jvm: custom_java_object(
+                jvm,
+                java_class_name,
+                f"{_SINK}.PartitionKeyGenerator",
+                setting,
+                "sink settings",
+                "build()",
+            ),
+            [] if problem is None else [problem],
         )
 
 
-class KinesisStreamsSink(Sink):  # type: ignore[misc]
+def _described(name: str, field: object, default_key: object, hash_long_keys: object) -> str:
+    arguments = [repr(field)]
+    if default_key is not None:
+        arguments.append(f"default_key={default_key!r}")
+    if hash_long_keys is not False:
+        arguments.append(f"hash_long_keys={hash_long_keys!r}")
+    return f"{name}({', '.join(arguments)})"
+
+
+class KinesisStreamsSink(Sink, SupportsPreprocessing):  # type: ignore[misc]
     """Writes a stream to Kinesis with batched PutRecords; at-least-once with checkpointing.
 
-    Build it with :meth:`builder`.
+    Build it with :meth:`builder`. ``stream.key_by(f).sink_to(sink)`` writes the stream's
+    records, each key through one sink subtask (PyFlink alone would hand the sink its internal
+    ``Row(key, record)`` pairs).
     """
 
     def __init__(self, j_kinesis_streams_sink: Any, description: str) -> None:
@@ -55,8 +171,19 @@ class KinesisStreamsSink(Sink):  # type: ignore[misc]
         :meth:`~KinesisStreamsSinkBuilder.build`."""
         return KinesisStreamsSinkBuilder()
 
+    def get_transformer(self) -> StreamTransformer:
+        """What ``sink_to`` applies to the stream first: a keyed stream's records, unpaired."""
+        return _KeyedStreamValues()
+
     def __repr__(self) -> str:
         return self._description
+
+
+class _KeyedStreamValues(StreamTransformer):  # type: ignore[misc]
+    """A PyFlink ``KeyedStream`` carries ``Row(key, record)``; the sink must get the record."""
+
+    def apply(self, ds: DataStream) -> DataStream:
+        return ds._values() if isinstance(ds, KeyedStream) else ds
 
 
 class KinesisStreamsSinkBuilder:
@@ -69,17 +196,22 @@ class KinesisStreamsSinkBuilder:
     """
 
     def __init__(self) -> None:
-        self._client_properties: Mapping[str, object] | None = None
-        self._serialization_schema: SerializationSchema | None = None
-        self._partition_key_generator: PartitionKeyGenerator | None = None
-        self._stream_name: str | None = None
+        # What the setters were given, checked only at build(): wrong types included.
+        self._client_properties: object = None
+        self._serialization_schema: object = None
+        self._partition_key_generator: object = None
+        self._stream_name: object = None
         self._options: dict[str, Any] = {}
 
     def set_kinesis_client_properties(
         self, kinesis_client_properties: Mapping[str, object]
     ) -> KinesisStreamsSinkBuilder:
         """AWS client settings: ``aws.region`` (required), credentials, ``aws.endpoint``..."""
-        self._client_properties = dict(kinesis_client_properties)
+        self._client_properties = (
+            dict(kinesis_client_properties)
+            if isinstance(kinesis_client_properties, Mapping)
+            else kinesis_client_properties
+        )
         return self
 
     def set_serialization_schema(
@@ -92,7 +224,7 @@ class KinesisStreamsSinkBuilder:
     def set_partition_key_generator(
         self, partition_key_generator: PartitionKeyGenerator
     ) -> KinesisStreamsSinkBuilder:
-        """How each record's partition key is chosen."""
+        """How each record's partition key is chosen (see :class:`PartitionKeyGenerator`)."""
         self._partition_key_generator = partition_key_generator
         return self
 
@@ -139,33 +271,74 @@ class KinesisStreamsSinkBuilder:
 
     def build(self) -> KinesisStreamsSink:
         """Validate every setting (all problems in one KinesisConfigError), then create the sink."""
-        properties = with_endpoint_defaults(validate_sink(
-            SinkSettings(
-                client_properties=self._client_properties,
-                stream_name=self._stream_name,
-                has_serialization_schema=self._serialization_schema is not None,
-                has_partition_key_generator=self._partition_key_generator is not None,
-                **self._options,
+        problems = Problems("sink settings")
+        schema, generator = self._checked_parts(problems)
+        properties = with_endpoint_defaults(
+            validate_sink(
+                SinkSettings(
+                    client_properties=self._client_properties,
+                    stream_name=self._stream_name,
+                    has_serialization_schema=self._serialization_schema is not None,
+                    has_partition_key_generator=self._partition_key_generator is not None,
+                    **self._options,
+                ),
+                problems,
             )
-        ))
-        assert self._serialization_schema is not None and self._partition_key_generator
+        )
+        assert schema is not None and generator is not None
         gateway.use_json_protocol(properties)
         jvm = gateway.jvm()
-        builder = java_class(jvm, "org.apache.flink.connector.kinesis.sink.KinesisStreamsSink")
+        j_generator = generator._to_java()
         j_builder = (
-            builder.builder()
+            java_class(jvm, f"{_SINK}.KinesisStreamsSink")
+            .builder()
             .setKinesisClientProperties(java_properties(jvm, properties))
-            .setSerializationSchema(self._serialization_schema._j_serialization_schema)
-            .setPartitionKeyGenerator(self._partition_key_generator._to_java())
+            .setSerializationSchema(schema._j_serialization_schema)
+            .setPartitionKeyGenerator(j_generator)
             .setStreamName(self._stream_name)
         )
         for name, value in self._options.items():
             getattr(j_builder, _JAVA_SETTERS[name])(value)
-        return KinesisStreamsSink(j_builder.build(), repr(self))
+        j_sink = j_builder.build()
+        if generator._subtask_aware:
+            j_sink = java_class(jvm, _SUBTASK_SINK)(j_sink, j_generator)
+        return KinesisStreamsSink(j_sink, repr(self))
+
+    def _checked_parts(
+        self, problems: Problems
+    ) -> tuple[SerializationSchema | None, PartitionKeyGenerator | None]:
+        """The schema and generator if their types are right; a problem for each that is not."""
+        schema, generator = self._serialization_schema, self._partition_key_generator
+        if schema is not None and not isinstance(schema, SerializationSchema):
+            problems.add(
+                "serialization_schema",
+                f"expected a pyflink SerializationSchema (like SimpleStringSchema()), got "
+                f"{type(schema).__name__}",
+            )
+            schema = None
+        if generator is not None and not isinstance(generator, PartitionKeyGenerator):
+            problems.add(
+                _GENERATOR,
+                f"expected a PartitionKeyGenerator (like PartitionKeyGenerator.from_field('id')), "
+                f"got {type(generator).__name__}; to key by a Python function, map each record "
+                f"to a Row of key and payload (see 'Partition keys' in docs/sink.md)",
+            )
+            generator = None
+        elif generator is not None:
+            for problem in generator.problems():
+                problems.add(_GENERATOR, f"{generator!r}: {problem}")
+        return schema, generator
 
     def __repr__(self) -> str:
-        client = mask_secrets(self._client_properties or {})
+        properties = self._client_properties
+        client = (
+            mask_secrets(properties or {})
+            if properties is None or isinstance(properties, Mapping)
+            else f"<{type(properties).__name__}>"
+        )
         parts = [f"stream_name={self._stream_name!r}", f"client_properties={client!r}"]
+        if self._partition_key_generator is not None:
+            parts.append(f"partition_key_generator={self._partition_key_generator!r}")
         parts += [f"{name}={value!r}" for name, value in self._options.items()]
         return f"KinesisStreamsSink({', '.join(parts)})"
 

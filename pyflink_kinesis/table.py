@@ -19,8 +19,11 @@ from pyflink.table import Schema, TableDescriptor
 from pyflink_kinesis import gateway
 from pyflink_kinesis.config import check_ddl, ddl_tables, mask_secrets, table_options
 from pyflink_kinesis.config.endpoint import TABLE_HTTP_PROTOCOL_VERSION, with_endpoint_defaults
+from pyflink_kinesis.config.table import PARTITIONER
+from pyflink_kinesis.sink import SUBTASK_KEYS
 
 CONNECTOR = "kinesis"
+FIXED = "fixed"
 
 
 def table_options_for(
@@ -42,7 +45,13 @@ def table_options_for(
 
 
 def _with_table_defaults(options: Mapping[str, str]) -> dict[str, str]:
-    return with_endpoint_defaults(options, protocol_key=TABLE_HTTP_PROTOCOL_VERSION)
+    """What the connector must be given for ``options``: the endpoint defaults, and our fixed
+    partition keys for ``'sink.partitioner' = 'fixed'`` (the connector's own writes key "0" in
+    every subtask: it is never told its subtask)."""
+    defaults = with_endpoint_defaults(options, protocol_key=TABLE_HTTP_PROTOCOL_VERSION)
+    if defaults.get(PARTITIONER) == FIXED:
+        defaults[PARTITIONER] = SUBTASK_KEYS
+    return defaults
 
 
 class KinesisTableDescriptor(TableDescriptor):  # type: ignore[misc]
@@ -107,20 +116,31 @@ def prepare_statement(statement: str) -> str:
     """Validate the ``kinesis`` tables a SQL statement declares and return the statement to run.
 
     Raises KinesisConfigError with every problem. Tables over a plain ``http://`` local endpoint
-    get ``aws.http.protocol.version = 'HTTP1_1'`` unless they set it.
+    get ``aws.http.protocol.version = 'HTTP1_1'`` unless they set it; ``'sink.partitioner' =
+    'fixed'`` becomes our fixed generator, which knows its subtask.
     """
     tables = ddl_tables(statement)
     if not tables:
         return statement
     check_ddl(statement)
     gateway.mark_used()
-    for table in sorted(tables, key=lambda t: t.with_end, reverse=True):
+    edits: list[tuple[int, int, str]] = []  # (start, end, new text) in the statement
+    for table in tables:
         gateway.use_json_protocol(table.options)
-        added = {
-            k: v for k, v in _with_table_defaults(table.options).items() if k not in table.options
-        }
-        options = "".join(f",\n  {_sql_string(k)} = {_sql_string(v)}" for k, v in added.items())
-        statement = statement[: table.with_end] + options + statement[table.with_end :]
+        options = _with_table_defaults(table.options)
+        added = "".join(
+            f",\n  {_sql_string(k)} = {_sql_string(v)}"
+            for k, v in options.items()
+            if k not in table.options
+        )
+        edits.append((table.with_end, table.with_end, added))
+        edits += [
+            (*table.value_spans[k], _sql_string(v))
+            for k, v in options.items()
+            if k in table.options and v != table.options[k]
+        ]
+    for start, end, text in sorted(edits, reverse=True):
+        statement = statement[:start] + text + statement[end:]
     return statement
 
 
@@ -138,7 +158,7 @@ def prepare_descriptor(descriptor: TableDescriptor) -> TableDescriptor:
     gateway.use_json_protocol(checked)
     j_builder = j_descriptor.toBuilder()
     for key, value in checked.items():
-        if key not in options:
+        if options.get(key) != value:
             j_builder.option(key, value)
     return KinesisTableDescriptor(j_builder.build())
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import pytest
 
@@ -56,7 +56,7 @@ DOCUMENTED = {
 }
 
 
-def problems(config: Mapping[str, object], streams: Sequence[str] = STREAMS) -> dict[str, str]:
+def problems(config: Mapping[str, object], streams: object = STREAMS) -> dict[str, str]:
     with pytest.raises(KinesisConfigError) as raised:
         consumer_properties(config, streams)
     return {problem.key: problem.message for problem in raised.value.problems}
@@ -260,10 +260,26 @@ def test_recoverable_errors_must_count_from_zero_without_gaps() -> None:
 
 @pytest.mark.parametrize(
     ("streams", "message"),
-    [([], "give at least one stream to read"), (["orders", ""], "is not a Kinesis stream name")],
+    [
+        ([], "give at least one stream to read"),
+        (["orders", ""], "is not a Kinesis stream name"),
+        (5, "expected a stream name (str) or a list of them, got int"),
+        ({"orders"}, "expected a stream name (str) or a list of them, got set"),
+        ([b"orders"], "stream names are str, got bytes"),
+    ],
 )
-def test_stream_names_are_checked(streams: list[str], message: str) -> None:
+def test_stream_names_are_checked(streams: object, message: str) -> None:
     assert message in problems(REGION, streams)["streams"]
+
+
+def test_a_config_that_is_no_mapping_is_reported_with_the_streams() -> None:
+    with pytest.raises(KinesisConfigError) as raised:
+        consumer_properties([("aws.region", SECRET)], 5)
+    assert {p.key: p.message for p in raised.value.problems} == {
+        "streams": "expected a stream name (str) or a list of them, got int",
+        "config": "expected a dict of str keys to str, int, float, bool or Enum values, got list",
+    }
+    assert SECRET not in str(raised.value)
 
 
 def test_secrets_never_appear_in_the_error() -> None:

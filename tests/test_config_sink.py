@@ -181,3 +181,25 @@ def test_secrets_never_appear_in_the_error() -> None:
     assert len(raised.value.problems) == 3  # region, misspelt key, access key id
     assert SECRET not in str(raised.value)
     assert SECRET not in repr(raised.value)
+
+
+def test_problems_the_builder_found_are_reported_with_the_rest() -> None:
+    from pyflink_kinesis.config.validation import Problems
+
+    found = Problems("sink settings")
+    found.add("serialization_schema", "expected a pyflink SerializationSchema, got str")
+    with pytest.raises(KinesisConfigError) as raised:
+        validate_sink(replace(MINIMAL, stream_name=""), found)
+    assert [p.key for p in raised.value.problems] == ["serialization_schema", "stream_name"]
+
+
+@pytest.mark.parametrize("client_properties", [[("aws.region", SECRET)], "aws.region=x", 5])
+def test_client_properties_that_are_no_mapping_are_one_problem(client_properties: Any) -> None:
+    settings = replace(MINIMAL, client_properties=client_properties, stream_name=3)
+    found = problems(settings)
+    assert found == {
+        "client_properties": "expected a dict of str keys to str, int, float, bool or Enum "
+        f"values, got {type(client_properties).__name__}",
+        "stream_name": "stream names are str, got int",
+    }
+    assert SECRET not in repr(settings)

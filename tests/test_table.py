@@ -57,6 +57,40 @@ def test_every_table_of_a_script_is_completed() -> None:
     assert all(t.options["sink.http-client.protocol.version"] == "HTTP1_1" for t in tables)
 
 
+FIXED_KEYS = "io.pyflinkkinesis.SubtaskPartitionKeyGenerator"
+
+
+def test_fixed_partitioner_becomes_ours_which_knows_its_subtask() -> None:
+    # Two tables, one statement each, the option given where other options follow it.
+    one = ddl("https://kinesis.us-east-1.amazonaws.com", "'sink.partitioner' = 'fixed'")
+    two = ddl("http://localhost:4567", "'sink.partitioner' = 'fixed'", "'format' = 'json'")
+    script = one + ";\n" + two.replace("'format' = 'json',\n'aws", "'aws").replace(
+        "TABLE orders", "TABLE more")
+    prepared = prepare_statement(script)
+    tables = ddl_tables(prepared)
+    assert [t.options["sink.partitioner"] for t in tables] == [FIXED_KEYS, FIXED_KEYS]
+    assert tables[1].options["sink.http-client.protocol.version"] == "HTTP1_1"
+    assert prepare_statement(prepared) == prepared
+    random = ddl("https://kinesis.us-east-1.amazonaws.com", "'sink.partitioner' = 'random'")
+    assert prepare_statement(random) == random
+
+
+def test_fixed_partitioner_in_helpers_and_descriptors() -> None:
+    from pyflink.table import TableDescriptor
+
+    config = {**LOCAL, "sink.partitioner": "fixed"}
+    [table] = ddl_tables(create_table_ddl("t", "id BIGINT", "s", config, "json"))
+    assert table.options["sink.partitioner"] == FIXED_KEYS
+    schema = Schema.new_builder().column("id", DataTypes.BIGINT()).build()
+    descriptor = table_descriptor("s", schema, config, "json")
+    assert dict(descriptor._j_table_descriptor.getOptions())["sink.partitioner"] == FIXED_KEYS
+    builder = TableDescriptor.for_connector("kinesis").schema(schema).format("json")
+    for key, value in {**config, "stream": "s"}.items():
+        builder = builder.option(key, value)
+    options = prepare_descriptor(builder.build())._j_table_descriptor.getOptions()
+    assert dict(options)["sink.partitioner"] == FIXED_KEYS
+
+
 def test_create_table_ddl_quotes_values_and_round_trips() -> None:
     config = {
         **LOCAL, "flink.stream.initpos": "TRIM_HORIZON", "sink.partitioner-field-delimiter": "'"

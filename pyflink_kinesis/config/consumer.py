@@ -11,6 +11,7 @@ from pyflink_kinesis.config.validation import (
     CheckedProperties,
     Problems,
     check_properties,
+    mapping_problem,
     shown,
     unknown_key_message,
 )
@@ -284,14 +285,22 @@ _CONSUMER_ONLY_KEYS = [
 CONSUMER_KEYS = KeyTable([key for key in AWS_KEYS.keys if not key.sink_only] + _CONSUMER_ONLY_KEYS)
 
 
-def consumer_properties(config: Mapping[str, object], streams: Sequence[str]) -> dict[str, str]:
+def consumer_properties(
+    config: object, streams: object, problems: Problems | None = None
+) -> dict[str, str]:
     """Validate a ``FlinkKinesisConsumer`` config for these streams; return it as str -> str.
 
-    The result is ready for ``java.util.Properties``. Every problem found (unknown keys, bad
-    values, missing keys a setting needs) is reported at once in a ``KinesisConfigError``.
+    The result is ready for ``java.util.Properties``. Every problem found (streams that are not
+    names, unknown keys, bad values, missing keys a setting needs), with those already in
+    ``problems``, is reported at once in a ``KinesisConfigError``.
     """
-    problems = Problems("consumer config")
-    valid_streams = _check_streams([streams] if isinstance(streams, str) else streams, problems)
+    if problems is None:
+        problems = Problems("consumer config")
+    valid_streams = _check_streams(streams, problems)
+    if not isinstance(config, Mapping):
+        problems.add("config", mapping_problem(config))
+        problems.raise_if_any()
+        return {}
     checked = check_properties(config, CONSUMER_KEYS, problems, _consumer_unknown_key)
     check_aws(checked, problems, client="consumer")
     check_start_position(checked, problems)
@@ -310,8 +319,16 @@ def _consumer_unknown_key(checked: CheckedProperties, name: str) -> str:
     return unknown_key_message(CONSUMER_KEYS, name)
 
 
-def _check_streams(streams: Sequence[str], problems: Problems) -> list[str]:
-    """Report empty or invalid stream names; return the valid ones."""
+def _check_streams(streams: object, problems: Problems) -> list[str]:
+    """Report a missing stream, invalid names or a value that is no list; return the valid ones."""
+    if isinstance(streams, str):
+        streams = [streams]
+    elif not isinstance(streams, Sequence):
+        problems.add(
+            "streams",
+            f"expected a stream name (str) or a list of them, got {type(streams).__name__}",
+        )
+        return []
     if not streams:
         problems.add("streams", "give at least one stream to read")
     valid = []

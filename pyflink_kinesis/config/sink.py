@@ -13,6 +13,7 @@ from pyflink_kinesis.config.validation import (
     CheckedProperties,
     Problems,
     check_properties,
+    mapping_problem,
     unknown_key_message,
 )
 from pyflink_kinesis.config.values import (
@@ -132,8 +133,8 @@ class SinkSettings:
     ``repr()`` masks secret client properties.
     """
 
-    client_properties: Mapping[str, object] | None
-    stream_name: str | None
+    client_properties: object  # a Mapping when valid
+    stream_name: object  # a str when valid
     has_serialization_schema: bool
     has_partition_key_generator: bool
     fail_on_error: bool | None = None
@@ -148,24 +149,31 @@ class SinkSettings:
         parts = []
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name == "client_properties" and value is not None:
+            if field.name == "client_properties" and isinstance(value, Mapping):
                 value = mask_secrets(value)
+            elif field.name == "client_properties" and value is not None:
+                value = f"<{type(value).__name__}>"
             parts.append(f"{field.name}={value!r}")
         return f"SinkSettings({', '.join(parts)})"
 
 
-def validate_sink(settings: SinkSettings) -> dict[str, str]:
+def validate_sink(settings: SinkSettings, problems: Problems | None = None) -> dict[str, str]:
     """Validate everything about a sink at once; return its client properties as str -> str.
 
-    Reports, in one ``KinesisConfigError``: missing stream name, serialization schema or
+    Reports, in one ``KinesisConfigError`` with those already in ``problems`` (what the builder
+    found in the parts only PyFlink can check): missing stream name, serialization schema or
     partition key generator; options outside the Kinesis and connector limits; and every
     problem of the client properties (``aws.region`` is required).
     """
-    problems = Problems("sink settings")
-    checked = check_properties(
-        settings.client_properties or {}, SINK_CLIENT_KEYS, problems, _sink_unknown_key
-    )
-    check_aws(checked, problems, client="sink")
+    if problems is None:
+        problems = Problems("sink settings")
+    client_properties = settings.client_properties or {}
+    if isinstance(client_properties, Mapping):
+        checked = check_properties(client_properties, SINK_CLIENT_KEYS, problems, _sink_unknown_key)
+        check_aws(checked, problems, client="sink")
+    else:
+        problems.add("client_properties", mapping_problem(client_properties))
+        checked = CheckedProperties()
     _check_parts(settings, problems)
     check_sink_options(settings, problems)
     problems.raise_if_any()

@@ -16,7 +16,7 @@ letter case, as Flink compares them ignoring case.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal, Mapping, Sequence, get_args
 
 from pyflink_kinesis.config.aws import AWS_KEYS, check_aws, uses_custom_credentials
@@ -200,7 +200,7 @@ TABLE_SINK_KEYS = KeyTable(
         Key(
             PARTITIONER,
             ValueType.STRING,
-            "Partition keys: random, fixed (a Flink partition per shard) or a "
+            "Partition keys: random, fixed (one key per sink subtask, its index) or a "
             "PartitionKeyGenerator class; not with PARTITIONED BY (which keys by those columns).",
             java=JavaRef(KINESIS_OPTIONS, "SINK_PARTITIONER"),
         ),
@@ -724,14 +724,16 @@ class DdlTable:
     """A ``CREATE TABLE`` of a DDL script whose ``'connector'`` is ``'kinesis'``.
 
     ``name`` is as written, backquotes removed (``db.orders``). ``with_end`` is the offset in the
-    SQL of the ``)`` closing the WITH clause, where more options can be inserted. ``repr()``
-    masks secret options.
+    SQL of the ``)`` closing the WITH clause, where more options can be inserted;
+    ``value_spans`` maps each option to the start and end offsets of its quoted value, where it
+    can be replaced. ``repr()`` masks secret options.
     """
 
     name: str
     options: dict[str, str]
     partitioned_by: tuple[str, ...]
     with_end: int
+    value_spans: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         options = {
@@ -802,13 +804,14 @@ class _SqlError(ValueError):
 class _Token:
     """A SQL token: ``kind`` is word, name (backquoted), string or symbol; ``text`` unquoted.
 
-    ``start`` is its offset in the SQL, ``line`` the line it starts on.
+    ``start`` and ``end`` are its offsets in the SQL, ``line`` the line it starts on.
     """
 
     kind: str
     text: str
     line: int
     start: int
+    end: int
 
     def is_word(self, word: str) -> bool:
         return self.kind == "word" and self.text.upper() == word
@@ -846,7 +849,7 @@ def _statements(sql: str) -> list[list[_Token]]:
         if kind == "symbol" and text == ";":
             statements.append([])
         elif kind != "skip":
-            statements[-1].append(_Token(kind, text, line, match.start()))
+            statements[-1].append(_Token(kind, text, line, match.start(), match.end()))
         line += match.group().count("\n")
     return [statement for statement in statements if statement]
 
@@ -911,8 +914,8 @@ def _create_table(cursor: _Cursor) -> DdlTable | None:
         if cursor.take_words("PARTITIONED", "BY"):
             partitioned_by = _column_list(cursor, name)
         elif cursor.take_words("WITH"):
-            options, end = _with_options(cursor, name)
-            return DdlTable(name, options, partitioned_by, end.start)
+            options, spans, end = _with_options(cursor, name)
+            return DdlTable(name, options, partitioned_by, end.start, spans)
         elif token.is_symbol("("):
             cursor.skip_group()
         else:
@@ -945,13 +948,16 @@ def _column_list(cursor: _Cursor, table: str) -> tuple[str, ...]:
     return tuple(columns)
 
 
-def _with_options(cursor: _Cursor, table: str) -> tuple[dict[str, str], _Token]:
-    """The options of a WITH clause and the ``)`` closing it."""
+def _with_options(
+    cursor: _Cursor, table: str
+) -> tuple[dict[str, str], dict[str, tuple[int, int]], _Token]:
+    """The options of a WITH clause, the spans of their values and the ``)`` closing it."""
     where = f"in the WITH clause of {table}"
     cursor.expect(f"'(' {where}", "symbol", "(")
     options: dict[str, str] = {}
+    spans: dict[str, tuple[int, int]] = {}
     if (token := cursor.peek()) is not None and token.is_symbol(")"):
-        return options, cursor.next("")
+        return options, spans, cursor.next("")
     while True:
         key = cursor.expect(f"an option name in quotes {where}", "string")
         cursor.expect(f"'=' after '{key.text}' {where}", "symbol", "=")
@@ -959,6 +965,7 @@ def _with_options(cursor: _Cursor, table: str) -> tuple[dict[str, str], _Token]:
         if key.text in options:
             raise _SqlError(key.line, f"'{key.text}' is given twice {where}")
         options[key.text] = value.text
+        spans[key.text] = (value.start, value.end)
         end = cursor.expect(f"',' or ')' {where}", "symbol", ",", ")")
         if end.text == ")":
-            return options, end
+            return options, spans, end

@@ -63,7 +63,7 @@ def check_properties(
     keys are never shown.
     """
     if not isinstance(config, Mapping):
-        raise TypeError(f"a config must be a mapping of str to value, got {type(config).__name__}")
+        raise TypeError(mapping_problem(config))
     checked = CheckedProperties()
     unknown = []
     for name, value in config.items():
@@ -90,6 +90,14 @@ def check_properties(
         if message is not None:
             problems.add(name, message)
     return checked
+
+
+def mapping_problem(config: object) -> str:
+    """The problem of a config that is not a mapping (its values are not shown: secrets)."""
+    return (
+        f"expected a dict of str keys to str, int, float, bool or Enum values, got "
+        f"{type(config).__name__}"
+    )
 
 
 def unknown_key_message(table: KeyTable, name: str) -> str:

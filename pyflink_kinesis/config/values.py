@@ -91,6 +91,15 @@ def stream_name_problem(name: object) -> str | None:
     return None
 
 
+def java_class_problem(name: object) -> str | None:
+    """Why ``name`` cannot be a fully qualified Java class name, or None if it can."""
+    if not isinstance(name, str):
+        return f"expected a Java class name (str), got {type(name).__name__}"
+    if _CLASS_NAME.fullmatch(name) is None:
+        return f"{name!r} is not a fully qualified Java class name (like com.example.MyClass)"
+    return None
+
+
 def _check_range(key: Key, value: Number) -> None:
     too_small = key.minimum is not None and value < key.minimum
     too_large = key.maximum is not None and value > key.maximum
