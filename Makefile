@@ -17,7 +17,7 @@ help:
 	@echo "make test   - lint (ruff, mypy) and all tests, end-to-end jobs included"
 	@echo "make jars   - fetch the connector jars with Maven into jars/, verify them, build our Java module"
 	@echo "make docs   - regenerate docs/configuration.md from the key tables"
-	@echo "make bench  - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams (~75 min)"
+	@echo "make bench  - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams, keyed sinks (~90 min)"
 	@echo "make bench-efo - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
 
 $(VENV)/.installed: pyproject.toml
@@ -66,8 +66,8 @@ test-fast: venv
 demo: setup
 	$(PY) demo/kinesis_to_kinesis.py
 
-# Writes docs/benchmarks/{efo_latency,performance}.json, performance.png and docs/performance.md
-# (which shows both); run it on a quiet machine.
+# Writes docs/benchmarks/{efo_latency,keyed_sink,performance}.json, performance.png and
+# docs/performance.md (which shows them all); run it on a quiet machine.
 # Quix Streams in its own virtualenv (every package pinned), and Kafka's jars from Maven Central
 # (checksums enforced by -C); bench/perf_quix.py starts a broker from them for each Quix run.
 $(QUIX)/venv/.installed: $(QUIX)/requirements.txt
@@ -86,6 +86,7 @@ bench-quix: $(QUIX)/venv/.installed $(QUIX)/kafka-lib/.fetched
 bench: setup bench-quix
 	$(PY) -m bench.performance --no-docs
 	$(PY) bench/efo_latency.py
+	$(PY) -m bench.keyed_sink
 	$(PY) -m bench.perf_report
 
 bench-efo: setup

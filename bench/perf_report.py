@@ -22,6 +22,8 @@ PNG_PATH = REPO / "docs" / "benchmarks" / "performance.png"
 DOC_PATH = REPO / "docs" / "performance.md"
 #: Written by bench/efo_latency.py (``make bench-efo``; ``make bench`` runs it after the main run).
 EFO_JSON_PATH = REPO / "docs" / "benchmarks" / "efo_latency.json"
+#: Written by bench/keyed_sink.py (``make bench`` runs it after the main run).
+KEYED_JSON_PATH = REPO / "docs" / "benchmarks" / "keyed_sink.json"
 CLIENTS = ("ceiling", "boto3_loop", "ours", "builtin", "quix")
 CLIENT_LABELS = {
     "ceiling": "ceiling (parallel boto3)",
@@ -218,6 +220,35 @@ def efo_latency_section(efo: dict[str, Any] | None) -> str:
         "put with boto3 -> seen in the job's Python map. The EFO figure is kinesis-mock's "
         "pacing of subscription events, not the connector's (see [efo.md](efo.md)).\n\n"
         + table(["publisher", "p50 ms", "p99 ms", "max ms", "records measured"], rows)
+    )
+
+
+def keyed_sink_section(keyed: dict[str, Any] | None) -> str:
+    """Keyed generators next to random(), from ``bench/keyed_sink.py``'s results file."""
+    if keyed is None:
+        return ("Not measured: `make bench` (or `python -m bench.keyed_sink`) writes "
+                f"`{KEYED_JSON_PATH.relative_to(REPO).as_posix()}`.")
+    settings = keyed["settings"]
+    rates = [[name, spread(figures, 0)] for name, figures in keyed["records_per_s"].items()]
+    goal = settings["goal"]
+    comparisons = [[c["keyed"], c["baseline"], f"{c['ratio_of_medians']:.2f}", c["verdict"],
+                    {True: "yes", False: "no", None: "not a generator"}[c["meets_goal"]]]
+                   for c in keyed["comparisons"]]
+    quick = "\n> **Quick (smoke) run: these numbers mean nothing.**\n\n" if keyed["quick"] else ""
+    return (
+        f"{quick}Measured by `bench/keyed_sink.py` on {keyed['server']}, run started "
+        f"{keyed['started']}: {settings['records']} records of {settings['record_bytes']} bytes "
+        f"({settings['keys']} keys) into {settings['shards']} shards at parallelism "
+        f"{settings['parallelism']}, {settings['repeats']} repeats, variants alternating order; "
+        "the strict-order variant writes a tenth of the records. Records/s on the server's "
+        "arrival clock:\n\n"
+        + table(["variant", "records/s"], rates)
+        + f"\n\nGoal: a keyed generator keeps at least {goal:.0%} of `random()`'s records/s "
+        "with the same records and schema (ratio of medians; the verdict is the rank-sum test "
+        "over the runs). The strict-order settings (`max_batch_size=1`, "
+        "`max_in_flight_requests=1`) are not a generator: they show what order under "
+        "throttling costs (see [sink.md](sink.md#order-what-holds-measured)).\n\n"
+        + table(["keyed", "next to", "ratio", "verdict", f">= {goal:.0%}"], comparisons)
     )
 
 
@@ -541,8 +572,14 @@ bench-quix` sets both up). Written the way Quix's documentation shows them
 """
 
 
-def render(report: dict[str, Any], png_name: str, efo: dict[str, Any] | None = None) -> str:
-    """The page; ``efo`` is the results of ``bench/efo_latency.py`` when there are any."""
+def render(
+    report: dict[str, Any],
+    png_name: str,
+    efo: dict[str, Any] | None = None,
+    keyed: dict[str, Any] | None = None,
+) -> str:
+    """The page; ``efo`` and ``keyed`` are the results of ``bench/efo_latency.py`` and
+    ``bench/keyed_sink.py`` when there are any."""
     quick = report["profile"]["name"] != "full"
     warning = ("\n> **Quick (smoke) run: these numbers only show the harness works. "
                "Run `make bench` for figures.**\n" if quick else "")
@@ -596,6 +633,10 @@ or two rounds, and the figure is rough.
 ## End-to-end latency, POLLING vs EFO (kinesis-mock)
 
 {efo_latency_section(efo)}
+
+## Partition keys
+
+{keyed_sink_section(keyed)}
 
 ## Which server bounds what: ceilings of kinesalite and kinesis-mock
 
@@ -724,8 +765,9 @@ def write_all(report: dict[str, Any], quick: bool = False) -> list[Path]:
         png, doc = PNG_PATH, DOC_PATH
     check_schema(report)
     plot(report, png)
-    efo = json.loads(EFO_JSON_PATH.read_text()) if EFO_JSON_PATH.exists() else None
-    doc.write_text(render(report, png.name, efo))
+    efo, keyed = (json.loads(p.read_text()) if p.exists() else None
+                  for p in (EFO_JSON_PATH, KEYED_JSON_PATH))
+    doc.write_text(render(report, png.name, efo, keyed))
     return [png, doc]
 
 

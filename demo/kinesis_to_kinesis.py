@@ -2,8 +2,9 @@
 
 Starts kinesalite, creates an input and an output stream, writes sample orders to the input, and
 runs a job that reads them with FlinkKinesisConsumer, keeps the paid ones, enriches them, and
-writes them with KinesisStreamsSink. Then checks what arrived, prints how many records moved
-and how fast, and stops the server. Run it with ``make demo``.
+writes them with KinesisStreamsSink, keyed by customer. Then checks what arrived (every paid
+order once, each customer's orders in one shard), prints how many records moved and how fast,
+and stops the server. Run it with ``make demo``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 
 from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
-from pyflink_kinesis.testing import LocalKinesis
+from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
 
 
 def sample_orders(count: int) -> list[dict[str, object]]:
@@ -71,7 +72,7 @@ def run(record_count: int, timeout_s: float) -> int:
             KinesisStreamsSink.builder()
             .set_kinesis_client_properties(aws)
             .set_serialization_schema(SimpleStringSchema())
-            .set_partition_key_generator(PartitionKeyGenerator.random())
+            .set_partition_key_generator(PartitionKeyGenerator.json_field("customer"))
             .set_stream_name("paid-orders")
             .set_max_time_in_buffer_ms(200)
             .build()
@@ -86,26 +87,35 @@ def run(record_count: int, timeout_s: float) -> int:
         started = time.monotonic()
         job = env.execute_async("demo: orders -> paid-orders")
         first_at = None
-        arrived: list[str] = []
+        records: list[KinesisRecord] = []
         try:
-            while len(arrived) < len(expected) and time.monotonic() - started < timeout_s:
+            while len(records) < len(expected) and time.monotonic() - started < timeout_s:
                 time.sleep(0.5)
-                arrived = [r.text for r in kinesis.read_all("paid-orders")]
-                if arrived and first_at is None:
+                records = kinesis.read_all("paid-orders")
+                if records and first_at is None:
                     first_at = time.monotonic() - started
         finally:
             job.cancel().result()
         elapsed = time.monotonic() - started
 
-        ok = sorted(arrived) == expected
+        arrived = [r.text for r in records]
+        shards: dict[str, set[str]] = {}
+        for record in records:
+            shards.setdefault(record.partition_key, set()).add(record.shard_id)
+        keyed = all(len(s) == 1 for s in shards.values()) and all(
+            json.loads(r.text)["customer"] == r.partition_key for r in records
+        )
+        ok = sorted(arrived) == expected and keyed
         print(f"job read {record_count} records and wrote {len(arrived)} to 'paid-orders' "
               f"in {elapsed:.1f} s from submission (first record after {first_at or 0:.1f} s)")
         if first_at is not None and elapsed > first_at:
             rate = len(arrived) / (elapsed - first_at)
             print(f"throughput once running: {rate:.0f} records/s "
                   f"({record_count / elapsed:.0f} records/s including job start-up)")
-        print("check:", "OK, every paid order arrived exactly once, enriched" if ok else
-              f"FAILED, expected {len(expected)} records, got {len(arrived)}")
+        print("check:", f"OK, every paid order arrived exactly once, enriched, each of the "
+              f"{len(shards)} customers' orders in one shard" if ok else
+              f"FAILED, expected {len(expected)} records, got {len(arrived)}; keyed by customer, "
+              f"one shard each: {keyed}")
         return 0 if ok else 1
 
 

@@ -47,13 +47,9 @@ class PartitionKeyGenerator(JavaRecipe):
         subtask_aware: bool = True,
     ) -> None:
         super().__init__(description, build)
-        self._problems = tuple(problems)
+        self._problems = tuple(problems)  # what is wrong with its arguments, for build()
         # Whether the sink must tell the generator its subtask (all but random()).
         self._subtask_aware = subtask_aware
-
-    def problems(self) -> tuple[str, ...]:
-        """What is wrong with this generator's arguments (empty when nothing is)."""
-        return self._problems
 
     @staticmethod
     def fixed() -> PartitionKeyGenerator:
@@ -325,7 +321,7 @@ class KinesisStreamsSinkBuilder:
             )
             generator = None
         elif generator is not None:
-            for problem in generator.problems():
+            for problem in generator._problems:
                 problems.add(_GENERATOR, f"{generator!r}: {problem}")
         return schema, generator
 

@@ -216,6 +216,34 @@ def test_without_efo_results_the_page_says_how_to_measure_them() -> None:
     assert "docs/benchmarks/efo_latency.json" in section
 
 
+def keyed_results() -> dict[str, Any]:
+    return {
+        "server": "kinesalite 3.3.3 on loopback", "started": "2026-11-29T12:00:00+00:00",
+        "quick": False,
+        "settings": {"repeats": 5, "records": 40000, "record_bytes": 256, "shards": 4,
+                     "keys": 1000, "parallelism": 2, "goal": 0.95},
+        "records_per_s": {
+            "text random()": {"min": 9000, "median": 10000, "max": 11000, "n": 5},
+            "text json_field('customer')": {"min": 8800, "median": 9800, "max": 10900, "n": 5},
+        },
+        "comparisons": [{"keyed": "text json_field('customer')", "baseline": "text random()",
+                         "ratio_of_medians": 0.98, "verdict": "level", "meets_goal": True}],
+    }
+
+
+def test_the_page_shows_keyed_generators_next_to_random() -> None:
+    page = perf_report.render(sample_report(), "performance.png", keyed=keyed_results())
+    section = page.split("## Partition keys")[1].split("\n## ")[0]
+    assert "| text json_field('customer') | 9,800 (8,800-10,900) |" in section
+    assert "| text json_field('customer') | text random() | 0.98 | level | yes |" in section
+    assert "40000 records of 256 bytes (1000 keys) into 4 shards" in section
+
+
+def test_without_keyed_results_the_page_says_how_to_measure_them() -> None:
+    section = perf_report.render(sample_report(), "performance.png").split("## Partition keys")[1]
+    assert "Not measured: `make bench` (or `python -m bench.keyed_sink`)" in section
+
+
 def written(times: list[float], indices: list[int]) -> list[tuple[float, bytes]]:
     """A stream read back: ``(arrival, payload)`` of records with these indices."""
     return [(t, payload(i, 100).encode()) for t, i in zip(times, indices)]

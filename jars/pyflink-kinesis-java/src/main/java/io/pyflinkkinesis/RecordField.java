@@ -1,6 +1,7 @@
 package io.pyflinkkinesis;
 
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.flink.types.Row;
 
@@ -16,10 +17,12 @@ import java.util.Set;
  * or a position in a {@link Row}.
  *
  * <p>{@link #read} returns the field's value (never null: a JSON value is its text, number or
- * boolean; an object or array is its JSON text) or throws {@link Unreadable} saying why there is
+ * boolean; an object or array is its compact JSON text) or throws {@link Unreadable} saying why there is
  * none. Its {@link Unreadable#absent} tells a record that lacks the value (missing field, null,
  * text that is not JSON) from a reader that cannot work on this kind of record at all (a Row
  * without field names read by name, a position outside the Row, a record of another type).
+ * JSON is read only as far as the field (the first one of that name): what follows it is not
+ * checked.
  */
 public final class RecordField implements Serializable {
 
@@ -124,38 +127,74 @@ public final class RecordField implements Serializable {
         return names.contains(name) ? row.getField(name) : null;
     }
 
+    /** Reads JSON only as far as the field: no tree is built for the rest of the record. */
     private Object readJson(byte[] json) {
         if (mapper == null) {
             mapper = new ObjectMapper();
         }
-        JsonNode node;
-        try {
-            node = mapper.readTree(json);
+        try (JsonParser parser = mapper.getFactory().createParser(json)) {
+            JsonToken token = parser.nextToken();
+            if (token == null) {
+                throw new Unreadable(true, "the record is empty, not a JSON object");
+            }
+            return readPath(parser, token, 0);
         } catch (IOException e) {
             throw new Unreadable(true, "the record is not valid JSON (" + firstLine(e) + ")");
         }
-        if (node == null || node.isMissingNode()) {
-            throw new Unreadable(true, "the record is empty, not a JSON object");
+    }
+
+    private Object readPath(JsonParser parser, JsonToken token, int depth) throws IOException {
+        if (token != JsonToken.START_OBJECT) {
+            throw new Unreadable(true, "the record has no field " + description
+                    + " (a value on its path is JSON " + jsonKind(token) + ", not an object)");
         }
-        for (String name : path) {
-            if (!node.isObject()) {
-                throw new Unreadable(true, "the record has no field " + description
-                        + " (a value on its path is JSON " + node.getNodeType().name()
-                        .toLowerCase() + ", not an object)");
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            boolean onPath = path[depth].equals(parser.getCurrentName());
+            JsonToken value = parser.nextToken();
+            if (!onPath) {
+                parser.skipChildren();
+            } else if (depth + 1 < path.length) {
+                return readPath(parser, value, depth + 1);
+            } else {
+                return jsonValue(parser, value);
             }
-            node = node.get(name);
-            if (node == null || node.isNull()) {
+        }
+        throw new Unreadable(true, "the record has no field " + description + " or it is null");
+    }
+
+    private Object jsonValue(JsonParser parser, JsonToken value) throws IOException {
+        switch (value) {
+            case VALUE_NULL:
                 throw new Unreadable(true, "the record has no field " + description
                         + " or it is null");
-            }
+            case VALUE_STRING:
+                return parser.getText();
+            case VALUE_NUMBER_INT:
+            case VALUE_NUMBER_FLOAT:
+                return parser.getNumberValue();
+            case VALUE_TRUE:
+            case VALUE_FALSE:
+                return parser.getBooleanValue();
+            default:  // an object or an array: its compact JSON text
+                return mapper.readTree(parser).toString();
         }
-        if (node.isNumber()) {
-            return node.numberValue();
+    }
+
+    private static String jsonKind(JsonToken token) {
+        switch (token) {
+            case START_ARRAY:
+                return "array";
+            case VALUE_STRING:
+                return "string";
+            case VALUE_NUMBER_INT:
+            case VALUE_NUMBER_FLOAT:
+                return "number";
+            case VALUE_TRUE:
+            case VALUE_FALSE:
+                return "boolean";
+            default:
+                return "null";
         }
-        if (node.isBoolean()) {
-            return node.booleanValue();
-        }
-        return node.isValueNode() ? node.asText() : node.toString();
     }
 
     private static String firstLine(IOException e) {

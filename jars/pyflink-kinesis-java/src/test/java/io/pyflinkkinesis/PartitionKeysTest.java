@@ -66,6 +66,24 @@ class PartitionKeysTest {
     }
 
     @Test
+    void jsonIsReadOnlyAsFarAsTheFieldSkippingWhatIsNotOnItsPath() {
+        PartitionKeyGenerator<Object> top = FieldPartitionKeyGenerator.jsonPath("id", null, false);
+        PartitionKeyGenerator<Object> nested = FieldPartitionKeyGenerator.jsonPath("a.id", null,
+                false);
+        String record = "{\"x\": {\"id\": \"inner\", \"l\": [{\"id\": 1}]}, \"l\": [[\"id\"]], "
+                + "\"a\": {\"b\": {\"id\": 3}, \"id\": \"a-id\"}, \"id\": \"top\"}";
+
+        assertEquals("top", top.apply(record));
+        assertEquals("a-id", nested.apply(record));
+        assertEquals("first", top.apply("{\"id\": \"first\", \"id\": \"second\"}"));
+        assertEquals("[1,{\"b\":null}]", top.apply("{\"id\": [1, {\"b\": null}]}"));
+        assertEquals("early", top.apply("{\"id\": \"early\", \"rest\": tru"));  // not read
+        assertTrue(failure(nested, "{\"a\": 5}").contains("JSON number, not an object"));
+        assertTrue(failure(top, "").contains("the record is empty"));
+        assertTrue(failure(top, "{\"x\": 1, broken").contains("not valid JSON"));
+    }
+
+    @Test
     void aRecordWithoutTheKeyFailsNamingFieldRecordAndSubtask() {
         FieldPartitionKeyGenerator<Object> keys = FieldPartitionKeyGenerator.jsonPath("user.id",
                 null, false);

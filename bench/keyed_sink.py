@@ -1,0 +1,200 @@
+"""Benchmark: sink throughput with keyed partition keys next to ``random()``, same server.
+
+Starts kinesalite and writes the same records through ``KinesisStreamsSink`` with each
+generator, alternating the order of the variants from repeat to repeat:
+
+* JSON text records (``SimpleStringSchema``): ``random()``, ``json_field("customer")`` and
+  ``fixed()``;
+* ``Row(key, payload)`` records (``RowFieldSerializationSchema(1)``, the route for keys made by
+  a Python function): ``random()`` and ``from_field(0)``;
+* the settings that keep per-key order even when Kinesis throttles (``max_batch_size=1``,
+  ``max_in_flight_requests=1``), on fewer records: what strict order costs.
+
+Records come from ``from_collection`` (Java only at run time), 1,000 keys over 4 shards,
+parallelism 2. Throughput is records/s between the first and the last arrival on the server's
+clock (``ApproximateArrivalTimestamp``), distinct records only. Prints the figures and saves
+them to docs/benchmarks/keyed_sink.json (``bench.perf_report`` puts them in
+docs/performance.md). Not a test: the numbers depend on the machine and its load.
+
+Usage: python -m bench.keyed_sink [--repeats 7] [--records 100000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from pyflink.common import Configuration, Row, Types
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
+
+from bench.perf_common import client, create_stream, delete_stream, read_stream
+from bench.perf_stats import ratio, steady_rate, summary, verdict
+from pyflink_kinesis import KinesisStreamsSink, PartitionKeyGenerator, RowFieldSerializationSchema
+from pyflink_kinesis.testing import KINESALITE_VERSION, LocalKinesis
+
+OUT = Path(__file__).parents[1] / "docs" / "benchmarks" / "keyed_sink.json"
+SHARDS = 4
+KEYS = 1000
+SIZE = 256
+PARALLELISM = 2
+#: The most throughput a keyed generator may cost next to random() (the issue's goal).
+GOAL = 0.95
+KEY_AND_PAYLOAD = Types.ROW([Types.STRING(), Types.STRING()])
+
+
+def customer(index: int) -> str:
+    return f"customer-{index * 7919 % KEYS}"
+
+
+def json_text(index: int) -> str:
+    """A JSON record of ``SIZE`` bytes: its sequence number, its customer, padding."""
+    head = f'{{"seq": {index}, "customer": "{customer(index)}", "pad": "'
+    return head + "x" * (SIZE - len(head) - 2) + '"}'
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to write the records: their shape in the job, the schema and the generator."""
+
+    name: str
+    records: Callable[[StreamExecutionEnvironment, int], DataStream]
+    schema: Callable[[], Any]
+    keys: Callable[[], PartitionKeyGenerator]
+    settings: tuple[tuple[str, int], ...] = ()
+    #: Fraction of the run's records this variant writes (the slow strict-order one: fewer).
+    scale: float = 1.0
+
+
+def _texts(env: StreamExecutionEnvironment, count: int) -> DataStream:
+    return env.from_collection([json_text(i) for i in range(count)], Types.STRING())
+
+
+def _rows(env: StreamExecutionEnvironment, count: int) -> DataStream:
+    rows = [Row(customer(i), json_text(i)) for i in range(count)]
+    return env.from_collection(rows, KEY_AND_PAYLOAD)
+
+
+VARIANTS = (
+    Variant("text random()", _texts, SimpleStringSchema, PartitionKeyGenerator.random),
+    Variant("text json_field('customer')", _texts, SimpleStringSchema,
+            lambda: PartitionKeyGenerator.json_field("customer")),
+    Variant("text fixed()", _texts, SimpleStringSchema, PartitionKeyGenerator.fixed),
+    Variant("row random()", _rows, lambda: RowFieldSerializationSchema(1),
+            PartitionKeyGenerator.random),
+    Variant("row from_field(0)", _rows, lambda: RowFieldSerializationSchema(1),
+            lambda: PartitionKeyGenerator.from_field(0)),
+    Variant("row from_field(0), strict order", _rows, lambda: RowFieldSerializationSchema(1),
+            lambda: PartitionKeyGenerator.from_field(0),
+            settings=(("max_batch_size", 1), ("max_in_flight_requests", 1)), scale=0.1),
+)
+#: (keyed variant, the random() variant with the same records and schema, held to the goal?)
+#: The strict-order settings are not a generator: their cost is shown, not judged.
+PAIRS = (
+    ("text json_field('customer')", "text random()", True),
+    ("text fixed()", "text random()", True),
+    ("row from_field(0)", "row random()", True),
+    ("row from_field(0), strict order", "row random()", False),
+)
+
+
+def run(server: LocalKinesis, variant: Variant, count: int, run_id: str) -> dict[str, Any]:
+    """Write ``count`` records with ``variant`` to a new stream; its rate from the arrivals."""
+    kinesis = client(server.endpoint, server.region)
+    stream = f"keyed-{run_id}"
+    create_stream(kinesis, stream, SHARDS)
+    config = Configuration()
+    config.set_string("python.executable", sys.executable)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(PARALLELISM)
+    builder = (
+        KinesisStreamsSink.builder()
+        .set_kinesis_client_properties({
+            "aws.region": server.region, "aws.endpoint": server.endpoint,
+            "aws.credentials.provider.basic.accesskeyid": "bench",
+            "aws.credentials.provider.basic.secretkey": "bench",
+        })
+        .set_serialization_schema(variant.schema())
+        .set_partition_key_generator(variant.keys())
+        .set_stream_name(stream)
+    )
+    for name, value in variant.settings:
+        getattr(builder, f"set_{name}")(value)
+    variant.records(env, count).sink_to(builder.build())
+    env.execute(f"keyed sink {variant.name}")
+    arrivals: dict[bytes, float] = {}
+    for arrived, data in read_stream(kinesis, stream):
+        arrivals[data] = min(arrived, arrivals.get(data, arrived))
+    delete_stream(kinesis, stream)  # kinesalite keeps records in memory: free it for the next
+    if len(arrivals) != count:
+        raise RuntimeError(f"{variant.name}: {len(arrivals)} of {count} records arrived")
+    return {"records": count, "records_per_s": steady_rate(list(arrivals.values()))}
+
+
+def measure(repeats: int, records: int) -> dict[str, Any]:
+    rates: dict[str, list[float]] = {v.name: [] for v in VARIANTS}
+    with LocalKinesis() as server:
+        for repeat in range(repeats):
+            order = VARIANTS if repeat % 2 == 0 else tuple(reversed(VARIANTS))
+            for index, variant in enumerate(order):
+                count = max(1000, int(records * variant.scale))
+                result = run(server, variant, count, f"{repeat}-{index}-{time.time_ns()}")
+                rates[variant.name].append(result["records_per_s"])
+                print(f"repeat {repeat + 1}/{repeats}  {variant.name:34} "
+                      f"{result['records_per_s']:9.0f} records/s", flush=True)
+    figures = {name: summary(values, 0) for name, values in rates.items()}
+    comparisons = []
+    for keyed, baseline, judged in PAIRS:
+        share = ratio(float(figures[keyed]["median"]), float(figures[baseline]["median"]))
+        comparisons.append({
+            "keyed": keyed, "baseline": baseline, "ratio_of_medians": share,
+            "verdict": verdict(rates[keyed], rates[baseline]),
+            "meets_goal": (share is not None and share >= GOAL) if judged else None,
+        })
+    return {"runs": rates, "records_per_s": figures, "comparisons": comparisons}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="a smoke run; numbers mean nothing")
+    args = parser.parse_args()
+    repeats, records = (1, 4000) if args.quick else (args.repeats, args.records)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    load_before = list(os.getloadavg())
+    results = measure(repeats, records)
+    report = {
+        "what": "KinesisStreamsSink records/s on the server's arrival clock, keyed generators "
+                "next to random() with the same records and schema",
+        "server": f"kinesalite {KINESALITE_VERSION} on loopback",
+        "started": started,
+        "quick": args.quick,
+        "settings": {"repeats": repeats, "records": records, "record_bytes": SIZE,
+                     "shards": SHARDS, "keys": KEYS, "parallelism": PARALLELISM, "goal": GOAL},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        **results,
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2) + "\n")
+    for comparison in results["comparisons"]:
+        print(f"{comparison['keyed']:34} {comparison['ratio_of_medians']} x "
+              f"{comparison['baseline']} ({comparison['verdict']})")
+    print(f"saved {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
