@@ -13,12 +13,19 @@ QUIX := tools/quix
 .PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-efo bench-quix docs clean
 
 help:
-	@echo "make demo   - run the demo job: Kinesis stream -> PyFlink -> Kinesis stream, on a local server"
-	@echo "make test   - lint (ruff, mypy) and all tests, end-to-end jobs included"
-	@echo "make jars   - fetch the connector jars with Maven into jars/, verify them, build our Java module"
-	@echo "make docs   - regenerate docs/configuration.md from the key tables"
-	@echo "make bench  - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams, keyed sinks (~90 min)"
-	@echo "make bench-efo - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
+	@echo "make demo       - run the demo job: Kinesis stream -> PyFlink -> Kinesis stream, on a local server"
+	@echo "make test       - lint (ruff, mypy) and all tests, end-to-end jobs included (about 30 min)"
+	@echo "make test-fast  - the tests that start no JVM (a minute)"
+	@echo "make lint       - ruff and mypy"
+	@echo "make setup      - virtualenv, jars, our Java modules, the local Kinesis servers"
+	@echo "make venv       - the virtualenv in .venv with pyflink-kinesis installed editable"
+	@echo "make jars       - fetch the connector jars with Maven into jars/, verify them, build our Java modules"
+	@echo "make kinesis-server - install the pinned kinesalite and kinesis-mock into tools/local-kinesis"
+	@echo "make docs       - regenerate docs/configuration.md from the key tables"
+	@echo "make bench      - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams, keyed sinks (~90 min)"
+	@echo "make bench-efo  - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
+	@echo "make bench-quix - set up Quix Streams and Kafka for make bench"
+	@echo "make clean      - remove the virtualenv, fetched and built jars, node_modules, caches"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +36,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 jars/.fetched: jars/manifest.toml $(VENV)/.installed
-	$(PY) -m pyflink_kinesis.jars fetch --maven --dest jars --extra glue
+	$(PY) -m pyflink_kinesis jars fetch --maven --dest jars --extra glue
 	touch $@
 
 # Our own Java classes: built and unit-tested with Maven, then copied where jars.py finds them.
@@ -54,7 +61,7 @@ kinesis-server: $(KINESIS_SERVER)
 setup: venv jars/.fetched $(JAVA_JAR) $(GLUE_JAR) $(KINESIS_SERVER)
 
 lint: venv
-	$(PY) -m ruff check pyflink_kinesis tests demo bench
+	$(PY) -m ruff check pyflink_kinesis tests demo bench hatch_build.py
 	$(PY) -m mypy
 
 test: setup lint
@@ -93,7 +100,7 @@ bench-efo: setup
 	$(PY) bench/efo_latency.py
 
 docs: venv
-	$(PY) -m pyflink_kinesis.config.docs > docs/configuration.md
+	$(PY) -m pyflink_kinesis config > docs/configuration.md
 
 clean:
 	rm -rf $(VENV) tools/local-kinesis/node_modules jars/*.jar jars/.fetched $(JAVA_MODULE)/target $(GLUE_MODULE)/target \

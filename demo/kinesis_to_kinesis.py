@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from pyflink.common import Configuration, Types
 from pyflink.common.serialization import SimpleStringSchema
@@ -21,26 +22,11 @@ from pyflink.datastream import StreamExecutionEnvironment
 from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
 
-
-def sample_orders(count: int) -> list[dict[str, object]]:
-    """Orders with an id, a customer, an amount in cents and a status (every 4th unpaid)."""
-    return [
-        {
-            "order_id": i,
-            "customer": f"customer-{i % 50}",
-            "amount_cents": 100 + (i * 37) % 9900,
-            "status": "unpaid" if i % 4 == 3 else "paid",
-        }
-        for i in range(count)
-    ]
-
-
-def enrich(line: str) -> str:
-    """The job's transform: euros from cents, and a flag for large orders."""
-    order = json.loads(line)
-    order["amount_eur"] = order.pop("amount_cents") / 100
-    order["large"] = order["amount_eur"] >= 50
-    return json.dumps(order, sort_keys=True)
+# The business logic is the application demo's (demo/managed_flink/orders.py); the job ships
+# the module to its Python workers with env.add_python_file.
+ORDERS_MODULE = Path(__file__).resolve().parent / "managed_flink" / "orders.py"
+sys.path.insert(0, str(ORDERS_MODULE.parent))
+from orders import enrich, is_paid, sample_orders  # noqa: E402
 
 
 def run(record_count: int, timeout_s: float) -> int:
@@ -65,6 +51,7 @@ def run(record_count: int, timeout_s: float) -> int:
         config.set_string("python.executable", sys.executable)
         env = StreamExecutionEnvironment.get_execution_environment(config)
         env.set_parallelism(2)
+        env.add_python_file(str(ORDERS_MODULE))
         consumer = FlinkKinesisConsumer(
             "orders", SimpleStringSchema(), {**aws, "flink.stream.initpos": "TRIM_HORIZON"}
         )
@@ -79,7 +66,7 @@ def run(record_count: int, timeout_s: float) -> int:
         )
         (
             env.add_source(consumer, "orders")
-            .filter(lambda line: json.loads(line)["status"] == "paid")
+            .filter(is_paid)
             .map(enrich, output_type=Types.STRING())
             .sink_to(sink)
         )

@@ -26,6 +26,7 @@ from pyflink_kinesis.glue import (
     GlueSchemaRegistryJsonDeserializationSchema,
 )
 from pyflink_kinesis.preflight import check_streams
+from pyflink_kinesis.properties import ApplicationPropertiesError, application_properties
 from pyflink_kinesis.schemas import (
     AvroDeserializationSchema,
     RowFieldSerializationSchema,
@@ -44,6 +45,7 @@ _table.install()
 
 __all__ = [
     "METADATA_FIELDS",
+    "ApplicationPropertiesError",
     "AvroDeserializationSchema",
     "AvroSchemaError",
     "FlinkKinesisConsumer",
@@ -63,6 +65,7 @@ __all__ = [
     "TypeInformationSerializationSchema",
     "UnsupportedFlinkVersionError",
     "WatermarkTracker",
+    "application_properties",
     "check_streams",
     "create_table_ddl",
     "table_descriptor",

@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 from py4j.java_gateway import JavaClass
 from py4j.protocol import Py4JError, Py4JJavaError
 
-from pyflink_kinesis import gateway
+from pyflink_kinesis import gateway, jars
 from pyflink_kinesis.errors import ConfigProblem, KinesisConfigError
 
 
@@ -39,6 +39,16 @@ def java_class(jvm: Any, name: str) -> Any:
     is used. The class must exist: a missing one fails at its first use, naming the class.
     """
     return JavaClass(name, jvm._gateway_client)
+
+
+def own_class(jvm: Any, name: str, feature: str) -> Any:
+    """A class of our own jar (``io.pyflinkkinesis...``), which ``feature`` needs.
+
+    Raises :class:`~pyflink_kinesis.JarResolutionError` naming ``feature`` and how to get the
+    jar when this installation has none (everything else keeps working without it).
+    """
+    jars.own_jar(feature)
+    return java_class(jvm, name)
 
 
 def java_properties(jvm: Any, properties: Mapping[str, str]) -> Any:

@@ -8,7 +8,13 @@ from pyflink.common import AssignerWithPeriodicWatermarksWrapper, Deserializatio
 from pyflink.datastream.functions import SourceFunction
 
 from pyflink_kinesis import gateway
-from pyflink_kinesis._java import JavaRecipe, custom_java_object, java_class, java_properties
+from pyflink_kinesis._java import (
+    JavaRecipe,
+    custom_java_object,
+    java_class,
+    java_properties,
+    own_class,
+)
 from pyflink_kinesis.config import consumer_properties, mask_secrets
 from pyflink_kinesis.config.validation import Problems
 from pyflink_kinesis.config.values import java_class_problem
@@ -108,7 +114,8 @@ class KinesisDeserializationSchema:
                 "with_metadata takes a pyflink DeserializationSchema for the payload (e.g. "
                 f"SimpleStringSchema()), not {type(payload_schema).__name__}"
             )
-        j_schema = java_class(gateway.jvm(), _WITH_METADATA)(
+        feature = "KinesisDeserializationSchema.with_metadata"
+        j_schema = own_class(gateway.jvm(), _WITH_METADATA, feature)(
             payload_schema._j_deserialization_schema
         )
         schema = KinesisDeserializationSchema(j_schema)
@@ -146,6 +153,7 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
         self._streams = [streams] if isinstance(streams, str) else list(streams)
         self._config = dict(config)
         self._with_metadata = getattr(deserializer, "with_metadata_fields", False)
+        self._has_watermark_assigner = self._has_watermark_tracker = False
         gateway.use_json_protocol(properties)
         jvm = gateway.jvm()
         self._j_kinesis_consumer = java_class(jvm, f"{_CONNECTORS}.FlinkKinesisConsumer")(
@@ -190,14 +198,36 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
                 f"{type(periodic_watermark_assigner).__name__}"
             )
         self._j_kinesis_consumer.setPeriodicWatermarkAssigner(j_assigner)
+        self._has_watermark_assigner = True
         return self
 
     def set_watermark_tracker(self, watermark_tracker: WatermarkTracker) -> FlinkKinesisConsumer:
-        """Align subtasks by event time through this tracker."""
+        """Align subtasks by event time through this tracker.
+
+        The tracker works on the watermarks of a periodic watermark assigner: set one with
+        :meth:`set_periodic_watermark_assigner` too (the connector ignores a tracker without
+        one, so ``env.add_source`` refuses that).
+        """
         _require(watermark_tracker, WatermarkTracker, "set_watermark_tracker",
                  "WatermarkTracker.job_manager_watermark_tracker('name')")
         self._j_kinesis_consumer.setWatermarkTracker(watermark_tracker._to_java())
+        self._has_watermark_tracker = True
         return self
+
+    def get_java_function(self) -> Any:
+        """The Java consumer, for ``env.add_source``; checks what only the setters together
+        tell: a watermark tracker needs a periodic watermark assigner."""
+        if self._has_watermark_tracker and not self._has_watermark_assigner:
+            raise KinesisConfigError(
+                [ConfigProblem(
+                    "watermark_tracker",
+                    "set without a periodic watermark assigner, so the connector would ignore "
+                    "it: call set_periodic_watermark_assigner(...) too (for example "
+                    "PeriodicWatermarkAssigner.json_field('ts', 5000))",
+                )],
+                subject="consumer settings",
+            )
+        return super().get_java_function()
 
     def __repr__(self) -> str:
         config = mask_secrets(self._config)

@@ -166,7 +166,9 @@ def _jars_to_ship(j_env: Any, present: str) -> list[str]:
         needed = [*jars.resolve_jars(), *_State.extra_jars]
     if not local and "flink-python" not in present:
         needed += _flink_python_jar()
-    return [url for url in (p.as_uri() for p in needed) if url not in present]
+    # A jar already listed under another spelling of its URL (`flink run --jarfile` writes
+    # file:/x, as_uri file:///x) is there: look for its file name.
+    return [p.as_uri() for p in needed if f"/{p.name}" not in present]
 
 
 def _flink_python_jar() -> list[Path]:

@@ -16,15 +16,20 @@ set. :func:`resolve_jars` looks for each Maven jar, in this order:
    downloads off.
 
 A jar found on disk is checked by size (cheap, done every time); a downloaded one by sha256.
-``python -m pyflink_kinesis.jars verify`` checks the sha256 of every resolved jar.
+``pyflink-kinesis jars verify`` checks the sha256 of every resolved jar.
+
+Our own jar is optional: an installation without it (a wheel built without Maven, a jar
+deleted) still serves everything made of the connector's classes alone, and a feature that
+needs ours says so when it is used (:func:`own_jar`). Inside a zip made by ``pyflink-kinesis
+bundle`` the package looks nowhere else: its one merged jar is all there is (:func:`bundled`).
 
 This module knows nothing about the JVM: :mod:`pyflink_kinesis.gateway` registers the paths.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -48,6 +53,26 @@ _CHECKOUT_JARS_DIR = _PACKAGE_DIR.parent / "jars"
 BUILT_JARS_DIR = _PACKAGE_DIR / "_jars"
 _MANIFEST_CANDIDATES = (_PACKAGE_DIR / "_manifest.toml", _CHECKOUT_JARS_DIR / "manifest.toml")
 _DOWNLOAD_TIMEOUT_S = 120
+#: Written by ``pyflink-kinesis bundle`` into the copy of this package that a zip carries.
+BUNDLE_MARKER = _PACKAGE_DIR / "_bundled.json"
+
+
+@dataclass(frozen=True)
+class BundledJar:
+    """The merged jar of a Managed Flink bundle, and the optional sets merged into it."""
+
+    path: Path
+    extras: tuple[str, ...]
+
+
+def bundled(marker: Path = BUNDLE_MARKER) -> BundledJar | None:
+    """The bundle's merged jar when this package runs from a ``pyflink-kinesis bundle`` zip
+    (``<zip>/site-packages/pyflink_kinesis``), else None."""
+    if not marker.is_file():
+        return None
+    data = json.loads(marker.read_text(encoding="utf-8"))
+    root = marker.parent.parent.parent  # <zip>/site-packages/pyflink_kinesis/_bundled.json
+    return BundledJar(root / data["jarfile"], tuple(data.get("extras", ())))
 
 
 @dataclass(frozen=True)
@@ -278,19 +303,38 @@ def resolve_jars(
     manifest: JarManifest | None = None,
     allow_download: bool | None = None,
 ) -> list[Path]:
-    """Return the paths of the connector jars (and our own) for the installed Flink,
-    downloading if needed.
+    """Return the paths of the connector jars (and our own, when installed) for the installed
+    Flink, downloading if needed; in a bundle, its merged jar.
 
     Raises :class:`UnsupportedFlinkVersionError` when no jar set matches the installed Flink,
     and :class:`JarResolutionError` when a jar is damaged or cannot be had.
     """
+    bundle = bundled()
+    if bundle is not None:
+        return [_bundled_path(bundle)]
     manifest = manifest or load_manifest()
     version = flink_version or installed_flink_version()
     specs = manifest.jars_for(version)
     downloads = _downloads_allowed() if allow_download is None else allow_download
-    return [_resolve_one(spec, downloads) for spec in specs] + [
-        _resolve_built(jar) for jar in manifest.built_for(version)
-    ]
+    built = (_find_built(jar) for jar in manifest.built_for(version))
+    return [_resolve_one(spec, downloads) for spec in specs] + [p for p in built if p]
+
+
+def own_jar(feature: str, *, manifest: JarManifest | None = None) -> Path:
+    """The jar of our own Java classes, which ``feature`` needs.
+
+    Raises :class:`JarResolutionError` naming the feature and how to get the jar when this
+    installation has none.
+    """
+    bundle = bundled()
+    if bundle is not None:
+        return _bundled_path(bundle)
+    manifest = manifest or load_manifest()
+    (jar,) = manifest.built_for(installed_flink_version())
+    path = _find_built(jar)
+    if path is None:
+        raise JarResolutionError(f"{feature} needs {_missing_built(jar)}")
+    return path
 
 
 def resolve_extra(
@@ -300,30 +344,61 @@ def resolve_extra(
     manifest: JarManifest | None = None,
     allow_download: bool | None = None,
 ) -> list[Path]:
-    """Return the paths of the optional jar set ``extra`` (e.g. ``"glue"``), fetching if needed."""
+    """Return the paths of the optional jar set ``extra`` (e.g. ``"glue"``), fetching if needed.
+
+    In a bundle they are in its merged jar (nothing more to add), or the bundle lacks them.
+    """
+    bundle = bundled()
+    if bundle is not None:
+        if extra not in bundle.extras:
+            raise JarResolutionError(
+                f"this bundle's jar was made without the '{extra}' jars: make the bundle again "
+                f"with `pyflink-kinesis bundle --extra {extra} ...`"
+            )
+        return []
     manifest = manifest or load_manifest()
     version = flink_version or installed_flink_version()
     specs = manifest.extra_for(version, extra)
     downloads = _downloads_allowed() if allow_download is None else allow_download
-    return [_resolve_one(spec, downloads) for spec in specs] + [
-        _resolve_built(jar) for jar in manifest.built_for(version, extra)
-    ]
+    built = []
+    for jar in manifest.built_for(version, extra):
+        path = _find_built(jar)
+        if path is None:
+            raise JarResolutionError(f"the '{extra}' jar set needs {_missing_built(jar)}")
+        built.append(path)
+    return [_resolve_one(spec, downloads) for spec in specs] + built
+
+
+def _bundled_path(bundle: BundledJar) -> Path:
+    if not bundle.path.is_file():
+        raise JarResolutionError(
+            f"this bundle's jar {bundle.path} is missing: unpack the whole zip made by "
+            "`pyflink-kinesis bundle`, or make it again"
+        )
+    return bundle.path
 
 
 def _downloads_allowed() -> bool:
     return os.environ.get("PYFLINK_KINESIS_OFFLINE", "") in ("", "0", "false")
 
 
-def _resolve_built(jar: BuiltJar) -> Path:
-    directories = [d for d in (_user_jars_dir(), BUILT_JARS_DIR) if d]
-    for directory in directories:
+def _built_dirs() -> list[Path]:
+    return [d for d in (_user_jars_dir(), BUILT_JARS_DIR) if d]
+
+
+def _find_built(jar: BuiltJar) -> Path | None:
+    for directory in _built_dirs():
         if (directory / jar.filename).is_file():
             return directory / jar.filename
-    raise JarResolutionError(
-        f"{jar.filename} ({jar.provides or 'pyflink_kinesis Java classes'}) was not found in "
-        + ", ".join(str(d) for d in directories)
-        + f". In a source checkout run `make jars` (it builds {jar.source} with Maven); "
-        "otherwise reinstall pyflink-kinesis."
+    return None
+
+
+def _missing_built(jar: BuiltJar) -> str:
+    return (
+        f"{jar.filename} ({jar.provides or 'pyflink_kinesis Java classes'}), which was not "
+        f"found in {', '.join(str(d) for d in _built_dirs())}. Install pyflink-kinesis from a "
+        "wheel built with Java and Maven (pip builds one from source when both are installed); "
+        f"in a source checkout run `make jars` (it builds {jar.source} with Maven)."
     )
 
 
@@ -338,7 +413,7 @@ def _resolve_one(spec: JarSpec, allow_download: bool) -> Path:
             f"{spec.coordinates} was not found (looked at "
             + ", ".join(str(c) for c in candidates)
             + ") and downloads are off (PYFLINK_KINESIS_OFFLINE). Run `make jars` or "
-            "`python -m pyflink_kinesis.jars fetch`."
+            "`pyflink-kinesis jars fetch`."
         )
     return download(spec, cache_dir())
 
@@ -361,50 +436,10 @@ def fetch_with_maven(specs: Sequence[JarSpec], destination: Path) -> list[Path]:
     return paths
 
 
-def _fetch_one(spec: JarSpec, destination: Path) -> Path:
+def fetch(spec: JarSpec, destination: Path) -> Path:
+    """The jar ``spec`` in ``destination``: verified if there, else downloaded and verified."""
     path = destination / spec.filename
     if path.is_file():
         verify(path, spec)
         return path
     return download(spec, destination)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pyflink_kinesis.jars {path,fetch,verify}``."""
-    parser = argparse.ArgumentParser(prog="python -m pyflink_kinesis.jars", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("path", help="print the resolved jar paths, one a line")
-    fetch = commands.add_parser("fetch", help="fetch the jars into a directory")
-    fetch.add_argument("--dest", type=Path, default=None, help="default: the cache directory")
-    fetch.add_argument("--maven", action="store_true", help="fetch with mvn dependency:copy")
-    fetch.add_argument("--extra", action="append", default=[], metavar="NAME",
-                       help="also fetch an optional jar set (e.g. glue); repeatable")
-    commands.add_parser("verify", help="check the sha256 of every resolved jar")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "fetch":
-            manifest, version = load_manifest(), installed_flink_version()
-            specs = manifest.jars_for(version) + tuple(
-                spec for extra in args.extra for spec in manifest.extra_for(version, extra)
-            )
-            dest = args.dest or cache_dir()
-            paths = fetch_with_maven(specs, dest) if args.maven else [
-                _fetch_one(spec, dest) for spec in specs
-            ]
-        else:
-            paths = resolve_jars()
-            if args.command == "verify":
-                specs = load_manifest().jars_for(installed_flink_version())
-                for path, spec in zip(paths, specs):
-                    verify(path, spec)
-    except JarResolutionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    for path in paths:
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,7 +18,7 @@ from py4j.protocol import Py4JJavaError
 from pyflink.common import DeserializationSchema, SerializationSchema, TypeInformation
 
 from pyflink_kinesis import gateway
-from pyflink_kinesis._java import java_class
+from pyflink_kinesis._java import java_class, own_class
 from pyflink_kinesis.config.avro import (
     AvroSchemaSpec,
     SchemaSource,
@@ -203,10 +203,12 @@ class RowFieldSerializationSchema(SerializationSchema):  # type: ignore[misc]
                 f"(like SimpleStringSchema()) or None, not {type(schema).__name__}"
             )
         jvm = gateway.jvm()
-        fields = java_class(jvm, _RECORD_FIELD)
+        fields = own_class(jvm, _RECORD_FIELD, "RowFieldSerializationSchema")
         j_field = fields.position(field) if isinstance(field, int) else fields.name(field)
         j_schema = None if schema is None else schema._j_serialization_schema
-        super().__init__(java_class(jvm, _ROW_FIELD_SCHEMA)(j_field, j_schema))
+        super().__init__(own_class(jvm, _ROW_FIELD_SCHEMA, "RowFieldSerializationSchema")(
+            j_field, j_schema
+        ))
         self._description = f"RowFieldSerializationSchema({field!r}, {schema!r})"
 
     def __repr__(self) -> str:

@@ -10,7 +10,13 @@ from pyflink.datastream.connectors import Sink
 from pyflink.datastream.connectors.base import StreamTransformer, SupportsPreprocessing
 
 from pyflink_kinesis import gateway
-from pyflink_kinesis._java import JavaRecipe, custom_java_object, java_class, java_properties
+from pyflink_kinesis._java import (
+    JavaRecipe,
+    custom_java_object,
+    java_class,
+    java_properties,
+    own_class,
+)
 from pyflink_kinesis.config import SinkSettings, mask_secrets, validate_sink
 from pyflink_kinesis.config.endpoint import with_endpoint_defaults
 from pyflink_kinesis.config.partition_keys import (
@@ -60,7 +66,9 @@ class PartitionKeyGenerator(JavaRecipe):
         everywhere); this one learns it from the sink. ``'sink.partitioner' = 'fixed'`` in SQL
         does the same.
         """
-        return PartitionKeyGenerator("fixed()", lambda jvm: java_class(jvm, SUBTASK_KEYS)())
+        return PartitionKeyGenerator(
+            "fixed()", lambda jvm: own_class(jvm, SUBTASK_KEYS, "PartitionKeyGenerator.fixed()")()
+        )
 
     @staticmethod
     def random() -> PartitionKeyGenerator:
@@ -87,9 +95,10 @@ class PartitionKeyGenerator(JavaRecipe):
         """
         problems = field_generator_problems(field_problem(field), default_key, hash_long_keys)
         factory = "rowPosition" if isinstance(field, int) else "rowField"
+        description = _described("from_field", field, default_key, hash_long_keys)
         return PartitionKeyGenerator(
-            _described("from_field", field, default_key, hash_long_keys),
-            lambda jvm: getattr(java_class(jvm, _FIELD_KEYS), factory)(
+            description,
+            lambda jvm: getattr(own_class(jvm, _FIELD_KEYS, description), factory)(
                 field, default_key, hash_long_keys
             ),
             problems,
@@ -108,9 +117,12 @@ class PartitionKeyGenerator(JavaRecipe):
         :meth:`from_field`.
         """
         problems = field_generator_problems(path_problem(path), default_key, hash_long_keys)
+        description = _described("json_field", path, default_key, hash_long_keys)
         return PartitionKeyGenerator(
-            _described("json_field", path, default_key, hash_long_keys),
-            lambda jvm: java_class(jvm, _FIELD_KEYS).jsonPath(path, default_key, hash_long_keys),
+            description,
+            lambda jvm: own_class(jvm, _FIELD_KEYS, description).jsonPath(
+                path, default_key, hash_long_keys
+            ),
             problems,
         )
 
@@ -297,7 +309,8 @@ class KinesisStreamsSinkBuilder:
             getattr(j_builder, _JAVA_SETTERS[name])(value)
         j_sink = j_builder.build()
         if generator._subtask_aware:
-            j_sink = java_class(jvm, _SUBTASK_SINK)(j_sink, j_generator)
+            feature = f"PartitionKeyGenerator.{generator._description}"
+            j_sink = own_class(jvm, _SUBTASK_SINK, feature)(j_sink, j_generator)
         return KinesisStreamsSink(j_sink, repr(self))
 
     def _checked_parts(

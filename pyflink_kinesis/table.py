@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from pyflink.table import Schema, TableDescriptor
 
-from pyflink_kinesis import gateway
+from pyflink_kinesis import gateway, jars
 from pyflink_kinesis.config import check_ddl, ddl_tables, mask_secrets, table_options
 from pyflink_kinesis.config.endpoint import TABLE_HTTP_PROTOCOL_VERSION, with_endpoint_defaults
 from pyflink_kinesis.config.table import PARTITIONER
@@ -50,6 +50,7 @@ def _with_table_defaults(options: Mapping[str, str]) -> dict[str, str]:
     every subtask: it is never told its subtask)."""
     defaults = with_endpoint_defaults(options, protocol_key=TABLE_HTTP_PROTOCOL_VERSION)
     if defaults.get(PARTITIONER) == FIXED:
+        jars.own_jar(f"'{PARTITIONER}' = '{FIXED}'")
         defaults[PARTITIONER] = SUBTASK_KEYS
     return defaults
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyflink_kinesis._java import JavaRecipe, java_class
+from pyflink_kinesis._java import JavaRecipe, java_class, own_class
 
 _TRACKER = "org.apache.flink.streaming.connectors.kinesis.util.JobManagerWatermarkTracker"
 _ARRIVAL_TIME = "io.pyflinkkinesis.ArrivalTimeWatermarks"
@@ -33,7 +33,10 @@ class PeriodicWatermarkAssigner(JavaRecipe):
         """
         bound = _bound(max_out_of_orderness_ms)
         assigner = PeriodicWatermarkAssigner(
-            f"arrival_time({bound})", lambda jvm: java_class(jvm, _ARRIVAL_TIME)(bound)
+            f"arrival_time({bound})",
+            lambda jvm: own_class(jvm, _ARRIVAL_TIME, "PeriodicWatermarkAssigner.arrival_time()")(
+                bound
+            ),
         )
         assigner.needs_metadata = True
         return assigner
@@ -57,7 +60,9 @@ class PeriodicWatermarkAssigner(JavaRecipe):
         bound = _bound(max_out_of_orderness_ms)
         return PeriodicWatermarkAssigner(
             f"json_field({field!r}, {bound}, {unit!r})",
-            lambda jvm: java_class(jvm, _JSON_FIELD)(field, bound, unit),
+            lambda jvm: own_class(jvm, _JSON_FIELD, "PeriodicWatermarkAssigner.json_field()")(
+                field, bound, unit
+            ),
         )
 
 

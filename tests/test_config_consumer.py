@@ -225,6 +225,14 @@ def test_efo_needs_a_consumer_name_unless_registered_outside() -> None:
         assert list(found) == ["flink.stream.efo.consumername"]
 
 
+def test_a_bad_registration_and_a_missing_name_are_both_reported() -> None:
+    found = problems({**EFO, "flink.stream.efo.registration": "LAZYY"})
+    assert list(found) == ["flink.stream.efo.registration", "flink.stream.efo.consumername"]
+    assert "every flink.stream.efo.registration but NONE" in found["flink.stream.efo.consumername"]
+    named = {**EFO, "flink.stream.efo.registration": "lazy", "flink.stream.efo.consumername": "c"}
+    assert list(problems(named)) == ["flink.stream.efo.registration"]
+
+
 def test_registration_none_needs_an_arn_per_stream() -> None:
     config = {
         **EFO,

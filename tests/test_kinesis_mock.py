@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pyflink_kinesis.testing import local_kinesis as local_kinesis_module
+from pyflink_kinesis.testing import npm
 from pyflink_kinesis.testing.local_kinesis import (
     ENV_KINESIS_MOCK,
     KINESIS_MOCK_VERSION,
@@ -144,11 +144,12 @@ def test_no_executable_anywhere_names_both_install_commands(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv(ENV_KINESIS_MOCK, raising=False)
-    monkeypatch.setattr(local_kinesis_module, "_repo_kinesis_mock_main", lambda: tmp_path / "x")
+    monkeypatch.setattr(npm, "candidates", lambda relative: [tmp_path / "x"])
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(KinesisMockNotFoundError) as raised:
         find_kinesis_mock()
     assert "make kinesis-server" in str(raised.value)
+    assert "pyflink-kinesis local-kinesis" in str(raised.value)
     assert f"npm install -g kinesis-local@{KINESIS_MOCK_VERSION}" in str(raised.value)
 
 

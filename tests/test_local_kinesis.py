@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pyflink_kinesis.testing import local_kinesis as local_kinesis_module
+from pyflink_kinesis.testing import npm
 from pyflink_kinesis.testing.local_kinesis import (
     ENV_EXECUTABLE,
     KINESALITE_VERSION,
@@ -122,11 +123,12 @@ def test_no_executable_anywhere_names_both_install_commands(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv(ENV_EXECUTABLE, raising=False)
-    monkeypatch.setattr(local_kinesis_module, "_repo_local_executable", lambda: tmp_path / "x")
+    monkeypatch.setattr(npm, "candidates", lambda relative: [tmp_path / "x"])
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(KinesaliteNotFoundError) as raised:
         find_kinesalite()
     assert "make kinesis-server" in str(raised.value)
+    assert "pyflink-kinesis local-kinesis" in str(raised.value)
     assert f"npm install -g kinesalite@{KINESALITE_VERSION}" in str(raised.value)
 
 

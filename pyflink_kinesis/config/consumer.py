@@ -366,9 +366,16 @@ def check_start_position(checked: CheckedProperties, problems: Problems) -> None
 
 def check_efo(checked: CheckedProperties, streams: list[str], problems: Problems) -> None:
     """EFO needs a consumer name (LAZY, EAGER) or a consumer ARN per stream (NONE)."""
-    if checked.values.get(RECORD_PUBLISHER) != "EFO" or (
-        EFO_REGISTRATION in checked.properties and EFO_REGISTRATION not in checked.values
-    ):
+    if checked.values.get(RECORD_PUBLISHER) != "EFO":
+        return
+    if EFO_REGISTRATION in checked.properties and EFO_REGISTRATION not in checked.values:
+        # The registration itself is reported; a name is still needed unless it meant NONE.
+        if EFO_CONSUMER_NAME not in checked.properties:
+            problems.add(
+                EFO_CONSUMER_NAME,
+                f"missing; {RECORD_PUBLISHER} = EFO needs it with every {EFO_REGISTRATION} "
+                f"but NONE (whose consumer ARNs come in {EFO_CONSUMER_ARN_PREFIX}<stream>)",
+            )
         return
     registration = checked.values.get(EFO_REGISTRATION, _REGISTRATION_KEY.default)
     if registration != "NONE":

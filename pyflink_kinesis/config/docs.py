@@ -1,6 +1,9 @@
-"""Render the key tables as Markdown: ``python -m pyflink_kinesis.config.docs`` prints them."""
+"""Render the key tables as Markdown: ``pyflink-kinesis config`` prints them (``make docs``
+writes docs/configuration.md)."""
 
 from __future__ import annotations
+
+from typing import Sequence
 
 from pyflink_kinesis.config.aws import AWS_KEYS
 from pyflink_kinesis.config.consumer import CONSUMER_KEYS
@@ -13,6 +16,7 @@ from pyflink_kinesis.config.table import (
     TABLE_SINK_KEYS,
     TABLE_SOURCE_KEYS,
 )
+from pyflink_kinesis.config.validation import Problems, unknown_key_message
 from pyflink_kinesis.config.values import describe_range
 
 
@@ -78,11 +82,31 @@ SECTIONS = (
 def render_markdown() -> str:
     """The Markdown reference of every key and option, one table per section."""
     lines = ["# Configuration reference", ""]
-    lines += ["Generated from the key tables by `python -m pyflink_kinesis.config.docs`.", ""]
+    lines += ["Generated from the key tables by `pyflink-kinesis config`.", ""]
     for title, intro, keys in SECTIONS:
         lines += [f"## {title}", "", intro, "", *_table(keys), ""]
     lines += [*_metadata_section(), ""]
     return "\n".join(lines)
+
+
+def render_keys(names: Sequence[str]) -> str:
+    """The reference rows of the keys ``names``, under the titles of their sections.
+
+    Raises :class:`~pyflink_kinesis.errors.KinesisConfigError` naming each unknown key and the
+    closest known one.
+    """
+    problems = Problems("key names")
+    lines: list[str] = []
+    for name in names:
+        found = [(title, key) for title, _, keys in SECTIONS
+                 if (key := KeyTable(list(keys)).find(name)) is not None]
+        if not found:
+            every = {key.name: key for _, _, keys in SECTIONS for key in keys}  # once each
+            problems.add(name, unknown_key_message(KeyTable(list(every.values())), name))
+        for title, key in found:
+            lines += [f"## {title}", "", *_table((key,)), ""]
+    problems.raise_if_any()
+    return "\n".join(lines).rstrip("\n")
 
 
 def _metadata_section() -> list[str]:

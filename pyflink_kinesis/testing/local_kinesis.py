@@ -65,6 +65,8 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from pyflink_kinesis.testing import npm
+
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_kinesis.type_defs import (
@@ -110,101 +112,18 @@ _MAX_BYTES_PER_PUT = 5 * 1024 * 1024
 _PORT_ATTEMPTS = 5
 _LISTENING_MARKER = "Listening at"
 
-# Started as `node -e <this> <index.js> <host> <port> <create ms> <delete ms> <update ms>
-# <shard limit>`. The kinesalite CLI cannot choose the listen address (it listens on every
-# interface), so we load its package and listen on loopback ourselves. The server exits
-# when its stdin pipe closes, i.e. when the Python process that started it has gone.
-_BOOTSTRAP_JS = r"""
-'use strict';
-const [indexJs, host, port, createMs, deleteMs, updateMs, shardLimit] = process.argv.slice(1);
-const path = require('path');
-// Two fixes to GetShardIterator AT_TIMESTAMP, which the Flink consumer also uses for LATEST:
-// the AWS Java SDK v1 sends Timestamp in epoch milliseconds over JSON (kinesalite reads
-// seconds), and kinesalite never answers when no record is at or after the time (Kinesis then
-// returns an iterator at the shard's tip, as LATEST does).
-const db = require(path.join(path.dirname(indexJs), 'db'));
-const actionPath = require.resolve(path.join(path.dirname(indexJs), 'actions', 'getShardIterator'));
-const getShardIterator = require(actionPath);
-require.cache[actionPath].exports = function (store, data, cb) {
-  if (data.ShardIteratorType !== 'AT_TIMESTAMP' || typeof data.Timestamp !== 'number') {
-    return getShardIterator(store, data, cb);
-  }
-  if (data.Timestamp > 1e11) data.Timestamp = data.Timestamp / 1000;
-  let shardIx;
-  try { shardIx = db.resolveShardId(data.ShardId).shardIx; } catch (e) {
-    return getShardIterator(store, data, cb);
-  }
-  let found = false;
-  store.getStreamDb(data.StreamName)
-    .createReadStream({gt: db.shardIxToHex(shardIx), lt: db.shardIxToHex(shardIx + 1)})
-    .on('data', (item) => {
-      found = found || item.value.ApproximateArrivalTimestamp >= data.Timestamp;
-    })
-    .on('error', () => getShardIterator(store, data, cb))
-    .on('end', () => getShardIterator(store, found ? data
-      : Object.assign({}, data, {ShardIteratorType: 'LATEST', Timestamp: undefined}), cb));
-};
-const server = require(indexJs)({
-  createStreamMs: Number(createMs),
-  deleteStreamMs: Number(deleteMs),
-  updateStreamMs: Number(updateMs),
-  shardLimit: Number(shardLimit),
-});
-server.on('error', (err) => {
-  console.error('kinesalite could not listen on ' + host + ':' + port + ': ' +
-    ((err && err.code) || '') + ' ' + err);
-  process.exit(3);
-});
-server.listen(Number(port), host, () => {
-  const addr = server.address();
-  console.log('Listening at http://' + addr.address + ':' + addr.port);
-});
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
-process.stdin.on('end', () => process.exit(0));
-process.stdin.on('error', () => process.exit(0));
-process.stdin.resume();
-"""
 
 _INSTALL_HINT = (
-    "Install it from the repository root with `make kinesis-server` "
-    "(runs `npm ci --prefix tools/local-kinesis`), or globally with "
+    "Install it with `pyflink-kinesis local-kinesis` (installs the pinned servers with npm on "
+    "first use), from a source checkout with `make kinesis-server`, or globally with "
     f"`npm install -g kinesalite@{KINESALITE_VERSION}`, or set {ENV_EXECUTABLE} "
     "to the path of a kinesalite executable."
 )
 
 
-# Started as `node -e <this> <main.js> <host>` from the kinesis-local package directory, with
-# the settings in the environment. kinesis-mock listens on every interface and has no setting
-# for it; it calls `listen(port, callback)` on Node's net.Server for both of its ports, so we
-# add the host to those calls before loading it. The server exits when its stdin pipe closes,
-# i.e. when the Python process that started it has gone, and on SIGTERM/SIGINT. It exits with
-# the original `process.exit`: kinesis-mock (cats-effect) replaces it with one that first
-# shuts the HTTP servers down gracefully, which waits up to 30 s for idle keep-alive clients.
-_KINESIS_MOCK_BOOTSTRAP_JS = r"""
-'use strict';
-const [mainJs, host] = process.argv.slice(1);
-const exit = process.exit.bind(process);
-const net = require('net');
-const listen = net.Server.prototype.listen;
-net.Server.prototype.listen = function (...args) {
-  if (typeof args[0] === 'number' || typeof args[0] === 'string') {
-    // listen(port[, host][, backlog][, callback])
-    if (typeof args[1] === 'string') args[1] = host; else args.splice(1, 0, host);
-  } else if (args[0] !== null && typeof args[0] === 'object' && 'port' in args[0]) {
-    args[0] = Object.assign({}, args[0], {host: host});
-  }
-  this.once('listening', () => {
-    const addr = this.address();
-    console.log('Listening at ' + addr.address + ':' + addr.port);
-  });
-  return listen.apply(this, args);
-};
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => exit(0));
-process.stdin.on('end', () => exit(0));
-process.stdin.on('error', () => exit(0));
-process.stdin.resume();
-require(mainJs);
-"""
+#: The Node scripts that start the servers as tests, ``pyflink-kinesis local-kinesis`` and
+#: docker compose run them (listen address, kinesalite's patches, exit with the parent).
+LAUNCHERS = Path(__file__).resolve().parent / "launchers"
 
 #: kinesis-mock settings; inherited values are dropped so every server starts the same way.
 _KINESIS_MOCK_SETTINGS = frozenset(
@@ -238,8 +157,8 @@ _KINESIS_MOCK_SETTINGS = frozenset(
 )
 
 _KINESIS_MOCK_INSTALL_HINT = (
-    "Install it from the repository root with `make kinesis-server` "
-    "(runs `npm ci --prefix tools/local-kinesis`), or globally with "
+    "Install it with `pyflink-kinesis local-kinesis` (installs the pinned servers with npm on "
+    "first use), from a source checkout with `make kinesis-server`, or globally with "
     f"`npm install -g kinesis-local@{KINESIS_MOCK_VERSION}`, or set {ENV_KINESIS_MOCK} "
     "to the path of kinesis-local's main.js."
 )
@@ -303,17 +222,13 @@ class PutResult:
     sequence_number: str
 
 
-def _repo_local_executable() -> Path:
-    """The kinesalite that ``npm ci --prefix tools/local-kinesis`` installs in this repo."""
-    repo = Path(__file__).resolve().parents[2]
-    return repo / "tools" / "local-kinesis" / "node_modules" / ".bin" / "kinesalite"
-
-
 def _find_executable(
-    env_var: str, local: Path, command: str, what: str, error: type[LocalKinesisError], hint: str
+    env_var: str, local: Sequence[Path], command: str, what: str,
+    error: type[LocalKinesisError], hint: str,
 ) -> Path:
-    """``$env_var`` (an existing file or a command on PATH), else ``local``, else ``command``
-    on PATH; raises ``error`` with the install ``hint`` when none is there."""
+    """``$env_var`` (an existing file or a command on PATH), else the first of ``local``
+    (the checkout's and the installed servers), else ``command`` on PATH; raises ``error``
+    with the install ``hint`` when none is there."""
     configured = os.environ.get(env_var, "")
     if configured:
         candidate = Path(configured).expanduser()
@@ -326,13 +241,15 @@ def _find_executable(
             f"{env_var} is set to {configured!r}, which is not an existing file "
             f"or a command on PATH. {hint}"
         )
-    if local.is_file():
-        return local
+    for candidate in local:
+        if candidate.is_file():
+            return candidate
     on_path = shutil.which(command)
     if on_path:
         return Path(on_path)
+    places = ", ".join(str(c) for c in local)
     raise error(
-        f"{what} was not found (looked at {env_var}, {local}, and PATH for {command}). {hint}"
+        f"{what} was not found (looked at {env_var}, {places}, and PATH for {command}). {hint}"
     )
 
 
@@ -345,7 +262,7 @@ def find_kinesalite() -> Path:
     ``KinesaliteNotFoundError`` with install instructions if none is there.
     """
     return _find_executable(
-        ENV_EXECUTABLE, _repo_local_executable(), "kinesalite", "kinesalite",
+        ENV_EXECUTABLE, npm.candidates(".bin/kinesalite"), "kinesalite", "kinesalite",
         KinesaliteNotFoundError, _INSTALL_HINT,
     )
 
@@ -367,12 +284,6 @@ def _npm_package_name(directory: Path) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _repo_kinesis_mock_main() -> Path:
-    """The kinesis-mock that ``npm ci --prefix tools/local-kinesis`` installs in this repo."""
-    repo = Path(__file__).resolve().parents[2]
-    return repo / "tools" / "local-kinesis" / "node_modules" / "kinesis-local" / "main.js"
-
-
 def find_kinesis_mock() -> Path:
     """Locate kinesis-mock: the ``main.js`` of the npm package ``kinesis-local``.
 
@@ -382,7 +293,8 @@ def find_kinesis_mock() -> Path:
     Raises ``KinesisMockNotFoundError`` with install instructions if none is there.
     """
     return _find_executable(
-        ENV_KINESIS_MOCK, _repo_kinesis_mock_main(), "kinesis-local", "kinesis-mock",
+        ENV_KINESIS_MOCK, npm.candidates("kinesis-local/main.js"), "kinesis-local",
+        "kinesis-mock",
         KinesisMockNotFoundError, _KINESIS_MOCK_INSTALL_HINT,
     )
 
@@ -483,8 +395,16 @@ class LocalKinesisServer:
         region: str,
         startup_timeout_s: float,
         log_path: str | os.PathLike[str] | None,
+        host: str = _HOST,
+        port: int | None = None,
+        install: bool = False,
     ) -> None:
         self._executable = Path(executable) if executable is not None else None
+        self._bind_host = host
+        # Clients reach a server listening on every interface through loopback.
+        self._connect_host = _HOST if host in ("0.0.0.0", "::", "localhost") else host
+        self._requested_port = port
+        self._install = install
         self._region = region
         self._startup_timeout_s = startup_timeout_s
         self._requested_log_path = Path(log_path) if log_path is not None else None
@@ -507,6 +427,19 @@ class LocalKinesisServer:
         """The error for an explicitly given executable that does not exist."""
         raise NotImplementedError
 
+    def _found_or_installed(self) -> Path:
+        """The executable; with ``install``, the pinned servers are installed when missing."""
+        try:
+            return self._find_executable()
+        except LocalKinesisError:
+            if not self._install:
+                raise
+        try:
+            npm.install()
+        except npm.NpmInstallError as exc:
+            raise LocalKinesisError(f"{self._server_name} is not installed and {exc}") from exc
+        return self._find_executable()
+
     def _launch_spec(self, executable: Path, ports: tuple[int, ...]) -> _Launch:
         """The command, working directory and environment that start the server on ``ports``."""
         raise NotImplementedError
@@ -514,7 +447,8 @@ class LocalKinesisServer:
     def _probe(self, ports: tuple[int, ...]) -> None:
         """Raise if the server on ``ports`` does not answer yet (it answers ListStreams)."""
         probe = self._make_client(
-            f"http://{_HOST}:{ports[0]}", max_attempts=1, connect_timeout_s=1.0, read_timeout_s=2.0
+            f"http://{self._connect_host}:{ports[0]}", max_attempts=1, connect_timeout_s=1.0,
+            read_timeout_s=2.0,
         )
         probe.list_streams(Limit=1)
 
@@ -532,7 +466,7 @@ class LocalKinesisServer:
                 return self
             if self._process is not None:
                 self.stop()
-            executable = self._executable or self._find_executable()
+            executable = self._executable or self._found_or_installed()
             if not executable.is_file():
                 raise self._missing_executable_error(executable)
             if self._requested_log_path is None:
@@ -542,13 +476,17 @@ class LocalKinesisServer:
                 self._log_path, self._owns_log = Path(name), True
             self._final_log = None
             last_error: LocalKinesisError | None = None
-            for _attempt in range(_PORT_ATTEMPTS):
-                ports = _free_ports(_HOST, self._port_count)
+            chosen = self._requested_port
+            for _attempt in range(1 if chosen else _PORT_ATTEMPTS):
+                free = _free_ports(self._bind_host, self._port_count - (1 if chosen else 0))
+                ports = (chosen, *free) if chosen else free
                 try:
                     self._launch(self._launch_spec(executable, ports))
                     self._wait_until_ready(ports)
                 except _PortTaken as taken:
-                    last_error = LocalKinesisError(str(taken))
+                    last_error = LocalKinesisError(
+                        f"port {chosen} is in use: choose another" if chosen else str(taken)
+                    )
                     self._kill_process()
                     continue
                 except BaseException:
@@ -558,6 +496,8 @@ class LocalKinesisServer:
                 atexit.register(self._stop_at_exit)
                 return self
             self.stop()
+            if chosen:
+                raise LocalKinesisError(f"{self._server_name} could not listen: {last_error}")
             raise LocalKinesisError(
                 f"{self._server_name} could not get a free port after {_PORT_ATTEMPTS} "
                 f"attempts: {last_error}"
@@ -611,7 +551,7 @@ class LocalKinesisServer:
 
     def _wait_until_ready(self, ports: tuple[int, ...]) -> None:
         deadline = time.monotonic() + self._startup_timeout_s
-        where = f"http://{_HOST}:{ports[0]}"
+        where = f"http://{self._connect_host}:{ports[0]}"
         last_problem = "no answer yet"
         while True:
             process = self._process
@@ -691,8 +631,9 @@ class LocalKinesisServer:
 
     @property
     def host(self) -> str:
-        """The address clients connect to: always ``127.0.0.1``."""
-        return _HOST
+        """The address clients connect to: ``127.0.0.1`` unless the server listens on another
+        address than loopback or every interface."""
+        return self._connect_host
 
     @property
     def port(self) -> int:
@@ -707,7 +648,7 @@ class LocalKinesisServer:
     @property
     def endpoint(self) -> str:
         """Endpoint URL for clients, e.g. ``http://127.0.0.1:45678``."""
-        return f"http://{_HOST}:{self.port}"
+        return f"http://{self._connect_host}:{self.port}"
 
     @property
     def region(self) -> str:
@@ -984,12 +925,18 @@ class LocalKinesis(LocalKinesisServer):
         shard_limit: int = 1000,
         startup_timeout_s: float = 30.0,
         log_path: str | os.PathLike[str] | None = None,
+        host: str = _HOST,
+        port: int | None = None,
+        install: bool = False,
     ) -> None:
         super().__init__(
             executable=executable,
             region=region,
             startup_timeout_s=startup_timeout_s,
             log_path=log_path,
+            host=host,
+            port=port,
+            install=install,
         )
         self._stream_ms = (create_stream_ms, delete_stream_ms, update_stream_ms)
         self._shard_limit = shard_limit
@@ -1014,8 +961,9 @@ class LocalKinesis(LocalKinesisServer):
             command += ["--updateStreamMs", update_ms]
             return _Launch(command, cwd=None, env=env, stdin_pipe=False)
         index_js = str(package_dir / "index.js")
-        settings = [create_ms, delete_ms, update_ms, shard_limit]
-        command = [_node("kinesalite"), "-e", _BOOTSTRAP_JS, index_js, _HOST, str(port)]
+        settings = [create_ms, delete_ms, update_ms, shard_limit, "watch-stdin"]
+        launcher = str(LAUNCHERS / "kinesalite.js")
+        command = [_node("kinesalite"), launcher, index_js, self._bind_host, str(port)]
         return _Launch(command + settings, cwd=None, env=env, stdin_pipe=True)
 
 
@@ -1073,12 +1021,18 @@ class KinesisMock(LocalKinesisServer):
         log_level: str = "INFO",
         startup_timeout_s: float = 30.0,
         log_path: str | os.PathLike[str] | None = None,
+        host: str = _HOST,
+        port: int | None = None,
+        install: bool = False,
     ) -> None:
         super().__init__(
             executable=executable,
             region=region,
             startup_timeout_s=startup_timeout_s,
             log_path=log_path,
+            host=host,
+            port=port,
+            install=install,
         )
         self._account_id = account_id
         self._settings = {
@@ -1124,12 +1078,13 @@ class KinesisMock(LocalKinesisServer):
         if package_dir is None:
             return _Launch([str(executable)], executable.resolve().parent, env, stdin_pipe=False)
         main_js = str(package_dir / "main.js")
-        command = [_node("kinesis-mock"), "-e", _KINESIS_MOCK_BOOTSTRAP_JS, main_js, _HOST]
+        launcher = str(LAUNCHERS / "kinesis-mock.js")
+        command = [_node("kinesis-mock"), launcher, main_js, self._bind_host, "watch-stdin"]
         return _Launch(command, cwd=package_dir, env=env, stdin_pipe=True)
 
     def _probe(self, ports: tuple[int, ...]) -> None:
         super()._probe(ports)
-        socket.create_connection((_HOST, ports[1]), timeout=1.0).close()
+        socket.create_connection((self._connect_host, ports[1]), timeout=1.0).close()
 
     # ----------------------------------------------------------------- properties and clients
 
@@ -1141,7 +1096,7 @@ class KinesisMock(LocalKinesisServer):
     @property
     def tls_endpoint(self) -> str:
         """HTTPS endpoint URL (self-signed certificate), e.g. ``https://127.0.0.1:45679``."""
-        return f"https://{_HOST}:{self.tls_port}"
+        return f"https://{self._connect_host}:{self.tls_port}"
 
     @property
     def account_id(self) -> str:

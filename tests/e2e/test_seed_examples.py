@@ -3,7 +3,10 @@
 Copied from the documentation as they stand. Two edits the documentation's own text forces:
 the sink example puts ``# Required`` comments after line-continuation backslashes, which Python
 rejects, so those comments are moved to the end of the statement; and its
-``simple_string_stream = ...`` placeholder is given a small stream. Each example is then
+``simple_string_stream = ...`` placeholder is given a small stream; and the watermark tracker
+example, which stands in the event-time section after the consumer got a periodic watermark
+assigner (``CustomAssignerWithPeriodicWatermarks`` in Java), is given one of ours (a tracker
+without one is ignored by the connector, so ``add_source`` refuses it). Each example is then
 planned (the job graph is built in the JVM), which proves the Java objects were created.
 """
 
@@ -11,16 +14,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.util.java_utils import get_field_value
 
-from pyflink_kinesis import FlinkKinesisConsumer
+from pyflink_kinesis import FlinkKinesisConsumer, KinesisConfigError
 
 IMPORTS = """
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink_kinesis import (FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator,
-                             WatermarkTracker)
+                             PeriodicWatermarkAssigner, WatermarkTracker)
 """
 
 POLLING_CONSUMER = """
@@ -41,6 +45,7 @@ consumer = FlinkKinesisConsumer(
     "kinesis_stream_name",
     SimpleStringSchema(),
     consumer_config)
+consumer.set_periodic_watermark_assigner(PeriodicWatermarkAssigner.json_field("ts", 1000))
 watermark_tracker = WatermarkTracker.job_manager_watermark_tracker("myKinesisSource")
 consumer.set_watermark_tracker(watermark_tracker)
 stream = env.add_source(consumer).print()
@@ -110,6 +115,16 @@ def test_watermark_tracker_example() -> None:
     assert isinstance(consumer, FlinkKinesisConsumer)
     tracker = get_field_value(consumer._j_kinesis_consumer, "watermarkTracker")
     assert tracker.getClass().getSimpleName() == "JobManagerWatermarkTracker"
+
+
+def test_a_watermark_tracker_without_an_assigner_is_refused_by_add_source() -> None:
+    without_assigner = WATERMARK_TRACKER.replace(
+        'consumer.set_periodic_watermark_assigner(PeriodicWatermarkAssigner.json_field("ts", '
+        '1000))\n', "")
+    assert without_assigner != WATERMARK_TRACKER
+    with pytest.raises(KinesisConfigError, match=r"'watermark_tracker': set without a periodic "
+                                                 r"watermark assigner"):
+        run_example(POLLING_CONSUMER, without_assigner)
 
 
 def test_sink_example_builds_a_kinesis_sink() -> None:

@@ -1,0 +1,129 @@
+"""pyflink-kinesis bundle: what the zip for Managed Service for Apache Flink holds, and what
+it refuses. The bundle running on a cluster is in tests/e2e/test_deploy.py."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pyflink_kinesis import bundle as bundle_module
+from pyflink_kinesis import jars
+from pyflink_kinesis.bundle import JARFILE, MARKER, Bundle, BundleError, make_bundle
+from pyflink_kinesis.errors import JarResolutionError
+
+APP = """
+import json                      # the standard library: not bundled
+import requests                  # apache-flink requires it: the runtime has it
+from pyflink.datastream import StreamExecutionEnvironment
+import helpers                   # a local module
+from pkg.sub import VALUE        # a local package
+from pyflink_kinesis import FlinkKinesisConsumer
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("project")
+    (root / "app.py").write_text(textwrap.dedent(APP))
+    (root / "helpers.py").write_text("import boto3\n")
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "sub.py").write_text("VALUE = 1\n")
+    (root / "pkg" / "__pycache__").mkdir()
+    (root / "pkg" / "__pycache__" / "sub.cpython-311.pyc").write_bytes(b"")
+    (root / "unused.py").write_text("import yaml\n")  # never imported: not bundled
+    (root / "data").mkdir()
+    (root / "data" / "rates.csv").write_text("eur,1\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def made(project: Path) -> Bundle:
+    return make_bundle(project / "app.py", project / "out" / "app.zip", include=["data"])
+
+
+def test_the_zip_holds_script_modules_packages_and_one_jar(made: Bundle) -> None:
+    with zipfile.ZipFile(made.path) as archive:
+        names = set(archive.namelist())
+        marker = json.loads(archive.read(f"site-packages/pyflink_kinesis/{MARKER}"))
+    assert {"app.py", "helpers.py", "pkg/__init__.py", "pkg/sub.py", "data/rates.csv",
+            JARFILE} <= names
+    assert "unused.py" not in names
+    assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+    packages = {n.split("/")[1] for n in names if n.startswith("site-packages/")}
+    assert {"pyflink_kinesis", "boto3", "botocore", "jmespath", "s3transfer"} <= packages
+    assert not {"pyflink", "apache_beam", "requests", "py4j"} & packages  # the runtime's
+    assert not any(n.startswith("site-packages/pyflink_kinesis/_jars") for n in names)
+    assert marker == {"jarfile": JARFILE, "extras": [], "runtime": "FLINK-1_20"}
+    assert made.local_modules == ["helpers.py", "pkg/__init__.py", "pkg/sub.py"]
+    assert made.distributions == ["boto3", "botocore", "jmespath", "pyflink-kinesis",
+                                  "s3transfer"]
+
+
+def test_the_property_group_names_what_the_zip_holds(made: Bundle) -> None:
+    assert made.property_groups() == [{
+        "PropertyGroupId": "kinesis.analytics.flink.run.options",
+        "PropertyMap": {"python": "app.py", "jarfile": JARFILE,
+                        "pyFiles": "site-packages,helpers.py,pkg"},
+    }]
+
+
+def test_the_jar_holds_the_connector_its_runtime_and_our_classes(made: Bundle) -> None:
+    with zipfile.ZipFile(made.path) as archive:
+        inner = made.path.with_name("inner.jar")
+        inner.write_bytes(archive.read(JARFILE))
+    with zipfile.ZipFile(inner) as merged:
+        names = merged.namelist()
+        factories = merged.read("META-INF/services/org.apache.flink.table.factories.Factory")
+    assert len(names) == len(set(names))
+    for wanted in (
+        "org/apache/flink/streaming/connectors/kinesis/FlinkKinesisConsumer.class",
+        "org/apache/flink/connector/kinesis/sink/KinesisStreamsSink.class",
+        "org/joda/time/DateTime.class",  # a runtime dependency of the connector
+        "org/apache/flink/formats/avro/AvroDeserializationSchema.class",
+        "io/pyflinkkinesis/SubtaskInitializingSink.class",
+    ):
+        assert wanted in names
+    # Both the connector's and flink-sql-avro's table factories are registered.
+    assert b"KinesisDynamicTableFactory" in factories and b"AvroFormatFactory" in factories
+    assert made.jar.entries == len(names)
+
+
+def test_the_bundled_package_finds_its_jar_and_nothing_else(made: Bundle, tmp_path: Path) -> None:
+    with zipfile.ZipFile(made.path) as archive:
+        archive.extractall(tmp_path)
+    marker = tmp_path / "site-packages" / "pyflink_kinesis" / MARKER
+    found = jars.bundled(marker)
+    assert found is not None and found.path == tmp_path / JARFILE and found.path.is_file()
+    assert found.extras == ()
+
+
+def test_everything_that_cannot_work_is_refused_at_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bundle_module, "RUNTIME_PYTHON", (3, 9))
+    (project / "compiled.py").write_text("import yaml\n")
+    with pytest.raises(BundleError) as raised:
+        make_bundle(project / "compiled.py", project / "x.zip", include=["nowhere", "/etc"])
+    problems = raised.value.problems
+    assert any("Managed Flink's FLINK-1_20 runtime runs Python 3.9" in p for p in problems)
+    assert any(p.startswith("--include nowhere: no such file or folder") for p in problems)
+    assert any(p.startswith("--include /etc: not inside the script's folder") for p in problems)
+    assert any(p.startswith("PyYAML is a compiled package") for p in problems)
+    assert not (project / "x.zip").exists()
+    with pytest.raises(BundleError, match=r"no-such\.py: no such Python script"):
+        make_bundle(project / "no-such.py", project / "x.zip")
+
+
+def test_jars_that_cannot_be_had_are_a_reason(project: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline() -> list[Path]:
+        raise JarResolutionError("org.apache.flink:flink-connector-kinesis was not found")
+
+    monkeypatch.setattr(jars, "resolve_jars", offline)
+    with pytest.raises(BundleError, match=r"the jars: org\.apache\.flink:flink-connector-kinesis"):
+        make_bundle(project / "app.py", project / "x.zip")
