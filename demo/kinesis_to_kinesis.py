@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from pyflink.common import Configuration, Types
@@ -21,6 +22,9 @@ from pyflink.datastream import StreamExecutionEnvironment
 
 from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
+
+# apache-beam, under PyFlink, still imports pkg_resources, which warns about itself each run.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 # The business logic is the application demo's (demo/managed_flink/orders.py); the job ships
 # the module to its Python workers with env.add_python_file.

@@ -2,9 +2,12 @@
 
 Importing the package registers the connector jars with PyFlink (see
 :mod:`pyflink_kinesis.gateway`): no ``add_jars`` call is needed. It also checks every
-``kinesis`` table given to a TableEnvironment before Flink sees it (:mod:`pyflink_kinesis.table`).
+``kinesis`` table given to a TableEnvironment before Flink sees it (:mod:`pyflink_kinesis.table`),
+and keeps the tracebacks of a cancelled local job's Python workers out of the terminal
+(:mod:`pyflink_kinesis._quiet`).
 """
 
+from pyflink_kinesis import _quiet
 from pyflink_kinesis import gateway as _gateway
 from pyflink_kinesis import table as _table
 from pyflink_kinesis.consumer import (
@@ -42,6 +45,7 @@ from pyflink_kinesis.watermark import PeriodicWatermarkAssigner, WatermarkTracke
 
 _gateway.install()
 _table.install()
+_quiet.install()
 
 __all__ = [
     "METADATA_FIELDS",

@@ -6,8 +6,9 @@
 // watch-stdin it exits when its stdin closes, i.e. when the Python process that started it has
 // gone; it always exits on SIGTERM and SIGINT.
 'use strict';
-const [indexJs, host, port, createMs, deleteMs, updateMs, shardLimit, watch] = process.argv.slice(2);
+const [indexArg, host, port, createMs, deleteMs, updateMs, shardLimit, watch] = process.argv.slice(2);
 const path = require('path');
+const indexJs = path.resolve(indexArg);  // require() takes a relative name for a package's
 // Two fixes to GetShardIterator AT_TIMESTAMP, which the Flink consumer also uses for LATEST:
 // the AWS Java SDK v1 sends Timestamp in epoch milliseconds over JSON (kinesalite reads
 // seconds), and kinesalite never answers when no record is at or after the time (Kinesis then

@@ -7,7 +7,8 @@
 // (cats-effect) replaces it with one that first shuts the HTTP servers down gracefully, which
 // waits up to 30 s for idle keep-alive clients. watch-stdin and signals as in kinesalite.js.
 'use strict';
-const [mainJs, host, watch] = process.argv.slice(2);
+const [mainArg, host, watch] = process.argv.slice(2);
+const mainJs = require('path').resolve(mainArg);  // a relative name would be a package's
 const exit = process.exit.bind(process);
 const net = require('net');
 const listen = net.Server.prototype.listen;
