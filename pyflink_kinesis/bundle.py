@@ -32,6 +32,8 @@ from importlib import metadata, util
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from packaging.requirements import Requirement
+
 from pyflink_kinesis import jars
 from pyflink_kinesis.errors import JarResolutionError, KinesisError
 from pyflink_kinesis.merged_jar import MergeReport, merge_jars
@@ -223,9 +225,8 @@ def _normalized(name: str) -> str:
 
 
 def _requirement_closure(roots: Iterable[str]) -> dict[str, metadata.Distribution]:
-    """The installed distributions ``roots`` require, themselves included (markers of extras
-    are skipped; a requirement that is not installed is taken to be one whose marker is
-    false here)."""
+    """The installed distributions ``roots`` require, themselves included. Markers are
+    evaluated here, which is the runtime's Python (checked before); extras are not followed."""
     found: dict[str, metadata.Distribution] = {}
     pending = list(roots)
     while pending:
@@ -238,11 +239,10 @@ def _requirement_closure(roots: Iterable[str]) -> dict[str, metadata.Distributio
         if key in found:
             continue
         found[key] = dist
-        for requirement in dist.requires or []:
-            name_part, _, marker = requirement.partition(";")
-            match = re.match(r"\s*([A-Za-z0-9._-]+)", name_part)
-            if match and "extra" not in marker:
-                pending.append(match.group(1))
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
     return found
 
 

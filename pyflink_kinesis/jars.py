@@ -320,7 +320,9 @@ def resolve_jars(
     return [_resolve_one(spec, downloads) for spec in specs] + [p for p in built if p]
 
 
-def own_jar(feature: str, *, manifest: JarManifest | None = None) -> Path:
+def own_jar(
+    feature: str, *, flink_version: str | None = None, manifest: JarManifest | None = None
+) -> Path:
     """The jar of our own Java classes, which ``feature`` needs.
 
     Raises :class:`JarResolutionError` naming the feature and how to get the jar when this
@@ -330,7 +332,7 @@ def own_jar(feature: str, *, manifest: JarManifest | None = None) -> Path:
     if bundle is not None:
         return _bundled_path(bundle)
     manifest = manifest or load_manifest()
-    (jar,) = manifest.built_for(installed_flink_version())
+    (jar,) = manifest.built_for(flink_version or installed_flink_version())
     path = _find_built(jar)
     if path is None:
         raise JarResolutionError(f"{feature} needs {_missing_built(jar)}")
@@ -443,3 +445,9 @@ def fetch(spec: JarSpec, destination: Path) -> Path:
         verify(path, spec)
         return path
     return download(spec, destination)
+
+
+if __name__ == "__main__":  # the old `python -m pyflink_kinesis.jars ...`: now a subcommand
+    from pyflink_kinesis.cli import main
+
+    sys.exit(main(["jars", *sys.argv[1:]]))

@@ -56,12 +56,13 @@ def test_the_zip_holds_script_modules_packages_and_one_jar(made: Bundle) -> None
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
     packages = {n.split("/")[1] for n in names if n.startswith("site-packages/")}
     assert {"pyflink_kinesis", "boto3", "botocore", "jmespath", "s3transfer"} <= packages
+    assert "tomli" not in packages  # required by pyflink-kinesis on Python < 3.11 only
     assert not {"pyflink", "apache_beam", "requests", "py4j"} & packages  # the runtime's
     assert not any(n.startswith("site-packages/pyflink_kinesis/_jars") for n in names)
     assert marker == {"jarfile": JARFILE, "extras": [], "runtime": "FLINK-1_20"}
     assert made.local_modules == ["helpers.py", "pkg/__init__.py", "pkg/sub.py"]
-    assert made.distributions == ["boto3", "botocore", "jmespath", "pyflink-kinesis",
-                                  "s3transfer"]
+    assert made.distributions == ["boto3", "botocore", "jmespath", "packaging",
+                                  "pyflink-kinesis", "s3transfer"]
 
 
 def test_the_property_group_names_what_the_zip_holds(made: Bundle) -> None:

@@ -182,14 +182,19 @@ def test_our_built_jar_comes_with_every_set_and_extras_only_on_demand(
     ]
 
 
-def test_a_missing_built_jar_says_how_to_build_it(
+def test_a_missing_built_jar_is_left_out_and_named_by_the_feature_that_needs_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(jars, "BUILT_JARS_DIR", tmp_path / "built")
     put(tmp_path / "checkout-jars")
 
-    with pytest.raises(JarResolutionError, match=r"our-classes-0\.1\.0\.jar.*make jars"):
-        jars.resolve_jars(flink_version="1.20.5", manifest=WITH_BUILT)
+    resolved = jars.resolve_jars(flink_version="1.20.5", manifest=WITH_BUILT)
+    assert [p.name for p in resolved] == [spec.filename for spec in WITH_BUILT.lines["1.20"]]
+    with pytest.raises(JarResolutionError,
+                       match=r"^with_metadata needs our-classes-0\.1\.0\.jar.*make jars"):
+        jars.own_jar("with_metadata", flink_version="1.20.5", manifest=WITH_BUILT)
+    with pytest.raises(JarResolutionError, match=r"^the 'glue' jar set needs "):
+        jars.resolve_extra("glue", flink_version="1.20.5", manifest=WITH_BUILT)
 
 
 def test_an_unknown_extra_names_the_ones_there_are() -> None:

@@ -12,10 +12,11 @@ DEMO = Path(__file__).parents[2] / "demo" / "kinesis_to_kinesis.py"
 
 
 def test_the_demo_checks_out_and_ends_cleanly() -> None:
-    for _ in range(2):  # a cancelled job's worker noise came in about one run of three
-        demo = subprocess.run([sys.executable, str(DEMO), "--records", "4000"],
-                              capture_output=True, text=True, timeout=600,
-                              env=fresh_process_environment())
-        assert demo.returncode == 0, demo.stdout + demo.stderr
-        assert "check: OK" in demo.stdout
-        assert demo.stderr == "", demo.stderr
+    """(The noise of a cancelled job's workers came in about one run of three before
+    pyflink_kinesis._quiet; tests/test_quiet.py checks the filter itself.)"""
+    demo = subprocess.run([sys.executable, str(DEMO), "--records", "4000"],
+                          capture_output=True, text=True, timeout=600,
+                          env=fresh_process_environment())
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "check: OK" in demo.stdout
+    assert demo.stderr == "", demo.stderr

@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TypeVar
 
 import pytest
 
@@ -75,20 +75,25 @@ def snippets() -> list[Snippet]:
     return found
 
 
-@pytest.fixture(scope="module")
-def kinesalite() -> Iterator[LocalKinesis]:
-    with LocalKinesis(port=KINESALITE_PORT) as server:
+Server = TypeVar("Server", LocalKinesis, KinesisMock)
+
+
+def with_streams(server: Server) -> Iterator[Server]:
+    """``server`` running, with ``STREAMS``, until the module's tests are done."""
+    with server:
         for name, shards in STREAMS.items():
             server.create_stream(name, shards)
         yield server
+
+
+@pytest.fixture(scope="module")
+def kinesalite() -> Iterator[LocalKinesis]:
+    yield from with_streams(LocalKinesis(port=KINESALITE_PORT))
 
 
 @pytest.fixture(scope="module")
 def kinesis_mock() -> Iterator[KinesisMock]:
-    with KinesisMock(port=KINESIS_MOCK_PORT) as server:
-        for name, shards in STREAMS.items():
-            server.create_stream(name, shards)
-        yield server
+    yield from with_streams(KinesisMock(port=KINESIS_MOCK_PORT))
 
 
 def test_the_documentation_has_blocks_and_directives_that_parse() -> None:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tarfile
 import venv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -52,6 +53,17 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
                            env=fresh_process_environment())
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     return out
+
+
+@pytest.fixture(scope="module")
+def installed(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The wheel and the sdist, each pip-installed into its own empty virtualenv (both at
+    once: mostly downloads and unpacking). Returns their Pythons."""
+    [wheel], [sdist] = dist.glob("*.whl"), dist.glob("*.tar.gz")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pythons = {kind: pool.submit(install, tmp_path_factory.mktemp(kind), requirement)
+                   for kind, requirement in (("wheel", wheel), ("sdist", sdist))}
+        return {kind: future.result() for kind, future in pythons.items()}
 
 
 def install(target: Path, requirement: Path) -> Path:
@@ -109,10 +121,9 @@ def test_the_sdist_holds_what_the_wheel_build_needs(dist: Path) -> None:
 
 
 def test_the_wheel_installs_and_works_and_without_our_jar_says_so(
-    dist: Path, tmp_path: Path, local_kinesis: LocalKinesis, stream_factory: StreamFactory
+    installed: dict[str, Path], local_kinesis: LocalKinesis, stream_factory: StreamFactory
 ) -> None:
-    [wheel] = dist.glob("*.whl")
-    python = install(tmp_path / "venv", wheel)
+    python = installed["wheel"]
     package = check_installed(python, local_kinesis, stream_factory)
 
     for jar in (package / "_jars").glob("*.jar"):
@@ -123,8 +134,6 @@ def test_the_wheel_installs_and_works_and_without_our_jar_says_so(
 
 
 def test_the_sdist_installs_and_works(
-    dist: Path, tmp_path: Path, local_kinesis: LocalKinesis, stream_factory: StreamFactory
+    installed: dict[str, Path], local_kinesis: LocalKinesis, stream_factory: StreamFactory
 ) -> None:
-    [sdist] = dist.glob("*.tar.gz")
-    python = install(tmp_path / "venv", sdist)
-    check_installed(python, local_kinesis, stream_factory)
+    check_installed(installed["sdist"], local_kinesis, stream_factory)

@@ -40,6 +40,8 @@ PER_KEY = 320
 PARALLELISM = 3
 #: Records in the order the job produces them: the keys interleaved, each key's seq rising.
 PRODUCED = [(KEYS[i % len(KEYS)], i // len(KEYS)) for i in range(len(KEYS) * PER_KEY)]
+#: Fewer for the throttling measurements (one of them sends each record on its own).
+THROTTLED_PER_KEY = 60
 PAIR = Types.TUPLE([Types.STRING(), Types.INT()])
 NAMED = Types.ROW_NAMED(["customer", "seq"], [Types.STRING(), Types.INT()])
 POSITIONAL = Types.ROW([Types.STRING(), Types.INT()])
@@ -165,10 +167,13 @@ class Placement:
         )
 
 
-def write_keyed(route: Route, aws_config: dict[str, object], stream: str, **options: Any) -> None:
-    """Produce ``PRODUCED`` in order, key it in Python, write it through the route's sink."""
+def write_keyed(route: Route, aws_config: dict[str, object], stream: str,
+                per_key: int = PER_KEY, **options: Any) -> None:
+    """Produce ``per_key`` records of each key in order (``PRODUCED``), key them in Python,
+    write them through the route's sink."""
     env = keyed_env()
-    produced = env.from_collection(PRODUCED, type_info=PAIR)  # one source subtask: in order
+    records = [(key, seq) for key, seq in PRODUCED if seq < per_key]
+    produced = env.from_collection(records, type_info=PAIR)  # one source subtask: in order
     builder = (
         KinesisStreamsSink.builder()
         .set_kinesis_client_properties(aws_config)
@@ -184,10 +189,12 @@ def write_keyed(route: Route, aws_config: dict[str, object], stream: str, **opti
     env.execute("keyed write")
 
 
-def assert_each_key_in_one_shard_under_its_key(placement: Placement, route: Route) -> None:
+def assert_each_key_in_one_shard_under_its_key(
+    placement: Placement, route: Route, per_key: int = PER_KEY
+) -> None:
     assert sorted(placement.seqs) == KEYS
     for key in KEYS:
-        assert sorted(placement.seqs[key]) == list(range(PER_KEY)), f"{key}: lost or doubled"
+        assert sorted(placement.seqs[key]) == list(range(per_key)), f"{key}: lost or doubled"
         assert len(placement.shards[key]) == 1, f"{key} is in {placement.shards[key]}"
         assert placement.partition_keys[key] == {route.expected_key(key)}
 
@@ -215,10 +222,11 @@ class Throttled:
     in_flight: int
     batch: int
     throttled: bool = True
+    per_key: int = THROTTLED_PER_KEY
 
 
 THROTTLING = {
-    "50-in-flight-no-faults": Throttled(50, 50, throttled=False),
+    "50-in-flight-no-faults": Throttled(50, 50, throttled=False, per_key=PER_KEY),
     "default-settings": Throttled(50, 500),
     "one-request-in-flight": Throttled(1, 500),
     "one-record-per-request": Throttled(1, 1),
@@ -245,7 +253,7 @@ def test_keys_keep_their_shard_under_throttling_and_order_needs_one_record_per_r
             when=Rate(0.3 if case.throttled else 0.0),
         )
         write_keyed(
-            route, {**aws_config, "aws.endpoint": proxy.endpoint}, stream,
+            route, {**aws_config, "aws.endpoint": proxy.endpoint}, stream, case.per_key,
             max_in_flight_requests=case.in_flight, max_batch_size=case.batch,
         )
     placement = Placement.of(local_kinesis.read_all(stream), route.read)
@@ -254,7 +262,7 @@ def test_keys_keep_their_shard_under_throttling_and_order_needs_one_record_per_r
         f"{rule.failed_entries} entries throttled in {rule.injected} of {rule.matched} PutRecords"
     ))
     assert (rule.failed_entries > 0) == case.throttled
-    assert_each_key_in_one_shard_under_its_key(placement, route)
+    assert_each_key_in_one_shard_under_its_key(placement, route, case.per_key)
     if case.batch == 1:
         assert placement.out_of_order() == 0
 
