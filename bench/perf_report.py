@@ -24,6 +24,8 @@ DOC_PATH = REPO / "docs" / "performance.md"
 EFO_JSON_PATH = REPO / "docs" / "benchmarks" / "efo_latency.json"
 #: Written by bench/keyed_sink.py (``make bench`` runs it after the main run).
 KEYED_JSON_PATH = REPO / "docs" / "benchmarks" / "keyed_sink.json"
+#: Written by bench/aws_quotas.py (``make bench-quotas``; ``make bench`` runs it too).
+QUOTAS_JSON_PATH = REPO / "docs" / "benchmarks" / "aws_quotas.json"
 CLIENTS = ("ceiling", "boto3_loop", "ours", "builtin", "quix")
 CLIENT_LABELS = {
     "ceiling": "ceiling (parallel boto3)",
@@ -249,6 +251,79 @@ def keyed_sink_section(keyed: dict[str, Any] | None) -> str:
         "`max_in_flight_requests=1`) are not a generator: they show what order under "
         "throttling costs (see [sink.md](sink.md#order-what-holds-measured)).\n\n"
         + table(["keyed", "next to", "ratio", "verdict", f">= {goal:.0%}"], comparisons)
+    )
+
+
+def quota_row(run: dict[str, Any], goal: float) -> list[object]:
+    """One run of ``bench/aws_quotas.py`` as a table row."""
+    throttled = run["throttled"]
+    if run["kind"] == "sink":
+        throttled_text = (f"{throttled['write_records']} entries in "
+                          f"{throttled['write_requests']} of {run['requests']} requests")
+    else:
+        calls = run["requests"] + throttled["read_calls"]
+        throttled_text = f"{throttled['read_calls']} of {calls} calls"
+    fraction = run.get("quota_fraction")
+    met = (fraction is not None and fraction >= goal and run["lost"] == 0 and not run["error"])
+    return [
+        run["kind"], run["variant"], size_label(run["size"]), run["shards"],
+        "-" if fraction is None else f"{run['records_per_s_per_shard']:,.0f}",
+        "-" if fraction is None else f"{run['mb_per_s_per_shard']:.2f}",
+        f"{run['quota_records_per_s_per_shard']:,.0f} ({run['binding_limit']})",
+        "-" if fraction is None else f"{fraction:.1%}",
+        throttled_text, run["lost"], run["duplicates"],
+        ("yes" if met else "no") + (f" ({run['error']})" if run["error"] else ""),
+    ]
+
+
+def aws_quotas_section(quotas: dict[str, Any] | None) -> str:
+    """The sink and source under AWS's quotas, from ``bench/aws_quotas.py``'s results file."""
+    if quotas is None:
+        return ("Not measured: `make bench` (or `make bench-quotas`) writes "
+                f"`{QUOTAS_JSON_PATH.relative_to(REPO).as_posix()}`.")
+    settings = quotas["settings"]
+    goal = settings["goal"]
+    variants = [[name, ", ".join(f"`{k}={v}`" for k, v in
+                                 (v.get("settings") or v.get("properties") or {}).items())
+                 or "(defaults)", v["why"]] for name, v in quotas["variants"].items()]
+    quick = ("\n> **Quick (smoke) run: these numbers mean little.**\n\n"
+             if quotas["quick"] else "")
+    return (
+        f"{quick}Measured by `bench/aws_quotas.py` on {quotas['server']} (run started "
+        f"{quotas['started']}, {quotas['minutes']} minutes; load average "
+        f"{quotas['load_average_before'][0]} at the start). Writes: a PyFlink job writes N "
+        "records with `KinesisStreamsSink` (or a boto3 loop putting throttled entries again); "
+        "the rate is on the server's arrival clock. Reads: `FlinkKinesisConsumer` drains a "
+        "backlog written with quotas off, into a FileSink (or a boto3 loop reading a fifth of "
+        "the byte quota per call, each shard every 200 ms); the rate is the server's count of "
+        "records returned, sampled every 0.25 s. Parallelism "
+        f"{settings['parallelism']}. Each run is sized for {settings['steady_s']:g} s at the "
+        f"binding quota; the first {settings['burst_s']:g} s after the first record are left "
+        "out (every bucket starts full: one second of quota comes at once), and the window "
+        "starts and ends just after a delivery. \"Lost\" and \"dup\" compare the records "
+        "read back with those written, as multisets. The binding quota per shard is "
+        "min(1,000 records/s, 1 MiB/s / record size) for writes, 2 MiB/s / record size for "
+        "reads (5 calls/s of up to 10,000 records never binds here). Goal: at least "
+        f"{goal:.0%} of it, nothing lost.\n\n"
+        + table(["", "variant", "record", "shards", "records/s per shard", "MB/s per shard",
+                 "quota records/s per shard (binding)", "of quota", "throttled", "lost", "dup",
+                 f">= {goal:.0%}, none lost"],
+                [quota_row(run, goal) for run in quotas["runs"]])
+        + "\n\nThe variants:\n\n"
+        + table(["variant", "settings", "why"], variants)
+        + "\n\nReading them: 2 MiB/s of 100 B records is about 21,000 records/s per shard, more "
+        "than kinesalite serves on this machine (about 10,000-15,000 records/s in all, see "
+        "[local-kinesis.md](local-kinesis.md#aws-quotas)), and four shards of 1 KiB records "
+        "need about what it serves: those read rows measure kinesalite (and, for the boto3 "
+        "loop, one Python thread parsing the answers), not the quota. The sink keeps up with "
+        "the write quota with its defaults: every throttled entry is put again and AIMD halves "
+        "the records in flight, but enough stay in flight to use each second's quota; the cost "
+        "is the throttled entries, sent again (several times the records written at 100 B). "
+        "The consumer's defaults read 10,000 records per GetRecords: with 1 KiB and larger "
+        "records that is Kinesis's 10 MiB cap, which leaves the shard in debt for about 4 s, "
+        "so its reads come in bursts, and it retries throttled calls with back-off (3 times "
+        "by default, then the job fails). `flink.shard.adaptivereads` sizes each call to a "
+        "fifth of 2 MiB/s from the average record size instead."
     )
 
 
@@ -577,9 +652,10 @@ def render(
     png_name: str,
     efo: dict[str, Any] | None = None,
     keyed: dict[str, Any] | None = None,
+    quotas: dict[str, Any] | None = None,
 ) -> str:
-    """The page; ``efo`` and ``keyed`` are the results of ``bench/efo_latency.py`` and
-    ``bench/keyed_sink.py`` when there are any."""
+    """The page; ``efo``, ``keyed`` and ``quotas`` are the results of ``bench/efo_latency.py``,
+    ``bench/keyed_sink.py`` and ``bench/aws_quotas.py`` when there are any."""
     quick = report["profile"]["name"] != "full"
     warning = ("\n> **Quick (smoke) run: these numbers only show the harness works. "
                "Run `make bench` for figures.**\n" if quick else "")
@@ -637,6 +713,10 @@ or two rounds, and the figure is rough.
 ## Partition keys
 
 {keyed_sink_section(keyed)}
+
+## AWS quotas (kinesalite's quota mode)
+
+{aws_quotas_section(quotas)}
 
 ## Which server bounds what: ceilings of kinesalite and kinesis-mock
 
@@ -765,9 +845,9 @@ def write_all(report: dict[str, Any], quick: bool = False) -> list[Path]:
         png, doc = PNG_PATH, DOC_PATH
     check_schema(report)
     plot(report, png)
-    efo, keyed = (json.loads(p.read_text()) if p.exists() else None
-                  for p in (EFO_JSON_PATH, KEYED_JSON_PATH))
-    doc.write_text(render(report, png.name, efo, keyed))
+    efo, keyed, quotas = (json.loads(p.read_text()) if p.exists() else None
+                          for p in (EFO_JSON_PATH, KEYED_JSON_PATH, QUOTAS_JSON_PATH))
+    doc.write_text(render(report, png.name, efo, keyed, quotas))
     return [png, doc]
 
 

@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--region", default="us-east-1")
     local.add_argument("--stream", action="append", default=[], metavar="NAME[:SHARDS]",
                        help="create a stream (1 shard unless given); repeatable")
+    local.add_argument("--aws-quotas", action="store_true",
+                       help="enforce AWS's per-shard quotas (provisioned mode): writes 1,000 "
+                       "records/s and 1 MiB/s, reads 5 GetRecords/s and 2 MiB/s; kinesalite only")
+    local.add_argument("--quota", action="append", default=[], metavar="NAME=VALUE",
+                       help="enforce quotas with this limit changed (implies --aws-quotas); NAME "
+                       "is write_records_per_s, write_bytes_per_s, read_calls_per_s or "
+                       "read_bytes_per_s; repeatable")
     local.set_defaults(handler=_local_kinesis)
 
     bundle = commands.add_parser(
@@ -138,9 +145,16 @@ def _local_kinesis(args: argparse.Namespace) -> int:
     from pyflink_kinesis.testing import KinesisMock, LocalKinesis
 
     streams = [_stream(text) for text in args.stream]
-    server_type = LocalKinesis if args.server == "kinesalite" else KinesisMock
-    server: Any = server_type(region=args.region, host=args.host, port=args.port,
-                              install=True)
+    quotas = _quotas(args)
+    server: Any
+    if args.server == "kinesalite":
+        server = LocalKinesis(region=args.region, host=args.host, port=args.port, install=True,
+                              quotas=quotas)
+    else:
+        if quotas is not None:
+            raise SystemExit("pyflink-kinesis local-kinesis: --aws-quotas and --quota work with "
+                             "kinesalite only; kinesis-mock has no per-shard quotas")
+        server = KinesisMock(region=args.region, host=args.host, port=args.port, install=True)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
@@ -156,12 +170,37 @@ def _local_kinesis(args: argparse.Namespace) -> int:
         print(f"{args.server} is listening at {server.endpoint} (region {server.region})")
         for name, shards in streams:
             print(f"stream {name!r}: {shards} shard(s)")
+        if quotas is not None:
+            print(f"per-shard quotas: {quotas}")
         print("config for FlinkKinesisConsumer and KinesisStreamsSink:")
         print(json.dumps(config, indent=4))
         print("Ctrl-C stops it.", flush=True)
         stopped.wait()
     print(f"{args.server} stopped", flush=True)
     return 0
+
+
+def _quotas(args: argparse.Namespace) -> Any:
+    """The ``Quotas`` that ``--aws-quotas`` and ``--quota NAME=VALUE`` ask for, else None."""
+    from dataclasses import fields
+
+    from pyflink_kinesis.testing import Quotas
+
+    if not args.aws_quotas and not args.quota:
+        return None
+    names = [field.name for field in fields(Quotas)]
+    limits: dict[str, float] = {}
+    for text in args.quota:
+        name, _, value = text.partition("=")
+        try:
+            limit = float(value)
+        except ValueError:
+            limit = 0.0
+        if name not in names or not limit > 0:
+            raise SystemExit(f"pyflink-kinesis local-kinesis: --quota takes NAME=VALUE with NAME "
+                             f"one of {', '.join(names)} and VALUE > 0, not {text!r}")
+        limits[name] = limit
+    return Quotas(**limits)
 
 
 def _stream(text: str) -> tuple[str, int]:

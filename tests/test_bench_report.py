@@ -319,3 +319,72 @@ def test_the_benchmark_waits_for_the_load_left_by_set_up_to_settle(
     # A machine that stays busy is measured anyway after the wait (and the page says so).
     loads["1 min"] = 3.0
     assert performance.wait_for_quiet(25, 10, load, sleep) == 30
+
+
+# ----------------------------------------------------------------- AWS quotas (bench/aws_quotas.py)
+
+
+def quota_run(kind: str, variant: str, fraction: float | None, lost: int = 0,
+              error: str | None = None) -> dict[str, Any]:
+    run: dict[str, Any] = {
+        "kind": kind, "variant": variant, "size": 1024, "shards": 4, "records": 90_000,
+        "received": 90_000 - lost, "lost": lost, "duplicates": 0, "binding_limit": "records",
+        "quota_records_per_s_per_shard": 1000.0, "requests": 200, "error": error,
+        "throttled": {"write_records": 1234, "write_requests": 56, "read_calls": 7},
+        "steady_s": None if fraction is None else 20.0,
+    }
+    if fraction is not None:
+        run.update(records_per_s_per_shard=1000 * fraction,
+                   mb_per_s_per_shard=1.024 * fraction, quota_fraction=fraction)
+    return run
+
+
+def quota_report() -> dict[str, Any]:
+    return {
+        "server": "kinesalite 3.3.3", "started": "2025-01-01T00:00:00+00:00", "quick": False,
+        "minutes": 21.5, "load_average_before": [0.5, 0.5, 0.5],
+        "settings": {"steady_s": 20.0, "burst_s": 2.0, "goal": 0.9, "parallelism": 1},
+        "variants": {"sink defaults": {"settings": {}, "why": "the defaults"},
+                     "source tuned": {"properties": {"flink.shard.adaptivereads": "true"},
+                                      "why": "smaller reads"}},
+        "runs": [quota_run("sink", "sink defaults", 0.95),
+                 quota_run("sink", "sink defaults", 0.97, lost=3),
+                 quota_run("source", "source tuned", 0.5),
+                 quota_run("source", "source tuned", None, error="job FAILED")],
+    }
+
+
+def test_the_quotas_section_judges_each_run_by_its_fraction_and_its_losses() -> None:
+    section = perf_report.aws_quotas_section(quota_report())
+    rows = [line for line in section.splitlines() if " | 1KiB | " in line]
+    assert [row.rsplit("|", 2)[1].strip() for row in rows] == [
+        "yes", "no", "no", "no (job FAILED)"]
+    assert "1234 entries in 56 of 200 requests" in rows[0]
+    assert "7 of 207 calls" in rows[2]
+    assert "95.0%" in rows[0] and "1,000 (records)" in rows[0]
+    assert "`flink.shard.adaptivereads=true`" in section
+
+
+def test_the_page_says_how_to_measure_quotas_when_there_are_no_figures() -> None:
+    assert "make bench-quotas" in perf_report.aws_quotas_section(None)
+
+
+def test_the_quota_bench_measures_whole_delivery_periods_after_the_burst() -> None:
+    from bench.aws_quotas import BURST_S, steady
+
+    # A reader that gets 10 records every second, the first at t=1: the window starts at the
+    # first delivery BURST_S after it and ends at the last, so it spans whole periods.
+    samples = [(t / 4, 10 * int(t / 4)) for t in range(4, 4 * 12 + 1)]
+    rate, seconds = steady(samples)
+    assert rate == pytest.approx(10.0)
+    assert seconds == pytest.approx(12 - 1 - BURST_S)
+
+
+def test_the_quota_bench_knows_which_quota_binds() -> None:
+    from bench.aws_quotas import compare, read_binding, write_binding
+
+    assert write_binding(100) == (1000.0, "records")
+    rate, limit = write_binding(10 * 1024)
+    assert limit == "bytes" and 100 < rate < 103
+    assert read_binding(1024)[1] == "bytes"
+    assert compare([b"a", b"a", b"b"], [b"a", b"b", b"b"]) == {"lost": 1, "duplicates": 1}

@@ -19,6 +19,8 @@ from pyflink_kinesis.testing.kinesalite import (
     KINESALITE_VERSION,
     KinesaliteNotFoundError,
     LocalKinesis,
+    QuotaCounters,
+    Quotas,
     find_kinesalite,
 )
 from pyflink_kinesis.testing.kinesis_mock import (
@@ -44,6 +46,8 @@ __all__ = [
     "LocalKinesisError",
     "LocalKinesisServer",
     "PutResult",
+    "QuotaCounters",
+    "Quotas",
     "RecordsTimeoutError",
     "find_kinesalite",
     "find_kinesis_mock",
