@@ -556,7 +556,7 @@ class LocalKinesisServer:
             region_name=self._region,
         )
         config = botocore.config.Config(
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout_s,
             read_timeout=read_timeout_s,
         )
