@@ -34,6 +34,7 @@ _OURS = "io.pyflinkkinesis"
 _SUBTASK_SINK = f"{_OURS}.SubtaskInitializingSink"
 _FIELD_KEYS = f"{_OURS}.FieldPartitionKeyGenerator"
 SUBTASK_KEYS = f"{_OURS}.SubtaskPartitionKeyGenerator"
+_AGGREGATING_SINK = f"{_OURS}.aggregation.AggregatingKinesisStreamsSink"
 _GENERATOR = "partition_key_generator"
 
 
@@ -273,6 +274,31 @@ class KinesisStreamsSinkBuilder:
         """Largest record accepted, in bytes (at most 1 MiB, the default); larger ones fail."""
         return self._option("max_record_size_in_bytes", max_record_size_in_bytes)
 
+    def set_aggregation(
+        self,
+        enabled: bool = True,
+        *,
+        max_delay_ms: int | None = None,
+        max_size_in_bytes: int | None = None,
+    ) -> KinesisStreamsSinkBuilder:
+        """Pack many records into each Kinesis record, in the KPL aggregation format.
+
+        A shard takes 1,000 records/s: records far smaller than 1 KiB hit that limit long
+        before its 1 MiB/s. Aggregation packs the records bound for one shard (by their
+        partition keys and the stream's shard map) into aggregates of at most
+        ``max_size_in_bytes`` (default and maximum 1 MiB), each handed to the sink's buffer once
+        full or ``max_delay_ms`` (default 100) after its first record, and on every checkpoint:
+        still at-least-once. ``FlinkKinesisConsumer``, the KCL and ``aws-kinesis-agg`` read the
+        records back one by one. A key's records stay in the shard its key maps to, in order.
+        See "KPL aggregation" in docs/sink.md.
+        """
+        self._option("aggregation", enabled)
+        if max_delay_ms is not None:
+            self._option("aggregation_max_delay_ms", max_delay_ms)
+        if max_size_in_bytes is not None:
+            self._option("aggregation_max_size_in_bytes", max_size_in_bytes)
+        return self
+
     def _option(self, name: str, value: Any) -> KinesisStreamsSinkBuilder:
         self._options[name] = value
         return self
@@ -297,18 +323,25 @@ class KinesisStreamsSinkBuilder:
         gateway.use_json_protocol(properties)
         jvm = gateway.jvm()
         j_generator = generator._to_java()
+        aggregated = self._options.get("aggregation") is True
+        sink_class = (
+            own_class(jvm, _AGGREGATING_SINK, "KinesisStreamsSinkBuilder.set_aggregation()")
+            if aggregated
+            else java_class(jvm, f"{_SINK}.KinesisStreamsSink")
+        )
         j_builder = (
-            java_class(jvm, f"{_SINK}.KinesisStreamsSink")
-            .builder()
+            sink_class.builder()
             .setKinesisClientProperties(java_properties(jvm, properties))
             .setSerializationSchema(schema._j_serialization_schema)
             .setPartitionKeyGenerator(j_generator)
             .setStreamName(self._stream_name)
         )
         for name, value in self._options.items():
-            getattr(j_builder, _JAVA_SETTERS[name])(value)
+            if name != "aggregation":
+                getattr(j_builder, _JAVA_SETTERS[name])(value)
         j_sink = j_builder.build()
-        if generator._subtask_aware:
+        # The aggregating sink opens its generator itself (it must, to know its shard map).
+        if generator._subtask_aware and not aggregated:
             feature = f"PartitionKeyGenerator.{generator._description}"
             j_sink = own_class(jvm, _SUBTASK_SINK, feature)(j_sink, j_generator)
         return KinesisStreamsSink(j_sink, repr(self))
@@ -360,4 +393,6 @@ _JAVA_SETTERS = {
     "max_batch_size_in_bytes": "setMaxBatchSizeInBytes",
     "max_time_in_buffer_ms": "setMaxTimeInBufferMS",
     "max_record_size_in_bytes": "setMaxRecordSizeInBytes",
+    "aggregation_max_delay_ms": "setMaxAggregateDelayMS",
+    "aggregation_max_size_in_bytes": "setMaxAggregateSizeInBytes",
 }

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from pyflink_kinesis.config import (
+    AGGREGATION_OPTIONS,
     CONSUMER_KEYS,
     FORMAT_KEYS,
     SINK_CLIENT_KEYS,
@@ -44,7 +45,10 @@ def test_every_key_and_option_has_exactly_one_row_in_its_section() -> None:
 
 
 def test_every_key_table_is_documented() -> None:
-    tables = (CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, TABLE_KEYS, *FORMAT_KEYS.values())
+    tables = (
+        CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS, TABLE_KEYS,
+        *FORMAT_KEYS.values(),
+    )
     documented = {key.name for _, _, keys in SECTIONS for key in keys}
     assert documented == {key.name for table in tables for key in table.keys}
 

@@ -12,7 +12,13 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from pyflink_kinesis.config import CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, Key
+from pyflink_kinesis.config import (
+    AGGREGATION_OPTIONS,
+    CONSUMER_KEYS,
+    SINK_CLIENT_KEYS,
+    SINK_OPTIONS,
+    Key,
+)
 from pyflink_kinesis.config.consumer import CONSUMER_CONSTANTS
 from pyflink_kinesis.config.glue import GLUE_LIBRARY_KEYS
 from pyflink_kinesis.config.sink import SINK_CONSTANTS
@@ -39,7 +45,9 @@ NOT_KEYS = {"BASE_KINESIS_USER_AGENT_PREFIX_FORMAT"}  # a user agent format, not
 
 ALL_KEYS = {
     key.name: key
-    for table in (CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, GLUE_LIBRARY_KEYS)
+    for table in (
+        CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS, GLUE_LIBRARY_KEYS
+    )
     for key in table.keys
 }
 

@@ -170,6 +170,30 @@ def test_generators_that_need_their_subtask_get_a_sink_that_tells_them(
     assert SECRET not in repr(sink)
 
 
+@pytest.mark.parametrize(
+    "keys", [PartitionKeyGenerator.random(), PartitionKeyGenerator.fixed()], ids=["random", "fixed"]
+)
+def test_aggregation_builds_our_aggregating_sink_with_its_settings(
+    keys: PartitionKeyGenerator,
+) -> None:
+    sink = builder(keys).set_aggregation(max_delay_ms=50, max_size_in_bytes=65536).build()
+    # Not wrapped: the aggregating sink opens its generator itself.
+    assert java_class_of(sink) == "io.pyflinkkinesis.aggregation.AggregatingKinesisStreamsSink"
+    assert "aggregation=True, aggregation_max_delay_ms=50" in repr(sink)
+    assert SECRET not in repr(sink)
+
+
+def test_aggregation_problems_are_reported_with_the_others() -> None:
+    found = problems(
+        builder().set_max_batch_size(0).set_aggregation(max_size_in_bytes=5 * 1024 * 1024)
+    )
+    assert set(found) == {"max_batch_size", "aggregation_max_size_in_bytes"}
+    off = problems(builder().set_aggregation(False, max_delay_ms=10))
+    assert off == {
+        "aggregation_max_delay_ms": ["set, but aggregation is off: use set_aggregation(True, ...)"]
+    }
+
+
 def test_generators_describe_themselves() -> None:
     assert repr(PartitionKeyGenerator.from_field("customer")) == (
         "PartitionKeyGenerator.from_field('customer')")

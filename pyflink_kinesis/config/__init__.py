@@ -7,7 +7,13 @@ at once in a :class:`~pyflink_kinesis.errors.KinesisConfigError`.
 from pyflink_kinesis.config.consumer import CONSUMER_KEYS, consumer_properties
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
 from pyflink_kinesis.config.secrets import mask_secrets
-from pyflink_kinesis.config.sink import SINK_CLIENT_KEYS, SINK_OPTIONS, SinkSettings, validate_sink
+from pyflink_kinesis.config.sink import (
+    AGGREGATION_OPTIONS,
+    SINK_CLIENT_KEYS,
+    SINK_OPTIONS,
+    SinkSettings,
+    validate_sink,
+)
 from pyflink_kinesis.config.table import (
     FORMAT_KEYS,
     TABLE_KEYS,
@@ -18,6 +24,7 @@ from pyflink_kinesis.config.table import (
 )
 
 __all__ = [
+    "AGGREGATION_OPTIONS",
     "CONSUMER_KEYS",
     "FORMAT_KEYS",
     "SINK_CLIENT_KEYS",

@@ -8,7 +8,7 @@ from typing import Sequence
 from pyflink_kinesis.config.aws import AWS_KEYS
 from pyflink_kinesis.config.consumer import CONSUMER_KEYS
 from pyflink_kinesis.config.keys import Key, KeyTable
-from pyflink_kinesis.config.sink import SINK_CLIENT_KEYS, SINK_OPTIONS
+from pyflink_kinesis.config.sink import AGGREGATION_OPTIONS, SINK_CLIENT_KEYS, SINK_OPTIONS
 from pyflink_kinesis.config.table import (
     FORMAT_KEYS,
     SOURCE_METADATA,
@@ -47,6 +47,13 @@ SECTIONS = (
         "`KinesisStreamsSink` builder options",
         "Set with the builder's methods; unset options take the connector's default.",
         SINK_OPTIONS.keys,
+    ),
+    (
+        "`KinesisStreamsSink` KPL aggregation",
+        "Set with `set_aggregation(...)` (our sink, opt-in); see \"KPL aggregation\" in "
+        "docs/sink.md. With it, `max_batch_size`, `max_buffered_requests` and the byte limits "
+        "count aggregates, not user records.",
+        AGGREGATION_OPTIONS.keys,
     ),
     (
         "SQL `kinesis` tables: options of every table",

@@ -118,6 +118,41 @@ SINK_OPTIONS = KeyTable(
 )
 
 
+AGGREGATING_SINK_BUILDER = "io.pyflinkkinesis.aggregation.AggregatingKinesisStreamsSinkBuilder"
+
+# KPL aggregation (``set_aggregation``): our sink, not the connector's; see docs/sink.md.
+AGGREGATION_OPTIONS = KeyTable(
+    [
+        Key(
+            "aggregation",
+            ValueType.BOOLEAN,
+            "Pack the records of each shard into KPL-aggregated Kinesis records "
+            "(set_aggregation()).",
+            default="false",
+        ),
+        Key(
+            "aggregation_max_delay_ms",
+            ValueType.LONG,
+            "Longest a record waits in its shard's open aggregate before the aggregate is "
+            "handed to the sink's buffer (then max_time_in_buffer_ms applies).",
+            default="100",
+            minimum=1,
+            unit="ms",
+            java_default=JavaRef(AGGREGATING_SINK_BUILDER, "DEFAULT_MAX_AGGREGATE_DELAY_MS"),
+        ),
+        Key(
+            "aggregation_max_size_in_bytes",
+            ValueType.INT,
+            "Largest aggregate, its partition key included (a Kinesis record is at most 1 MiB).",
+            default=str(RECORD_MAX_BYTES),
+            minimum=1024,
+            maximum=RECORD_MAX_BYTES,
+            unit="bytes",
+            java_default=JavaRef(AGGREGATING_SINK_BUILDER, "DEFAULT_MAX_AGGREGATE_SIZE_IN_BYTES"),
+        ),
+    ]
+)
+
 # Relations between options that Flink's AsyncSinkWriter checks when the job starts.
 _RELATIONS: tuple[tuple[str, Callable[[int, int], bool], str, str], ...] = (
     ("max_buffered_requests", operator.gt, "max_batch_size", "must be greater than"),
@@ -144,6 +179,9 @@ class SinkSettings:
     max_batch_size_in_bytes: int | None = None
     max_time_in_buffer_ms: int | None = None
     max_record_size_in_bytes: int | None = None
+    aggregation: bool | None = None
+    aggregation_max_delay_ms: int | None = None
+    aggregation_max_size_in_bytes: int | None = None
 
     def __repr__(self) -> str:
         parts = []
@@ -217,12 +255,39 @@ def check_sink_options(settings: SinkSettings, problems: Problems) -> None:
                 f"{numbers[left]} {words} {right} ({numbers[right]}"
                 f"{'' if getattr(settings, right) is not None else ', the default'})",
             )
+    _check_aggregation(settings, problems)
     batch, in_flight = numbers.get("max_batch_size"), numbers.get("max_in_flight_requests")
     if batch is not None and in_flight is not None and batch * in_flight > JAVA_INT_MAX:
         problems.add(
             "max_in_flight_requests",
             f"max_batch_size * max_in_flight_requests ({batch * in_flight}) must fit in a Java "
             f"int: the sink's AIMD rate limit is sized by it",
+        )
+
+
+def _check_aggregation(settings: SinkSettings, problems: Problems) -> None:
+    wrong = set()
+    for key in AGGREGATION_OPTIONS.keys:
+        problem = _option_problem(key, getattr(settings, key.name))
+        if problem is not None:
+            problems.add(key.name, problem)
+            wrong.add(key.name)
+    if wrong & {"aggregation", "aggregation_max_size_in_bytes", "max_record_size_in_bytes"}:
+        return
+    if settings.aggregation is not True:
+        for name in ("aggregation_max_delay_ms", "aggregation_max_size_in_bytes"):
+            if getattr(settings, name) is not None:
+                problems.add(name, "set, but aggregation is off: use set_aggregation(True, ...)")
+        return
+    size = settings.aggregation_max_size_in_bytes
+    record = settings.max_record_size_in_bytes
+    size = RECORD_MAX_BYTES if size is None else size
+    record = RECORD_MAX_BYTES if record is None else record
+    if isinstance(size, int) and isinstance(record, int) and size > record:
+        problems.add(
+            "aggregation_max_size_in_bytes",
+            f"{size} must be at most max_record_size_in_bytes ({record}): an aggregate is one "
+            f"Kinesis record",
         )
 
 

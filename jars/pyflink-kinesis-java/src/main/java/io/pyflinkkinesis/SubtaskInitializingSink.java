@@ -91,9 +91,11 @@ public final class SubtaskInitializingSink<InputT, StateT> implements StatefulSi
 
     /**
      * Tell {@code generator} its subtask: {@link SubtaskAware#open}, else a public {@code
-     * initialize(int, int)}, else nothing.
+     * initialize(int, int)}, else nothing. Public for the sinks of {@code io.pyflinkkinesis}'s
+     * sub-packages.
      */
-    static void open(Object generator, int subtaskIndex, int parallelism, MetricGroup metrics) {
+    public static void open(Object generator, int subtaskIndex, int parallelism,
+            MetricGroup metrics) {
         if (generator instanceof SubtaskAware) {
             ((SubtaskAware) generator).open(subtaskIndex, parallelism, metrics);
             return;

@@ -1,0 +1,41 @@
+package io.pyflinkkinesis.aggregation;
+
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+
+/** One user record: its partition key (as a string and in UTF-8), the key's hash key and data. */
+final class KeyedRecord {
+
+    final String partitionKey;
+    /** The partition key in UTF-8: what Kinesis hashes and what an aggregate stores. */
+    final byte[] keyBytes;
+    /** MD5 of the key as an unsigned 128-bit big-endian integer: where Kinesis routes the key. */
+    final BigInteger hashKey;
+    final byte[] data;
+
+    KeyedRecord(String partitionKey, byte[] data) {
+        this(partitionKey, partitionKey.getBytes(StandardCharsets.UTF_8), data);
+    }
+
+    private KeyedRecord(String partitionKey, byte[] keyBytes, byte[] data) {
+        this(partitionKey, keyBytes, hashKeyOf(keyBytes), data);
+    }
+
+    /** For records that share a key: the key's bytes and hash key computed once. */
+    KeyedRecord(String partitionKey, byte[] keyBytes, BigInteger hashKey, byte[] data) {
+        this.partitionKey = partitionKey;
+        this.keyBytes = keyBytes;
+        this.hashKey = hashKey;
+        this.data = data;
+    }
+
+    /** The hash key Kinesis derives from a partition key's UTF-8 bytes. */
+    static BigInteger hashKeyOf(byte[] keyBytes) {
+        return new BigInteger(1, KplFormat.md5(keyBytes, 0, keyBytes.length));
+    }
+
+    /** The size Kinesis counts for this record sent on its own: data plus partition key. */
+    long plainSize() {
+        return (long) data.length + keyBytes.length;
+    }
+}

@@ -1,0 +1,133 @@
+package io.pyflinkkinesis.aggregation;
+
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.SdkBytes;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One KPL aggregated record being filled (format in {@link KplFormat}): user records in the
+ * order they were added, each distinct partition key stored once, and the exact encoded size
+ * known after every {@link #add}, so an aggregate never exceeds its limits.
+ *
+ * <p>The aggregate's own partition key is its first record's key: the caller adds only records
+ * whose keys hash into one shard, so the aggregate lands in the shard of all its records.
+ */
+final class KplAggregate {
+
+    private final long maxRecordBytes;
+    private final long maxDataBytes;
+
+    private final Map<String, Integer> keyIndexes = new HashMap<>();
+    private final List<byte[]> keyTable = new ArrayList<>();
+    private final List<KeyedRecord> records = new ArrayList<>();
+    private final List<Integer> recordKeyIndexes = new ArrayList<>();
+    private int protobufBytes;
+
+    /**
+     * @param maxRecordBytes the most the Kinesis record may take: encoded data plus partition key
+     * @param maxDataBytes the most the encoded data may take
+     */
+    KplAggregate(long maxRecordBytes, long maxDataBytes) {
+        this.maxRecordBytes = maxRecordBytes;
+        this.maxDataBytes = maxDataBytes;
+    }
+
+    /** Adds {@code record} if the aggregate stays within its limits; false (unchanged) if not. */
+    boolean add(KeyedRecord record) {
+        Integer known = keyIndexes.get(record.partitionKey);
+        int keyIndex = known == null ? keyTable.size() : known;
+        long growth = (known == null ? KplFormat.fieldSize(record.keyBytes.length) : 0)
+                + KplFormat.fieldSize(KplFormat.recordSize(keyIndex, record.data.length));
+        long dataBytes = KplFormat.OVERHEAD + protobufBytes + growth;
+        byte[] ownKey = records.isEmpty() ? record.keyBytes : records.get(0).keyBytes;
+        if (dataBytes > maxDataBytes || dataBytes + ownKey.length > maxRecordBytes) {
+            return false;
+        }
+        if (known == null) {
+            keyIndexes.put(record.partitionKey, keyIndex);
+            keyTable.add(record.keyBytes);
+        }
+        records.add(record);
+        recordKeyIndexes.add(keyIndex);
+        protobufBytes += (int) growth;
+        return true;
+    }
+
+    boolean isEmpty() {
+        return records.isEmpty();
+    }
+
+    /** The user records, in the order they were added. */
+    List<KeyedRecord> records() {
+        return Collections.unmodifiableList(records);
+    }
+
+    /** How many user records the aggregate holds. */
+    int size() {
+        return records.size();
+    }
+
+    /** The length of {@link #encode()}. */
+    int encodedSize() {
+        return KplFormat.OVERHEAD + protobufBytes;
+    }
+
+    /** The aggregated record's data: magic, protobuf, MD5 of the protobuf. */
+    byte[] encode() {
+        byte[] out = new byte[encodedSize()];
+        System.arraycopy(KplFormat.MAGIC, 0, out, 0, KplFormat.MAGIC.length);
+        int position = KplFormat.MAGIC.length;
+        for (byte[] key : keyTable) {
+            position = writeField(out, position, KplFormat.KEY_TABLE_TAG, key);
+        }
+        for (int i = 0; i < records.size(); i++) {
+            byte[] data = records.get(i).data;
+            int keyIndex = recordKeyIndexes.get(i);
+            out[position++] = KplFormat.RECORDS_TAG;
+            position = KplFormat.writeVarint(out, position,
+                    KplFormat.recordSize(keyIndex, data.length));
+            out[position++] = KplFormat.KEY_INDEX_TAG;
+            position = KplFormat.writeVarint(out, position, keyIndex);
+            position = writeField(out, position, KplFormat.DATA_TAG, data);
+        }
+        byte[] digest = KplFormat.md5(out, KplFormat.MAGIC.length, protobufBytes);
+        System.arraycopy(digest, 0, out, position, KplFormat.DIGEST_BYTES);
+        return out;
+    }
+
+    private static int writeField(byte[] out, int position, byte tag, byte[] content) {
+        out[position++] = tag;
+        position = KplFormat.writeVarint(out, position, content.length);
+        System.arraycopy(content, 0, out, position, content.length);
+        return position + content.length;
+    }
+
+    /**
+     * The Kinesis record to write: the aggregate under its first record's key, or that record
+     * as it is when it is the only one (smaller, and readable by any consumer).
+     */
+    PutRecordsRequestEntry toEntry() {
+        if (records.isEmpty()) {
+            throw new IllegalStateException("an empty aggregate has no Kinesis record");
+        }
+        KeyedRecord first = records.get(0);
+        return records.size() == 1 ? plain(first) : entry(first.partitionKey, encode());
+    }
+
+    /** A user record as a Kinesis record of its own. */
+    static PutRecordsRequestEntry plain(KeyedRecord record) {
+        return entry(record.partitionKey, record.data);
+    }
+
+    private static PutRecordsRequestEntry entry(String partitionKey, byte[] data) {
+        return PutRecordsRequestEntry.builder()
+                .partitionKey(partitionKey)
+                .data(SdkBytes.fromByteArrayUnsafe(data))
+                .build();
+    }
+}

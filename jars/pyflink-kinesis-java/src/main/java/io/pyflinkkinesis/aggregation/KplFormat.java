@@ -1,0 +1,281 @@
+package io.pyflinkkinesis.aggregation;
+
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The KPL aggregated record format: 4 magic bytes, the protobuf {@code AggregatedRecord}, then
+ * the 16-byte MD5 of the protobuf bytes.
+ *
+ * <pre>
+ * AggregatedRecord { repeated string partition_key_table = 1;
+ *                    repeated string explicit_hash_key_table = 2;
+ *                    repeated Record records = 3; }
+ * Record { required uint64 partition_key_index = 1; optional uint64 explicit_hash_key_index = 2;
+ *          required bytes data = 3; repeated Tag tags = 4; }
+ * </pre>
+ *
+ * <p>{@link KplAggregate} writes it; {@link #unpack} reads it back. Both handle what this sink
+ * writes: partition keys and data, no explicit hash keys and no tags (unpack skips them).
+ */
+final class KplFormat {
+
+    static final byte[] MAGIC = {(byte) 0xF3, (byte) 0x89, (byte) 0x9A, (byte) 0xC2};
+    static final int DIGEST_BYTES = 16;
+    /** Bytes of an aggregate outside its protobuf: magic and digest. */
+    static final int OVERHEAD = MAGIC.length + DIGEST_BYTES;
+
+    private static final int VARINT = 0;
+    private static final int FIXED64 = 1;
+    private static final int LENGTH_DELIMITED = 2;
+    private static final int FIXED32 = 5;
+
+    // AggregatedRecord.partition_key_table and AggregatedRecord.records
+    static final byte KEY_TABLE_TAG = tag(1, LENGTH_DELIMITED);
+    static final byte RECORDS_TAG = tag(3, LENGTH_DELIMITED);
+    // Record.partition_key_index and Record.data
+    static final byte KEY_INDEX_TAG = tag(1, VARINT);
+    static final byte DATA_TAG = tag(3, LENGTH_DELIMITED);
+
+    private static final ThreadLocal<MessageDigest> MD5 = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("MD5");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has MD5", e);
+        }
+    });
+
+    private KplFormat() {}
+
+    private static byte tag(int field, int wireType) {
+        return (byte) (field << 3 | wireType);
+    }
+
+    static byte[] md5(byte[] bytes, int offset, int length) {
+        MessageDigest md5 = MD5.get();
+        md5.reset();
+        md5.update(bytes, offset, length);
+        return md5.digest();
+    }
+
+    static int varintSize(long value) {
+        int size = 1;
+        while ((value & ~0x7FL) != 0) {
+            value >>>= 7;
+            size++;
+        }
+        return size;
+    }
+
+    /** Writes {@code value} as a varint at {@code position}; returns the position after it. */
+    static int writeVarint(byte[] out, int position, long value) {
+        while ((value & ~0x7FL) != 0) {
+            out[position++] = (byte) ((value & 0x7F) | 0x80);
+            value >>>= 7;
+        }
+        out[position++] = (byte) value;
+        return position;
+    }
+
+    /** Size of a length-delimited field (one-byte tag, length, content) of {@code length} bytes. */
+    static long fieldSize(long length) {
+        return 1 + varintSize(length) + length;
+    }
+
+    /** Size of a Record message holding a key index and {@code dataLength} bytes of data. */
+    static long recordSize(int keyIndex, int dataLength) {
+        return 1 + varintSize(keyIndex) + fieldSize(dataLength);
+    }
+
+    /**
+     * Whether {@code data} is a KPL aggregate as consumers see it: magic bytes, a protobuf and
+     * the protobuf's MD5.
+     */
+    static boolean isAggregate(byte[] data) {
+        if (data.length <= OVERHEAD || !startsWithMagic(data)) {
+            return false;
+        }
+        int protobufEnd = data.length - DIGEST_BYTES;
+        byte[] digest = md5(data, MAGIC.length, protobufEnd - MAGIC.length);
+        return Arrays.equals(digest, Arrays.copyOfRange(data, protobufEnd, data.length));
+    }
+
+    private static boolean startsWithMagic(byte[] data) {
+        for (int i = 0; i < MAGIC.length; i++) {
+            if (data[i] != MAGIC[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The user records of an aggregate, in order, or null when {@code data} is no aggregate.
+     *
+     * @throws IllegalArgumentException when the data has the magic and digest of an aggregate
+     *     but its protobuf is malformed
+     */
+    static List<KeyedRecord> unpack(byte[] data) {
+        Parsed parsed = parse(data, true);
+        return parsed == null ? null : toRecords(data, parsed);
+    }
+
+    /**
+     * The partition key table of an aggregate (each key its records use, once), or null when
+     * {@code data} is no aggregate. Cheaper than {@link #unpack}: the records are skipped.
+     */
+    static List<String> partitionKeys(byte[] data) {
+        Parsed parsed = parse(data, false);
+        return parsed == null ? null : parsed.keys;
+    }
+
+    private static final class Parsed {
+        final List<String> keys = new ArrayList<>();
+        final List<long[]> records = new ArrayList<>();  // {key index, data offset, data length}
+    }
+
+    private static Parsed parse(byte[] data, boolean withRecords) {
+        if (!isAggregate(data)) {
+            return null;
+        }
+        Parsed parsed = new Parsed();
+        Reader reader = new Reader(data, MAGIC.length, data.length - DIGEST_BYTES);
+        while (reader.hasMore()) {
+            int tag = (int) reader.varint();
+            if (tag == KEY_TABLE_TAG) {
+                int length = reader.length();
+                parsed.keys.add(new String(data, reader.position, length, StandardCharsets.UTF_8));
+                reader.position += length;
+            } else if (tag == RECORDS_TAG && withRecords) {
+                int length = reader.length();
+                parsed.records.add(readRecord(
+                        new Reader(data, reader.position, reader.position + length)));
+                reader.position += length;
+            } else {
+                reader.skip(tag & 7);
+            }
+        }
+        return parsed;
+    }
+
+    private static long[] readRecord(Reader reader) {
+        long keyIndex = -1;
+        long dataOffset = -1;
+        long dataLength = 0;
+        while (reader.hasMore()) {
+            int tag = (int) reader.varint();
+            if (tag == KEY_INDEX_TAG) {
+                keyIndex = reader.varint();
+            } else if (tag == DATA_TAG) {
+                dataLength = reader.length();
+                dataOffset = reader.position;
+                reader.position += (int) dataLength;
+            } else {
+                reader.skip(tag & 7);
+            }
+        }
+        if (keyIndex < 0 || dataOffset < 0) {
+            throw malformed("a record without partition key index or data");
+        }
+        return new long[] {keyIndex, dataOffset, dataLength};
+    }
+
+    private static List<KeyedRecord> toRecords(byte[] data, Parsed parsed) {
+        List<String> keys = parsed.keys;
+        List<byte[]> keyBytes = new ArrayList<>(keys.size());
+        List<BigInteger> hashKeys = new ArrayList<>(keys.size());
+        for (String key : keys) {
+            byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+            keyBytes.add(bytes);
+            hashKeys.add(KeyedRecord.hashKeyOf(bytes));
+        }
+        List<KeyedRecord> result = new ArrayList<>(parsed.records.size());
+        for (long[] record : parsed.records) {
+            if (record[0] >= keys.size()) {
+                throw malformed("partition key index " + record[0] + " of a table of "
+                        + keys.size());
+            }
+            int key = (int) record[0];
+            int from = (int) record[1];
+            result.add(new KeyedRecord(keys.get(key), keyBytes.get(key), hashKeys.get(key),
+                    Arrays.copyOfRange(data, from, from + (int) record[2])));
+        }
+        return result;
+    }
+
+    private static IllegalArgumentException malformed(String what) {
+        return new IllegalArgumentException("malformed KPL aggregated record: " + what);
+    }
+
+    /** Reads protobuf fields between {@code position} and {@code end}. */
+    private static final class Reader {
+        final byte[] bytes;
+        final int end;
+        int position;
+
+        Reader(byte[] bytes, int position, int end) {
+            this.bytes = bytes;
+            this.position = position;
+            this.end = end;
+        }
+
+        boolean hasMore() {
+            return position < end;
+        }
+
+        long varint() {
+            long value = 0;
+            for (int shift = 0; shift < 64; shift += 7) {
+                if (position >= end) {
+                    throw malformed("a varint runs past its message");
+                }
+                byte b = bytes[position++];
+                value |= (long) (b & 0x7F) << shift;
+                if (b >= 0) {
+                    return value;
+                }
+            }
+            throw malformed("a varint longer than 10 bytes");
+        }
+
+        int length() {
+            long length = varint();
+            if (length < 0 || length > end - position) {
+                throw malformed("a field of " + length + " bytes runs past its message");
+            }
+            return (int) length;
+        }
+
+        void skip(int wireType) {
+            switch (wireType) {
+                case VARINT:
+                    varint();
+                    return;
+                case FIXED64:
+                    advance(8);
+                    return;
+                case LENGTH_DELIMITED:
+                    int length = length();  // reads past the length first
+                    position += length;
+                    return;
+                case FIXED32:
+                    advance(4);
+                    return;
+                default:
+                    throw malformed("wire type " + wireType);
+            }
+        }
+
+        private void advance(int count) {
+            if (count > end - position) {
+                throw malformed("a fixed-size field runs past its message");
+            }
+            position += count;
+        }
+    }
+}

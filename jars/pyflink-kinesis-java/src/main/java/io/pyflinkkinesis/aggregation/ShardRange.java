@@ -1,0 +1,29 @@
+package io.pyflinkkinesis.aggregation;
+
+import java.math.BigInteger;
+
+/** A shard of a stream: its id, its hash key range (both ends inclusive) and whether it is open. */
+final class ShardRange {
+
+    final String shardId;
+    final BigInteger startingHashKey;
+    final BigInteger endingHashKey;
+    /** Open shards take new records; closed ones (split or merged away) are only read. */
+    final boolean open;
+
+    ShardRange(String shardId, BigInteger startingHashKey, BigInteger endingHashKey, boolean open) {
+        this.shardId = shardId;
+        this.startingHashKey = startingHashKey;
+        this.endingHashKey = endingHashKey;
+        this.open = open;
+    }
+
+    boolean contains(BigInteger hashKey) {
+        return startingHashKey.compareTo(hashKey) <= 0 && hashKey.compareTo(endingHashKey) <= 0;
+    }
+
+    @Override
+    public String toString() {
+        return shardId + "[" + startingHashKey + ".." + endingHashKey + (open ? "]" : "] closed");
+    }
+}

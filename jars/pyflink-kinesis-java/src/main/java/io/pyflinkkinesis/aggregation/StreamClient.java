@@ -1,0 +1,23 @@
+package io.pyflinkkinesis.aggregation;
+
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Shard;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/** The two Kinesis calls the aggregating sink makes on its stream. */
+interface StreamClient extends AutoCloseable {
+
+    /** How messages name the stream, e.g. {@code stream 'orders'}. */
+    String describe();
+
+    CompletableFuture<PutRecordsResponse> putRecords(List<PutRecordsRequestEntry> entries);
+
+    /** Every shard of the stream, open and closed, all pages. */
+    CompletableFuture<List<Shard>> listShards();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,119 @@
+package io.pyflinkkinesis.aggregation;
+
+import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.Messages;
+import org.apache.flink.kinesis.shaded.com.google.protobuf.ByteString;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class KplFormatTest {
+
+    private static final int MIB = AggregatingKinesisStreamsSinkBuilder.MAX_KINESIS_RECORD_BYTES;
+
+    @Test
+    void unpackGivesBackTheRecordsTheirKeysAndHashKeysInOrder() {
+        Random random = new Random(5);
+        KplAggregate aggregate = new KplAggregate(MIB, MIB);
+        List<KeyedRecord> added = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            KeyedRecord record = Records.random(random);
+            if (aggregate.add(record)) {
+                added.add(record);
+            }
+        }
+
+        List<KeyedRecord> unpacked = KplFormat.unpack(aggregate.encode());
+
+        assertEquals(added.size(), unpacked.size());
+        for (int i = 0; i < added.size(); i++) {
+            assertEquals(added.get(i).partitionKey, unpacked.get(i).partitionKey);
+            assertEquals(added.get(i).hashKey, unpacked.get(i).hashKey);
+            assertArrayEquals(added.get(i).data, unpacked.get(i).data);
+        }
+    }
+
+    @Test
+    void aggregatesOfOtherProducersAreReadSkippingWhatThisSinkDoesNotWrite() {
+        byte[] protobuf = Messages.AggregatedRecord.newBuilder()
+                .addRecords(Messages.Record.newBuilder()  // records before the key table
+                        .setPartitionKeyIndex(1)
+                        .setExplicitHashKeyIndex(0)
+                        .addTags(Messages.Tag.newBuilder().setKey("tag").setValue("value"))
+                        .setData(ByteString.copyFromUtf8("first")))
+                .addRecords(Messages.Record.newBuilder()
+                        .setPartitionKeyIndex(0)
+                        .setData(ByteString.copyFromUtf8("second")))
+                .addPartitionKeyTable("Zoë")
+                .addPartitionKeyTable("b")
+                .addExplicitHashKeyTable("12345")
+                .build().toByteArray();
+        byte[] data = new byte[KplFormat.OVERHEAD + protobuf.length];
+        System.arraycopy(KplFormat.MAGIC, 0, data, 0, 4);
+        System.arraycopy(protobuf, 0, data, 4, protobuf.length);
+        System.arraycopy(KplFormat.md5(protobuf, 0, protobuf.length), 0, data,
+                4 + protobuf.length, 16);
+
+        List<KeyedRecord> records = KplFormat.unpack(data);
+
+        assertEquals(Arrays.asList("Zoë", "b"), KplFormat.partitionKeys(data));
+        assertEquals(2, records.size());
+        assertEquals("b", records.get(0).partitionKey);
+        assertEquals("first", new String(records.get(0).data, StandardCharsets.UTF_8));
+        assertEquals("Zoë", records.get(1).partitionKey);
+        assertEquals("second", new String(records.get(1).data, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void dataThatIsNoAggregateIsNotUnpacked() {
+        KplAggregate aggregate = new KplAggregate(MIB, MIB);
+        aggregate.add(Records.text("a", "one"));
+        aggregate.add(Records.text("b", "two"));
+        byte[] encoded = aggregate.encode();
+        byte[] badDigest = encoded.clone();
+        badDigest[badDigest.length - 1] ^= 1;
+        byte[] magicOnly = Arrays.copyOf(KplFormat.MAGIC, 30);
+
+        assertNull(KplFormat.unpack("plain text".getBytes(StandardCharsets.UTF_8)));
+        assertNull(KplFormat.unpack(new byte[0]));
+        assertNull(KplFormat.unpack(badDigest));
+        assertNull(KplFormat.unpack(magicOnly));
+        assertNull(KplFormat.partitionKeys(badDigest));
+        assertFalse(KplFormat.isAggregate(badDigest));
+        assertTrue(KplFormat.isAggregate(encoded));
+    }
+
+    @Test
+    void aMalformedProtobufWithAValidDigestIsReported() {
+        byte[] protobuf = {KplFormat.RECORDS_TAG, 5, KplFormat.KEY_INDEX_TAG, 0};  // too short
+        byte[] data = new byte[KplFormat.OVERHEAD + protobuf.length];
+        System.arraycopy(KplFormat.MAGIC, 0, data, 0, 4);
+        System.arraycopy(protobuf, 0, data, 4, protobuf.length);
+        System.arraycopy(KplFormat.md5(protobuf, 0, protobuf.length), 0, data,
+                4 + protobuf.length, 16);
+
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> KplFormat.unpack(data))
+                .getMessage().startsWith("malformed KPL aggregated record"));
+    }
+
+    @Test
+    void varintSizesMatchWhatIsWritten() {
+        long[] values = {0, 1, 127, 128, 16383, 16384, 2097151, 2097152, Integer.MAX_VALUE,
+                Long.MAX_VALUE, -1};
+        for (long value : values) {
+            byte[] out = new byte[10];
+            assertEquals(KplFormat.varintSize(value), KplFormat.writeVarint(out, 0, value),
+                    "varint of " + value);
+        }
+    }
+}
