@@ -21,12 +21,13 @@ counts throttled entries and calls (``LocalKinesis.quota_counters``).
 Saves docs/benchmarks/aws_quotas.json (``bench.perf_report`` puts it in docs/performance.md).
 Not a test: the numbers depend on the machine and its load.
 
-Usage: python -m bench.aws_quotas [--quick] [--only sink|source]
+Usage: python -m bench.aws_quotas [--quick] [--only sink|source] [--variant NAME]
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import math
 import os
@@ -85,6 +86,15 @@ class SinkVariant:
     name: str
     settings: tuple[tuple[str, Any], ...] = ()
     why: str = ""
+    #: Record sizes it runs for (all when empty).
+    sizes: tuple[int, ...] = ()
+    #: ``random``: PartitionKeyGenerator.random(), a UUID per record; ``customers``: JSON
+    #: records of 1,000 customers, keyed by ``json_field("customer")``.
+    keys: str = "random"
+
+    @property
+    def aggregated(self) -> bool:
+        return ("aggregation", True) in self.settings
 
 
 @dataclass(frozen=True)
@@ -104,7 +114,31 @@ SINK_VARIANTS = (
         why="tried: smaller batches, fewer in flight, so fewer entries are sent only to be "
             "throttled; the defaults already reach the quota, so they stay the advice",
     ),
+    SinkVariant(
+        "sink aggregated",
+        (("aggregation", True),),
+        why="set_aggregation(): the records of each shard packed into KPL aggregates of up to "
+            "1 MiB, so the 1 MiB/s byte quota binds instead of 1,000 records/s; the fraction is "
+            "of the plain sink's binding quota, so above 1 means more than a plain sink can do. "
+            "Each random key (36 bytes) travels in its aggregate's key table: 100 B records "
+            "take about 145 bytes each",
+        sizes=(100, 1024),
+    ),
+    SinkVariant(
+        "sink aggregated, 1,000 keys",
+        (("aggregation", True),),
+        why="the same with keys from the data (JSON records of 1,000 customers, "
+            "json_field('customer')): an aggregate stores each key once, so 100 B records take "
+            "about 106 bytes",
+        sizes=(100, 1024),
+        keys="customers",
+    ),
 )
+#: Distinct keys of the ``customers`` variants.
+CUSTOMERS = 1000
+#: The most records one aggregated run writes (the Python pipeline, not the quota, is the
+#: limit on 4 shards: see docs/performance.md).
+MAX_AGGREGATED_RECORDS = 400_000
 SOURCE_VARIANTS = (
     SourceVariant("source defaults", why="the connector's defaults"),
     SourceVariant(
@@ -247,11 +281,16 @@ def environment() -> StreamExecutionEnvironment:
 
 
 def flink_sink(server: LocalKinesis, stream: str, texts: list[str], variant: SinkVariant) -> None:
+    keys = (
+        PartitionKeyGenerator.json_field("customer")
+        if variant.keys == "customers"
+        else PartitionKeyGenerator.random()
+    )
     builder = (
         KinesisStreamsSink.builder()
         .set_kinesis_client_properties(connection(server))
         .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.random())
+        .set_partition_key_generator(keys)
         .set_stream_name(stream)
     )
     for name, value in variant.settings:
@@ -276,13 +315,46 @@ def boto3_sink(server: LocalKinesis, stream: str, texts: list[str]) -> None:
             time.sleep(0.02)
 
 
+def customer_payload(index: int, size: int) -> str:
+    """A JSON record of exactly ``size`` bytes for one of ``CUSTOMERS`` customers."""
+    head = f'{{"customer":"c{index % CUSTOMERS}","i":{index},"p":"'
+    return head + "x" * (size - len(head) - 2) + '"}'
+
+
+def aggregated_binding(size: int, keys: str, quotas: Quotas = AWS) -> float:
+    """Records/s per shard the byte quota allows when records travel aggregated: a few bytes
+    of protobuf framing per record, plus its key in the key table when every record has its
+    own (a random UUID: 36 bytes and 2 of framing)."""
+    return quotas.write_bytes_per_s / (size + 6 + (38 if keys == "random" else 0))
+
+
+def user_records(records: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
+    """Kinesis records taken apart into the user records of KPL aggregates (each with its
+    aggregate's arrival time); plain records pass as they are."""
+    from aws_kinesis_agg.deaggregator import iter_deaggregate_records  # dev dependency
+
+    found = []
+    for arrival, data in records:
+        shaped = {"SequenceNumber": "0", "PartitionKey": "k", "Data": data,
+                  "ApproximateArrivalTimestamp": arrival}
+        for user in iter_deaggregate_records([shaped], data_format="Boto3"):
+            kinesis = user["kinesis"]
+            raw = kinesis["data"]
+            found.append((arrival, base64.b64decode(raw) if kinesis.get("aggregated") else raw))
+    return found
+
+
 def run_sink(
     server: LocalKinesis, size: int, shards: int, name: str,
-    write: Callable[[LocalKinesis, str, list[str]], None],
+    write: Callable[[LocalKinesis, str, list[str]], None], variant: SinkVariant | None = None,
 ) -> dict[str, Any]:
     binding = write_binding(size)
     count = sized(binding[0], shards, 10**7)
-    texts = [payload(index, size) for index in range(count)]
+    aggregated = variant is not None and variant.aggregated
+    if variant is not None and variant.aggregated:
+        count = sized(aggregated_binding(size, variant.keys), shards, MAX_AGGREGATED_RECORDS)
+    make = customer_payload if variant is not None and variant.keys == "customers" else payload
+    texts = [make(index, size) for index in range(count)]
     kinesis = client(server.endpoint, server.region)
     stream = f"quota-sink-{time.time_ns()}"
     create_stream(kinesis, stream, shards)
@@ -296,6 +368,8 @@ def run_sink(
     counters = server.quota_counters() - before
     server.set_quotas(None)
     records = read_stream(kinesis, stream)
+    if aggregated:
+        records = user_records(records)
     delete_stream(kinesis, stream)
     return figures("sink", name, size, shards, arrivals([t for t, _ in records]),
                    [t.encode() for t in texts], [d for _, d in records], counters, error, binding)
@@ -406,8 +480,10 @@ def run_source(
 # ----------------------------------------------------------------- the run
 
 
-def plan(only: str | None, quick: bool) -> list[tuple[str, str, int, int, Callable[..., Any]]]:
-    """(kind, variant, size, shards, run) for every run, in order."""
+def plan(
+    only: str | None, quick: bool, variant: str | None = None
+) -> list[tuple[str, str, int, int, Callable[..., Any]]]:
+    """(kind, variant, size, shards, run) for every run, in order (of one variant if named)."""
     sizes, shard_counts = ((1024,), (1,)) if quick else (SIZES, SHARDS)
     runs: list[tuple[str, str, int, int, Callable[..., Any]]] = []
     for size in sizes:
@@ -415,6 +491,8 @@ def plan(only: str | None, quick: bool) -> list[tuple[str, str, int, int, Callab
             if only in (None, "sink"):
                 runs.append(("sink", "boto3 loop", size, shards, boto3_sink))
                 for sink in SINK_VARIANTS:
+                    if sink.sizes and size not in sink.sizes:
+                        continue
                     runs.append(("sink", sink.name, size, shards,
                                  lambda s, st, t, v=sink: flink_sink(s, st, t, v)))
             if only in (None, "source"):
@@ -423,7 +501,7 @@ def plan(only: str | None, quick: bool) -> list[tuple[str, str, int, int, Callab
                 for source in SOURCE_VARIANTS:
                     runs.append(("source", source.name, size, shards,
                                  lambda s, st, n, v=source: flink_source(s, st, n, v)))
-    return runs
+    return [run for run in runs if variant is None or run[1] == variant]
 
 
 def main() -> int:
@@ -432,6 +510,8 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run; numbers mean little")
     parser.add_argument("--only", choices=("sink", "source"), default=None)
+    parser.add_argument("--variant", default=None,
+                        help="run this variant only, and merge its runs into the saved JSON")
     args = parser.parse_args()
     if args.quick:
         STEADY_S = 5.0
@@ -440,9 +520,12 @@ def main() -> int:
     runs: list[dict[str, Any]] = []
     began = time.monotonic()
     with LocalKinesis() as server:
-        for kind, variant, size, shards, work in plan(args.only, args.quick):
-            go = run_sink if kind == "sink" else run_source
-            entry = go(server, size, shards, variant, work)
+        for kind, variant, size, shards, work in plan(args.only, args.quick, args.variant):
+            if kind == "sink":
+                chosen = next((v for v in SINK_VARIANTS if v.name == variant), None)
+                entry = run_sink(server, size, shards, variant, work, chosen)
+            else:
+                entry = run_source(server, size, shards, variant, work)
             runs.append(entry)
             print(f"{kind:6} {variant:22} {size_label(size):>6} x{shards}  "
                   f"{entry.get('quota_fraction')} of quota, lost {entry['lost']}, "
@@ -466,6 +549,10 @@ def main() -> int:
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "runs": runs,
     }
+    if args.variant is not None and OUT.exists():  # keep the other variants' runs
+        saved = json.loads(OUT.read_text())
+        kept = [run for run in saved["runs"] if run["variant"] != args.variant]
+        report = {**saved, "variants": report["variants"], "runs": kept + runs}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")
     print(f"saved {OUT}")
