@@ -31,16 +31,19 @@ from pyflink.datastream.formats.json import JsonRowSerializationSchema
 
 from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
-from tests.e2e.jobs import COPIED, Job, copied, start, start_copy, string_sink
+from tests.e2e.jobs import COPIED, Job, copied, start, start_copy, string_sink, string_sink_builder
+from tests.e2e.test_keyed_writes import (
+    KEYS,
+    NAMED,
+    PAIR,
+    PARALLELISM,
+    PER_KEY,
+    PRODUCED,
+    keyed_env,
+)
 from tests.e2e.test_restore import FailOnce
 
 StreamFactory = Callable[..., str]
-KEYS = [f"customer-{k}" for k in range(7)]
-PER_KEY = 320
-PARALLELISM = 3
-PRODUCED = [(KEYS[i % len(KEYS)], i // len(KEYS)) for i in range(len(KEYS) * PER_KEY)]
-PAIR = Types.TUPLE([Types.STRING(), Types.INT()])
-NAMED = Types.ROW_NAMED(["customer", "seq"], [Types.STRING(), Types.INT()])
 TIMEOUT_S = 180.0
 
 
@@ -109,14 +112,6 @@ def outside_their_shard(subs: list[SubRecord], ranges: dict[str, tuple[int, int]
     return sum(not ranges[s.shard_id][0] <= s.hash_key <= ranges[s.shard_id][1] for s in subs)
 
 
-def aggregating_env(parallelism: int = PARALLELISM) -> StreamExecutionEnvironment:
-    config = Configuration()
-    config.set_string("python.executable", sys.executable)
-    env = StreamExecutionEnvironment.get_execution_environment(config)
-    env.set_parallelism(parallelism)
-    return env
-
-
 @dataclass(frozen=True)
 class Route:
     """A generator under test: how records are shaped and keyed, and read back as (key, seq)."""
@@ -160,7 +155,7 @@ def read_pair(data: bytes) -> tuple[str, int]:
 def write_aggregated(
     route: Route, aws_config: dict[str, object], stream: str, **options: Any
 ) -> None:
-    env = aggregating_env()
+    env = keyed_env()
     produced = env.from_collection(PRODUCED, type_info=PAIR)  # one source subtask: in order
     builder = (
         KinesisStreamsSink.builder()
@@ -255,7 +250,7 @@ def copy_all(
 ) -> list[str]:
     """Copy ``source`` to ``out`` with FlinkKinesisConsumer until ``expected`` records are
     there and a little longer (so that records it should not emit would show); the copies."""
-    env = aggregating_env(2)
+    env = keyed_env(2)
     job = start_copy(env, consumer(aws_config, source), string_sink(aws_config, out), "copy")
     try:
         job.wait_for(
@@ -349,15 +344,8 @@ def test_a_failure_after_a_checkpoint_loses_nothing(
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(2)
     marker = tmp_path / "failed-once"
-    sink = (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties(aws_config)
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.random())
-        .set_stream_name(out)
-        .set_aggregation(max_delay_ms=60_000)  # only checkpoints and full aggregates flush
-        .build()
-    )
+    # Only checkpoints and full aggregates flush.
+    sink = string_sink_builder(aws_config, out).set_aggregation(max_delay_ms=60_000).build()
     records = env.add_source(consumer(aws_config, source))
     records.map(FailOnce("r02000", str(marker)), output_type=Types.STRING()).map(
         lambda s: COPIED + s, output_type=Types.STRING()
@@ -408,17 +396,8 @@ def test_resharding_while_writing_loses_nothing_for_a_range_checking_reader(
     is readable, checked the way such a reader reads."""
     out = stream_factory(2)
     texts = [f"s{i:05d}" for i in range(12_000)]
-    env = aggregating_env(1)
-    sink = (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties(aws_config)
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.random())
-        .set_stream_name(out)
-        .set_max_time_in_buffer_ms(50)
-        .set_aggregation(max_delay_ms=20)
-        .build()
-    )
+    env = keyed_env(1)
+    sink = string_sink_builder(aws_config, out).set_aggregation(max_delay_ms=20).build()
     env.from_collection(texts, type_info=Types.STRING()).map(
         Paced(1000), output_type=Types.STRING()
     ).sink_to(sink)

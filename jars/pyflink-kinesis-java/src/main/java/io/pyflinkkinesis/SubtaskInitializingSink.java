@@ -4,9 +4,12 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSink;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.connector.kinesis.sink.KinesisStreamsStateSerializer;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.Preconditions;
+
+import io.pyflinkkinesis.aggregation.Utf8KeyStateSerializer;
 
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
@@ -26,8 +29,10 @@ import java.util.Collection;
  *
  * <p>The generator must be the instance held by the wrapped sink: Java serialization keeps the
  * shared reference, so each subtask's copy of this sink opens that subtask's copy of the
- * generator. The writer state and its serializer are the wrapped sink's, so a savepoint taken
- * with or without this wrapper restores either way.
+ * generator. The writer state is the wrapped sink's, and so is its serializer, except that the
+ * connector's {@code KinesisStreamsStateSerializer} is replaced by one that can read back
+ * non-ASCII partition keys (same format and bytes for ASCII keys): a savepoint taken with or
+ * without this wrapper restores either way.
  */
 public final class SubtaskInitializingSink<InputT, StateT> implements StatefulSink<InputT, StateT> {
 
@@ -77,8 +82,18 @@ public final class SubtaskInitializingSink<InputT, StateT> implements StatefulSi
     }
 
     @Override
+    @SuppressWarnings("unchecked")
     public SimpleVersionedSerializer<StateT> getWriterStateSerializer() {
-        return sink.getWriterStateSerializer();
+        SimpleVersionedSerializer<StateT> serializer = sink.getWriterStateSerializer();
+        // Connector 4.3.0's serializer writes a partition key's length in characters before
+        // its UTF-8 bytes: a checkpoint holding a buffered record with a non-ASCII key (keys
+        // from the data can be anything) cannot be restored. Ours writes the same bytes for
+        // ASCII keys, under the same version.
+        if (serializer.getClass() == KinesisStreamsStateSerializer.class) {
+            return (SimpleVersionedSerializer<StateT>)
+                    (SimpleVersionedSerializer<?>) new Utf8KeyStateSerializer();
+        }
+        return serializer;
     }
 
     // Sink.InitContext and WriterInitContext both extend sink2.InitContext (here the simple name

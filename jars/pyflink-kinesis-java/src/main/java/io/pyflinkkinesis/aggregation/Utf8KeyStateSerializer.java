@@ -12,8 +12,10 @@ import java.nio.charset.StandardCharsets;
  * bytes. Connector 4.3.0 writes the key's length in characters before its UTF-8 bytes, so state
  * holding a key with a non-ASCII character cannot be read back. For ASCII keys (every key that
  * serializer can read back) both write the same bytes, so the version stays the connector's.
+ * Used by the aggregating sink and, in place of the connector's, by {@code
+ * SubtaskInitializingSink} around a plain {@code KinesisStreamsSink}.
  */
-final class Utf8KeyStateSerializer extends KinesisStreamsStateSerializer {
+public final class Utf8KeyStateSerializer extends KinesisStreamsStateSerializer {
 
     @Override
     protected void serializePartitionKeyToStream(String partitionKey, DataOutputStream out)
