@@ -66,7 +66,7 @@ lint: venv
 	$(PY) -m mypy
 
 test: setup lint
-	$(PY) -m pytest -ra
+	$(PY) -m pytest -ra --durations=25
 
 test-fast: venv
 	$(PY) -m pytest -ra -m "not e2e and not jvm"

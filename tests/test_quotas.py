@@ -313,7 +313,7 @@ def test_the_admin_endpoint_rejects_bad_quotas_naming_each(server: LocalKinesis)
 def test_quotas_start_with_the_server() -> None:
     with LocalKinesis(quotas=Quotas(write_records_per_s=10)) as server:
         stream = _stream(server)
-        answers = server.client(max_attempts=0).put_records(
+        answers = server.client(max_attempts=1).put_records(
             StreamName=stream, Records=[{"Data": b"x", "PartitionKey": "k"}] * 12
         )
         assert answers["FailedRecordCount"] == 2
