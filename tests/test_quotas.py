@@ -163,10 +163,15 @@ def test_write_quotas_are_per_shard(server: LocalKinesis, kinesis: KinesisClient
     for shard in set(shard_of):
         mine = [a for a, s in zip(answers, shard_of) if s == shard]
         assert len(mine) > 100  # both shards got more than their quota
-        # Each shard takes its first 100 entries in request order and throttles the rest.
-        assert [("ErrorCode" in a) for a in mine] == [False] * 100 + [True] * (len(mine) - 100)
-        for answer in mine[100:]:
-            assert answer["ErrorMessage"] == _rate_exceeded(stream, shard)
+        # Each shard takes its first 100 entries in request order and throttles the rest,
+        # but for the few tokens its bucket refills while the request is handled (one per
+        # 10 ms: a loaded machine takes some milliseconds for 400 entries).
+        throttled = [("ErrorCode" in a) for a in mine]
+        assert throttled[:100] == [False] * 100
+        assert 100 <= throttled.count(False) <= 105, throttled.count(False)
+        for answer in mine:
+            if "ErrorCode" in answer:
+                assert answer["ErrorMessage"] == _rate_exceeded(stream, shard)
     server.set_quotas(None)
     stored = Counter(r.data for r in server.read_all(stream))
     assert stored == Counter(a["Data"] for a in answers if "ErrorCode" not in a)

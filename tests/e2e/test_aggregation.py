@@ -344,8 +344,15 @@ def test_a_failure_after_a_checkpoint_loses_nothing(
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(2)
     marker = tmp_path / "failed-once"
-    # Only checkpoints and full aggregates flush.
-    sink = string_sink_builder(aws_config, out).set_aggregation(max_delay_ms=60_000).build()
+    sink = (
+        KinesisStreamsSink.builder()
+        .set_kinesis_client_properties(aws_config)
+        .set_serialization_schema(SimpleStringSchema())
+        .set_partition_key_generator(PartitionKeyGenerator.random())
+        .set_stream_name(out)
+        .set_aggregation(max_delay_ms=60_000)  # only checkpoints and full aggregates flush
+        .build()
+    )
     records = env.add_source(consumer(aws_config, source))
     records.map(FailOnce("r02000", str(marker)), output_type=Types.STRING()).map(
         lambda s: COPIED + s, output_type=Types.STRING()
