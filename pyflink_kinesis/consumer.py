@@ -18,11 +18,12 @@ from pyflink_kinesis._java import (
 from pyflink_kinesis.config import consumer_properties, mask_secrets
 from pyflink_kinesis.config.validation import Problems
 from pyflink_kinesis.config.values import java_class_problem
-from pyflink_kinesis.errors import ConfigProblem, KinesisConfigError
+from pyflink_kinesis.errors import ConfigProblem, JarResolutionError, KinesisConfigError
 from pyflink_kinesis.watermark import PeriodicWatermarkAssigner, WatermarkTracker
 
 _CONNECTORS = "org.apache.flink.streaming.connectors.kinesis"
 _WITH_METADATA = "io.pyflinkkinesis.KinesisRecordWithMetadata"
+_FAIL_FAST = "io.pyflinkkinesis.FailFastKinesisConsumer"
 
 
 class KinesisShardAssigner(JavaRecipe):
@@ -156,7 +157,7 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
         self._has_watermark_assigner = self._has_watermark_tracker = False
         gateway.use_json_protocol(properties)
         jvm = gateway.jvm()
-        self._j_kinesis_consumer = java_class(jvm, f"{_CONNECTORS}.FlinkKinesisConsumer")(
+        self._j_kinesis_consumer = _consumer_class(jvm)(
             self._streams, _java_deserializer(jvm, deserializer), java_properties(jvm, properties)
         )
         super().__init__(self._j_kinesis_consumer)
@@ -232,6 +233,19 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
     def __repr__(self) -> str:
         config = mask_secrets(self._config)
         return f"FlinkKinesisConsumer(streams={self._streams!r}, config={config!r})"
+
+
+def _consumer_class(jvm: Any) -> Any:
+    """Our ``FailFastKinesisConsumer`` where our jar is installed, else the connector's consumer.
+
+    Ours declines checkpoints once a record failed in an operator chained to the source: the
+    connector's can complete one in between, storing positions past records that never got
+    downstream, which a restore then skips (docs/reliability.md, "A failure next to the source").
+    """
+    try:
+        return own_class(jvm, _FAIL_FAST, "FlinkKinesisConsumer")
+    except JarResolutionError:
+        return java_class(jvm, f"{_CONNECTORS}.FlinkKinesisConsumer")
 
 
 def _java_deserializer(jvm: Any, deserializer: Deserializer) -> Any:
