@@ -10,6 +10,7 @@ from pyflink.datastream.connectors import Sink
 from pyflink.datastream.connectors.base import StreamTransformer, SupportsPreprocessing
 
 from pyflink_kinesis import gateway
+from pyflink_kinesis._async_sink import JAVA_SETTERS, AsyncSinkOptions
 from pyflink_kinesis._java import (
     JavaRecipe,
     custom_java_object,
@@ -153,6 +154,18 @@ class PartitionKeyGenerator(JavaRecipe):
         )
 
 
+def checked_schema(schema: object, problems: Problems) -> SerializationSchema | None:
+    """``schema`` if it is a PyFlink ``SerializationSchema`` (or None, unset); else a problem."""
+    if schema is None or isinstance(schema, SerializationSchema):
+        return schema
+    problems.add(
+        "serialization_schema",
+        f"expected a pyflink SerializationSchema (like SimpleStringSchema()), got "
+        f"{type(schema).__name__}",
+    )
+    return None
+
+
 def _described(name: str, field: object, default_key: object, hash_long_keys: object) -> str:
     arguments = [repr(field)]
     if default_key is not None:
@@ -182,20 +195,20 @@ class KinesisStreamsSink(Sink, SupportsPreprocessing):  # type: ignore[misc]
 
     def get_transformer(self) -> StreamTransformer:
         """What ``sink_to`` applies to the stream first: a keyed stream's records, unpaired."""
-        return _KeyedStreamValues()
+        return KeyedStreamValues()
 
     def __repr__(self) -> str:
         return self._description
 
 
-class _KeyedStreamValues(StreamTransformer):  # type: ignore[misc]
+class KeyedStreamValues(StreamTransformer):  # type: ignore[misc]
     """A PyFlink ``KeyedStream`` carries ``Row(key, record)``; the sink must get the record."""
 
     def apply(self, ds: DataStream) -> DataStream:
         return ds._values() if isinstance(ds, KeyedStream) else ds
 
 
-class KinesisStreamsSinkBuilder:
+class KinesisStreamsSinkBuilder(AsyncSinkOptions):
     """Records the sink's settings; :meth:`build` validates them all at once.
 
     Required: client properties (``aws.region``), serialization schema, partition key generator,
@@ -210,7 +223,7 @@ class KinesisStreamsSinkBuilder:
         self._serialization_schema: object = None
         self._partition_key_generator: object = None
         self._stream_name: object = None
-        self._options: dict[str, Any] = {}
+        super().__init__()
 
     def set_kinesis_client_properties(
         self, kinesis_client_properties: Mapping[str, object]
@@ -242,38 +255,6 @@ class KinesisStreamsSinkBuilder:
         self._stream_name = stream_name
         return self
 
-    def set_fail_on_error(self, fail_on_error: bool) -> KinesisStreamsSinkBuilder:
-        """True: a failed PutRecords entry fails the job. False (default): it is retried."""
-        return self._option("fail_on_error", fail_on_error)
-
-    def set_max_batch_size(self, max_batch_size: int) -> KinesisStreamsSinkBuilder:
-        """Records per PutRecords call (1..500, default 500)."""
-        return self._option("max_batch_size", max_batch_size)
-
-    def set_max_in_flight_requests(self, max_in_flight_requests: int) -> KinesisStreamsSinkBuilder:
-        """Concurrent PutRecords calls per subtask before writes block (default 50)."""
-        return self._option("max_in_flight_requests", max_in_flight_requests)
-
-    def set_max_buffered_requests(self, max_buffered_requests: int) -> KinesisStreamsSinkBuilder:
-        """Records buffered per subtask before writes block (backpressure; default 10000)."""
-        return self._option("max_buffered_requests", max_buffered_requests)
-
-    def set_max_batch_size_in_bytes(
-        self, max_batch_size_in_bytes: int
-    ) -> KinesisStreamsSinkBuilder:
-        """Bytes per PutRecords call (at most 5 MiB, the default)."""
-        return self._option("max_batch_size_in_bytes", max_batch_size_in_bytes)
-
-    def set_max_time_in_buffer_ms(self, max_time_in_buffer_ms: int) -> KinesisStreamsSinkBuilder:
-        """Longest a record waits in the buffer before a flush, in ms (default 5000)."""
-        return self._option("max_time_in_buffer_ms", max_time_in_buffer_ms)
-
-    def set_max_record_size_in_bytes(
-        self, max_record_size_in_bytes: int
-    ) -> KinesisStreamsSinkBuilder:
-        """Largest record accepted, in bytes (at most 1 MiB, the default); larger ones fail."""
-        return self._option("max_record_size_in_bytes", max_record_size_in_bytes)
-
     def set_aggregation(
         self,
         enabled: bool = True,
@@ -297,10 +278,6 @@ class KinesisStreamsSinkBuilder:
             self._option("aggregation_max_delay_ms", max_delay_ms)
         if max_size_in_bytes is not None:
             self._option("aggregation_max_size_in_bytes", max_size_in_bytes)
-        return self
-
-    def _option(self, name: str, value: Any) -> KinesisStreamsSinkBuilder:
-        self._options[name] = value
         return self
 
     def build(self) -> KinesisStreamsSink:
@@ -350,14 +327,8 @@ class KinesisStreamsSinkBuilder:
         self, problems: Problems
     ) -> tuple[SerializationSchema | None, PartitionKeyGenerator | None]:
         """The schema and generator if their types are right; a problem for each that is not."""
-        schema, generator = self._serialization_schema, self._partition_key_generator
-        if schema is not None and not isinstance(schema, SerializationSchema):
-            problems.add(
-                "serialization_schema",
-                f"expected a pyflink SerializationSchema (like SimpleStringSchema()), got "
-                f"{type(schema).__name__}",
-            )
-            schema = None
+        schema = checked_schema(self._serialization_schema, problems)
+        generator = self._partition_key_generator
         if generator is not None and not isinstance(generator, PartitionKeyGenerator):
             problems.add(
                 _GENERATOR,
@@ -386,13 +357,7 @@ class KinesisStreamsSinkBuilder:
 
 
 _JAVA_SETTERS = {
-    "fail_on_error": "setFailOnError",
-    "max_batch_size": "setMaxBatchSize",
-    "max_in_flight_requests": "setMaxInFlightRequests",
-    "max_buffered_requests": "setMaxBufferedRequests",
-    "max_batch_size_in_bytes": "setMaxBatchSizeInBytes",
-    "max_time_in_buffer_ms": "setMaxTimeInBufferMS",
-    "max_record_size_in_bytes": "setMaxRecordSizeInBytes",
+    **JAVA_SETTERS,
     "aggregation_max_delay_ms": "setMaxAggregateDelayMS",
     "aggregation_max_size_in_bytes": "setMaxAggregateSizeInBytes",
 }
