@@ -37,7 +37,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 jars/.fetched: jars/manifest.toml $(VENV)/.installed
-	$(PY) -m pyflink_kinesis jars fetch --maven --dest jars --extra glue
+	$(PY) -m pyflink_kinesis jars fetch --maven --dest jars --extra glue --extra firehose
 	touch $@
 
 # Our own Java classes: built and unit-tested with Maven, then copied where jars.py finds them.

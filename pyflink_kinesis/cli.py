@@ -48,13 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     jar_commands = jars.add_subparsers(dest="jars_command", required=True, metavar="ACTION")
     path = jar_commands.add_parser("path", help="print the jar paths a job uses, one a line")
     path.add_argument("--extra", action="append", default=[], metavar="NAME",
-                      help="also an optional jar set (glue); repeatable")
+                      help="also an optional jar set (glue, firehose); repeatable")
     fetch = jar_commands.add_parser("fetch", help="download the jars (checked by sha256)")
     fetch.add_argument("--dest", type=Path, default=None,
                        help="where to put them (default: the download cache)")
     fetch.add_argument("--maven", action="store_true", help="fetch with mvn dependency:copy")
     fetch.add_argument("--extra", action="append", default=[], metavar="NAME",
-                       help="also an optional jar set (glue); repeatable")
+                       help="also an optional jar set (glue, firehose); repeatable")
     jar_commands.add_parser("verify", help="check the sha256 of every jar a job uses")
     jars.set_defaults(handler=_jars)
 
@@ -110,9 +110,9 @@ def _jars(args: argparse.Namespace) -> int:
 
     if args.jars_command == "fetch":
         manifest, version = jars.load_manifest(), jars.installed_flink_version()
-        specs = manifest.jars_for(version) + tuple(
+        specs = tuple(dict.fromkeys(manifest.jars_for(version) + tuple(
             spec for extra in args.extra for spec in manifest.extra_for(version, extra)
-        )
+        )))
         dest = args.dest or jars.cache_dir()
         paths = (jars.fetch_with_maven(specs, dest) if args.maven
                  else [jars.fetch(spec, dest) for spec in specs])
@@ -128,7 +128,7 @@ def _jars(args: argparse.Namespace) -> int:
                 print(f"--  {jar} (built here: no pinned checksum)")
         return 0
     else:
-        paths = [*jars.resolve_jars(), *(p for e in args.extra for p in jars.resolve_extra(e))]
+        paths = jars.job_jars(args.extra)
     for jar in paths:
         print(jar)
     return 0
