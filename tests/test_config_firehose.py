@@ -10,8 +10,12 @@ import pytest
 from pyflink_kinesis.config.firehose import (
     FIREHOSE_CLIENT_KEYS,
     FIREHOSE_OPTIONS,
+    FIREHOSE_TABLE_KEYS,
+    check_firehose_ddl,
+    firehose_table_options,
     FirehoseSinkSettings,
     validate_firehose_sink,
+    within_limits,
 )
 from pyflink_kinesis.errors import KinesisConfigError
 
@@ -108,3 +112,70 @@ def test_delivery_stream_name_must_be_a_firehose_name(name: object, words: str) 
 def test_buffered_requests_must_exceed_the_batch_size() -> None:
     found = problems(replace(MINIMAL, max_batch_size=100, max_buffered_requests=100))
     assert found == {"max_buffered_requests": "100 must be greater than max_batch_size (100)"}
+
+
+def test_settings_above_firehose_limits_are_lowered_to_them_with_a_note_each() -> None:
+    """PyFlink's own Firehose example sets Kinesis' 5 MiB request and 1 MiB record sizes."""
+    given = {"max_batch_size_in_bytes": 5 * MIB, "max_record_size_in_bytes": 1 * MIB,
+             "max_batch_size": 500, "max_time_in_buffer_ms": 10**9}
+    lowered, notes = within_limits(given)
+    assert lowered == {**given, "max_batch_size_in_bytes": 4 * MIB,
+                       "max_record_size_in_bytes": 1000 * 1024}
+    assert notes == [
+        f"max_batch_size_in_bytes={5 * MIB} is above Firehose's limit; {4 * MIB} is used",
+        f"max_record_size_in_bytes={MIB} is above Firehose's limit; 1024000 is used",
+    ]
+    assert within_limits({"max_batch_size": "600"}) == ({"max_batch_size": "600"}, [])
+
+
+TABLE = {"connector": "firehose", "delivery-stream": "clicks", "format": "json",
+         "aws.region": "us-east-1", "aws.credentials.basic.accesskeyid": "k",
+         "aws.credentials.basic.secretkey": SECRET}
+
+
+def test_a_firehose_table_passes_with_its_options_as_strings() -> None:
+    options = firehose_table_options({**TABLE, "sink.batch.max-size": 100,
+                                      "json.ignore-parse-errors": True})
+    assert options["sink.batch.max-size"] == "100"
+    assert options["json.ignore-parse-errors"] == "true"
+
+
+def test_a_firehose_tables_problems_come_together_in_table_names() -> None:
+    with pytest.raises(KinesisConfigError) as raised:
+        firehose_table_options({
+            "connector": "firehose", "delivery-stream": "a b", "format": "json",
+            "aws.credentials.provider.basic.secretkey": SECRET,
+            "sink.batch.max-size": "501", "sink.flush-buffer.size": "1000",
+            "csv.field-delimiter": ";", "stream": "orders",
+        })
+    found = {problem.key: problem.message for problem in raised.value.problems}
+    assert set(found) == {
+        "delivery-stream", "aws.credentials.provider.basic.secretkey", "sink.batch.max-size",
+        "sink.flush-buffer.size", "csv.field-delimiter", "stream", "aws.region",
+    }
+    assert "set 'aws.credentials.basic.secretkey'" in found[
+        "aws.credentials.provider.basic.secretkey"]
+    assert found["sink.batch.max-size"] == "'501' is out of range: must be 1 to 500"
+    assert SECRET not in str(raised.value)
+
+
+def test_firehose_tables_of_a_ddl_are_checked_and_kinesis_ones_left_alone() -> None:
+    ddl = (
+        "CREATE TABLE clicks (a STRING) WITH ('connector' = 'firehose', "
+        "'delivery-stream' = 'clicks', 'format' = 'json');\n"
+        "CREATE TABLE orders (a STRING) WITH ('connector' = 'kinesis', 'stream' = 'o')"
+    )
+    with pytest.raises(KinesisConfigError) as raised:
+        check_firehose_ddl(ddl)
+    assert [p.key for p in raised.value.problems] == ["clicks: aws.region"]
+    tables = check_firehose_ddl(ddl.replace("'format' = 'json'", "'format' = 'json', "
+                                            "'aws.region' = 'us-east-1'"))
+    assert [table.name for table in tables] == ["clicks"]
+
+
+def test_the_firehose_table_keys_mirror_the_builder_limits() -> None:
+    batch = FIREHOSE_TABLE_KEYS.find("sink.batch.max-size")
+    flush = FIREHOSE_TABLE_KEYS.find("sink.flush-buffer.size")
+    assert batch is not None and batch.maximum == 500
+    assert flush is not None and (flush.minimum, flush.maximum) == (1000 * 1024, 4 * MIB)
+    assert FIREHOSE_TABLE_KEYS.find("sink.partitioner") is None

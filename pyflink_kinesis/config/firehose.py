@@ -7,18 +7,38 @@ record; the connector's builder defaults are those limits (``KinesisFirehoseSink
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any, Mapping
 
-from pyflink_kinesis.config.aws import AWS_KEYS, check_aws
+from pyflink_kinesis.config.aws import AWS_KEYS, check_aws, uses_custom_credentials
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
 from pyflink_kinesis.config.secrets import mask_secrets
 from pyflink_kinesis.config.sink import MIB, async_sink_options, check_async_options
+from pyflink_kinesis.config.table import _SINK_OPTION_NAMES as SINK_OPTION_NAMES
+
+# The 'kinesis' table's helpers serve the 'firehose' table as they are: the same AWS options
+# and async sink options, spelled the same way.
+from pyflink_kinesis.config.table import (
+    ASYNC_SINK_OPTIONS,
+    CONNECTOR,
+    FACTORY_UTIL,
+    FORMAT,
+    FORMAT_KEYS,
+    DdlTable,
+    ddl_tables,
+    java_key,
+)
+from pyflink_kinesis.config.table import _as_table_key as as_table_key
+from pyflink_kinesis.config.table import _in_table_names as in_table_names_of
+from pyflink_kinesis.config.table import _prefixed as prefixed
+from pyflink_kinesis.config.table import _Relabelled as Relabelled
+from pyflink_kinesis.config.table import _table_spelled as table_spelled
 from pyflink_kinesis.config.validation import (
     CheckedProperties,
     Problems,
     check_properties,
     mapping_problem,
+    unknown_key_message,
 )
 
 FIREHOSE_CONSTANTS = "org.apache.flink.connector.firehose.sink.KinesisFirehoseConfigConstants"
@@ -113,6 +133,33 @@ def validate_firehose_sink(
     return checked.properties
 
 
+# The options Firehose's API bounds, and their bounds.
+FIREHOSE_LIMITS = {
+    "max_batch_size": PUT_RECORD_BATCH_MAX_RECORDS,
+    "max_batch_size_in_bytes": PUT_RECORD_BATCH_MAX_BYTES,
+    "max_record_size_in_bytes": FIREHOSE_RECORD_MAX_BYTES,
+}
+
+
+def within_limits(options: Mapping[str, object]) -> tuple[dict[str, object], list[str]]:
+    """``options`` with each integer above Firehose's limit lowered to the limit, and a note
+    for each lowered one.
+
+    PyFlink's own examples set Kinesis' 5 MiB and 1 MiB here, which Firehose would refuse
+    (a request over 4 MiB, a record over 1,000 KiB); the sink keeps to Firehose's limits
+    instead, so a larger record fails the job at once, naming its size, rather than in every
+    retry of its batch. Values that are not integers are left for validation.
+    """
+    lowered = dict(options)
+    notes = []
+    for name, limit in FIREHOSE_LIMITS.items():
+        value = options.get(name)
+        if type(value) is int and value > limit:
+            lowered[name] = limit
+            notes.append(f"{name}={value} is above Firehose's limit; {limit} is used")
+    return lowered, notes
+
+
 def delivery_stream_name_problem(name: object) -> str | None:
     """What is wrong with a delivery stream name, or None: 1-64 letters, digits, ``_.-``."""
     if name is None or name == "":
@@ -128,3 +175,133 @@ def delivery_stream_name_problem(name: object) -> str | None:
     if len(name) > _NAME_MAX:
         return f"{name!r} is {len(name)} characters; Firehose allows at most {_NAME_MAX}"
     return None
+
+
+# --- The SQL 'firehose' table (KinesisFirehoseDynamicTableFactory: a sink only) ----------------
+
+TABLE_IDENTIFIER = "firehose"
+DELIVERY_STREAM = "delivery-stream"
+FIREHOSE_TABLE_OPTIONS = "org.apache.flink.connector.firehose.table.KinesisFirehoseConnectorOptions"
+
+
+def _table_sink_option(
+    option: str, field: str, cls: str = ASYNC_SINK_OPTIONS, **changes: Any
+) -> Key:
+    """The table option of a Firehose builder option: same limits and default."""
+    key = FIREHOSE_OPTIONS.find(option)
+    assert key is not None, option
+    named = replace(key, name=SINK_OPTION_NAMES[option], java=JavaRef(cls, field))
+    return as_table_key(named, **changes)
+
+
+FIREHOSE_TABLE_KEYS = KeyTable(
+    [
+        Key(
+            CONNECTOR,
+            ValueType.STRING,
+            f"{TABLE_IDENTIFIER!r}; checked when given (a TableDescriptor for firehose sets it).",
+            java=JavaRef(FACTORY_UTIL, "CONNECTOR"),
+        ),
+        Key(
+            DELIVERY_STREAM,
+            ValueType.STRING,
+            "Name of the Firehose delivery stream the table writes to; required.",
+            java=JavaRef(FIREHOSE_TABLE_OPTIONS, "DELIVERY_STREAM"),
+        ),
+        Key(
+            FORMAT,
+            ValueType.STRING,
+            "Format of the records, like json, csv, raw or avro; required. Firehose adds no "
+            "delimiter between records: json and csv end each row with a newline.",
+            java=JavaRef(FACTORY_UTIL, "FORMAT"),
+        ),
+        *(as_table_key(key) for key in FIREHOSE_CLIENT_KEYS.keys),
+        _table_sink_option("fail_on_error", "SINK_FAIL_ON_ERROR", FIREHOSE_TABLE_OPTIONS),
+        _table_sink_option("max_batch_size", "MAX_BATCH_SIZE"),
+        _table_sink_option("max_in_flight_requests", "MAX_IN_FLIGHT_REQUESTS"),
+        _table_sink_option("max_buffered_requests", "MAX_BUFFERED_REQUESTS"),
+        _table_sink_option(
+            "max_batch_size_in_bytes",
+            "FLUSH_BUFFER_SIZE",
+            minimum=FIREHOSE_RECORD_MAX_BYTES,
+            doc="Bytes per PutRecordBatch request: from 1,000 KiB (the largest record a table "
+            "sink takes) to 4 MiB (Firehose's limit).",
+        ),
+        _table_sink_option("max_time_in_buffer_ms", "FLUSH_BUFFER_TIMEOUT"),
+    ]
+)
+_WITH_FORMAT = {
+    name: KeyTable([*FIREHOSE_TABLE_KEYS.keys, *keys.keys]) for name, keys in FORMAT_KEYS.items()
+}
+
+
+def firehose_table_options(config: Mapping[str, object]) -> dict[str, str]:
+    """Validate the WITH options of a ``firehose`` table; return them as str -> str.
+
+    ``delivery-stream``, ``format`` and ``aws.region`` are required; ``connector``, when given,
+    must be ``firehose``. Options reach the connector as written, so DataStream spellings
+    (``aws.credentials.provider.basic.accesskeyid``) are problems naming the table option.
+    Every problem is reported at once in a ``KinesisConfigError``; secrets are ``****``.
+    """
+    problems = Problems("firehose table options")
+    options = check_firehose_table(config, problems)
+    problems.raise_if_any()
+    return options
+
+
+def check_firehose_table(config: Mapping[str, object], problems: Problems) -> dict[str, str]:
+    """Record every problem of a ``firehose`` table's options in ``problems``; return them."""
+    spelled = table_spelled(config, problems, datastream_keys=False)
+    table = _WITH_FORMAT.get(str(spelled.get(FORMAT)), FIREHOSE_TABLE_KEYS)
+    checked = check_properties(spelled, table, problems, lambda c, name: _unknown(c, name, table))
+    for name, needed in ((DELIVERY_STREAM, "the delivery stream's name"), (FORMAT, "like 'json'")):
+        if name not in checked.properties:
+            problems.add(name, f"missing; set {needed}")
+    connector = checked.properties.get(CONNECTOR, TABLE_IDENTIFIER)
+    if connector != TABLE_IDENTIFIER:
+        problems.add(CONNECTOR, f"{connector!r} is not {TABLE_IDENTIFIER!r}: these are its options")
+    if DELIVERY_STREAM in checked.values:
+        problem = delivery_stream_name_problem(checked.values[DELIVERY_STREAM])
+        if problem is not None:
+            problems.add(DELIVERY_STREAM, problem)
+    in_table_names = Relabelled(problems, in_table_names_of, in_table_names_of)
+    java = CheckedProperties(
+        {java_key(name): text for name, text in checked.properties.items()},
+        {java_key(name): value for name, value in checked.values.items()},
+    )
+    check_aws(java, in_table_names, client="sink")
+    settings: dict[str, Any] = {
+        option: checked.values.get(name) for option, name in SINK_OPTION_NAMES.items()
+    }
+    check_async_options(
+        replace(FirehoseSinkSettings(None, None, True), **settings), FIREHOSE_OPTIONS,
+        in_table_names,
+    )
+    return checked.properties
+
+
+def _unknown(checked: CheckedProperties, name: str, table: KeyTable) -> str | None:
+    """The problem of an option ``table`` does not have, or None to let it through."""
+    format_name = checked.properties.get(FORMAT)
+    prefix = name.split(".", 1)[0]
+    if prefix in FORMAT_KEYS and prefix != format_name:
+        return f"is an option of the {prefix!r} format, and 'format' is {format_name!r}"
+    if "." in name and prefix == format_name and format_name not in FORMAT_KEYS:
+        return None  # an option of a format this package does not know
+    if uses_custom_credentials(checked) and name.startswith("aws."):
+        return None  # the custom credentials provider gets every aws.* key
+    return unknown_key_message(table, name)
+
+
+def check_firehose_ddl(sql: str) -> list[DdlTable]:
+    """Validate every ``firehose`` table of the DDL ``sql``; return them.
+
+    Raises one ``KinesisConfigError`` with the problems of every table, each key prefixed with
+    the table's name (``clicks: delivery-stream``).
+    """
+    tables = ddl_tables(sql, TABLE_IDENTIFIER)
+    problems = Problems("firehose tables of the DDL")
+    for table in tables:
+        check_firehose_table(table.options, Relabelled(problems, prefixed(f"{table.name}: "), str))
+    problems.raise_if_any()
+    return tables

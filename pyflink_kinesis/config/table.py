@@ -746,8 +746,9 @@ class DdlTable:
         )
 
 
-def ddl_tables(sql: str) -> list[DdlTable]:
-    """Every ``CREATE TABLE ... WITH (...)`` of ``sql`` whose ``'connector'`` is ``'kinesis'``.
+def ddl_tables(sql: str, connector: str = IDENTIFIER) -> list[DdlTable]:
+    """Every ``CREATE TABLE ... WITH (...)`` of ``sql`` whose ``'connector'`` is ``connector``
+    (``'kinesis'``, or ``'firehose'``).
 
     Reads Flink SQL scripts: several statements, ``--`` and ``/* */`` comments, string literals
     with ``''`` escapes, backquoted names, ``TEMPORARY``, ``IF NOT EXISTS``, ``OR REPLACE``.
@@ -767,7 +768,7 @@ def ddl_tables(sql: str) -> list[DdlTable]:
         except _SqlError as error:
             problems.add(f"line {error.line}", str(error))
             continue
-        if table is not None and table.options.get(CONNECTOR) == IDENTIFIER:
+        if table is not None and table.options.get(CONNECTOR) == connector:
             tables.append(table)
     problems.raise_if_any()
     return tables
