@@ -11,9 +11,9 @@ from pyflink_kinesis.config.firehose import (
     FIREHOSE_CLIENT_KEYS,
     FIREHOSE_OPTIONS,
     FIREHOSE_TABLE_KEYS,
+    FirehoseSinkSettings,
     check_firehose_ddl,
     firehose_table_options,
-    FirehoseSinkSettings,
     validate_firehose_sink,
     within_limits,
 )

@@ -68,7 +68,7 @@ def test_every_problem_comes_in_one_error_before_the_jvm_and_secrets_stay_hidden
     builder = (
         KinesisFirehoseSink.builder()
         .set_firehose_client_properties({"aws.credentials.provider.basic.secretkey": SECRET})
-        .set_serialization_schema("not a schema")  # type: ignore[arg-type]
+        .set_serialization_schema("not a schema")
         .set_max_in_flight_requests(0)
     )
     with pytest.raises(KinesisConfigError) as raised:
