@@ -211,8 +211,9 @@ FIREHOSE_TABLE_KEYS = KeyTable(
         Key(
             FORMAT,
             ValueType.STRING,
-            "Format of the records, like json, csv, raw or avro; required. Firehose adds no "
-            "delimiter between records: json and csv end each row with a newline.",
+            "Format of the records, like json, csv, raw or avro; required. Neither Firehose nor "
+            "json or csv put a delimiter between records: for newline-delimited objects write "
+            "raw values that end with one (CONCAT(v, CHR(10))).",
             java=JavaRef(FACTORY_UTIL, "FORMAT"),
         ),
         *(as_table_key(key) for key in FIREHOSE_CLIENT_KEYS.keys),
