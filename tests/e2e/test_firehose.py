@@ -21,6 +21,7 @@ from pyflink_kinesis.testing.fault_proxy import (
     Every,
     FaultProxy,
     FaultRule,
+    First,
     PartialFailure,
     internal_failure,
 )
@@ -35,6 +36,7 @@ SLOW_DOWN = ErrorResponse(
     503, "ServiceUnavailableException", "Slow down (injected by FaultProxy)."
 )
 FAILED_ENTRY = "ServiceUnavailableException"
+SDK_RUN = 12  # consecutive failed requests: more than the AWS SDK's retries of one call
 
 
 def run_job(*args: str, timeout_s: float = 240) -> subprocess.CompletedProcess[str]:
@@ -65,9 +67,11 @@ def faults_retried(
     entries of its PutRecordBatch calls."""
     direct = local_firehose.delivery_stream("direct")
     proxied = local_firehose.delivery_stream("faults")
+    # The AWS SDK retries throttling and 5xx itself (3 retries): runs of failed requests long
+    # enough to exhaust them hand the errors to the sink's own classification and retries.
     rules = [
-        proxy.inject(SLOW_DOWN, operation="PutRecordBatch", when=Every(4), limit=3),
-        proxy.inject(internal_failure(), operation="PutRecordBatch", when=Every(3), limit=3),
+        proxy.inject(SLOW_DOWN, operation="PutRecordBatch", when=First(SDK_RUN)),
+        proxy.inject(internal_failure(), operation="PutRecordBatch", when=First(SDK_RUN)),
         proxy.inject(
             PartialFailure(entry_rate=0.3, error_code=FAILED_ENTRY),
             operation="PutRecordBatch", when=Every(2), limit=3,
@@ -94,7 +98,7 @@ def test_throttling_500s_and_failed_entries_are_retried_until_every_record_arriv
     local_firehose: LocalFirehose, faults_retried: tuple[str, str, list[FaultRule]]
 ) -> None:
     _, proxied, (throttled, failed, partial) = faults_retried
-    assert (throttled.injected, failed.injected, partial.injected) == (3, 3, 3)
+    assert (throttled.injected, failed.injected, partial.injected) == (SDK_RUN, SDK_RUN, 3)
     assert partial.failed_entries > 0
     assert Counter(local_firehose.records(proxied)) == expected()
 
