@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Mapping, TypeVar
+
+from pyflink.common import SerializationSchema
+
+from pyflink_kinesis.config.secrets import mask_secrets
 
 B = TypeVar("B", bound="AsyncSinkOptions")
 
@@ -20,11 +24,37 @@ JAVA_SETTERS = {
 
 
 class AsyncSinkOptions:
-    """Setters that record an option each in ``self._options``; ``build()`` checks them all
-    (limits per service: ``SINK_OPTIONS``, ``FIREHOSE_OPTIONS``)."""
+    """Setters that record what they are given (the client properties, the serialization
+    schema, an option each in ``self._options``); ``build()`` checks them all (limits per
+    service: ``SINK_OPTIONS``, ``FIREHOSE_OPTIONS``)."""
 
     def __init__(self) -> None:
+        # What the setters were given, checked only at build(): wrong types included.
+        self._client_properties: object = None
+        self._serialization_schema: object = None
         self._options: dict[str, Any] = {}
+
+    def set_serialization_schema(self: B, serialization_schema: SerializationSchema) -> B:
+        """How a record becomes the bytes the service stores (e.g. ``SimpleStringSchema()``)."""
+        self._serialization_schema = serialization_schema
+        return self
+
+    def _set_client_properties(self: B, properties: Mapping[str, object]) -> B:
+        self._client_properties = (
+            dict(properties) if isinstance(properties, Mapping) else properties
+        )
+        return self
+
+    def _settings_repr(self, name: str, *first: str) -> str:
+        """``name(first..., client_properties=<masked>, option=value...)``."""
+        properties = self._client_properties
+        client = (
+            mask_secrets(properties or {})
+            if properties is None or isinstance(properties, Mapping)
+            else f"<{type(properties).__name__}>"
+        )
+        options = [f"{option}={value!r}" for option, value in self._options.items()]
+        return f"{name}({', '.join([*first, f'client_properties={client!r}', *options])})"
 
     def set_fail_on_error(self: B, fail_on_error: bool) -> B:
         """True: a failed write request or entry fails the job. False (default): it is retried."""

@@ -10,10 +10,6 @@ from __future__ import annotations
 import warnings
 from typing import Any, Mapping
 
-from pyflink.common import SerializationSchema
-from pyflink.datastream.connectors import Sink
-from pyflink.datastream.connectors.base import StreamTransformer, SupportsPreprocessing
-
 from pyflink_kinesis import gateway
 from pyflink_kinesis._async_sink import JAVA_SETTERS, AsyncSinkOptions
 from pyflink_kinesis._java import java_class, java_properties
@@ -23,10 +19,9 @@ from pyflink_kinesis.config.firehose import (
     validate_firehose_sink,
     within_limits,
 )
-from pyflink_kinesis.config.secrets import mask_secrets
 from pyflink_kinesis.config.validation import Problems
 from pyflink_kinesis.jars import KINESIS_JAR_PREFIX
-from pyflink_kinesis.sink import KeyedStreamValues, checked_schema
+from pyflink_kinesis.sink import RecordSink, checked_schema
 
 __all__ = [
     "FirehoseClassPathWarning",
@@ -49,7 +44,7 @@ class FirehoseClassPathWarning(UserWarning):
     """This JVM loads the Kinesis jar's copy of an aws-base class the Firehose sink needs."""
 
 
-class KinesisFirehoseSink(Sink, SupportsPreprocessing):  # type: ignore[misc]
+class KinesisFirehoseSink(RecordSink):
     """Writes a stream to an Amazon Data Firehose delivery stream with batched PutRecordBatch;
     at-least-once with checkpointing.
 
@@ -58,22 +53,11 @@ class KinesisFirehoseSink(Sink, SupportsPreprocessing):  # type: ignore[misc]
     if the destination should be split into records again.
     """
 
-    def __init__(self, j_firehose_sink: Any, description: str) -> None:
-        super().__init__(sink=j_firehose_sink)
-        self._description = description
-
     @staticmethod
     def builder() -> KinesisFirehoseSinkBuilder:
         """A builder: set client properties, schema and delivery stream name, then
         :meth:`~KinesisFirehoseSinkBuilder.build`."""
         return KinesisFirehoseSinkBuilder()
-
-    def get_transformer(self) -> StreamTransformer:
-        """What ``sink_to`` applies to the stream first: a keyed stream's records, unpaired."""
-        return KeyedStreamValues()
-
-    def __repr__(self) -> str:
-        return self._description
 
 
 class KinesisFirehoseSinkBuilder(AsyncSinkOptions):
@@ -89,9 +73,6 @@ class KinesisFirehoseSinkBuilder(AsyncSinkOptions):
 
     def __init__(self) -> None:
         super().__init__()
-        # What the setters were given, checked only at build(): wrong types included.
-        self._client_properties: object = None
-        self._serialization_schema: object = None
         self._delivery_stream_name: object = None
         gateway.want_extra(EXTRA)  # a JVM started after this starts with the jars
 
@@ -99,19 +80,7 @@ class KinesisFirehoseSinkBuilder(AsyncSinkOptions):
         self, firehose_client_properties: Mapping[str, object]
     ) -> KinesisFirehoseSinkBuilder:
         """AWS client settings: ``aws.region`` (required), credentials, ``aws.endpoint``..."""
-        self._client_properties = (
-            dict(firehose_client_properties)
-            if isinstance(firehose_client_properties, Mapping)
-            else firehose_client_properties
-        )
-        return self
-
-    def set_serialization_schema(
-        self, serialization_schema: SerializationSchema
-    ) -> KinesisFirehoseSinkBuilder:
-        """How a record becomes the bytes of a Firehose record (e.g. ``SimpleStringSchema()``)."""
-        self._serialization_schema = serialization_schema
-        return self
+        return self._set_client_properties(firehose_client_properties)
 
     def set_delivery_stream_name(self, delivery_stream_name: str) -> KinesisFirehoseSinkBuilder:
         """The Firehose delivery stream to write to."""
@@ -157,18 +126,9 @@ class KinesisFirehoseSinkBuilder(AsyncSinkOptions):
         return KinesisFirehoseSink(j_builder.build(), repr(self))
 
     def __repr__(self) -> str:
-        properties = self._client_properties
-        client = (
-            mask_secrets(properties or {})
-            if properties is None or isinstance(properties, Mapping)
-            else f"<{type(properties).__name__}>"
+        return self._settings_repr(
+            "KinesisFirehoseSink", f"delivery_stream_name={self._delivery_stream_name!r}"
         )
-        parts = [
-            f"delivery_stream_name={self._delivery_stream_name!r}",
-            f"client_properties={client!r}",
-            *(f"{name}={value!r}" for name, value in self._options.items()),
-        ]
-        return f"KinesisFirehoseSink({', '.join(parts)})"
 
 
 def kinesis_copy_location(jvm: Any) -> str | None:

@@ -18,7 +18,7 @@ from pyflink_kinesis._java import (
     java_properties,
     own_class,
 )
-from pyflink_kinesis.config import SinkSettings, mask_secrets, validate_sink
+from pyflink_kinesis.config import SinkSettings, validate_sink
 from pyflink_kinesis.config.endpoint import with_endpoint_defaults
 from pyflink_kinesis.config.partition_keys import (
     field_generator_problems,
@@ -175,23 +175,16 @@ def _described(name: str, field: object, default_key: object, hash_long_keys: ob
     return f"{name}({', '.join(arguments)})"
 
 
-class KinesisStreamsSink(Sink, SupportsPreprocessing):  # type: ignore[misc]
-    """Writes a stream to Kinesis with batched PutRecords; at-least-once with checkpointing.
+class RecordSink(Sink, SupportsPreprocessing):  # type: ignore[misc]
+    """A Java sink of the records of a stream, keyed or not, shown as its builder's settings.
 
-    Build it with :meth:`builder`. ``stream.key_by(f).sink_to(sink)`` writes the stream's
-    records, each key through one sink subtask (PyFlink alone would hand the sink its internal
-    ``Row(key, record)`` pairs).
+    ``stream.key_by(f).sink_to(sink)`` writes the stream's records, each key through one sink
+    subtask (PyFlink alone would hand the sink its internal ``Row(key, record)`` pairs).
     """
 
-    def __init__(self, j_kinesis_streams_sink: Any, description: str) -> None:
-        super().__init__(sink=j_kinesis_streams_sink)
+    def __init__(self, j_sink: Any, description: str) -> None:
+        super().__init__(sink=j_sink)
         self._description = description
-
-    @staticmethod
-    def builder() -> KinesisStreamsSinkBuilder:
-        """A builder: set client properties, schema, key generator and stream name, then
-        :meth:`~KinesisStreamsSinkBuilder.build`."""
-        return KinesisStreamsSinkBuilder()
 
     def get_transformer(self) -> StreamTransformer:
         """What ``sink_to`` applies to the stream first: a keyed stream's records, unpaired."""
@@ -199,6 +192,20 @@ class KinesisStreamsSink(Sink, SupportsPreprocessing):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return self._description
+
+
+class KinesisStreamsSink(RecordSink):
+    """Writes a stream to Kinesis with batched PutRecords; at-least-once with checkpointing.
+
+    Build it with :meth:`builder`. ``stream.key_by(f).sink_to(sink)`` writes the stream's
+    records, each key through one sink subtask.
+    """
+
+    @staticmethod
+    def builder() -> KinesisStreamsSinkBuilder:
+        """A builder: set client properties, schema, key generator and stream name, then
+        :meth:`~KinesisStreamsSinkBuilder.build`."""
+        return KinesisStreamsSinkBuilder()
 
 
 class KeyedStreamValues(StreamTransformer):  # type: ignore[misc]
@@ -219,29 +226,15 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
 
     def __init__(self) -> None:
         # What the setters were given, checked only at build(): wrong types included.
-        self._client_properties: object = None
-        self._serialization_schema: object = None
+        super().__init__()
         self._partition_key_generator: object = None
         self._stream_name: object = None
-        super().__init__()
 
     def set_kinesis_client_properties(
         self, kinesis_client_properties: Mapping[str, object]
     ) -> KinesisStreamsSinkBuilder:
         """AWS client settings: ``aws.region`` (required), credentials, ``aws.endpoint``..."""
-        self._client_properties = (
-            dict(kinesis_client_properties)
-            if isinstance(kinesis_client_properties, Mapping)
-            else kinesis_client_properties
-        )
-        return self
-
-    def set_serialization_schema(
-        self, serialization_schema: SerializationSchema
-    ) -> KinesisStreamsSinkBuilder:
-        """How a record becomes the bytes of a Kinesis record (e.g. ``SimpleStringSchema()``)."""
-        self._serialization_schema = serialization_schema
-        return self
+        return self._set_client_properties(kinesis_client_properties)
 
     def set_partition_key_generator(
         self, partition_key_generator: PartitionKeyGenerator
@@ -343,17 +336,10 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
         return schema, generator
 
     def __repr__(self) -> str:
-        properties = self._client_properties
-        client = (
-            mask_secrets(properties or {})
-            if properties is None or isinstance(properties, Mapping)
-            else f"<{type(properties).__name__}>"
-        )
-        parts = [f"stream_name={self._stream_name!r}", f"client_properties={client!r}"]
+        first = [f"stream_name={self._stream_name!r}"]
         if self._partition_key_generator is not None:
-            parts.append(f"partition_key_generator={self._partition_key_generator!r}")
-        parts += [f"{name}={value!r}" for name, value in self._options.items()]
-        return f"KinesisStreamsSink({', '.join(parts)})"
+            first.append(f"partition_key_generator={self._partition_key_generator!r}")
+        return self._settings_repr("KinesisStreamsSink", *first)
 
 
 _JAVA_SETTERS = {

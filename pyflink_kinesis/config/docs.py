@@ -17,8 +17,8 @@ from pyflink_kinesis.config.sink import AGGREGATION_OPTIONS, SINK_CLIENT_KEYS, S
 from pyflink_kinesis.config.table import (
     FORMAT_KEYS,
     SOURCE_METADATA,
-    TABLE_KEYS,
     TABLE_COMMON_KEYS,
+    TABLE_KEYS,
     TABLE_SINK_KEYS,
     TABLE_SOURCE_KEYS,
 )

@@ -7,24 +7,29 @@ record; the connector's builder defaults are those limits (``KinesisFirehoseSink
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+import functools
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from pyflink_kinesis.config.aws import AWS_KEYS, check_aws, uses_custom_credentials
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
-from pyflink_kinesis.config.secrets import mask_secrets
-from pyflink_kinesis.config.sink import MIB, async_sink_options, check_async_options
+from pyflink_kinesis.config.sink import (
+    MIB,
+    async_sink_options,
+    check_async_options,
+    masked_repr,
+)
 from pyflink_kinesis.config.table import _SINK_OPTION_NAMES as SINK_OPTION_NAMES
 
 # The 'kinesis' table's helpers serve the 'firehose' table as they are: the same AWS options
 # and async sink options, spelled the same way.
 from pyflink_kinesis.config.table import (
-    ASYNC_SINK_OPTIONS,
     CONNECTOR,
     FACTORY_UTIL,
     FORMAT,
     FORMAT_KEYS,
     DdlTable,
+    _sink_option,
     ddl_tables,
     java_key,
 )
@@ -93,15 +98,7 @@ class FirehoseSinkSettings:
     max_record_size_in_bytes: int | None = None
 
     def __repr__(self) -> str:
-        parts = []
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if field.name == "client_properties" and isinstance(value, Mapping):
-                value = mask_secrets(value)
-            elif field.name == "client_properties" and value is not None:
-                value = f"<{type(value).__name__}>"
-            parts.append(f"{field.name}={value!r}")
-        return f"FirehoseSinkSettings({', '.join(parts)})"
+        return masked_repr(self)
 
 
 def validate_firehose_sink(
@@ -184,15 +181,8 @@ DELIVERY_STREAM = "delivery-stream"
 FIREHOSE_TABLE_OPTIONS = "org.apache.flink.connector.firehose.table.KinesisFirehoseConnectorOptions"
 
 
-def _table_sink_option(
-    option: str, field: str, cls: str = ASYNC_SINK_OPTIONS, **changes: Any
-) -> Key:
-    """The table option of a Firehose builder option: same limits and default."""
-    key = FIREHOSE_OPTIONS.find(option)
-    assert key is not None, option
-    named = replace(key, name=SINK_OPTION_NAMES[option], java=JavaRef(cls, field))
-    return as_table_key(named, **changes)
-
+# The table option of a Firehose builder option: same limits and default.
+_firehose_option = functools.partial(_sink_option, options=FIREHOSE_OPTIONS)
 
 FIREHOSE_TABLE_KEYS = KeyTable(
     [
@@ -217,18 +207,18 @@ FIREHOSE_TABLE_KEYS = KeyTable(
             java=JavaRef(FACTORY_UTIL, "FORMAT"),
         ),
         *(as_table_key(key) for key in FIREHOSE_CLIENT_KEYS.keys),
-        _table_sink_option("fail_on_error", "SINK_FAIL_ON_ERROR", FIREHOSE_TABLE_OPTIONS),
-        _table_sink_option("max_batch_size", "MAX_BATCH_SIZE"),
-        _table_sink_option("max_in_flight_requests", "MAX_IN_FLIGHT_REQUESTS"),
-        _table_sink_option("max_buffered_requests", "MAX_BUFFERED_REQUESTS"),
-        _table_sink_option(
+        _firehose_option("fail_on_error", "SINK_FAIL_ON_ERROR", FIREHOSE_TABLE_OPTIONS),
+        _firehose_option("max_batch_size", "MAX_BATCH_SIZE"),
+        _firehose_option("max_in_flight_requests", "MAX_IN_FLIGHT_REQUESTS"),
+        _firehose_option("max_buffered_requests", "MAX_BUFFERED_REQUESTS"),
+        _firehose_option(
             "max_batch_size_in_bytes",
             "FLUSH_BUFFER_SIZE",
             minimum=FIREHOSE_RECORD_MAX_BYTES,
             doc="Bytes per PutRecordBatch request: from 1,000 KiB (the largest record a table "
             "sink takes) to 4 MiB (Firehose's limit).",
         ),
-        _table_sink_option("max_time_in_buffer_ms", "FLUSH_BUFFER_TIMEOUT"),
+        _firehose_option("max_time_in_buffer_ms", "FLUSH_BUFFER_TIMEOUT"),
     ]
 )
 _WITH_FORMAT = {

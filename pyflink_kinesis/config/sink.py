@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, fields
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from pyflink_kinesis.config.aws import AWS_KEYS, check_aws, uses_custom_credentials
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
@@ -216,15 +216,21 @@ class SinkSettings:
     aggregation_max_size_in_bytes: int | None = None
 
     def __repr__(self) -> str:
-        parts = []
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if field.name == "client_properties" and isinstance(value, Mapping):
-                value = mask_secrets(value)
-            elif field.name == "client_properties" and value is not None:
-                value = f"<{type(value).__name__}>"
-            parts.append(f"{field.name}={value!r}")
-        return f"SinkSettings({', '.join(parts)})"
+        return masked_repr(self)
+
+
+def masked_repr(settings: Any) -> str:
+    """``Name(field=value, ...)`` of a settings dataclass, its ``client_properties`` masked
+    (a mapping's secrets as ``****``, anything else by its type alone)."""
+    parts = []
+    for field in fields(settings):
+        value = getattr(settings, field.name)
+        if field.name == "client_properties" and isinstance(value, Mapping):
+            value = mask_secrets(value)
+        elif field.name == "client_properties" and value is not None:
+            value = f"<{type(value).__name__}>"
+        parts.append(f"{field.name}={value!r}")
+    return f"{type(settings).__name__}({', '.join(parts)})"
 
 
 def validate_sink(settings: SinkSettings, problems: Problems | None = None) -> dict[str, str]:

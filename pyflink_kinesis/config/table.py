@@ -146,9 +146,16 @@ def _as_table_key(key: Key, **changes: Any) -> Key:
     return replace(key, **{**renamed, "sink_only": False, **changes})
 
 
-def _sink_option(builder: str, field: str, cls: str = ASYNC_SINK_OPTIONS, **changes: Any) -> Key:
-    """The table option of a ``KinesisStreamsSink`` builder option (same limits and default)."""
-    key = SINK_OPTIONS.find(builder)
+def _sink_option(
+    builder: str,
+    field: str,
+    cls: str = ASYNC_SINK_OPTIONS,
+    options: KeyTable = SINK_OPTIONS,
+    **changes: Any,
+) -> Key:
+    """The table option of a builder option of ``options`` (``KinesisStreamsSink``'s by
+    default): same limits and default."""
+    key = options.find(builder)
     if key is None:
         raise KeyError(builder)
     named = replace(key, name=_SINK_OPTION_NAMES[builder], java=JavaRef(cls, field))
