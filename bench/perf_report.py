@@ -267,10 +267,14 @@ def firehose_section(firehose: dict[str, Any] | None) -> str:
     rows = [[name, spread(figure, 0)] for name, figure in figures.items()]
     ceiling = firehose["firehose_share_of_ceiling"]
     bound = ("moto, the server, bounds it" if ceiling is not None and ceiling >= 0.8
-             else "the sink and the job, not the server, bound it")
+             else "below what moto takes: the job, not the server, bounds it")
     load = firehose["load_average_before"][0]
+    cpus = firehose["machine"]["cpus"] or 1
+    busy = (f"> The machine was busy (load average {load:.2f} on {cpus} cores at the start): "
+            "the spread is wide and the figures are rough.\n\n"
+            if load > BUSY_LOAD_PER_CPU * cpus else "")
     return (
-        f"Measured by `bench/firehose.py` on {firehose['servers']}, run started "
+        f"{busy}Measured by `bench/firehose.py` on {firehose['servers']}, run started "
         f"{firehose['started']} (load average {load:.2f} on {firehose['machine']['cpus']} "
         f"cores): {settings['records']} records of {settings['record_bytes']} bytes at "
         f"parallelism {settings['parallelism']}, {settings['repeats']} repeats, variants "

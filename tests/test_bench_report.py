@@ -407,6 +407,7 @@ def test_the_page_shows_the_firehose_sink_next_to_the_kinesis_sink_and_moto() ->
     section = page.split("## Firehose sink")[1].split("\n## ")[0]
     assert "| firehose sink | 9,000 (8,000-9,500) |" in section
     assert "0.9 of moto's ceiling (moto, the server, bounds it)" in section
+    assert "The machine was busy" not in section
     assert "0.75 x the Kinesis sink on kinesalite (behind)" in section
     empty = perf_report.render(sample_report(), "performance.png").split("## Firehose sink")[1]
     assert "Not measured: `make bench` (or `make bench-firehose`)" in empty
