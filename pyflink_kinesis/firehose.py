@@ -141,8 +141,9 @@ def kinesis_copy_location(jvm: Any) -> str | None:
     return location if f"/{KINESIS_JAR_PREFIX}" in location else None
 
 
-def warn_if_kinesis_copy_loads(jvm: Any) -> None:
-    """Warn when the sink's error handling would meet the Kinesis jar's aws-base classes."""
+def warn_if_kinesis_copy_loads(jvm: Any, stacklevel: int = 3) -> None:
+    """Warn when the sink's error handling would meet the Kinesis jar's aws-base classes;
+    ``stacklevel`` as ``warnings.warn`` takes it, counted from the caller of this function."""
     location = kinesis_copy_location(jvm)
     if location is None:
         return
@@ -155,5 +156,5 @@ def warn_if_kinesis_copy_loads(jvm: Any) -> None:
         "KinesisFirehoseSink.builder() before the first StreamExecutionEnvironment or "
         "TableEnvironment is created. Jobs sent to a cluster get the jars in the right order.",
         FirehoseClassPathWarning,
-        stacklevel=3,
+        stacklevel=stacklevel + 1,
     )

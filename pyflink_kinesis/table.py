@@ -222,7 +222,7 @@ def add_firehose_jars(t_env: Any) -> None:
     jvm = gateway.require_extra(FIREHOSE)
     if gateway.started_with_extra(FIREHOSE) or getattr(t_env, _FIREHOSE_ADDED, False):
         return
-    warn_if_kinesis_copy_loads(jvm)
+    warn_if_kinesis_copy_loads(jvm, stacklevel=4)  # the user's execute_sql or create_table
     for path in jars.resolve_extra(FIREHOSE):
         t_env._j_tenv.executeSql(f"ADD JAR {_sql_string(str(path))}")
     setattr(t_env, _FIREHOSE_ADDED, True)

@@ -39,9 +39,12 @@ FAILED_ENTRY = "ServiceUnavailableException"
 SDK_RUN = 12  # consecutive failed requests: more than the AWS SDK's retries of one call
 
 
-def run_job(*args: str, timeout_s: float = 240) -> subprocess.CompletedProcess[str]:
-    """Run one firehose_job.py job to its end in a fresh process started for Firehose."""
-    environment = {**fresh_process_environment(), "PYFLINK_KINESIS_EXTRAS": "firehose"}
+def run_job(
+    *args: str, extras: str = "firehose", timeout_s: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """Run one firehose_job.py job to its end in a fresh process whose JVM starts with the
+    optional jar sets ``extras`` (PYFLINK_KINESIS_EXTRAS)."""
+    environment = {**fresh_process_environment(), "PYFLINK_KINESIS_EXTRAS": extras}
     return subprocess.run(
         [sys.executable, str(JOB), *args], capture_output=True, text=True,
         env=environment, timeout=timeout_s, cwd=Path(__file__).parents[2],
@@ -119,10 +122,16 @@ def test_with_fail_on_error_a_failed_entry_fails_the_job_saying_why(
     assert "not retrying due to {failOnError} being set" in job.stderr
 
 
+@pytest.mark.parametrize("extras", ["firehose", ""], ids=["jvm-started-for-firehose", "add-jar"])
 def test_sql_insert_into_a_firehose_table_delivers_exactly_its_rows(
-    local_firehose: LocalFirehose,
+    local_firehose: LocalFirehose, extras: str
 ) -> None:
+    """Also in a JVM started without the jars: the TableEnvironment then gets them as ADD JAR
+    would (with a FirehoseClassPathWarning, as its sink could not classify service errors)."""
     stream = local_firehose.delivery_stream("sql")
-    job = run_job("sql", local_firehose.endpoint, local_firehose.region, str(COUNT), stream)
+    count = COUNT if extras else 50
+    job = run_job("sql", local_firehose.endpoint, local_firehose.region, str(count), stream,
+                  extras=extras)
     assert job.returncode == 0, job.stderr[-4000:]
-    assert Counter(local_firehose.records(stream)) == expected()
+    assert Counter(local_firehose.records(stream)) == expected(count)
+    assert ("FirehoseClassPathWarning" in job.stderr) == (not extras)
