@@ -110,9 +110,14 @@ def _jars(args: argparse.Namespace) -> int:
 
     if args.jars_command == "fetch":
         manifest, version = jars.load_manifest(), jars.installed_flink_version()
-        specs = tuple(dict.fromkeys(manifest.jars_for(version) + tuple(
+        listed = manifest.jars_for(version) + tuple(
             spec for extra in args.extra for spec in manifest.extra_for(version, extra)
-        )))
+        )
+        # Optional sets share jars (the AWS SDK of "glue" and "firehose"): fetch each once.
+        unique: dict[str, jars.JarSpec] = {}
+        for spec in listed:
+            unique.setdefault(spec.coordinates, spec)
+        specs = tuple(unique.values())
         dest = args.dest or jars.cache_dir()
         paths = (jars.fetch_with_maven(specs, dest) if args.maven
                  else [jars.fetch(spec, dest) for spec in specs])

@@ -455,18 +455,22 @@ def _resolve_one(spec: JarSpec, allow_download: bool) -> Path:
 
 
 def fetch_with_maven(specs: Sequence[JarSpec], destination: Path) -> list[Path]:
-    """Fetch jars with Maven (``mvn dependency:copy``) into ``destination`` and verify them."""
+    """Fetch jars with Maven (``mvn dependency:copy``) into ``destination`` and verify them;
+    a jar already there with the pinned sha256 is kept as it is."""
     mvn = shutil.which("mvn")
     if mvn is None:
         raise JarResolutionError("Maven (mvn) is not on PATH; install it or use `fetch`.")
     paths = []
     for spec in specs:
+        path = destination / spec.filename
+        if path.is_file() and path.stat().st_size == spec.size and sha256_of(path) == spec.sha256:
+            paths.append(path)
+            continue
         subprocess.run(
             [mvn, "-q", "-B", "dependency:copy", f"-Dartifact={spec.coordinates}",
              f"-DoutputDirectory={destination}"],
             check=True,
         )
-        path = destination / spec.filename
         verify(path, spec)
         paths.append(path)
     return paths

@@ -260,3 +260,22 @@ def test_the_shipped_firehose_set_is_the_connector_aws_base_and_its_sdk() -> Non
     assert {spec.version for spec in firehose.values() if spec.group == "software.amazon.awssdk"} \
         == {"2.22.12"}
     assert "flink-connector-kinesis" not in firehose
+
+
+def test_maven_fetch_keeps_a_verified_jar_and_fetches_each_missing_one_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make jars`` runs it for the base set and every optional set, which share jars."""
+    present = put(tmp_path, CONTENT, spec_for(CONTENT, "present"))
+    missing = spec_for(b"fetched", "missing")
+    calls: list[list[str]] = []
+
+    def fake_mvn(command: list[str], check: bool) -> None:
+        calls.append(command)
+        (tmp_path / missing.filename).write_bytes(b"fetched")
+
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/mvn")
+    monkeypatch.setattr("subprocess.run", fake_mvn)
+    paths = jars.fetch_with_maven([spec_for(CONTENT, "present"), missing], tmp_path)
+    assert paths == [present, tmp_path / missing.filename]
+    assert [c[4] for c in calls] == [f"-Dartifact={missing.coordinates}"]
