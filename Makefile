@@ -25,7 +25,7 @@ help:
 	@echo "make bench      - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams, keyed sinks, AWS quotas (~115 min)"
 	@echo "make bench-efo  - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
 	@echo "make bench-quotas - Flink sink and source under AWS's per-shard quotas (kinesalite's quota mode, ~25 min)"
-	@echo "make bench-firehose - Firehose sink records/s next to the Kinesis sink and moto's ceiling (~4 min)"
+	@echo "make bench-firehose - Firehose sink records/s next to the Kinesis sink and moto's ceiling (~3 min)"
 	@echo "make bench-quix - set up Quix Streams and Kafka for make bench"
 	@echo "make clean      - remove the virtualenv, fetched and built jars, node_modules, caches"
 

@@ -17,7 +17,7 @@ arrived. Prints the figures and saves them to docs/benchmarks/firehose.json
 (``bench.perf_report`` puts them in docs/performance.md). Not a test: the numbers depend on the
 machine and its load.
 
-Usage: PYFLINK_KINESIS_EXTRAS=firehose python -m bench.firehose [--repeats 3] [--records 20000]
+Usage: PYFLINK_KINESIS_EXTRAS=firehose python -m bench.firehose [--repeats 3] [--records 60000]
 [--quick]
 """
 
@@ -196,7 +196,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--records", type=int, default=60_000)
     parser.add_argument("--quick", action="store_true", help="a smoke run; numbers mean nothing")
     args = parser.parse_args()
     repeats, count = (1, 2000) if args.quick else (args.repeats, args.records)
