@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("script", type=Path, help="the job's Python script")
     bundle.add_argument("-o", "--output", type=Path, required=True, help="the zip to write")
     bundle.add_argument("--extra", action="append", default=[], metavar="NAME",
-                        help="add an optional jar set to the jar (glue); repeatable")
+                        help="add an optional jar set to the jar (glue, firehose); repeatable")
     bundle.add_argument("--include", action="append", default=[], metavar="PATH",
                         help="add a file or folder beside the script; repeatable")
     bundle.add_argument("--json", action="store_true",
