@@ -10,7 +10,7 @@ GLUE_JAR := pyflink_kinesis/_jars/pyflink-kinesis-glue-0.1.0.jar
 # Quix Streams (the Python-native alternative in `make bench`) and the Kafka broker it needs.
 QUIX := tools/quix
 
-.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-efo bench-quix bench-quotas docs clean
+.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-efo bench-quix bench-quotas bench-firehose docs clean
 
 help:
 	@echo "make demo       - run the demo job: Kinesis stream -> PyFlink -> Kinesis stream, on a local server"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench      - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams, keyed sinks, AWS quotas (~115 min)"
 	@echo "make bench-efo  - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
 	@echo "make bench-quotas - Flink sink and source under AWS's per-shard quotas (kinesalite's quota mode, ~25 min)"
+	@echo "make bench-firehose - Firehose sink records/s next to the Kinesis sink and moto's ceiling (~3 min)"
 	@echo "make bench-quix - set up Quix Streams and Kafka for make bench"
 	@echo "make clean      - remove the virtualenv, fetched and built jars, node_modules, caches"
 
@@ -37,7 +38,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 jars/.fetched: jars/manifest.toml $(VENV)/.installed
-	$(PY) -m pyflink_kinesis jars fetch --maven --dest jars --extra glue
+	$(PY) -m pyflink_kinesis jars fetch --maven --dest jars --extra glue --extra firehose
 	touch $@
 
 # Our own Java classes: built and unit-tested with Maven, then copied where jars.py finds them.
@@ -96,6 +97,7 @@ bench: setup bench-quix
 	$(PY) bench/efo_latency.py
 	$(PY) -m bench.keyed_sink
 	$(PY) -m bench.aws_quotas
+	$(PY) -m bench.firehose
 	$(PY) -m bench.perf_report
 
 bench-efo: setup
@@ -103,6 +105,10 @@ bench-efo: setup
 
 bench-quotas: setup
 	$(PY) -m bench.aws_quotas
+	$(PY) -m bench.perf_report
+
+bench-firehose: setup
+	$(PY) -m bench.firehose
 	$(PY) -m bench.perf_report
 
 docs: venv

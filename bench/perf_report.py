@@ -26,6 +26,8 @@ EFO_JSON_PATH = REPO / "docs" / "benchmarks" / "efo_latency.json"
 KEYED_JSON_PATH = REPO / "docs" / "benchmarks" / "keyed_sink.json"
 #: Written by bench/aws_quotas.py (``make bench-quotas``; ``make bench`` runs it too).
 QUOTAS_JSON_PATH = REPO / "docs" / "benchmarks" / "aws_quotas.json"
+#: Written by bench/firehose.py (``make bench-firehose``; ``make bench`` runs it too).
+FIREHOSE_JSON_PATH = REPO / "docs" / "benchmarks" / "firehose.json"
 CLIENTS = ("ceiling", "boto3_loop", "ours", "builtin", "quix")
 CLIENT_LABELS = {
     "ceiling": "ceiling (parallel boto3)",
@@ -251,6 +253,40 @@ def keyed_sink_section(keyed: dict[str, Any] | None) -> str:
         "`max_in_flight_requests=1`) are not a generator: they show what order under "
         "throttling costs (see [sink.md](sink.md#order-what-holds-measured)).\n\n"
         + table(["keyed", "next to", "ratio", "verdict", f">= {goal:.0%}"], comparisons)
+    )
+
+
+def firehose_section(firehose: dict[str, Any] | None) -> str:
+    """The Firehose sink next to the Kinesis sink and moto's ceiling, from
+    ``bench/firehose.py``'s results file."""
+    if firehose is None:
+        return ("Not measured: `make bench` (or `make bench-firehose`) writes "
+                f"`{FIREHOSE_JSON_PATH.relative_to(REPO).as_posix()}`.")
+    settings = firehose["settings"]
+    figures = firehose["records_per_s"]
+    rows = [[name, spread(figure, 0)] for name, figure in figures.items()]
+    ceiling = firehose["firehose_share_of_ceiling"]
+    bound = ("moto, the server, bounds it" if ceiling is not None and ceiling >= 0.8
+             else "below what moto takes: the job, not the server, bounds it")
+    load = firehose["load_average_before"][0]
+    cpus = firehose["machine"]["cpus"] or 1
+    busy = (f"> The machine was busy (load average {load:.2f} on {cpus} cores at the start): "
+            "the spread is wide and the figures are rough.\n\n"
+            if load > BUSY_LOAD_PER_CPU * cpus else "")
+    return (
+        f"{busy}Measured by `bench/firehose.py` on {firehose['servers']}, run started "
+        f"{firehose['started']} (load average {load:.2f} on {firehose['machine']['cpus']} "
+        f"cores): {settings['records']} records of {settings['record_bytes']} bytes at "
+        f"parallelism {settings['parallelism']}, {settings['repeats']} repeats, variants "
+        "alternating order. A sink's records/s is its marginal rate over `env.execute`, "
+        "`(N - 1) / (t(N) - t(1))`, so JVM and job start cancel out; the ceiling is "
+        f"{settings['ceiling_threads']} parallel boto3 clients sending PutRecordBatch calls of "
+        f"{settings['ceiling_batch']} records to moto.\n\n"
+        + table(["variant", "records/s"], rows)
+        + f"\n\nThe Firehose sink reaches {ceiling} of moto's ceiling ({bound}) and "
+        f"{firehose['firehose_next_to_kinesis']} x the Kinesis sink on kinesalite "
+        f"({firehose['verdict_firehose_vs_kinesis']}). moto writes an S3 object per call in "
+        "Python, so these are the local servers' figures, not AWS's."
     )
 
 
@@ -682,9 +718,11 @@ def render(
     efo: dict[str, Any] | None = None,
     keyed: dict[str, Any] | None = None,
     quotas: dict[str, Any] | None = None,
+    firehose: dict[str, Any] | None = None,
 ) -> str:
-    """The page; ``efo``, ``keyed`` and ``quotas`` are the results of ``bench/efo_latency.py``,
-    ``bench/keyed_sink.py`` and ``bench/aws_quotas.py`` when there are any."""
+    """The page; ``efo``, ``keyed``, ``quotas`` and ``firehose`` are the results of
+    ``bench/efo_latency.py``, ``bench/keyed_sink.py``, ``bench/aws_quotas.py`` and
+    ``bench/firehose.py`` when there are any."""
     quick = report["profile"]["name"] != "full"
     warning = ("\n> **Quick (smoke) run: these numbers only show the harness works. "
                "Run `make bench` for figures.**\n" if quick else "")
@@ -746,6 +784,10 @@ or two rounds, and the figure is rough.
 ## AWS quotas (kinesalite's quota mode)
 
 {aws_quotas_section(quotas)}
+
+## Firehose sink
+
+{firehose_section(firehose)}
 
 ## Which server bounds what: ceilings of kinesalite and kinesis-mock
 
@@ -874,9 +916,11 @@ def write_all(report: dict[str, Any], quick: bool = False) -> list[Path]:
         png, doc = PNG_PATH, DOC_PATH
     check_schema(report)
     plot(report, png)
-    efo, keyed, quotas = (json.loads(p.read_text()) if p.exists() else None
-                          for p in (EFO_JSON_PATH, KEYED_JSON_PATH, QUOTAS_JSON_PATH))
-    doc.write_text(render(report, png.name, efo, keyed, quotas))
+    efo, keyed, quotas, firehose = (
+        json.loads(p.read_text()) if p.exists() else None
+        for p in (EFO_JSON_PATH, KEYED_JSON_PATH, QUOTAS_JSON_PATH, FIREHOSE_JSON_PATH)
+    )
+    doc.write_text(render(report, png.name, efo, keyed, quotas, firehose))
     return [png, doc]
 
 

@@ -39,6 +39,7 @@ from pyflink_kinesis.errors import (
     StreamCheckError,
     UnsupportedFlinkVersionError,
 )
+from pyflink_kinesis.firehose import KinesisFirehoseSink, KinesisFirehoseSinkBuilder
 from pyflink_kinesis.glue import (
     GlueSchemaRegistryAvroDeserializationSchema,
     GlueSchemaRegistryJsonDeserializationSchema,
@@ -74,6 +75,8 @@ __all__ = [
     "KinesisConfigError",
     "KinesisDeserializationSchema",
     "KinesisError",
+    "KinesisFirehoseSink",
+    "KinesisFirehoseSinkBuilder",
     "KinesisShardAssigner",
     "KinesisStreamsSink",
     "KinesisStreamsSinkBuilder",

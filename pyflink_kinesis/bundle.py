@@ -150,7 +150,7 @@ def _runtime_problems() -> list[str]:
 
 def _jar_paths(extras: Sequence[str], problems: list[str]) -> list[Path]:
     try:
-        return [*jars.resolve_jars(), *(p for e in extras for p in jars.resolve_extra(e))]
+        return jars.job_jars(extras)
     except JarResolutionError as exc:
         problems.append(f"the jars: {exc}")
         return []

@@ -48,13 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     jar_commands = jars.add_subparsers(dest="jars_command", required=True, metavar="ACTION")
     path = jar_commands.add_parser("path", help="print the jar paths a job uses, one a line")
     path.add_argument("--extra", action="append", default=[], metavar="NAME",
-                      help="also an optional jar set (glue); repeatable")
+                      help="also an optional jar set (glue, firehose); repeatable")
     fetch = jar_commands.add_parser("fetch", help="download the jars (checked by sha256)")
     fetch.add_argument("--dest", type=Path, default=None,
                        help="where to put them (default: the download cache)")
     fetch.add_argument("--maven", action="store_true", help="fetch with mvn dependency:copy")
     fetch.add_argument("--extra", action="append", default=[], metavar="NAME",
-                       help="also an optional jar set (glue); repeatable")
+                       help="also an optional jar set (glue, firehose); repeatable")
     jar_commands.add_parser("verify", help="check the sha256 of every jar a job uses")
     jars.set_defaults(handler=_jars)
 
@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("script", type=Path, help="the job's Python script")
     bundle.add_argument("-o", "--output", type=Path, required=True, help="the zip to write")
     bundle.add_argument("--extra", action="append", default=[], metavar="NAME",
-                        help="add an optional jar set to the jar (glue); repeatable")
+                        help="add an optional jar set to the jar (glue, firehose); repeatable")
     bundle.add_argument("--include", action="append", default=[], metavar="PATH",
                         help="add a file or folder beside the script; repeatable")
     bundle.add_argument("--json", action="store_true",
@@ -110,9 +110,14 @@ def _jars(args: argparse.Namespace) -> int:
 
     if args.jars_command == "fetch":
         manifest, version = jars.load_manifest(), jars.installed_flink_version()
-        specs = manifest.jars_for(version) + tuple(
+        listed = manifest.jars_for(version) + tuple(
             spec for extra in args.extra for spec in manifest.extra_for(version, extra)
         )
+        # Optional sets share jars (the AWS SDK of "glue" and "firehose"): fetch each once.
+        unique: dict[str, jars.JarSpec] = {}
+        for spec in listed:
+            unique.setdefault(spec.coordinates, spec)
+        specs = tuple(unique.values())
         dest = args.dest or jars.cache_dir()
         paths = (jars.fetch_with_maven(specs, dest) if args.maven
                  else [jars.fetch(spec, dest) for spec in specs])
@@ -128,7 +133,7 @@ def _jars(args: argparse.Namespace) -> int:
                 print(f"--  {jar} (built here: no pinned checksum)")
         return 0
     else:
-        paths = [*jars.resolve_jars(), *(p for e in args.extra for p in jars.resolve_extra(e))]
+        paths = jars.job_jars(args.extra)
     for jar in paths:
         print(jar)
     return 0

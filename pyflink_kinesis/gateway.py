@@ -19,6 +19,11 @@ Three moments matter:
 
 Shipping happens once a Kinesis object was built or a ``kinesis`` table was declared in this
 process (:func:`mark_used`), so jobs that do not use Kinesis are left alone.
+
+Optional jar sets (``glue``, ``firehose``) join when a feature needs them
+(:func:`require_extra`). A set named in ``PYFLINK_KINESIS_EXTRAS`` (comma-separated), or asked
+for with :func:`want_extra` before the JVM starts, goes on the launch class path instead; the
+"firehose" set needs that in a local JVM (see :func:`jars.class_path_order`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,13 @@ class _State:
     used = False
     # Optional jar sets (jars.resolve_extra) a feature asked for: loaded and shipped with jobs.
     extra_jars: tuple[Path, ...] = ()
+    # Optional sets asked for before the JVM started (want_extra), and those it started with.
+    wanted_extras: tuple[str, ...] = ()
+    launch_extras: tuple[str, ...] = ()
+
+
+#: Optional jar sets to put on the launch class path, comma-separated (e.g. ``firehose``).
+EXTRAS_ENV = "PYFLINK_KINESIS_EXTRAS"
 
 
 def install() -> None:
@@ -64,7 +76,8 @@ def install() -> None:
 def _launching_with_jars(launch: Callable[[], Any]) -> Callable[[], Any]:
     @functools.wraps(launch)
     def launch_gateway() -> Any:
-        paths = tuple(jars.resolve_jars())
+        extras = launch_extras()
+        paths = tuple(jars.job_jars(extras))
         previous = os.environ.get("HADOOP_CLASSPATH")
         os.environ["HADOOP_CLASSPATH"] = os.pathsep.join(
             [*(str(p) for p in paths), *([previous] if previous else [])]
@@ -77,6 +90,7 @@ def _launching_with_jars(launch: Callable[[], Any]) -> Callable[[], Any]:
             else:
                 os.environ["HADOOP_CLASSPATH"] = previous
         _State.launch_class_path = paths
+        _State.launch_extras = extras
         return gateway
 
     return launch_gateway
@@ -94,6 +108,25 @@ def _shipping_jars(
         return method(environment, *args, **kwargs)
 
     return shipping
+
+
+def launch_extras() -> tuple[str, ...]:
+    """The optional jar sets a JVM launched now starts with: those named in
+    ``PYFLINK_KINESIS_EXTRAS``, then those asked for with :func:`want_extra`."""
+    named = (e.strip() for e in os.environ.get(EXTRAS_ENV, "").split(","))
+    return tuple(dict.fromkeys([*filter(None, named), *_State.wanted_extras]))
+
+
+def want_extra(extra: str) -> None:
+    """Note that this process will use the optional jar set ``extra``: a JVM not yet started
+    starts with it on its class path. Touches no JVM."""
+    if extra not in _State.wanted_extras:
+        _State.wanted_extras = (*_State.wanted_extras, extra)
+
+
+def started_with_extra(extra: str) -> bool:
+    """True when this process launched its JVM with the optional jar set ``extra``."""
+    return extra in _State.launch_extras
 
 
 def mark_used() -> None:
@@ -122,11 +155,12 @@ def require_extra(extra: str) -> Any:
     """
     view = jvm()
     paths = [p for p in jars.resolve_extra(extra) if p not in _State.extra_jars]
-    if paths:
+    loadable = [p for p in paths if p not in _State.launch_class_path]
+    if loadable:
         from pyflink.util.java_utils import add_jars_to_context_class_loader
 
-        add_jars_to_context_class_loader([p.as_uri() for p in paths])
-        _State.extra_jars = (*_State.extra_jars, *paths)
+        add_jars_to_context_class_loader([p.as_uri() for p in loadable])
+    _State.extra_jars = (*_State.extra_jars, *paths)
     return view
 
 
@@ -161,9 +195,9 @@ def _jars_to_ship(j_env: Any, present: str) -> list[str]:
 
     local = is_local_deployment(get_j_env_configuration(j_env))
     if _State.launch_class_path and local:
-        needed = list(_State.extra_jars)
+        needed = [p for p in _State.extra_jars if p not in _State.launch_class_path]
     else:
-        needed = [*jars.resolve_jars(), *_State.extra_jars]
+        needed = jars.class_path_order([*jars.resolve_jars(), *_State.extra_jars])
     if not local and "flink-python" not in present:
         needed += _flink_python_jar()
     # A jar already listed under another spelling of its URL (`flink run --jarfile` writes

@@ -371,6 +371,40 @@ def resolve_extra(
     return [_resolve_one(spec, downloads) for spec in specs] + built
 
 
+#: The jar whose unshaded AWS sink classes must come before the Kinesis jar's copies of them.
+AWS_BASE_JAR_PREFIX = "flink-connector-aws-base-"
+KINESIS_JAR_PREFIX = "flink-connector-kinesis-"
+
+
+def class_path_order(paths: Sequence[Path]) -> list[Path]:
+    """``paths`` with ``flink-connector-aws-base`` moved just before ``flink-connector-kinesis``
+    when it came after it; otherwise unchanged (duplicates dropped, first kept).
+
+    The Kinesis jar carries copies of four aws-base classes (``AWSExceptionClassifierUtil``,
+    ``AWSExceptionHandler``, ``AWSOptionUtils``, ``AsyncClientOptionsUtils``) compiled against
+    its shaded AWS SDK; on a class path, in ``pipeline.jars`` and in a merged jar the first copy
+    wins. The Firehose sink needs aws-base's own (with the Kinesis copy, every Firehose service
+    error is a ``ClassCastException`` in the writer's error handling); Kinesis uses neither
+    copy of the first two and works with either of the last two when the SDK is present.
+    """
+    unique = list(dict.fromkeys(paths))
+    base = [p for p in unique if p.name.startswith(AWS_BASE_JAR_PREFIX)]
+    kinesis = [i for i, p in enumerate(unique) if p.name.startswith(KINESIS_JAR_PREFIX)]
+    if not base or not kinesis or unique.index(base[0]) < kinesis[0]:
+        return unique
+    rest = [p for p in unique if p not in base]
+    at = rest.index(unique[kinesis[0]])
+    return [*rest[:at], *base, *rest[at:]]
+
+
+def job_jars(extras: Sequence[str] = ()) -> list[Path]:
+    """The base set and the optional sets ``extras``, in :func:`class_path_order`: what a
+    class path, ``pipeline.jars`` or a merged jar should hold, in that order."""
+    return class_path_order(
+        [*resolve_jars(), *(path for extra in extras for path in resolve_extra(extra))]
+    )
+
+
 def _bundled_path(bundle: BundledJar) -> Path:
     if not bundle.path.is_file():
         raise JarResolutionError(
@@ -421,18 +455,22 @@ def _resolve_one(spec: JarSpec, allow_download: bool) -> Path:
 
 
 def fetch_with_maven(specs: Sequence[JarSpec], destination: Path) -> list[Path]:
-    """Fetch jars with Maven (``mvn dependency:copy``) into ``destination`` and verify them."""
+    """Fetch jars with Maven (``mvn dependency:copy``) into ``destination`` and verify them;
+    a jar already there with the pinned sha256 is kept as it is."""
     mvn = shutil.which("mvn")
     if mvn is None:
         raise JarResolutionError("Maven (mvn) is not on PATH; install it or use `fetch`.")
     paths = []
     for spec in specs:
+        path = destination / spec.filename
+        if path.is_file() and path.stat().st_size == spec.size and sha256_of(path) == spec.sha256:
+            paths.append(path)
+            continue
         subprocess.run(
             [mvn, "-q", "-B", "dependency:copy", f"-Dartifact={spec.coordinates}",
              f"-DoutputDirectory={destination}"],
             check=True,
         )
-        path = destination / spec.filename
         verify(path, spec)
         paths.append(path)
     return paths

@@ -10,6 +10,7 @@ from pyflink.datastream.connectors import Sink
 from pyflink.datastream.connectors.base import StreamTransformer, SupportsPreprocessing
 
 from pyflink_kinesis import gateway
+from pyflink_kinesis._async_sink import JAVA_SETTERS, AsyncSinkOptions
 from pyflink_kinesis._java import (
     JavaRecipe,
     custom_java_object,
@@ -17,7 +18,7 @@ from pyflink_kinesis._java import (
     java_properties,
     own_class,
 )
-from pyflink_kinesis.config import SinkSettings, mask_secrets, validate_sink
+from pyflink_kinesis.config import SinkSettings, validate_sink
 from pyflink_kinesis.config.endpoint import with_endpoint_defaults
 from pyflink_kinesis.config.partition_keys import (
     field_generator_problems,
@@ -153,6 +154,18 @@ class PartitionKeyGenerator(JavaRecipe):
         )
 
 
+def checked_schema(schema: object, problems: Problems) -> SerializationSchema | None:
+    """``schema`` if it is a PyFlink ``SerializationSchema`` (or None, unset); else a problem."""
+    if schema is None or isinstance(schema, SerializationSchema):
+        return schema
+    problems.add(
+        "serialization_schema",
+        f"expected a pyflink SerializationSchema (like SimpleStringSchema()), got "
+        f"{type(schema).__name__}",
+    )
+    return None
+
+
 def _described(name: str, field: object, default_key: object, hash_long_keys: object) -> str:
     arguments = [repr(field)]
     if default_key is not None:
@@ -162,17 +175,31 @@ def _described(name: str, field: object, default_key: object, hash_long_keys: ob
     return f"{name}({', '.join(arguments)})"
 
 
-class KinesisStreamsSink(Sink, SupportsPreprocessing):  # type: ignore[misc]
+class RecordSink(Sink, SupportsPreprocessing):  # type: ignore[misc]
+    """A Java sink of the records of a stream, keyed or not, shown as its builder's settings.
+
+    ``stream.key_by(f).sink_to(sink)`` writes the stream's records, each key through one sink
+    subtask (PyFlink alone would hand the sink its internal ``Row(key, record)`` pairs).
+    """
+
+    def __init__(self, j_sink: Any, description: str) -> None:
+        super().__init__(sink=j_sink)
+        self._description = description
+
+    def get_transformer(self) -> StreamTransformer:
+        """What ``sink_to`` applies to the stream first: a keyed stream's records, unpaired."""
+        return KeyedStreamValues()
+
+    def __repr__(self) -> str:
+        return self._description
+
+
+class KinesisStreamsSink(RecordSink):
     """Writes a stream to Kinesis with batched PutRecords; at-least-once with checkpointing.
 
     Build it with :meth:`builder`. ``stream.key_by(f).sink_to(sink)`` writes the stream's
-    records, each key through one sink subtask (PyFlink alone would hand the sink its internal
-    ``Row(key, record)`` pairs).
+    records, each key through one sink subtask.
     """
-
-    def __init__(self, j_kinesis_streams_sink: Any, description: str) -> None:
-        super().__init__(sink=j_kinesis_streams_sink)
-        self._description = description
 
     @staticmethod
     def builder() -> KinesisStreamsSinkBuilder:
@@ -180,22 +207,15 @@ class KinesisStreamsSink(Sink, SupportsPreprocessing):  # type: ignore[misc]
         :meth:`~KinesisStreamsSinkBuilder.build`."""
         return KinesisStreamsSinkBuilder()
 
-    def get_transformer(self) -> StreamTransformer:
-        """What ``sink_to`` applies to the stream first: a keyed stream's records, unpaired."""
-        return _KeyedStreamValues()
 
-    def __repr__(self) -> str:
-        return self._description
-
-
-class _KeyedStreamValues(StreamTransformer):  # type: ignore[misc]
+class KeyedStreamValues(StreamTransformer):  # type: ignore[misc]
     """A PyFlink ``KeyedStream`` carries ``Row(key, record)``; the sink must get the record."""
 
     def apply(self, ds: DataStream) -> DataStream:
         return ds._values() if isinstance(ds, KeyedStream) else ds
 
 
-class KinesisStreamsSinkBuilder:
+class KinesisStreamsSinkBuilder(AsyncSinkOptions):
     """Records the sink's settings; :meth:`build` validates them all at once.
 
     Required: client properties (``aws.region``), serialization schema, partition key generator,
@@ -206,29 +226,15 @@ class KinesisStreamsSinkBuilder:
 
     def __init__(self) -> None:
         # What the setters were given, checked only at build(): wrong types included.
-        self._client_properties: object = None
-        self._serialization_schema: object = None
+        super().__init__()
         self._partition_key_generator: object = None
         self._stream_name: object = None
-        self._options: dict[str, Any] = {}
 
     def set_kinesis_client_properties(
         self, kinesis_client_properties: Mapping[str, object]
     ) -> KinesisStreamsSinkBuilder:
         """AWS client settings: ``aws.region`` (required), credentials, ``aws.endpoint``..."""
-        self._client_properties = (
-            dict(kinesis_client_properties)
-            if isinstance(kinesis_client_properties, Mapping)
-            else kinesis_client_properties
-        )
-        return self
-
-    def set_serialization_schema(
-        self, serialization_schema: SerializationSchema
-    ) -> KinesisStreamsSinkBuilder:
-        """How a record becomes the bytes of a Kinesis record (e.g. ``SimpleStringSchema()``)."""
-        self._serialization_schema = serialization_schema
-        return self
+        return self._set_client_properties(kinesis_client_properties)
 
     def set_partition_key_generator(
         self, partition_key_generator: PartitionKeyGenerator
@@ -241,38 +247,6 @@ class KinesisStreamsSinkBuilder:
         """The Kinesis stream to write to."""
         self._stream_name = stream_name
         return self
-
-    def set_fail_on_error(self, fail_on_error: bool) -> KinesisStreamsSinkBuilder:
-        """True: a failed PutRecords entry fails the job. False (default): it is retried."""
-        return self._option("fail_on_error", fail_on_error)
-
-    def set_max_batch_size(self, max_batch_size: int) -> KinesisStreamsSinkBuilder:
-        """Records per PutRecords call (1..500, default 500)."""
-        return self._option("max_batch_size", max_batch_size)
-
-    def set_max_in_flight_requests(self, max_in_flight_requests: int) -> KinesisStreamsSinkBuilder:
-        """Concurrent PutRecords calls per subtask before writes block (default 50)."""
-        return self._option("max_in_flight_requests", max_in_flight_requests)
-
-    def set_max_buffered_requests(self, max_buffered_requests: int) -> KinesisStreamsSinkBuilder:
-        """Records buffered per subtask before writes block (backpressure; default 10000)."""
-        return self._option("max_buffered_requests", max_buffered_requests)
-
-    def set_max_batch_size_in_bytes(
-        self, max_batch_size_in_bytes: int
-    ) -> KinesisStreamsSinkBuilder:
-        """Bytes per PutRecords call (at most 5 MiB, the default)."""
-        return self._option("max_batch_size_in_bytes", max_batch_size_in_bytes)
-
-    def set_max_time_in_buffer_ms(self, max_time_in_buffer_ms: int) -> KinesisStreamsSinkBuilder:
-        """Longest a record waits in the buffer before a flush, in ms (default 5000)."""
-        return self._option("max_time_in_buffer_ms", max_time_in_buffer_ms)
-
-    def set_max_record_size_in_bytes(
-        self, max_record_size_in_bytes: int
-    ) -> KinesisStreamsSinkBuilder:
-        """Largest record accepted, in bytes (at most 1 MiB, the default); larger ones fail."""
-        return self._option("max_record_size_in_bytes", max_record_size_in_bytes)
 
     def set_aggregation(
         self,
@@ -297,10 +271,6 @@ class KinesisStreamsSinkBuilder:
             self._option("aggregation_max_delay_ms", max_delay_ms)
         if max_size_in_bytes is not None:
             self._option("aggregation_max_size_in_bytes", max_size_in_bytes)
-        return self
-
-    def _option(self, name: str, value: Any) -> KinesisStreamsSinkBuilder:
-        self._options[name] = value
         return self
 
     def build(self) -> KinesisStreamsSink:
@@ -350,14 +320,8 @@ class KinesisStreamsSinkBuilder:
         self, problems: Problems
     ) -> tuple[SerializationSchema | None, PartitionKeyGenerator | None]:
         """The schema and generator if their types are right; a problem for each that is not."""
-        schema, generator = self._serialization_schema, self._partition_key_generator
-        if schema is not None and not isinstance(schema, SerializationSchema):
-            problems.add(
-                "serialization_schema",
-                f"expected a pyflink SerializationSchema (like SimpleStringSchema()), got "
-                f"{type(schema).__name__}",
-            )
-            schema = None
+        schema = checked_schema(self._serialization_schema, problems)
+        generator = self._partition_key_generator
         if generator is not None and not isinstance(generator, PartitionKeyGenerator):
             problems.add(
                 _GENERATOR,
@@ -372,27 +336,14 @@ class KinesisStreamsSinkBuilder:
         return schema, generator
 
     def __repr__(self) -> str:
-        properties = self._client_properties
-        client = (
-            mask_secrets(properties or {})
-            if properties is None or isinstance(properties, Mapping)
-            else f"<{type(properties).__name__}>"
-        )
-        parts = [f"stream_name={self._stream_name!r}", f"client_properties={client!r}"]
+        first = [f"stream_name={self._stream_name!r}"]
         if self._partition_key_generator is not None:
-            parts.append(f"partition_key_generator={self._partition_key_generator!r}")
-        parts += [f"{name}={value!r}" for name, value in self._options.items()]
-        return f"KinesisStreamsSink({', '.join(parts)})"
+            first.append(f"partition_key_generator={self._partition_key_generator!r}")
+        return self._settings_repr("KinesisStreamsSink", *first)
 
 
 _JAVA_SETTERS = {
-    "fail_on_error": "setFailOnError",
-    "max_batch_size": "setMaxBatchSize",
-    "max_in_flight_requests": "setMaxInFlightRequests",
-    "max_buffered_requests": "setMaxBufferedRequests",
-    "max_batch_size_in_bytes": "setMaxBatchSizeInBytes",
-    "max_time_in_buffer_ms": "setMaxTimeInBufferMS",
-    "max_record_size_in_bytes": "setMaxRecordSizeInBytes",
+    **JAVA_SETTERS,
     "aggregation_max_delay_ms": "setMaxAggregateDelayMS",
     "aggregation_max_size_in_bytes": "setMaxAggregateSizeInBytes",
 }

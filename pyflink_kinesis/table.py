@@ -7,6 +7,8 @@ Write DDL as usual (``CREATE TABLE ... WITH ('connector' = 'kinesis', 'stream' =
 ``create_table`` or ``create_temporary_table`` is validated first (all problems in one
 :class:`~pyflink_kinesis.KinesisConfigError`, secrets masked), its jars are registered, and a
 local endpoint gets what local servers need (see :mod:`pyflink_kinesis.config.endpoint`).
+``firehose`` tables (Amazon Data Firehose, a sink) are checked the same way, and the
+TableEnvironment that declares one gets the "firehose" jars (docs/firehose.md).
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from pyflink.table import Schema, TableDescriptor
 from pyflink_kinesis import gateway, jars
 from pyflink_kinesis.config import check_ddl, ddl_tables, mask_secrets, table_options
 from pyflink_kinesis.config.endpoint import TABLE_HTTP_PROTOCOL_VERSION, with_endpoint_defaults
+from pyflink_kinesis.config.firehose import (
+    TABLE_IDENTIFIER as FIREHOSE,
+)
+from pyflink_kinesis.config.firehose import (
+    check_firehose_ddl,
+    firehose_table_options,
+)
 from pyflink_kinesis.config.table import PARTITIONER
+from pyflink_kinesis.firehose import warn_if_kinesis_copy_loads
 from pyflink_kinesis.sink import SUBTASK_KEYS
 
 CONNECTOR = "kinesis"
@@ -146,9 +156,13 @@ def prepare_statement(statement: str) -> str:
 
 
 def prepare_descriptor(descriptor: TableDescriptor) -> TableDescriptor:
-    """Validate a ``kinesis`` TableDescriptor the same way; others pass unchanged."""
+    """Validate a ``kinesis`` or ``firehose`` TableDescriptor the same way; others pass
+    unchanged."""
     j_descriptor = descriptor._j_table_descriptor
     options = {str(k): str(v) for k, v in dict(j_descriptor.getOptions()).items()}
+    if options.get("connector") == FIREHOSE:
+        firehose_table_options(options)
+        return descriptor
     if options.get("connector") != CONNECTOR:
         return descriptor
     partitioned_by = [str(column) for column in j_descriptor.getPartitionKeys()]
@@ -179,6 +193,8 @@ def install() -> None:
 def _checking(method: Callable[..., Any], prepare: Callable[[str], str]) -> Callable[..., Any]:
     @functools.wraps(method)
     def checked(t_env: Any, stmt: str) -> Any:
+        if check_firehose_ddl(stmt):
+            add_firehose_jars(t_env)
         return method(t_env, prepare(stmt))
 
     checked._pyflink_kinesis = True  # type: ignore[attr-defined]
@@ -188,6 +204,28 @@ def _checking(method: Callable[..., Any], prepare: Callable[[str], str]) -> Call
 def _checking_descriptor(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def checked(t_env: Any, path: str, descriptor: TableDescriptor) -> Any:
-        return method(t_env, path, prepare_descriptor(descriptor))
+        prepared = prepare_descriptor(descriptor)
+        if prepared.get_options().get("connector") == FIREHOSE:
+            add_firehose_jars(t_env)
+        return method(t_env, path, prepared)
 
     return checked
+
+
+def add_firehose_jars(t_env: Any) -> None:
+    """Make the "firehose" jars visible to ``t_env``'s planner and ship them with its jobs.
+
+    A JVM that started with them has them; otherwise they are added to the environment's own
+    class loader, as ``ADD JAR`` does (once per environment).
+    """
+    gateway.want_extra(FIREHOSE)
+    jvm = gateway.require_extra(FIREHOSE)
+    if gateway.started_with_extra(FIREHOSE) or getattr(t_env, _FIREHOSE_ADDED, False):
+        return
+    warn_if_kinesis_copy_loads(jvm, stacklevel=4)  # the user's execute_sql or create_table
+    for path in jars.resolve_extra(FIREHOSE):
+        t_env._j_tenv.executeSql(f"ADD JAR {_sql_string(str(path))}")
+    setattr(t_env, _FIREHOSE_ADDED, True)
+
+
+_FIREHOSE_ADDED = "_pyflink_kinesis_firehose_jars"

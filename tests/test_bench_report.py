@@ -388,3 +388,26 @@ def test_the_quota_bench_knows_which_quota_binds() -> None:
     assert limit == "bytes" and 100 < rate < 103
     assert read_binding(1024)[1] == "bytes"
     assert compare([b"a", b"a", b"b"], [b"a", b"b", b"b"]) == {"lost": 1, "duplicates": 1}
+
+
+def test_the_page_shows_the_firehose_sink_next_to_the_kinesis_sink_and_moto() -> None:
+    firehose = {
+        "servers": "moto 5.2.5 (Firehose, S3), kinesalite 3.3.3, on loopback",
+        "started": "2026-11-29T12:00:00+00:00", "load_average_before": [0.5, 0.5, 0.5],
+        "machine": {"cpus": 2},
+        "settings": {"repeats": 3, "records": 20000, "record_bytes": 256, "parallelism": 2,
+                     "ceiling_threads": 4, "ceiling_batch": 500},
+        "records_per_s": {"boto3 ceiling": {"min": 9000, "median": 10000, "max": 11000, "n": 3},
+                          "firehose sink": {"min": 8000, "median": 9000, "max": 9500, "n": 3},
+                          "kinesis sink": {"min": 9000, "median": 12000, "max": 13000, "n": 3}},
+        "firehose_share_of_ceiling": 0.9, "firehose_next_to_kinesis": 0.75,
+        "verdict_firehose_vs_kinesis": "behind",
+    }
+    page = perf_report.render(sample_report(), "performance.png", firehose=firehose)
+    section = page.split("## Firehose sink")[1].split("\n## ")[0]
+    assert "| firehose sink | 9,000 (8,000-9,500) |" in section
+    assert "0.9 of moto's ceiling (moto, the server, bounds it)" in section
+    assert "The machine was busy" not in section
+    assert "0.75 x the Kinesis sink on kinesalite (behind)" in section
+    empty = perf_report.render(sample_report(), "performance.png").split("## Firehose sink")[1]
+    assert "Not measured: `make bench` (or `make bench-firehose`)" in empty

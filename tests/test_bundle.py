@@ -128,3 +128,14 @@ def test_jars_that_cannot_be_had_are_a_reason(project: Path,
     monkeypatch.setattr(jars, "resolve_jars", offline)
     with pytest.raises(BundleError, match=r"the jars: org\.apache\.flink:flink-connector-kinesis"):
         make_bundle(project / "app.py", project / "x.zip")
+
+
+def test_a_bundle_with_the_firehose_set_merges_aws_base_ahead_of_the_kinesis_jar() -> None:
+    """In the merged jar the first copy of a class wins: aws-base's must (docs/firehose.md)."""
+    problems: list[str] = []
+    names = [path.name for path in bundle_module._jar_paths(["firehose"], problems)]
+    assert problems == []
+    assert "flink-connector-aws-kinesis-firehose-4.3.0-1.19.jar" in names
+    assert names.index("flink-connector-aws-base-4.3.0-1.19.jar") < names.index(
+        "flink-connector-kinesis-4.3.0-1.19.jar"
+    )

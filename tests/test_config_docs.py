@@ -14,6 +14,11 @@ from pyflink_kinesis.config import (
     TABLE_KEYS,
 )
 from pyflink_kinesis.config.docs import SECTIONS, render_markdown
+from pyflink_kinesis.config.firehose import (
+    FIREHOSE_CLIENT_KEYS,
+    FIREHOSE_OPTIONS,
+    FIREHOSE_TABLE_KEYS,
+)
 from pyflink_kinesis.config.table import SOURCE_METADATA
 
 METADATA_SECTION = "SQL `kinesis` tables: source metadata columns"
@@ -47,7 +52,7 @@ def test_every_key_and_option_has_exactly_one_row_in_its_section() -> None:
 def test_every_key_table_is_documented() -> None:
     tables = (
         CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS, TABLE_KEYS,
-        *FORMAT_KEYS.values(),
+        *FORMAT_KEYS.values(), FIREHOSE_CLIENT_KEYS, FIREHOSE_OPTIONS, FIREHOSE_TABLE_KEYS,
     )
     documented = {key.name for _, _, keys in SECTIONS for key in keys}
     assert documented == {key.name for table in tables for key in table.keys}

@@ -55,12 +55,13 @@ LoadClass = Callable[[str], Any]
 
 
 def connector_jars() -> list[Path]:
-    """The jars the package resolves (with the Glue Schema Registry set, whose constants the
-    Glue key table mirrors), or the ones in ~/.m2 while jars.py cannot."""
+    """The jars the package resolves (with the Glue Schema Registry and Firehose sets, whose
+    constants the Glue and Firehose key tables mirror), or the ones in ~/.m2 while jars.py
+    cannot."""
     try:
         from pyflink_kinesis.jars import resolve_extra, resolve_jars
 
-        return [*resolve_jars(), *resolve_extra("glue")]
+        return [*resolve_jars(), *resolve_extra("glue"), *resolve_extra("firehose")]
     except (ImportError, KinesisError):
         return [M2_JAR, M2_AVRO_JAR]
 

@@ -28,6 +28,7 @@ from pyflink_kinesis.testing.fault_proxy import (
     service_unavailable,
     throttle,
 )
+from tests.support.moto_fixtures import LocalFirehose
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
@@ -360,3 +361,34 @@ def test_stop_closes_the_listener_and_open_connections(local_kinesis: LocalKines
 def test_bad_settings_are_refused(make: Callable[[], object]) -> None:
     with pytest.raises(FaultProxyError):
         make()
+
+
+def test_partial_failure_of_a_firehose_batch_delivers_exactly_the_entries_reported_written(
+    local_firehose: LocalFirehose,
+) -> None:
+    """PutRecordBatch's shape: ``RequestResponses`` in entry order and ``FailedPutCount``."""
+    stream = local_firehose.delivery_stream("proxy")
+    with FaultProxy(local_firehose.endpoint, seed=3) as firehose_proxy:
+        rule = firehose_proxy.inject(
+            PartialFailure(entry_rate=0.5, error_code="ServiceUnavailableException"),
+            operation="PutRecordBatch",
+            when=First(1),
+        )
+        firehose = boto3.client(
+            "firehose", endpoint_url=firehose_proxy.endpoint, region_name=local_firehose.region,
+            aws_access_key_id="k", aws_secret_access_key="s",
+            config=botocore.config.Config(retries={"max_attempts": 1}),
+        )
+        payloads = [f"r{i}\n" for i in range(20)]
+        responses = []
+        for _ in range(2):
+            responses.append(firehose.put_record_batch(
+                DeliveryStreamName=stream, Records=[{"Data": p.encode()} for p in payloads]
+            ))
+    first, second = responses
+    failed = [r for r in first["RequestResponses"] if "ErrorCode" in r]
+    assert 0 < first["FailedPutCount"] == len(failed) == rule.failed_entries < 20
+    assert {r["ErrorCode"] for r in failed} == {"ServiceUnavailableException"}
+    assert len(first["RequestResponses"]) == 20 and second["FailedPutCount"] == 0
+    written = [p.strip() for p, r in zip(payloads, first["RequestResponses"]) if "RecordId" in r]
+    assert sorted(local_firehose.records(stream)) == sorted(written + [p.strip() for p in payloads])

@@ -215,3 +215,67 @@ def test_the_shipped_manifest_builds_what_the_java_modules_declare() -> None:
         assert f"<artifactId>{jar.artifact}</artifactId>" in project
         assert re.search(rf"<version>{re.escape(jar.version)}</version>", project)
         assert f"pyflink_kinesis/_jars/{jar.filename}" in makefile
+
+
+def jar_paths(*names: str) -> list[Path]:
+    return [Path("/j") / name for name in names]
+
+
+KINESIS = "flink-connector-kinesis-4.3.0-1.19.jar"
+AWS_BASE = "flink-connector-aws-base-4.3.0-1.19.jar"
+
+
+def test_class_path_order_puts_aws_base_just_before_the_kinesis_jar() -> None:
+    """The first copy of a class wins: aws-base's own AWSExceptionClassifierUtil must win over
+    the Kinesis jar's (compiled against its shaded SDK) wherever both are listed."""
+    given = jar_paths("joda.jar", KINESIS, "ours.jar", "sdk-core.jar", AWS_BASE, "firehose.jar")
+    assert jars.class_path_order(given) == jar_paths(
+        "joda.jar", AWS_BASE, KINESIS, "ours.jar", "sdk-core.jar", "firehose.jar"
+    )
+
+
+@pytest.mark.parametrize(
+    "names",
+    [(AWS_BASE, "a.jar", KINESIS), (KINESIS, "a.jar"), ("a.jar", AWS_BASE), ("a.jar",), ()],
+)
+def test_class_path_order_leaves_other_orders_alone(names: tuple[str, ...]) -> None:
+    assert jars.class_path_order(jar_paths(*names)) == jar_paths(*names)
+
+
+def test_class_path_order_drops_a_jar_listed_twice() -> None:
+    """The "glue" and "firehose" sets share aws-base and the AWS SDK jars."""
+    given = jar_paths(KINESIS, AWS_BASE, "sdk-core.jar", AWS_BASE, "sdk-core.jar")
+    assert jars.class_path_order(given) == jar_paths(AWS_BASE, KINESIS, "sdk-core.jar")
+
+
+def test_the_shipped_firehose_set_is_the_connector_aws_base_and_its_sdk() -> None:
+    manifest = jars.load_manifest()
+    firehose = {spec.artifact: spec for spec in manifest.extra_for("1.20.5", "firehose")}
+    assert firehose["flink-connector-aws-kinesis-firehose"].version == "4.3.0-1.19"
+    glue = {spec.artifact: spec for spec in manifest.extra_for("1.20.5", "glue")}
+    for shared in set(firehose) & set(glue):  # the same jar in both sets: one file serves both
+        assert firehose[shared].sha256 == glue[shared].sha256
+    assert next(iter(firehose)) == "flink-connector-aws-base"
+    assert {"firehose", "netty-nio-client", "netty-codec-http2", "sdk-core"} <= set(firehose)
+    assert {spec.version for spec in firehose.values() if spec.group == "software.amazon.awssdk"} \
+        == {"2.22.12"}
+    assert "flink-connector-kinesis" not in firehose
+
+
+def test_maven_fetch_keeps_a_verified_jar_and_fetches_each_missing_one_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make jars`` runs it for the base set and every optional set, which share jars."""
+    present = put(tmp_path, CONTENT, spec_for(CONTENT, "present"))
+    missing = spec_for(b"fetched", "missing")
+    calls: list[list[str]] = []
+
+    def fake_mvn(command: list[str], check: bool) -> None:
+        calls.append(command)
+        (tmp_path / missing.filename).write_bytes(b"fetched")
+
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/mvn")
+    monkeypatch.setattr("subprocess.run", fake_mvn)
+    paths = jars.fetch_with_maven([spec_for(CONTENT, "present"), missing], tmp_path)
+    assert paths == [present, tmp_path / missing.filename]
+    assert [c[4] for c in calls] == [f"-Dartifact={missing.coordinates}"]

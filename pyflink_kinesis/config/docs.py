@@ -7,12 +7,18 @@ from typing import Sequence
 
 from pyflink_kinesis.config.aws import AWS_KEYS
 from pyflink_kinesis.config.consumer import CONSUMER_KEYS
+from pyflink_kinesis.config.firehose import (
+    FIREHOSE_CLIENT_KEYS,
+    FIREHOSE_OPTIONS,
+    FIREHOSE_TABLE_KEYS,
+)
 from pyflink_kinesis.config.keys import Key, KeyTable
 from pyflink_kinesis.config.sink import AGGREGATION_OPTIONS, SINK_CLIENT_KEYS, SINK_OPTIONS
 from pyflink_kinesis.config.table import (
     FORMAT_KEYS,
     SOURCE_METADATA,
     TABLE_COMMON_KEYS,
+    TABLE_KEYS,
     TABLE_SINK_KEYS,
     TABLE_SOURCE_KEYS,
 )
@@ -82,6 +88,24 @@ SECTIONS = (
         "Checked against the table's `format`: another format's options are problems. Options "
         "of formats not listed here pass unchecked. Allowed string values take any letter case.",
         tuple(key for keys in FORMAT_KEYS.values() for key in keys.keys),
+    ),
+    (
+        "`KinesisFirehoseSink` client properties",
+        "Besides the AWS keys above (docs/firehose.md).",
+        _not_aws(FIREHOSE_CLIENT_KEYS),
+    ),
+    (
+        "`KinesisFirehoseSink` builder options",
+        "Set with the builder's methods; unset options take the connector's default. Values "
+        "above Firehose's PutRecordBatch limits are lowered to them, with a warning.",
+        FIREHOSE_OPTIONS.keys,
+    ),
+    (
+        "SQL `firehose` tables",
+        "The WITH options of a `'connector' = 'firehose'` table (a sink), besides the AWS "
+        "options of `kinesis` tables and their `sink.http-client.*` options. "
+        "`delivery-stream`, `format` and `aws.region` are required.",
+        tuple(key for key in FIREHOSE_TABLE_KEYS.keys if key not in TABLE_KEYS.keys),
     ),
 )
 

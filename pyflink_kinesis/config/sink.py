@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, fields
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from pyflink_kinesis.config.aws import AWS_KEYS, check_aws, uses_custom_credentials
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
@@ -44,77 +44,109 @@ SINK_CLIENT_KEYS = KeyTable(
 )
 
 
-def _builder_default(field: str) -> JavaRef:
-    return JavaRef(SINK_BUILDER, field)
+def async_sink_options(
+    builder: str,
+    request: str,
+    max_records: int,
+    max_request_bytes: int,
+    max_record_bytes: int,
+    service: str,
+) -> KeyTable:
+    """The options every Flink async sink builder takes (``AsyncSinkBaseBuilder``), with the
+    service's limits as maxima and defaults, the defaults read from ``builder``'s constants.
+
+    ``request`` names the write call (``PutRecords``), ``service`` the service (``Kinesis``).
+    """
+
+    def default(field: str) -> JavaRef:
+        return JavaRef(builder, field)
+
+    return KeyTable(
+        [
+            Key(
+                "fail_on_error",
+                ValueType.BOOLEAN,
+                f"Fail the job when {service} rejects records, instead of retrying them.",
+                default="false",
+                java_default=default("DEFAULT_FAIL_ON_ERROR"),
+            ),
+            Key(
+                "max_batch_size",
+                ValueType.INT,
+                f"Records per {request} request ({service} takes at most {max_records}).",
+                default=str(max_records),
+                minimum=1,
+                maximum=max_records,
+                unit="records",
+                java_default=default("DEFAULT_MAX_BATCH_SIZE"),
+            ),
+            Key(
+                "max_in_flight_requests",
+                ValueType.INT,
+                f"{request} requests a sink subtask may have in flight.",
+                default="50",
+                minimum=1,
+                unit="requests",
+                java_default=default("DEFAULT_MAX_IN_FLIGHT_REQUESTS"),
+            ),
+            Key(
+                "max_buffered_requests",
+                ValueType.INT,
+                "Records buffered before backpressure; more than max_batch_size.",
+                default="10000",
+                minimum=1,
+                unit="records",
+                java_default=default("DEFAULT_MAX_BUFFERED_REQUESTS"),
+            ),
+            Key(
+                "max_batch_size_in_bytes",
+                ValueType.LONG,
+                f"Bytes per {request} request ({service} takes at most "
+                f"{_size(max_request_bytes)}).",
+                default=str(max_request_bytes),
+                minimum=1,
+                maximum=max_request_bytes,
+                unit="bytes",
+                java_default=default("DEFAULT_MAX_BATCH_SIZE_IN_B"),
+            ),
+            Key(
+                "max_time_in_buffer_ms",
+                ValueType.LONG,
+                "Longest a record waits in the buffer before it is sent.",
+                default="5000",
+                minimum=1,
+                unit="ms",
+                java_default=default("DEFAULT_MAX_TIME_IN_BUFFER_MS"),
+            ),
+            Key(
+                "max_record_size_in_bytes",
+                ValueType.LONG,
+                f"Largest record accepted ({service} takes at most {_size(max_record_bytes)}); "
+                "<= max_batch_size_in_bytes.",
+                default=str(max_record_bytes),
+                minimum=1,
+                maximum=max_record_bytes,
+                unit="bytes",
+                java_default=default("DEFAULT_MAX_RECORD_SIZE_IN_B"),
+            ),
+        ]
+    )
 
 
-SINK_OPTIONS = KeyTable(
-    [
-        Key(
-            "fail_on_error",
-            ValueType.BOOLEAN,
-            "Fail the job when Kinesis rejects records, instead of retrying them.",
-            default="false",
-            java_default=_builder_default("DEFAULT_FAIL_ON_ERROR"),
-        ),
-        Key(
-            "max_batch_size",
-            ValueType.INT,
-            "Records per PutRecords request (Kinesis takes at most 500).",
-            default="500",
-            minimum=1,
-            maximum=PUT_RECORDS_MAX_RECORDS,
-            unit="records",
-            java_default=_builder_default("DEFAULT_MAX_BATCH_SIZE"),
-        ),
-        Key(
-            "max_in_flight_requests",
-            ValueType.INT,
-            "PutRecords requests a sink subtask may have in flight.",
-            default="50",
-            minimum=1,
-            unit="requests",
-            java_default=_builder_default("DEFAULT_MAX_IN_FLIGHT_REQUESTS"),
-        ),
-        Key(
-            "max_buffered_requests",
-            ValueType.INT,
-            "Records buffered before backpressure; more than max_batch_size.",
-            default="10000",
-            minimum=1,
-            unit="records",
-            java_default=_builder_default("DEFAULT_MAX_BUFFERED_REQUESTS"),
-        ),
-        Key(
-            "max_batch_size_in_bytes",
-            ValueType.LONG,
-            "Bytes per PutRecords request (Kinesis takes at most 5 MiB).",
-            default=str(PUT_RECORDS_MAX_BYTES),
-            minimum=1,
-            maximum=PUT_RECORDS_MAX_BYTES,
-            unit="bytes",
-            java_default=_builder_default("DEFAULT_MAX_BATCH_SIZE_IN_B"),
-        ),
-        Key(
-            "max_time_in_buffer_ms",
-            ValueType.LONG,
-            "Longest a record waits in the buffer before it is sent.",
-            default="5000",
-            minimum=1,
-            unit="ms",
-            java_default=_builder_default("DEFAULT_MAX_TIME_IN_BUFFER_MS"),
-        ),
-        Key(
-            "max_record_size_in_bytes",
-            ValueType.LONG,
-            "Largest record accepted (Kinesis takes at most 1 MiB); <= max_batch_size_in_bytes.",
-            default=str(RECORD_MAX_BYTES),
-            minimum=1,
-            maximum=RECORD_MAX_BYTES,
-            unit="bytes",
-            java_default=_builder_default("DEFAULT_MAX_RECORD_SIZE_IN_B"),
-        ),
-    ]
+def _size(size: int) -> str:
+    """``5242880`` -> ``5 MiB``, ``1024000`` -> ``1,000 KiB``."""
+    if size % MIB == 0:
+        return f"{size // MIB} MiB"
+    return f"{size // 1024:,} KiB"
+
+
+SINK_OPTIONS = async_sink_options(
+    SINK_BUILDER,
+    "PutRecords",
+    PUT_RECORDS_MAX_RECORDS,
+    PUT_RECORDS_MAX_BYTES,
+    RECORD_MAX_BYTES,
+    "Kinesis",
 )
 
 
@@ -184,15 +216,21 @@ class SinkSettings:
     aggregation_max_size_in_bytes: int | None = None
 
     def __repr__(self) -> str:
-        parts = []
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if field.name == "client_properties" and isinstance(value, Mapping):
-                value = mask_secrets(value)
-            elif field.name == "client_properties" and value is not None:
-                value = f"<{type(value).__name__}>"
-            parts.append(f"{field.name}={value!r}")
-        return f"SinkSettings({', '.join(parts)})"
+        return masked_repr(self)
+
+
+def masked_repr(settings: Any) -> str:
+    """``Name(field=value, ...)`` of a settings dataclass, its ``client_properties`` masked
+    (a mapping's secrets as ``****``, anything else by its type alone)."""
+    parts = []
+    for field in fields(settings):
+        value = getattr(settings, field.name)
+        if field.name == "client_properties" and isinstance(value, Mapping):
+            value = mask_secrets(value)
+        elif field.name == "client_properties" and value is not None:
+            value = f"<{type(value).__name__}>"
+        parts.append(f"{field.name}={value!r}")
+    return f"{type(settings).__name__}({', '.join(parts)})"
 
 
 def validate_sink(settings: SinkSettings, problems: Problems | None = None) -> dict[str, str]:
@@ -240,8 +278,15 @@ def _check_parts(settings: SinkSettings, problems: Problems) -> None:
 
 def check_sink_options(settings: SinkSettings, problems: Problems) -> None:
     """Check each option alone, then the relations AsyncSinkWriter and its rate limit need."""
+    check_async_options(settings, SINK_OPTIONS, problems)
+    _check_aggregation(settings, problems)
+
+
+def check_async_options(settings: object, options: KeyTable, problems: Problems) -> None:
+    """Check the async sink ``options`` of ``settings`` (an object with an attribute per
+    option, ``None`` when unset) alone and in the relations AsyncSinkWriter needs."""
     numbers: dict[str, int] = {}  # valid numeric options, set or default
-    for key in SINK_OPTIONS.keys:
+    for key in options.keys:
         value = getattr(settings, key.name)
         problem = _option_problem(key, value)
         if problem is not None:
@@ -255,7 +300,6 @@ def check_sink_options(settings: SinkSettings, problems: Problems) -> None:
                 f"{numbers[left]} {words} {right} ({numbers[right]}"
                 f"{'' if getattr(settings, right) is not None else ', the default'})",
             )
-    _check_aggregation(settings, problems)
     batch, in_flight = numbers.get("max_batch_size"), numbers.get("max_in_flight_requests")
     if batch is not None and in_flight is not None and batch * in_flight > JAVA_INT_MAX:
         problems.add(

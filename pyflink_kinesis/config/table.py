@@ -146,9 +146,16 @@ def _as_table_key(key: Key, **changes: Any) -> Key:
     return replace(key, **{**renamed, "sink_only": False, **changes})
 
 
-def _sink_option(builder: str, field: str, cls: str = ASYNC_SINK_OPTIONS, **changes: Any) -> Key:
-    """The table option of a ``KinesisStreamsSink`` builder option (same limits and default)."""
-    key = SINK_OPTIONS.find(builder)
+def _sink_option(
+    builder: str,
+    field: str,
+    cls: str = ASYNC_SINK_OPTIONS,
+    options: KeyTable = SINK_OPTIONS,
+    **changes: Any,
+) -> Key:
+    """The table option of a builder option of ``options`` (``KinesisStreamsSink``'s by
+    default): same limits and default."""
+    key = options.find(builder)
     if key is None:
         raise KeyError(builder)
     named = replace(key, name=_SINK_OPTION_NAMES[builder], java=JavaRef(cls, field))
@@ -746,8 +753,9 @@ class DdlTable:
         )
 
 
-def ddl_tables(sql: str) -> list[DdlTable]:
-    """Every ``CREATE TABLE ... WITH (...)`` of ``sql`` whose ``'connector'`` is ``'kinesis'``.
+def ddl_tables(sql: str, connector: str = IDENTIFIER) -> list[DdlTable]:
+    """Every ``CREATE TABLE ... WITH (...)`` of ``sql`` whose ``'connector'`` is ``connector``
+    (``'kinesis'``, or ``'firehose'``).
 
     Reads Flink SQL scripts: several statements, ``--`` and ``/* */`` comments, string literals
     with ``''`` escapes, backquoted names, ``TEMPORARY``, ``IF NOT EXISTS``, ``OR REPLACE``.
@@ -767,7 +775,7 @@ def ddl_tables(sql: str) -> list[DdlTable]:
         except _SqlError as error:
             problems.add(f"line {error.line}", str(error))
             continue
-        if table is not None and table.options.get(CONNECTOR) == IDENTIFIER:
+        if table is not None and table.options.get(CONNECTOR) == connector:
             tables.append(table)
     problems.raise_if_any()
     return tables

@@ -314,14 +314,17 @@ class Delay(Fault):
 
 @dataclass(frozen=True)
 class PartialFailure(Fault):
-    """Fail some entries of a PutRecords request, as Kinesis does under per-shard throttling.
+    """Fail some entries of a PutRecords request, as Kinesis does under per-shard throttling,
+    or of a Firehose PutRecordBatch request.
 
     Each entry fails with probability ``entry_rate`` (at least one entry always fails). The
     failed entries are removed from the request that is forwarded, so they are NOT written;
     the response lists every entry in its original position, the failed ones with
-    ``ErrorCode`` (``error_code``) and ``ErrorMessage``, and ``FailedRecordCount`` counts them.
-    Non-JSON or non-PutRecords requests are forwarded unchanged. ``FaultRule.failed_entries``
-    counts the entries failed so far.
+    ``ErrorCode`` (``error_code``) and ``ErrorMessage``, and counts them: for PutRecords in
+    ``Records`` and ``FailedRecordCount``, for PutRecordBatch (Firehose; use an
+    ``error_code`` such as ``ServiceUnavailableException``) in ``RequestResponses`` and
+    ``FailedPutCount``. Non-JSON requests and other operations are forwarded unchanged.
+    ``FaultRule.failed_entries`` counts the entries failed so far.
     """
 
     entry_rate: float = 0.5
@@ -337,8 +340,10 @@ class PartialFailure(Fault):
     def apply(self, request: _Request, forward: Forward, rule: FaultRule) -> _Response:
         payload = _json_or_none(request.body)
         entries = payload.get("Records") if isinstance(payload, dict) else None
-        if not isinstance(payload, dict) or not isinstance(entries, list) or not entries:
+        shape = _BATCH_RESPONSES.get(request.operation)
+        if not isinstance(entries, list) or not entries or shape is None:
             return forward(request)
+        responses, failed_count = shape
         failed = rule._choose_entries(len(entries), self.entry_rate)
         kept = [entry for i, entry in enumerate(entries) if i not in failed]
         if kept:
@@ -348,17 +353,25 @@ class PartialFailure(Fault):
                 return upstream
         else:
             upstream = _Response(200, "OK", _json_headers(), b"")
-            result = {"FailedRecordCount": 0, "Records": []}
-        written = iter(result.get("Records", []))
+            result = {failed_count: 0, responses: []}
+        written = iter(result.get(responses, []))
         error = {"ErrorCode": self.error_code, "ErrorMessage": self.error_message}
         records = [dict(error) if i in failed else next(written) for i in range(len(entries))]
         result = {
             **result,
-            "Records": records,
-            "FailedRecordCount": int(result.get("FailedRecordCount", 0)) + len(failed),
+            responses: records,
+            failed_count: int(result.get(failed_count, 0)) + len(failed),
         }
         rule._count_failed_entries(len(failed))
         return upstream.with_body(json.dumps(result).encode())
+
+
+# Batch writes whose entries can fail one by one: the response's list of per-entry results
+# and its count of failed entries (the request lists its entries under "Records" in both).
+_BATCH_RESPONSES = {
+    "PutRecords": ("Records", "FailedRecordCount"),
+    "PutRecordBatch": ("RequestResponses", "FailedPutCount"),
+}
 
 
 def _json_or_none(body: bytes) -> Any:

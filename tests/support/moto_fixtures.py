@@ -6,6 +6,8 @@ GetSchemaVersion (the only call the Glue Schema Registry deserializer makes).
 
 * ``glue_registry`` (session): one moto server on a free loopback port, stopped at the end.
   If ``moto_server`` is missing, every test that uses it errors with install instructions.
+* ``local_firehose`` (session): the same server as Kinesis Data Firehose with an S3 bucket:
+  DirectPut delivery streams that write each PutRecordBatch to S3 at once, as one object.
 
 Load it with ``pytest_plugins = ["tests.support.moto_fixtures"]`` (this also adds the server's
 log to the report of a failed test that used it), or import ``glue_registry`` into a module.
@@ -31,7 +33,13 @@ import pytest
 
 from tests.support.environment import fresh_process_environment
 
-__all__ = ["LocalGlueRegistry", "glue_registry", "pytest_runtest_makereport"]
+__all__ = [
+    "LocalFirehose",
+    "LocalGlueRegistry",
+    "glue_registry",
+    "local_firehose",
+    "pytest_runtest_makereport",
+]
 
 MOTO_VERSION = "5.2.5"
 _HOST = "127.0.0.1"
@@ -144,6 +152,81 @@ def glue_registry(request: pytest.FixtureRequest) -> Iterator[LocalGlueRegistry]
         yield server
     finally:
         server.stop()
+
+
+class LocalFirehose:
+    """Firehose delivery streams on the moto server, each writing to its own prefix of one
+    bucket; what a stream delivered is read back from S3 as newline-terminated records.
+
+    moto delivers synchronously, one object per PutRecordBatch or PutRecord call, the records'
+    bytes concatenated as sent; it never fails entries and checks no Firehose limit.
+    """
+
+    BUCKET = "firehose-out"
+
+    def __init__(self, server: LocalGlueRegistry) -> None:
+        self.server = server
+        self.s3 = self.client("s3")
+        self.s3.create_bucket(Bucket=self.BUCKET)
+
+    @property
+    def endpoint(self) -> str:
+        return self.server.endpoint
+
+    @property
+    def region(self) -> str:
+        return self.server.region
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of ``service`` for this server (dummy credentials, no retries)."""
+        return boto3.client(  # type: ignore[call-overload]
+            service, endpoint_url=self.endpoint, region_name=_REGION,
+            aws_access_key_id="local-access-key", aws_secret_access_key="local-secret-key",
+            config=botocore.config.Config(retries={"max_attempts": 1}),
+        )
+
+    def delivery_stream(self, prefix: str = "ds") -> str:
+        """A new DirectPut delivery stream that delivers to ``<bucket>/<its name>/``."""
+        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        self.client("firehose").create_delivery_stream(
+            DeliveryStreamName=name,
+            DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                "BucketARN": f"arn:aws:s3:::{self.BUCKET}",
+                "Prefix": f"{name}/",
+            },
+        )
+        return name
+
+    def objects(self, name: str) -> list[bytes]:
+        """The bodies of the objects stream ``name`` delivered, in key order."""
+        listed = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.BUCKET, Prefix=f"{name}/"
+        )
+        keys = sorted(o["Key"] for page in listed for o in page.get("Contents", ()))
+        return [self.s3.get_object(Bucket=self.BUCKET, Key=k)["Body"].read() for k in keys]
+
+    def records(self, name: str) -> list[str]:
+        """Every newline-terminated record stream ``name`` delivered (objects may hold many)."""
+        data = b"".join(self.objects(name)).decode()
+        assert data == "" or data.endswith("\n"), f"a record without its newline: {data[-80:]!r}"
+        return data.splitlines()
+
+    def wait_for_records(self, name: str, count: int, timeout_s: float = 60.0) -> list[str]:
+        """The stream's records once there are at least ``count``; fails after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            records = self.records(name)
+            if len(records) >= count or time.monotonic() > deadline:
+                return records
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def local_firehose(glue_registry: LocalGlueRegistry) -> LocalFirehose:
+    """Kinesis Data Firehose and S3 on the session's moto server."""
+    return LocalFirehose(glue_registry)
 
 
 @pytest.hookimpl(hookwrapper=True)
