@@ -16,8 +16,9 @@ from pyflink.datastream.connectors import Source
 from pyflink_kinesis import gateway
 from pyflink_kinesis._java import JavaRecipe, custom_java_object, java_class, own_class
 from pyflink_kinesis.config import mask_secrets
+from pyflink_kinesis.config.consumer import INITIAL_POSITION
 from pyflink_kinesis.config.endpoint import with_endpoint_defaults
-from pyflink_kinesis.config.source import SourceSettings, validate_source
+from pyflink_kinesis.config.source import DISCOVERY_INTERVAL, SourceSettings, validate_source
 from pyflink_kinesis.config.validation import Problems
 from pyflink_kinesis.config.values import java_class_problem
 from pyflink_kinesis.consumer import KinesisDeserializationSchema
@@ -35,6 +36,21 @@ EARLY_SOURCE_LIMITS = (
     "records reach the schema as the aggregate, not de-aggregated; it calls GetRecords "
     "without a pause between calls."
 )
+START_POSITION_RACE = (
+    " With {position}, shards may start at TRIM_HORIZON instead, re-reading the stream's "
+    "history, if a shard discovery (every flink.shard.discovery.intervalmillis, here {interval} "
+    "ms) runs before every reader subtask has registered; keep the interval well above the "
+    "job's start-up time."
+)
+
+
+def build_warning(properties: Mapping[str, str]) -> str:
+    """What :meth:`KinesisStreamsSourceBuilder.build` warns about for this config."""
+    position = properties.get(INITIAL_POSITION, "LATEST")
+    if position == "TRIM_HORIZON":
+        return EARLY_SOURCE_LIMITS
+    interval = properties.get(DISCOVERY_INTERVAL, "10000")
+    return EARLY_SOURCE_LIMITS + START_POSITION_RACE.format(position=position, interval=interval)
 
 
 class KinesisSourceWarning(UserWarning):
@@ -181,7 +197,7 @@ class KinesisStreamsSourceBuilder:
         )
         if isinstance(self._assigner, KinesisSourceShardAssigner):
             j_builder.setKinesisShardAssigner(self._assigner._to_java())
-        warnings.warn(EARLY_SOURCE_LIMITS, KinesisSourceWarning, stacklevel=2)
+        warnings.warn(build_warning(properties), KinesisSourceWarning, stacklevel=2)
         j_source = typed_source(j_builder.build(), j_schema.getProducedType())
         return KinesisStreamsSource(j_source, self._describe(arn))
 
