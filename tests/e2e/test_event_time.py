@@ -1,4 +1,5 @@
-"""Event time from the consumer in real jobs: per-shard watermarks, idle shards, alignment.
+"""Event time from the consumer in real jobs: per-shard watermarks, idle shards, alignment;
+and from the FLIP-27 ``KinesisStreamsSource`` with a ``WatermarkStrategy`` (last test).
 
 Records are JSON ``{"k": key, "ts": event time in ms, ...}`` put on chosen shards; the jobs use
 ``PeriodicWatermarkAssigner.json_field("ts")`` so event times are ours, not the server's.
@@ -13,7 +14,7 @@ from collections import Counter
 from typing import Any, Iterable, Iterator, Mapping
 
 import pytest
-from pyflink.common import Row, Types
+from pyflink.common import Duration, Row, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.common.time import Time
 from pyflink.datastream import StreamExecutionEnvironment
@@ -28,6 +29,7 @@ from pyflink_kinesis import (
     FlinkKinesisConsumer,
     KinesisDeserializationSchema,
     KinesisShardAssigner,
+    KinesisStreamsSource,
     PeriodicWatermarkAssigner,
     WatermarkTracker,
 )
@@ -381,3 +383,58 @@ def test_arrival_time_needs_the_metadata_rows(
 
     with pytest.raises(ValueError, match=r"with_metadata"):
         consumer.set_periodic_watermark_assigner(PeriodicWatermarkAssigner.arrival_time(500))
+
+
+def test_flip27_source_with_idleness_fires_exact_windows_while_a_shard_is_idle(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+) -> None:
+    """KinesisStreamsSource stamps each record with its arrival time and Flink keeps one
+    watermark per split (shard): with ``with_idleness`` a shard that went quiet stops holding
+    back the others' windows. Skewed shards: "busy" gets a record every 100 ms, "quiet" a few at
+    the start only. Every window of "busy" that the busy shard's watermark has passed fires with
+    exactly the records boto3 shows arrived in it, while "quiet" writes nothing more."""
+    source, out = stream_factory(2), stream_factory(1)
+    busy_key, quiet_key = keys_per_shard(local_kinesis, source)
+    env.set_parallelism(1)
+    # Set explicitly: without it this job's watermark never left Long.MIN_VALUE (docs/source.md).
+    env.get_config().set_auto_watermark_interval(200)
+    window_ms = 1000
+    built = (
+        KinesisStreamsSource.builder()
+        .set_stream_name(source)
+        .set_source_config({**aws_config, "flink.stream.initpos": "TRIM_HORIZON"})
+        .set_deserialization_schema(SimpleStringSchema())
+        .build()
+    )
+    strategy = WatermarkStrategy.for_monotonous_timestamps().with_idleness(Duration.of_seconds(1))
+    (
+        env.from_source(built, strategy, "flip-27")
+        .key_by(lambda r: r.split(":")[0], key_type=Types.STRING())
+        .window(TumblingEventTimeWindows.of(Time.milliseconds(window_ms)))
+        .process(CountPerWindow(), output_type=Types.STRING())
+        .sink_to(string_sink(aws_config, out))
+    )
+    local_kinesis.put_records(source, [f"quiet:{n}" for n in range(5)], [quiet_key] * 5)
+    job = start(env, "FLIP-27 event time")
+    try:
+        for n in range(40):
+            local_kinesis.put_records(source, [f"busy:{n}"], [busy_key])
+            time.sleep(0.1)
+        arrivals = Counter(
+            (r.text.split(":")[0], int(r.approximate_arrival_timestamp.timestamp() * 1000)
+             // window_ms * window_ms)
+            for r in local_kinesis.read_all(source)
+        )
+        last_busy = max(start for key, start in arrivals if key == "busy")
+        expected = {w: n for w, n in arrivals.items() if w[0] == "quiet" or w[1] < last_busy}
+        job.wait_for(lambda: set(expected) <= set(parse_counts(output(local_kinesis, out)))
+                     or None, TIMEOUT_S, f"the windows {sorted(expected)}")
+        got = parse_counts(output(local_kinesis, out))
+    finally:
+        job.cancel()
+
+    assert {w: n for w, n in got.items() if w in expected} == expected
+    assert set(got) <= set(arrivals)  # no window of records that did not arrive
