@@ -10,7 +10,7 @@ from ``KinesisStreamsSourceConfigConstants``; later connector lines rename them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 from pyflink_kinesis.config.aws import AWS_KEYS, REGION, check_aws
@@ -51,44 +51,41 @@ def _sc(option: str) -> JavaRef:
     return JavaRef(SOURCE_CONSTANTS, option)
 
 
+def _option(name: str, java: str, doc: str | None = None, minimum: int | None = None) -> Key:
+    """The consumer's key of the same name, mirroring the source's ``ConfigOption`` ``java``."""
+    key = CONSUMER_KEYS.find(name)
+    assert key is not None, name
+    return replace(
+        key,
+        doc=doc or key.doc,
+        minimum=key.minimum if minimum is None else minimum,
+        java=_sc(java),
+        java_default=_sc(java) if key.default is not None else None,
+        java_enum=f"{SOURCE_CONSTANTS}$InitialPosition" if key.java_enum else None,
+    )
+
+
 SOURCE_OPTIONS = KeyTable(
     [
-        Key(
+        _option(
             INITIAL_POSITION,
-            ValueType.ENUM,
-            "Where to start reading a shard with no checkpointed position; LATEST is the "
+            "STREAM_INITIAL_POSITION",
+            doc="Where to start reading a shard with no checkpointed position; LATEST is the "
             "time the job's split enumerator starts (AT_TIMESTAMP of that moment).",
-            default="LATEST",
-            allowed=("LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"),
-            java=_sc("STREAM_INITIAL_POSITION"),
-            java_default=_sc("STREAM_INITIAL_POSITION"),
-            java_enum=f"{SOURCE_CONSTANTS}$InitialPosition",
         ),
-        Key(
+        _option(
             INITIAL_TIMESTAMP,
-            ValueType.TIMESTAMP,
-            "Start time for AT_TIMESTAMP: a date in the format, else epoch seconds "
+            "STREAM_INITIAL_TIMESTAMP",
+            doc="Start time for AT_TIMESTAMP: a date in the format, else epoch seconds "
             "(1459799926.480).",
-            java=_sc("STREAM_INITIAL_TIMESTAMP"),
         ),
-        Key(
-            TIMESTAMP_FORMAT,
-            ValueType.DATE_PATTERN,
-            "Java SimpleDateFormat pattern of flink.stream.initpos.timestamp.",
-            default="yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
-            java=_sc("STREAM_TIMESTAMP_DATE_FORMAT"),
-            java_default=_sc("STREAM_TIMESTAMP_DATE_FORMAT"),
-        ),
-        Key(
+        _option(TIMESTAMP_FORMAT, "STREAM_TIMESTAMP_DATE_FORMAT"),
+        _option(
             DISCOVERY_INTERVAL,
-            ValueType.LONG,
-            "Pause between ListShards calls looking for new shards (children after "
+            "SHARD_DISCOVERY_INTERVAL_MILLIS",
+            doc="Pause between ListShards calls looking for new shards (children after "
             "resharding); at least 1.",
-            default="10000",
             minimum=1,
-            unit="ms",
-            java=_sc("SHARD_DISCOVERY_INTERVAL_MILLIS"),
-            java_default=_sc("SHARD_DISCOVERY_INTERVAL_MILLIS"),
         ),
     ]
 )

@@ -29,12 +29,11 @@ from pyflink_kinesis import (
     FlinkKinesisConsumer,
     KinesisDeserializationSchema,
     KinesisShardAssigner,
-    KinesisStreamsSource,
     PeriodicWatermarkAssigner,
     WatermarkTracker,
 )
 from pyflink_kinesis.testing import FaultProxy, LocalKinesis
-from tests.e2e.jobs import Job, start, string_sink
+from tests.e2e.jobs import Job, flip27_source, start, string_sink
 from tests.support.kinesis_fixtures import MakeStream
 
 TIMEOUT_S = 120.0
@@ -402,13 +401,7 @@ def test_flip27_source_with_idleness_fires_exact_windows_while_a_shard_is_idle(
     # Set explicitly: without it this job's watermark never left Long.MIN_VALUE (docs/source.md).
     env.get_config().set_auto_watermark_interval(200)
     window_ms = 1000
-    built = (
-        KinesisStreamsSource.builder()
-        .set_stream_name(source)
-        .set_source_config({**aws_config, "flink.stream.initpos": "TRIM_HORIZON"})
-        .set_deserialization_schema(SimpleStringSchema())
-        .build()
-    )
+    built = flip27_source(aws_config, source)
     strategy = WatermarkStrategy.for_monotonous_timestamps().with_idleness(Duration.of_seconds(1))
     (
         env.from_source(built, strategy, "flip-27")

@@ -32,9 +32,9 @@ from pyflink.common import Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
-from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSource
+from pyflink_kinesis import FlinkKinesisConsumer
 from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServer
-from tests.e2e.jobs import ArrivalOrder, Job, start, string_sink
+from tests.e2e.jobs import ArrivalOrder, Job, flip27_source, start, string_sink
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 180.0
@@ -159,13 +159,7 @@ def start_order_job(
     consumer = FlinkKinesisConsumer(source, SimpleStringSchema(), {**config, **consumer_config})
     order_records(env.add_source(consumer, "kinesis"), aws, out)
     if flip27_out is not None:
-        flip27 = (
-            KinesisStreamsSource.builder()
-            .set_stream_name(source)
-            .set_source_config(config)
-            .set_deserialization_schema(SimpleStringSchema())
-            .build()
-        )
+        flip27 = flip27_source({**aws, "flink.shard.discovery.intervalmillis": "1000"}, source)
         records = env.from_source(flip27, WatermarkStrategy.no_watermarks(), "flip-27")
         order_records(records, aws, flip27_out)
     return start(env, "resharding under load")

@@ -41,9 +41,9 @@ from pyflink.datastream import (
 )
 from pyflink.datastream.state import ValueStateDescriptor
 
-from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSource
+from pyflink_kinesis import FlinkKinesisConsumer
 from pyflink_kinesis.testing import LocalKinesis
-from tests.e2e.jobs import Job, start, string_sink
+from tests.e2e.jobs import Job, flip27_source, start, string_sink
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 180.0
@@ -144,17 +144,11 @@ def legacy_consumer(
     return env.add_source(FlinkKinesisConsumer(source, SimpleStringSchema(), config), "kinesis")
 
 
-def flip27_source(
+def flip27_reader(
     env: StreamExecutionEnvironment, aws_config: dict[str, object], source: str
 ) -> DataStream:
     """``source`` read from TRIM_HORIZON by the FLIP-27 ``KinesisStreamsSource``."""
-    built = (
-        KinesisStreamsSource.builder()
-        .set_stream_name(source)
-        .set_source_config({**aws_config, "flink.stream.initpos": "TRIM_HORIZON"})
-        .set_deserialization_schema(SimpleStringSchema())
-        .build()
-    )
+    built = flip27_source(aws_config, source)
     return env.from_source(built, WatermarkStrategy.no_watermarks(), "kinesis")
 
 
@@ -250,7 +244,7 @@ def assert_exactly_once_state(lines: list[Line], produced: list[str]) -> Tally:
                  sum(c - 1 for c in seen.values()))
 
 
-@pytest.mark.parametrize("reader", [legacy_consumer, flip27_source], ids=["consumer", "source"])
+@pytest.mark.parametrize("reader", [legacy_consumer, flip27_reader], ids=["consumer", "source"])
 def test_failure_after_a_checkpoint_restarts_with_exactly_once_state(
     local_kinesis: LocalKinesis,
     stream_factory: StreamFactory,
@@ -339,7 +333,7 @@ def cancel_keeping_the_checkpoint(first: FirstRun) -> tuple[str, list[str]]:
              "RETAIN_ON_CANCELLATION"},
             legacy_consumer,
         ),
-        (stop_with_savepoint, {}, flip27_source),
+        (stop_with_savepoint, {}, flip27_reader),
     ],
     ids=["stop-with-savepoint", "trigger-savepoint-then-cancel", "cancel-retained-checkpoint",
          "stop-with-savepoint-source"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from collections import Counter
 from typing import Callable
 
@@ -80,6 +79,7 @@ def test_start_positions_metadata_and_migration_in_one_job(
                 SimpleStringSchema()))
             .build()
         )
+    assert "local-secret-key" not in repr(with_metadata)
     no_watermarks = WatermarkStrategy.no_watermarks()
     (
         env.from_source(with_metadata, no_watermarks, "trim horizon, metadata")
@@ -144,37 +144,3 @@ def test_start_positions_metadata_and_migration_in_one_job(
     )
     assert got["meta"] == boto3_rows
     assert len({json.loads(row)[2] for row in got["meta"]}) == 3  # every shard was read
-
-
-def test_source_build_reports_every_problem_without_a_jvm_call(
-    aws_config: dict[str, object],
-) -> None:
-    from pyflink_kinesis import KinesisConfigError
-
-    builder = (
-        KinesisStreamsSource.builder()
-        .set_stream_name("no such/stream")
-        .set_source_config({**aws_config, "flink.stream.initpos": "NEWEST"})
-        .set_deserialization_schema("utf-8")
-    )
-    with pytest.raises(KinesisConfigError) as error, warnings.catch_warnings():
-        warnings.simplefilter("error")
-        builder.build()
-    assert {p.key for p in error.value.problems} == {
-        "stream_name", "flink.stream.initpos", "deserialization_schema"}
-    assert "local-secret-key" not in str(error.value) + repr(builder)
-
-
-def test_an_unknown_stream_name_is_reported_when_build_resolves_it(
-    local_kinesis: LocalKinesis, aws_config: dict[str, object]
-) -> None:
-    from pyflink_kinesis import KinesisConfigError
-
-    builder = (
-        KinesisStreamsSource.builder()
-        .set_stream_name("never-created")
-        .set_source_config(aws_config)
-        .set_deserialization_schema(SimpleStringSchema())
-    )
-    with pytest.raises(KinesisConfigError, match="the stream does not exist"):
-        builder.build()
