@@ -46,15 +46,10 @@ class MigratedSources:
         ``<name>-<stream>`` for savepoints), unioned into one DataStream when there are several.
 
         Records carry their arrival time as timestamp; without ``watermark_strategy`` there are
-        no watermarks (give ``WatermarkStrategy.for_monotonous_timestamps()`` or another for
-        event time). With one, the environment's auto-watermark interval is set to what it
-        reports (200 ms by default): PyFlink jobs measured here emitted no watermark from the
-        source until it was set explicitly (docs/source.md, "Event time").
+        no watermarks. Event time with this source is not proven yet (docs/source.md,
+        "Event time").
         """
         strategy = watermark_strategy or WatermarkStrategy.no_watermarks()
-        if watermark_strategy is not None:
-            config = env.get_config()
-            config.set_auto_watermark_interval(config.get_auto_watermark_interval() or 200)
         streams = [
             env.from_source(source, strategy, f"{name}: {stream}").uid(f"{name}-{stream}")
             for stream, source in self.sources.items()
