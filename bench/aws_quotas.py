@@ -42,7 +42,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from pyflink.common import Configuration, Types
+from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.common.serialization import Encoder, SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.connectors.file_system import FileSink, RollingPolicy
@@ -58,7 +58,12 @@ from bench.perf_common import (
     shard_ids,
     size_label,
 )
-from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
+from pyflink_kinesis import (
+    FlinkKinesisConsumer,
+    KinesisStreamsSink,
+    KinesisStreamsSource,
+    PartitionKeyGenerator,
+)
 from pyflink_kinesis.testing import KINESALITE_VERSION, LocalKinesis, QuotaCounters, Quotas
 
 OUT = Path(__file__).parents[1] / "docs" / "benchmarks" / "aws_quotas.json"
@@ -99,11 +104,13 @@ class SinkVariant:
 
 @dataclass(frozen=True)
 class SourceVariant:
-    """A way to configure the consumer: properties on top of the connection's."""
+    """A way to configure the consumer (or, with ``flip27``, the FLIP-27 KinesisStreamsSource):
+    properties on top of the connection's."""
 
     name: str
     properties: tuple[tuple[str, str], ...] = ()
     why: str = ""
+    flip27: bool = False
 
 
 SINK_VARIANTS = (
@@ -147,6 +154,12 @@ SOURCE_VARIANTS = (
          ("flink.shard.getrecords.maxretries", "10")),
         why="each GetRecords asks for about one fifth of 2 MiB (from the average record size) "
             "instead of 10,000 records; more retries ride out a throttle instead of failing",
+    ),
+    SourceVariant(
+        "flip27 source",
+        why="KinesisStreamsSource (connector 4.3.0): GetRecords without a pause, the AWS SDK's "
+            "retries, nothing to tune",
+        flip27=True,
     ),
 )
 
@@ -399,8 +412,15 @@ def flink_source(
     with tempfile.TemporaryDirectory(prefix="quota-source-") as out:
         sink = (FileSink.for_row_format(out, Encoder.simple_string_encoder())
                 .with_rolling_policy(RollingPolicy.on_checkpoint_rolling_policy()).build())
-        env.add_source(FlinkKinesisConsumer(stream, SimpleStringSchema(), properties)) \
-            .sink_to(sink)
+        if variant.flip27:
+            source = (KinesisStreamsSource.builder().set_stream_name(stream)
+                      .set_source_config(properties)
+                      .set_deserialization_schema(SimpleStringSchema()).build())
+            records = env.from_source(source, WatermarkStrategy.no_watermarks(), "kinesis")
+        else:
+            records = env.add_source(
+                FlinkKinesisConsumer(stream, SimpleStringSchema(), properties))
+        records.sink_to(sink)
         job = env.execute_async(f"quotas {variant.name} {stream}")
         deadline = time.monotonic() + 4 * (STEADY_S + BURST_S) + 60
         lines: list[bytes] = []

@@ -44,6 +44,7 @@ from pyflink_kinesis.glue import (
     GlueSchemaRegistryAvroDeserializationSchema,
     GlueSchemaRegistryJsonDeserializationSchema,
 )
+from pyflink_kinesis.migrate import KinesisMigrationWarning, MigratedSources, migrate_consumer
 from pyflink_kinesis.preflight import check_streams
 from pyflink_kinesis.properties import ApplicationPropertiesError, application_properties
 from pyflink_kinesis.schemas import (
@@ -55,6 +56,12 @@ from pyflink_kinesis.sink import (
     KinesisStreamsSink,
     KinesisStreamsSinkBuilder,
     PartitionKeyGenerator,
+)
+from pyflink_kinesis.source import (
+    KinesisSourceShardAssigner,
+    KinesisSourceWarning,
+    KinesisStreamsSource,
+    KinesisStreamsSourceBuilder,
 )
 from pyflink_kinesis.table import create_table_ddl, table_descriptor
 from pyflink_kinesis.watermark import PeriodicWatermarkAssigner, WatermarkTracker
@@ -77,9 +84,15 @@ __all__ = [
     "KinesisError",
     "KinesisFirehoseSink",
     "KinesisFirehoseSinkBuilder",
+    "KinesisMigrationWarning",
     "KinesisShardAssigner",
+    "KinesisSourceShardAssigner",
+    "KinesisSourceWarning",
     "KinesisStreamsSink",
     "KinesisStreamsSinkBuilder",
+    "KinesisStreamsSource",
+    "KinesisStreamsSourceBuilder",
+    "MigratedSources",
     "PartitionKeyGenerator",
     "PeriodicWatermarkAssigner",
     "RowFieldSerializationSchema",
@@ -90,6 +103,7 @@ __all__ = [
     "application_properties",
     "check_streams",
     "create_table_ddl",
+    "migrate_consumer",
     "table_descriptor",
 ]
 __version__ = "0.1.0"

@@ -99,6 +99,8 @@ class KinesisDeserializationSchema:
         self._j_kinesis_deserialization_schema = j_kinesis_deserialization_schema
         # True when records are the Rows of METADATA_FIELDS (with_metadata).
         self.with_metadata_fields = False
+        # with_metadata's payload schema: KinesisStreamsSource builds its own adapter from it.
+        self.payload_schema: DeserializationSchema | None = None
 
     @staticmethod
     def with_metadata(payload_schema: DeserializationSchema) -> KinesisDeserializationSchema:
@@ -121,6 +123,7 @@ class KinesisDeserializationSchema:
         )
         schema = KinesisDeserializationSchema(j_schema)
         schema.with_metadata_fields = True
+        schema.payload_schema = payload_schema
         return schema
 
 

@@ -45,13 +45,23 @@ def check_streams(
     (then every stream is affected and the check stops there). No secret appears in the
     report. Each call waits at most ``timeout_s`` per request and does not retry.
     """
+    names = [streams] if isinstance(streams, str) else list(streams)
+    describe_streams(names, consumer_properties(config, names), timeout_s)
+
+
+def describe_streams(
+    names: Sequence[str], properties: Mapping[str, str], timeout_s: float = 10.0
+) -> dict[str, dict[str, Any]]:
+    """``DescribeStreamSummary`` of each stream with validated ``properties``, by name.
+
+    Raises :class:`StreamCheckError` as :func:`check_streams` does.
+    """
     import botocore.exceptions
 
-    names = [streams] if isinstance(streams, str) else list(streams)
-    properties = consumer_properties(config, names)
     client = _client(properties, timeout_s)
     where = properties.get(_ENDPOINT) or f"region {properties[REGION]}"
     problems = []
+    summaries = {}
     for name in names:
         try:
             summary = client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
@@ -73,8 +83,10 @@ def check_streams(
             problems.append(ConfigProblem(name, (
                 f"the stream is {status}, not ACTIVE; wait until it is, or create it again"
             )))
+        summaries[name] = summary
     if problems:
         raise StreamCheckError(problems, where)
+    return summaries
 
 
 def _client(properties: Mapping[str, str], timeout_s: float) -> Any:

@@ -22,6 +22,7 @@ from pyflink_kinesis.config import (
 from pyflink_kinesis.config.consumer import CONSUMER_CONSTANTS
 from pyflink_kinesis.config.glue import GLUE_LIBRARY_KEYS
 from pyflink_kinesis.config.sink import SINK_CONSTANTS
+from pyflink_kinesis.config.source import SOURCE_CONSTANTS, SOURCE_OPTIONS
 from pyflink_kinesis.config.values import parse
 from pyflink_kinesis.errors import KinesisError
 
@@ -150,3 +151,28 @@ def test_every_java_default_constant_is_mirrored(load_class: LoadClass) -> None:
     declared = load_class(CONSUMER_CONSTANTS).getDeclaredFields()
     defaults = {field.getName() for field in declared if field.getName().startswith("DEFAULT_")}
     assert defaults - {ref.field for ref in mirrored if ref.cls == CONSUMER_CONSTANTS} == set()
+
+
+# KinesisStreamsSource (FLIP-27): its options are ConfigOptions, not String constants.
+
+def test_every_source_config_option_of_the_jar_is_in_the_table(load_class: LoadClass) -> None:
+    options = [
+        field.getName() for field in load_class(SOURCE_CONSTANTS).getFields()
+        if field.getType().getName() == "org.apache.flink.configuration.ConfigOption"
+    ]
+    assert sorted(options) == sorted(key.java.field for key in SOURCE_OPTIONS.keys if key.java)
+
+
+@pytest.mark.parametrize("key", SOURCE_OPTIONS.keys, ids=key_name)
+def test_each_source_option_is_its_config_option(load_class: LoadClass, key: Key) -> None:
+    assert key.java is not None
+    option = load_class(key.java.cls).getField(key.java.field).get(None)
+    assert key.name == option.key()
+    if key.java_enum:
+        constants = load_class(key.java_enum).getEnumConstants()
+        assert sorted(constant.name() for constant in constants) == sorted(key.allowed)
+    if option.hasDefaultValue():
+        assert key.default is not None
+        assert parse(key, key.default) == as_python(key, option.defaultValue())
+    else:
+        assert key.default is None

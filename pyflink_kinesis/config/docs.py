@@ -14,6 +14,7 @@ from pyflink_kinesis.config.firehose import (
 )
 from pyflink_kinesis.config.keys import Key, KeyTable
 from pyflink_kinesis.config.sink import AGGREGATION_OPTIONS, SINK_CLIENT_KEYS, SINK_OPTIONS
+from pyflink_kinesis.config.source import SOURCE_OPTIONS
 from pyflink_kinesis.config.table import (
     FORMAT_KEYS,
     SOURCE_METADATA,
@@ -43,6 +44,13 @@ SECTIONS = (
         "Start position, record publisher (polling or EFO), retries of each Kinesis call, "
         "shard discovery and watermarks. Values are checked the way the connector reads them.",
         _not_aws(CONSUMER_KEYS),
+    ),
+    (
+        "`KinesisStreamsSource` (FLIP-27) options",
+        "Beside the AWS keys above (and `aws.kinesis.client.user-agent-prefix`), in "
+        "`set_source_config`. Connector 4.3.0's early source keeps the consumer's key names; "
+        "the consumer's other keys are rejected with the reason (see docs/source.md).",
+        SOURCE_OPTIONS.keys,
     ),
     (
         "`KinesisStreamsSink` client properties",

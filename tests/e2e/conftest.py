@@ -10,8 +10,6 @@ import pytest
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 
-from pyflink_kinesis.testing import LocalKinesis
-
 _E2E_DIR = Path(__file__).parent
 
 
@@ -31,13 +29,3 @@ def env() -> Iterator[StreamExecutionEnvironment]:
     environment.set_parallelism(2)
     yield environment
 
-
-@pytest.fixture
-def aws_config(local_kinesis: LocalKinesis) -> dict[str, object]:
-    """Client settings for the local server, written as a user would (BASIC credentials)."""
-    return {
-        "aws.region": local_kinesis.region,
-        "aws.endpoint": local_kinesis.endpoint,
-        "aws.credentials.provider.basic.accesskeyid": "local-access-key",
-        "aws.credentials.provider.basic.secretkey": "local-secret-key",
-    }

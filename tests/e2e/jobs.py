@@ -17,6 +17,7 @@ from pyflink_kinesis import (
     FlinkKinesisConsumer,
     KinesisStreamsSink,
     KinesisStreamsSinkBuilder,
+    KinesisStreamsSource,
     PartitionKeyGenerator,
 )
 from pyflink_kinesis.testing import LocalKinesisServer
@@ -90,6 +91,17 @@ def string_sink_builder(aws_config: dict[str, object], stream: str) -> KinesisSt
 def string_sink(aws_config: dict[str, object], stream: str) -> KinesisStreamsSink:
     """A sink writing str records to ``stream`` with random keys, flushed every 100 ms."""
     return string_sink_builder(aws_config, stream).build()
+
+
+def flip27_source(aws_config: dict[str, object], stream: str) -> KinesisStreamsSource:
+    """A ``KinesisStreamsSource`` reading str records of ``stream`` from TRIM_HORIZON."""
+    return (
+        KinesisStreamsSource.builder()
+        .set_stream_name(stream)
+        .set_source_config({**aws_config, "flink.stream.initpos": "TRIM_HORIZON"})
+        .set_deserialization_schema(SimpleStringSchema())
+        .build()
+    )
 
 
 def start_mapped(

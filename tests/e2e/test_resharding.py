@@ -4,8 +4,9 @@ kinesalite, UpdateShardCount on kinesis-mock.
 A producer thread writes one ``<key>:<n>`` record per key every 200 ms (``n`` counts that key's
 records from 0), one PutRecords call per round and no key twice in a call, so each key's records
 are in the stream in order even when the call is retried. It keeps writing through every reshard.
-The job reads with the polling consumer (for UpdateShardCount also with enhanced fan-out) and
-keys the records by partition key into ``ArrivalOrder``, which appends how many records of the
+The job reads with the polling consumer (for UpdateShardCount also with enhanced fan-out; for
+split and merge, in the same job, also with the FLIP-27 ``KinesisStreamsSource``) and keys the
+records by partition key into ``ArrivalOrder``, which appends how many records of the
 key it saw before (``<key>:<n>|<i>``). Read back with boto3, the output shows whether anything
 was lost or duplicated, and, sorting each key's lines by ``i``, whether the job saw each key's
 records in the order they were written, across parent and child shards (the tests of
@@ -27,13 +28,13 @@ from typing import Callable, Iterable, Sequence
 
 import botocore.exceptions
 import pytest
-from pyflink.common import Types
+from pyflink.common import Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
 from pyflink_kinesis import FlinkKinesisConsumer
 from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServer
-from tests.e2e.jobs import ArrivalOrder, Job, start, string_sink
+from tests.e2e.jobs import ArrivalOrder, Job, flip27_source, start, string_sink
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 180.0
@@ -144,27 +145,33 @@ def start_order_job(
     aws: dict[str, object],
     source: str,
     out: str,
+    flip27_out: str | None = None,
     **consumer_config: str,
 ) -> Job:
     """Start source -> key_by(partition key) -> ArrivalOrder -> sink, discovering new shards
-    every second."""
-    consumer = FlinkKinesisConsumer(
-        source,
-        SimpleStringSchema(),
-        {
-            **aws,
-            "flink.stream.initpos": "TRIM_HORIZON",
-            "flink.shard.discovery.intervalmillis": "1000",
-            **consumer_config,
-        },
-    )
+    every second; with ``flip27_out``, the same from a ``KinesisStreamsSource`` to that
+    stream, in the same job."""
+    config = {
+        **aws,
+        "flink.stream.initpos": "TRIM_HORIZON",
+        "flink.shard.discovery.intervalmillis": "1000",
+    }
+    consumer = FlinkKinesisConsumer(source, SimpleStringSchema(), {**config, **consumer_config})
+    order_records(env.add_source(consumer, "kinesis"), aws, out)
+    if flip27_out is not None:
+        flip27 = flip27_source({**aws, "flink.shard.discovery.intervalmillis": "1000"}, source)
+        records = env.from_source(flip27, WatermarkStrategy.no_watermarks(), "flip-27")
+        order_records(records, aws, flip27_out)
+    return start(env, "resharding under load")
+
+
+def order_records(records: DataStream, aws: dict[str, object], out: str) -> None:
+    """key_by(partition key) -> ArrivalOrder -> sink to ``out``."""
     (
-        env.add_source(consumer, "kinesis")
-        .key_by(lambda r: r.split(":")[0], key_type=Types.STRING())
+        records.key_by(lambda r: r.split(":")[0], key_type=Types.STRING())
         .process(ArrivalOrder(), output_type=Types.STRING())
         .sink_to(string_sink(aws, out))
     )
-    return start(env, "resharding under load")
 
 
 def read_output(server: LocalKinesisServer, out: str) -> list[tuple[str, int]]:
@@ -240,12 +247,14 @@ def check(what: str, produced: list[str], output: list[tuple[str, int]],
     not asserted."""
     seen = Counter(text for text, _ in output)
     problems = out_of_order(output, producer.shard_of)
+    late = sum(int(problem.split(" came after ")[1].split(" ")[0]) for problem in problems)
     print(
         f"{what}: produced {len(produced)}, read {len(output)}, "
         f"lost {len(set(produced) - set(seen))}, "
         f"duplicated {sum(c - 1 for c in seen.values())}, "
         f"shards written {len(set(producer.shard_of.values()))}, "
-        f"calls retried {producer.retried_calls}, keys out of order {len(problems)}"
+        f"calls retried {producer.retried_calls}, keys out of order {len(problems)} "
+        f"of {len(producer.keys)}, records overtaken {late}"
     )
     for problem in problems:
         print(f"  {problem}")
@@ -259,13 +268,13 @@ def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order_within_s
     stream_factory: StreamFactory,
     aws_config: dict[str, object],
 ) -> None:
-    source, out = stream_factory(2), stream_factory(1)
+    source, out, flip27_out = stream_factory(2), stream_factory(1), stream_factory(1)
     quarter = HASH_SPACE // 4
     keys = keys_by_range([0, quarter, 2 * quarter, 3 * quarter, HASH_SPACE], per_range=2)
     first, second = sorted(s["ShardId"] for s in local_kinesis.list_shards(source))
     kinesis = local_kinesis.client()
 
-    job = start_order_job(env, aws_config, source, out)
+    job = start_order_job(env, aws_config, source, out, flip27_out)
     producer = FlowingProducer(local_kinesis, source, keys)
     producer.start()
     try:
@@ -294,13 +303,16 @@ def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order_within_s
                         "a record of the merged shard")
         time.sleep(2 * ROUND_S)
         produced, output = finish(job, producer, local_kinesis, out)
+        wait_for_output(job, local_kinesis, flip27_out, produced, "the FLIP-27 source's output")
+        flip27_output = read_output(local_kinesis, flip27_out)
     finally:
         producer.halt()
         job.cancel()
 
     assert set(producer.shard_of.values()) == {first, second, low["ShardId"], high["ShardId"],
                                                merged}
-    check("split + merge under load", produced, output, producer)
+    check("split + merge under load, FlinkKinesisConsumer", produced, output, producer)
+    check("split + merge under load, KinesisStreamsSource", produced, flip27_output, producer)
 
 
 @pytest.fixture

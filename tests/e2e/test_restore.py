@@ -16,6 +16,8 @@ So the output read back with boto3 proves, record by record:
 
 Duplicated output lines (a record replayed after the last checkpoint) are allowed by the sink's
 at-least-once promise; each test prints its numbers (produced / read / lost / duplicated).
+The failure and the stop-with-savepoint runs are repeated with the FLIP-27
+``KinesisStreamsSource`` in place of ``FlinkKinesisConsumer`` (ids ``-source``).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import pytest
-from pyflink.common import Configuration, Types
+from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import (
+    DataStream,
     KeyedProcessFunction,
     MapFunction,
     RuntimeContext,
@@ -40,7 +43,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 
 from pyflink_kinesis import FlinkKinesisConsumer
 from pyflink_kinesis.testing import LocalKinesis
-from tests.e2e.jobs import Job, start, string_sink
+from tests.e2e.jobs import Job, flip27_source, start, string_sink
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 180.0
@@ -130,6 +133,25 @@ def checkpointed_env(checkpoints: Path, **settings: str) -> StreamExecutionEnvir
     return env
 
 
+Reader = Callable[[StreamExecutionEnvironment, dict[str, object], str], DataStream]
+
+
+def legacy_consumer(
+    env: StreamExecutionEnvironment, aws_config: dict[str, object], source: str
+) -> DataStream:
+    """``source`` read from TRIM_HORIZON by ``FlinkKinesisConsumer``."""
+    config = {**aws_config, "flink.stream.initpos": "TRIM_HORIZON"}
+    return env.add_source(FlinkKinesisConsumer(source, SimpleStringSchema(), config), "kinesis")
+
+
+def flip27_reader(
+    env: StreamExecutionEnvironment, aws_config: dict[str, object], source: str
+) -> DataStream:
+    """``source`` read from TRIM_HORIZON by the FLIP-27 ``KinesisStreamsSource``."""
+    built = flip27_source(aws_config, source)
+    return env.from_source(built, WatermarkStrategy.no_watermarks(), "kinesis")
+
+
 def counting_job(
     env: StreamExecutionEnvironment,
     aws_config: dict[str, object],
@@ -137,13 +159,11 @@ def counting_job(
     out: str,
     run: str,
     fail_once: FailOnce | None = None,
+    reader: Reader = legacy_consumer,
 ) -> Job:
     """Start source -> [fail_once] -> key_by -> CountPerKey -> sink, with fixed operator uids
     so a later job can restore this one's state."""
-    consumer = FlinkKinesisConsumer(
-        source, SimpleStringSchema(), {**aws_config, "flink.stream.initpos": "TRIM_HORIZON"}
-    )
-    records = env.add_source(consumer, "kinesis").uid("kinesis-source")
+    records = reader(env, aws_config, source).uid("kinesis-source")
     if fail_once is not None:
         records = records.map(fail_once, output_type=Types.STRING()).uid("fail-once")
     (
@@ -224,11 +244,13 @@ def assert_exactly_once_state(lines: list[Line], produced: list[str]) -> Tally:
                  sum(c - 1 for c in seen.values()))
 
 
+@pytest.mark.parametrize("reader", [legacy_consumer, flip27_reader], ids=["consumer", "source"])
 def test_failure_after_a_checkpoint_restarts_with_exactly_once_state(
     local_kinesis: LocalKinesis,
     stream_factory: StreamFactory,
     aws_config: dict[str, object],
     tmp_path: Path,
+    reader: Reader,
 ) -> None:
     source, out = stream_factory(2), stream_factory(1)
     producer = Producer(local_kinesis, source)
@@ -243,7 +265,9 @@ def test_failure_after_a_checkpoint_restarts_with_exactly_once_state(
     )
     first = producer.batch()
     trigger = f"{KEYS[3]}:{PER_BATCH + 5}"  # in the second batch
-    job = counting_job(env, aws_config, source, out, "run", FailOnce(trigger, str(marker)))
+    job = counting_job(
+        env, aws_config, source, out, "run", FailOnce(trigger, str(marker)), reader
+    )
     try:
         wait_for_records(job, local_kinesis, out, first, "the first batch")
         wait_for_new_checkpoint(job, checkpoints)
@@ -260,7 +284,7 @@ def test_failure_after_a_checkpoint_restarts_with_exactly_once_state(
     replayed_first = [line for line in lines if line.attempt == 1 and line.record in set(first)]
     assert replayed_first == []  # restored from the checkpoint, not from the stream's start
     tally = assert_exactly_once_state(lines, producer.records)
-    print(f"failure + restart: {tally}; lines per attempt {dict(attempts)}")
+    print(f"failure + restart ({reader.__name__}): {tally}; lines per attempt {dict(attempts)}")
 
 
 @dataclass(frozen=True)
@@ -299,17 +323,20 @@ def cancel_keeping_the_checkpoint(first: FirstRun) -> tuple[str, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("end_first_run", "settings"),
+    ("end_first_run", "settings", "reader"),
     [
-        (stop_with_savepoint, {}),
-        (savepoint_then_cancel, {}),
+        (stop_with_savepoint, {}, legacy_consumer),
+        (savepoint_then_cancel, {}, legacy_consumer),
         (
             cancel_keeping_the_checkpoint,
             {"execution.checkpointing.externalized-checkpoint-retention":
              "RETAIN_ON_CANCELLATION"},
+            legacy_consumer,
         ),
+        (stop_with_savepoint, {}, flip27_reader),
     ],
-    ids=["stop-with-savepoint", "trigger-savepoint-then-cancel", "cancel-retained-checkpoint"],
+    ids=["stop-with-savepoint", "trigger-savepoint-then-cancel", "cancel-retained-checkpoint",
+         "stop-with-savepoint-source"],
 )
 def test_a_job_restored_from_a_savepoint_continues_where_the_first_stopped(
     local_kinesis: LocalKinesis,
@@ -318,13 +345,15 @@ def test_a_job_restored_from_a_savepoint_continues_where_the_first_stopped(
     tmp_path: Path,
     end_first_run: Callable[[FirstRun], tuple[str, list[str]]],
     settings: dict[str, str],
+    reader: Reader,
 ) -> None:
     source, out = stream_factory(2), stream_factory(1)
     producer = Producer(local_kinesis, source)
     checkpoints, savepoints = tmp_path / "checkpoints", tmp_path / "savepoints"
 
     before = producer.batch()
-    job = counting_job(checkpointed_env(checkpoints, **settings), aws_config, source, out, "first")
+    env = checkpointed_env(checkpoints, **settings)
+    job = counting_job(env, aws_config, source, out, "first", reader=reader)
     try:
         wait_for_records(job, local_kinesis, out, before, "the first batch")
         path, after_savepoint = end_first_run(
@@ -335,7 +364,7 @@ def test_a_job_restored_from_a_savepoint_continues_where_the_first_stopped(
     while_stopped = producer.batch()  # must be read by the restored job: no gap
 
     env = checkpointed_env(checkpoints, **settings, **{"execution.state-recovery.path": path})
-    job = counting_job(env, aws_config, source, out, "restored")
+    job = counting_job(env, aws_config, source, out, "restored", reader=reader)
     try:
         wait_for_records(job, local_kinesis, out, while_stopped, "the batch written while stopped")
         while_restored = producer.batch()
@@ -352,4 +381,5 @@ def test_a_job_restored_from_a_savepoint_continues_where_the_first_stopped(
     recounted = {line.record for line in lines if line.run == "restored"} & set(after_savepoint)
     assert recounted == set(after_savepoint)  # read again from the savepoint's position
     tally = assert_exactly_once_state(lines, producer.records)
-    print(f"{end_first_run.__name__} from {path}: {tally}; lines per run {dict(runs)}")
+    print(f"{end_first_run.__name__} ({reader.__name__}) from {path}: {tally}; "
+          f"lines per run {dict(runs)}")

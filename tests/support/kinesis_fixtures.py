@@ -10,6 +10,8 @@ Load it from ``tests/conftest.py`` with ``pytest_plugins = ["tests.support.kines
 * ``kinesis_mock`` (session): one kinesis-mock server (enhanced fan-out, UpdateShardCount) for
   the whole run, started on first use and stopped at the end; it also needs
   ``make kinesis-server``.
+* ``aws_config`` (function): client settings for ``local_kinesis``, written as a user would
+  (BASIC credentials, the secret key ``local-secret-key``).
 * ``mock_stream_factory`` (function): like ``stream_factory``, on ``kinesis_mock``; the streams
   are deleted with their consumers after the test.
 
@@ -28,6 +30,7 @@ from pyflink_kinesis.testing.local_kinesis import KinesisMock, LocalKinesis, Loc
 
 __all__ = [
     "MakeStream",
+    "aws_config",
     "kinesis_mock",
     "local_kinesis",
     "mock_stream_factory",
@@ -94,6 +97,17 @@ def stream_factory(
 ) -> Iterator[MakeStream]:
     """Create uniquely named streams on ``local_kinesis``; deletes them after the test."""
     yield from _streams_for_test(local_kinesis, request)
+
+
+@pytest.fixture
+def aws_config(local_kinesis: LocalKinesis) -> dict[str, object]:
+    """Client settings for the local server, written as a user would (BASIC credentials)."""
+    return {
+        "aws.region": local_kinesis.region,
+        "aws.endpoint": local_kinesis.endpoint,
+        "aws.credentials.provider.basic.accesskeyid": "local-access-key",
+        "aws.credentials.provider.basic.secretkey": "local-secret-key",
+    }
 
 
 @pytest.fixture

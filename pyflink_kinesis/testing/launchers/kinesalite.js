@@ -48,6 +48,45 @@ require.cache[actionPath].exports = function (store, data, cb) {
     .on('end', () => getShardIterator(store, found ? data
       : Object.assign({}, data, {ShardIteratorType: 'LATEST', Timestamp: undefined}), cb));
 };
+// ---------------------------------------------------------------- StreamARN
+// Kinesis takes StreamARN in place of StreamName on every stream action (the FLIP-27
+// KinesisStreamsSource sends only the ARN: ListShards, GetShardIterator, GetRecords);
+// kinesalite knows StreamName only and drops StreamARN. Before its type checks, an ARN of this
+// server's region and account becomes the StreamName; another account or region is a stream that
+// does not exist here, a malformed ARN a ValidationException, an ARN naming another stream than
+// StreamName an InvalidArgumentException, as Kinesis answers.
+const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:([a-z0-9-]+):([0-9]{12}):stream\/([a-zA-Z0-9_.-]{1,128})$/;
+const validations = require(path.join(path.dirname(indexJs), 'validations'));
+const checkTypes = validations.checkTypes;
+function clientError(type, message) {
+  const err = db.clientError(type, message);
+  err.body.message = message;
+  return err;
+}
+validations.checkTypes = function (data, types) {
+  if (types.StreamName && data && data.StreamARN != null) {
+    const arn = data.StreamARN;
+    const match = typeof arn === 'string' && STREAM_ARN.exec(arn);
+    if (!match) {
+      throw clientError('ValidationException', '1 validation error detected: Value \'' + arn +
+        '\' at \'streamARN\' failed to satisfy constraint: Member must satisfy regular ' +
+        'expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+');
+    }
+    const [, region, account, name] = match;
+    const here = (process.env.AWS_ACCOUNT_ID || '0000-0000-0000').replace(/[^\d]/g, '');
+    const hereRegion = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
+    if (account !== here || region !== hereRegion) {
+      throw clientError('ResourceNotFoundException', 'Stream ' + name + ' under account ' +
+        account + ' not found.');
+    }
+    if (data.StreamName != null && data.StreamName !== name) {
+      throw clientError('InvalidArgumentException', 'StreamARN ' + arn +
+        ' and StreamName ' + data.StreamName + ' name different streams.');
+    }
+    data.StreamName = name;
+  }
+  return checkTypes(data, types);
+};
 // ---------------------------------------------------------------- AWS per-shard quotas
 const crypto = require('crypto');
 const BigNumber = require(require.resolve('bignumber.js', {paths: [path.dirname(indexJs)]}));

@@ -1,0 +1,146 @@
+"""``KinesisStreamsSource`` (FLIP-27) in real PyFlink jobs on kinesalite, read back with boto3.
+
+One job reads a 3-shard stream at parallelism 4 (above the shard count) through three sources
+(TRIM_HORIZON with metadata, LATEST by ARN, AT_TIMESTAMP), and a consumer config through both
+``FlinkKinesisConsumer`` and ``migrate_consumer`` (two streams). Restores from a checkpoint and
+a savepoint are in test_restore.py, resharding in test_resharding.py, event time in
+test_event_time.py: each beside the legacy consumer's run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Callable
+
+import pytest
+from pyflink.common import Row, Types, WatermarkStrategy
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.datastream import StreamExecutionEnvironment
+
+from pyflink_kinesis import (
+    FlinkKinesisConsumer,
+    KinesisDeserializationSchema,
+    KinesisMigrationWarning,
+    KinesisSourceWarning,
+    KinesisStreamsSource,
+    KinesisStreamsSourceBuilder,
+    migrate_consumer,
+)
+from pyflink_kinesis.testing import LocalKinesis
+from tests.e2e.jobs import start, string_sink
+
+StreamFactory = Callable[..., str]
+TIMEOUT_S = 120.0
+KEYS = [f"k{n}" for n in range(12)]
+
+
+def put(kinesis: LocalKinesis, stream: str, tag: str, rounds: int = 2) -> list[str]:
+    texts = [f"{tag}:{key}:{n}" for n in range(rounds) for key in KEYS]
+    kinesis.put_records(stream, texts, [t.split(":")[1] for t in texts])
+    return texts
+
+
+def render(row: Row) -> str:
+    return json.dumps([row[i] for i in range(6)])
+
+
+def texts(kinesis: LocalKinesis, stream: str) -> list[str]:
+    return [record.text for record in kinesis.read_all(stream)]
+
+
+def test_start_positions_metadata_and_migration_in_one_job(
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+    env: StreamExecutionEnvironment,
+) -> None:
+    stream, other = stream_factory(3), stream_factory(1)
+    outs = {name: stream_factory(1) for name in ("meta", "latest", "ts", "legacy", "migrated")}
+    arn = local_kinesis.client().describe_stream_summary(StreamName=stream)[
+        "StreamDescriptionSummary"]["StreamARN"]
+    before, before_other = put(local_kinesis, stream, "before"), put(local_kinesis, other, "b", 1)
+    time.sleep(1.2)
+    timestamp = time.time()
+    middle = put(local_kinesis, stream, "middle")
+
+    env.set_parallelism(4)
+    config = {**aws_config, "flink.shard.discovery.intervalmillis": 500}
+
+    def source(**options: object) -> KinesisStreamsSourceBuilder:
+        return KinesisStreamsSource.builder().set_source_config({**config, **options})
+
+    with pytest.warns(KinesisSourceWarning, match="early version"):
+        with_metadata = (
+            source(**{"flink.stream.initpos": "TRIM_HORIZON"})
+            .set_stream_name(stream)
+            .set_deserialization_schema(KinesisDeserializationSchema.with_metadata(
+                SimpleStringSchema()))
+            .build()
+        )
+    assert "local-secret-key" not in repr(with_metadata)
+    no_watermarks = WatermarkStrategy.no_watermarks()
+    (
+        env.from_source(with_metadata, no_watermarks, "trim horizon, metadata")
+        .map(render, output_type=Types.STRING())
+        .sink_to(string_sink(aws_config, outs["meta"]))
+    )
+    # The default discovery interval (10 s): a discovery before every reader has registered
+    # would start some shards at TRIM_HORIZON (docs/source.md, "Start positions").
+    positions: dict[str, dict[str, object]] = {
+        "latest": {"flink.stream.initpos": "LATEST"},
+        "ts": {"flink.stream.initpos": "AT_TIMESTAMP", "flink.stream.initpos.timestamp": timestamp},
+    }
+    for name, options in positions.items():
+        options["flink.shard.discovery.intervalmillis"] = 10_000
+        built = source(**options).set_stream_arn(arn).set_deserialization_schema(
+            SimpleStringSchema()).build()
+        env.from_source(built, no_watermarks, name).sink_to(string_sink(aws_config, outs[name]))
+
+    legacy_config = {
+        **config,
+        "flink.stream.initpos": "TRIM_HORIZON",
+        "flink.shard.getrecords.intervalmillis": "50",
+        "flink.shard.idle.interval": "1000",
+    }
+    consumer = FlinkKinesisConsumer([stream, other], SimpleStringSchema(), legacy_config)
+    env.add_source(consumer, "legacy").sink_to(string_sink(aws_config, outs["legacy"]))
+    with pytest.warns(KinesisMigrationWarning) as migration_warnings:
+        migrated = migrate_consumer([stream, other], SimpleStringSchema(), legacy_config)
+    report = next(str(w.message) for w in migration_warnings
+                  if issubclass(w.category, KinesisMigrationWarning))
+    assert "'flink.shard.getrecords.intervalmillis'" in report and "with_idleness" in report
+    assert "one source per stream, unioned" in report
+    migrated.data_stream(env).sink_to(string_sink(aws_config, outs["migrated"]))
+
+    job = start(env, "KinesisStreamsSource positions")
+    try:
+        job.wait_for(lambda: len(texts(local_kinesis, outs["meta"])) >= len(before + middle)
+                     or None, TIMEOUT_S, "the records written before the job")
+        after, after_other = put(local_kinesis, stream, "after"), put(local_kinesis, other, "a", 1)
+        expected = {
+            "meta": before + middle + after,
+            "latest": after,
+            "ts": middle + after,
+            "legacy": before + before_other + middle + after + after_other,
+        }
+        expected["migrated"] = expected["legacy"]
+        job.wait_for(
+            lambda: all(len(texts(local_kinesis, outs[name])) >= len(records)
+                        for name, records in expected.items()) or None,
+            TIMEOUT_S, "every output")
+        time.sleep(1.0)  # a duplicate would arrive within the sink's 100 ms flush interval
+        got = {name: Counter(texts(local_kinesis, out)) for name, out in outs.items()}
+    finally:
+        job.cancel()
+
+    for name in ("latest", "ts", "legacy", "migrated"):
+        assert got[name] == Counter(expected[name]), name
+    boto3_rows = Counter(
+        json.dumps([r.text, stream, r.shard_id, r.partition_key, r.sequence_number,
+                    int(r.approximate_arrival_timestamp.timestamp() * 1000)])
+        for r in local_kinesis.read_all(stream)
+    )
+    assert got["meta"] == boto3_rows
+    assert len({json.loads(row)[2] for row in got["meta"]}) == 3  # every shard was read
