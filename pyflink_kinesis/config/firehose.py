@@ -19,7 +19,6 @@ from pyflink_kinesis.config.sink import (
     check_async_options,
     masked_repr,
 )
-from pyflink_kinesis.config.table import _SINK_OPTION_NAMES as SINK_OPTION_NAMES
 
 # The 'kinesis' table's helpers serve the 'firehose' table as they are: the same AWS options
 # and async sink options, spelled the same way.
@@ -28,16 +27,17 @@ from pyflink_kinesis.config.table import (
     FACTORY_UTIL,
     FORMAT,
     FORMAT_KEYS,
+    SINK_OPTION_NAMES,
     DdlTable,
-    _sink_option,
+    Relabelled,
+    as_table_key,
     ddl_tables,
     java_key,
+    prefixed,
+    sink_option,
+    table_spelled,
+    to_table_names,
 )
-from pyflink_kinesis.config.table import _as_table_key as as_table_key
-from pyflink_kinesis.config.table import _in_table_names as in_table_names_of
-from pyflink_kinesis.config.table import _prefixed as prefixed
-from pyflink_kinesis.config.table import _Relabelled as Relabelled
-from pyflink_kinesis.config.table import _table_spelled as table_spelled
 from pyflink_kinesis.config.validation import (
     CheckedProperties,
     Problems,
@@ -182,7 +182,7 @@ FIREHOSE_TABLE_OPTIONS = "org.apache.flink.connector.firehose.table.KinesisFireh
 
 
 # The table option of a Firehose builder option: same limits and default.
-_firehose_option = functools.partial(_sink_option, options=FIREHOSE_OPTIONS)
+_firehose_option = functools.partial(sink_option, options=FIREHOSE_OPTIONS)
 
 FIREHOSE_TABLE_KEYS = KeyTable(
     [
@@ -255,7 +255,7 @@ def check_firehose_table(config: Mapping[str, object], problems: Problems) -> di
         problem = delivery_stream_name_problem(checked.values[DELIVERY_STREAM])
         if problem is not None:
             problems.add(DELIVERY_STREAM, problem)
-    in_table_names = Relabelled(problems, in_table_names_of, in_table_names_of)
+    in_table_names = Relabelled(problems, to_table_names, to_table_names)
     java = CheckedProperties(
         {java_key(name): text for name, text in checked.properties.items()},
         {java_key(name): value for name, value in checked.values.items()},

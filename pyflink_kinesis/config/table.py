@@ -116,7 +116,7 @@ def table_key(key: str) -> str:
 
 # KinesisStreamsSink builder options (SINK_OPTIONS) and the sink's table options. The builder's
 # max_record_size_in_bytes has none: a SQL sink sends records of up to 1 MiB.
-_SINK_OPTION_NAMES = {
+SINK_OPTION_NAMES = {
     "fail_on_error": "sink.fail-on-error",
     "max_batch_size": "sink.batch.max-size",
     "max_in_flight_requests": "sink.requests.max-inflight",
@@ -128,25 +128,25 @@ _SINK_OPTION_NAMES = {
 _KEY_IN_TEXT = re.compile(r"[A-Za-z][\w-]*(?:\.(?:[\w-]+|\*)|\[[^\]]*\])*")
 
 
-def _in_table_names(text: str) -> str:
+def to_table_names(text: str) -> str:
     """``text`` with every connector key and builder option in it named as its table option."""
 
     def rename(match: re.Match[str]) -> str:
         name = match.group()
-        return _SINK_OPTION_NAMES.get(name) or table_key(name)
+        return SINK_OPTION_NAMES.get(name) or table_key(name)
 
     return _KEY_IN_TEXT.sub(rename, text)
 
 
-def _as_table_key(key: Key, **changes: Any) -> Key:
+def as_table_key(key: Key, **changes: Any) -> Key:
     """A connector key renamed to the table option Java reads as it, its doc too."""
     # Nested credentials sit under aws.credentials.* in a table, not aws.credentials.provider.*.
     nests = None if key.nests is None else table_key(key.nests + ".")[:-1]
-    renamed = {"name": table_key(key.name), "doc": _in_table_names(key.doc), "nests": nests}
+    renamed = {"name": table_key(key.name), "doc": to_table_names(key.doc), "nests": nests}
     return replace(key, **{**renamed, "sink_only": False, **changes})
 
 
-def _sink_option(
+def sink_option(
     builder: str,
     field: str,
     cls: str = ASYNC_SINK_OPTIONS,
@@ -158,8 +158,8 @@ def _sink_option(
     key = options.find(builder)
     if key is None:
         raise KeyError(builder)
-    named = replace(key, name=_SINK_OPTION_NAMES[builder], java=JavaRef(cls, field))
-    return _as_table_key(named, **changes)
+    named = replace(key, name=SINK_OPTION_NAMES[builder], java=JavaRef(cls, field))
+    return as_table_key(named, **changes)
 
 
 # --- Key tables ----------------------------------------------------------------------------
@@ -184,7 +184,7 @@ TABLE_COMMON_KEYS = KeyTable(
             "Format of the records, like json, csv, raw or avro; required.",
             java=JavaRef(FACTORY_UTIL, "FORMAT"),
         ),
-        *(_as_table_key(key) for key in AWS_KEYS.keys if not key.sink_only),
+        *(as_table_key(key) for key in AWS_KEYS.keys if not key.sink_only),
     ]
 )
 
@@ -198,7 +198,7 @@ TABLE_SOURCE_KEYS = KeyTable(
             default="default",
             java=JavaRef(KINESIS_OPTIONS, "SHARD_ASSIGNER"),
         ),
-        *(_as_table_key(key) for key in CONSUMER_KEYS.keys if key not in AWS_KEYS.keys),
+        *(as_table_key(key) for key in CONSUMER_KEYS.keys if key not in AWS_KEYS.keys),
     ]
 )
 
@@ -218,20 +218,20 @@ TABLE_SINK_KEYS = KeyTable(
             default="|",
             java=JavaRef(KINESIS_OPTIONS, "SINK_PARTITIONER_FIELD_DELIMITER"),
         ),
-        _sink_option("fail_on_error", "SINK_FAIL_ON_ERROR", KINESIS_OPTIONS),
-        _sink_option("max_batch_size", "MAX_BATCH_SIZE"),
-        _sink_option("max_in_flight_requests", "MAX_IN_FLIGHT_REQUESTS"),
-        _sink_option("max_buffered_requests", "MAX_BUFFERED_REQUESTS"),
-        _sink_option(
+        sink_option("fail_on_error", "SINK_FAIL_ON_ERROR", KINESIS_OPTIONS),
+        sink_option("max_batch_size", "MAX_BATCH_SIZE"),
+        sink_option("max_in_flight_requests", "MAX_IN_FLIGHT_REQUESTS"),
+        sink_option("max_buffered_requests", "MAX_BUFFERED_REQUESTS"),
+        sink_option(
             "max_batch_size_in_bytes",
             "FLUSH_BUFFER_SIZE",
             minimum=RECORD_MAX_BYTES,
             doc="Bytes per PutRecords request: from 1 MiB (the largest record a table sink takes) "
             "to 5 MiB (Kinesis' limit).",
         ),
-        _sink_option("max_time_in_buffer_ms", "FLUSH_BUFFER_TIMEOUT"),
+        sink_option("max_time_in_buffer_ms", "FLUSH_BUFFER_TIMEOUT"),
         *(
-            _as_table_key(key)
+            as_table_key(key)
             for key in SINK_CLIENT_KEYS.keys
             if key.sink_only or key not in AWS_KEYS.keys
         ),
@@ -516,7 +516,7 @@ def table_options(
         for name in config
         if isinstance(name, str) and table_key(name) != name and table_key(name) not in config
     }
-    as_written = _Relabelled(
+    as_written = Relabelled(
         problems, lambda key: f"{written[key]} (as {key})" if key in written else key, str
     )
     options = _check_table(
@@ -526,7 +526,7 @@ def table_options(
     return options
 
 
-class _Relabelled(Problems):
+class Relabelled(Problems):
     """Passes each problem on to ``target`` with its key (and message) rewritten."""
 
     def __init__(
@@ -555,7 +555,7 @@ def _check_table(
         raise ValueError(f"role must be 'source', 'sink' or 'both', got {role!r}")
     if not isinstance(config, Mapping):
         raise TypeError(f"a config must be a mapping of str to value, got {type(config).__name__}")
-    options = _table_spelled(config, problems, datastream_keys)
+    options = table_spelled(config, problems, datastream_keys)
     table = _TABLE_WITH_FORMAT.get(str(options.get(FORMAT)), TABLE_KEYS)
     checked = check_properties(options, table, problems, lambda c, name: _unknown(c, name, table))
     _check_table_keys(checked, table, role, problems)
@@ -564,7 +564,7 @@ def _check_table(
         {java_key(name): text for name, text in checked.properties.items()},
         {java_key(name): value for name, value in checked.values.items()},
     )
-    in_table_names = _Relabelled(problems, _in_table_names, _in_table_names)
+    in_table_names = Relabelled(problems, to_table_names, to_table_names)
     check_aws(connector, in_table_names, client="sink" if role == "sink" else "consumer")
     if role != "sink":
         _check_source(checked, connector, in_table_names)
@@ -573,7 +573,7 @@ def _check_table(
     return checked.properties
 
 
-def _table_spelled(
+def table_spelled(
     config: Mapping[str, object], problems: Problems, datastream_keys: bool
 ) -> dict[str, object]:
     """``config`` with its DataStream keys renamed to table options (or reported).
@@ -707,7 +707,7 @@ def _check_sink(
             problems.add(PARTITIONER, problem)
     # The relations KinesisStreamsSink's options must keep, the table options being its settings.
     settings: dict[str, Any] = {
-        builder: checked.values.get(name) for builder, name in _SINK_OPTION_NAMES.items()
+        builder: checked.values.get(name) for builder, name in SINK_OPTION_NAMES.items()
     }
     check_sink_options(replace(SinkSettings(None, None, True, True), **settings), problems)
 
@@ -791,12 +791,12 @@ def check_ddl(sql: str) -> None:
     """
     problems = Problems("kinesis tables of the DDL")
     for table in ddl_tables(sql):
-        in_table = _Relabelled(problems, _prefixed(f"{table.name}: "), str)
+        in_table = Relabelled(problems, prefixed(f"{table.name}: "), str)
         _check_table(table.options, "both", table.partitioned_by, in_table, datastream_keys=False)
     problems.raise_if_any()
 
 
-def _prefixed(prefix: str) -> Callable[[str], str]:
+def prefixed(prefix: str) -> Callable[[str], str]:
     return lambda key: prefix + key
 
 
