@@ -455,25 +455,56 @@ def _resolve_one(spec: JarSpec, allow_download: bool) -> Path:
 
 
 def fetch_with_maven(specs: Sequence[JarSpec], destination: Path) -> list[Path]:
-    """Fetch jars with Maven (``mvn dependency:copy``) into ``destination`` and verify them;
-    a jar already there with the pinned sha256 is kept as it is."""
+    """Fetch jars with Maven into ``destination`` and verify them; a jar already there with
+    the pinned sha256 is kept as it is.
+
+    One Maven run copies every missing jar (``dependency:copy-dependencies`` of a throwaway pom
+    listing them, without their dependencies): a Maven start per jar took minutes for the
+    optional sets. A pom holds one version of an artifact, so two versions take two runs.
+    """
     mvn = shutil.which("mvn")
     if mvn is None:
         raise JarResolutionError("Maven (mvn) is not on PATH; install it or use `fetch`.")
+    missing = [spec for spec in specs if not _in_place(destination / spec.filename, spec)]
+    while missing:
+        batch = list({(spec.group, spec.artifact): spec for spec in reversed(missing)}.values())
+        _copy_with_maven(mvn, batch, destination)
+        missing = [spec for spec in missing if spec not in batch]
     paths = []
     for spec in specs:
         path = destination / spec.filename
-        if path.is_file() and path.stat().st_size == spec.size and sha256_of(path) == spec.sha256:
-            paths.append(path)
-            continue
-        subprocess.run(
-            [mvn, "-q", "-B", "dependency:copy", f"-Dartifact={spec.coordinates}",
-             f"-DoutputDirectory={destination}"],
-            check=True,
-        )
         verify(path, spec)
         paths.append(path)
     return paths
+
+
+def _in_place(path: Path, spec: JarSpec) -> bool:
+    return path.is_file() and path.stat().st_size == spec.size and sha256_of(path) == spec.sha256
+
+
+def _copy_with_maven(mvn: str, specs: Sequence[JarSpec], destination: Path) -> None:
+    """Copy ``specs`` (one version of each artifact) into ``destination`` in one Maven run."""
+    dependencies = "".join(
+        f"<dependency><groupId>{spec.group}</groupId><artifactId>{spec.artifact}</artifactId>"
+        f"<version>{spec.version}</version><exclusions><exclusion><groupId>*</groupId>"
+        f"<artifactId>*</artifactId></exclusion></exclusions></dependency>"
+        for spec in specs
+    )
+    pom = (
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        "<groupId>io.pyflinkkinesis</groupId><artifactId>jar-fetch</artifactId>"
+        "<version>0</version><packaging>pom</packaging>"
+        f"<dependencies>{dependencies}</dependencies></project>"
+    )
+    destination.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pyflink-kinesis-mvn-") as work:
+        pom_path = Path(work) / "pom.xml"
+        pom_path.write_text(pom, encoding="utf-8")
+        subprocess.run(
+            [mvn, "-q", "-B", "-f", str(pom_path), "dependency:copy-dependencies",
+             "-DexcludeTransitive=true", f"-DoutputDirectory={destination}"],
+            check=True,
+        )
 
 
 def fetch(spec: JarSpec, destination: Path) -> Path:

@@ -6,6 +6,7 @@ import hashlib
 import http.server
 import re
 import threading
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Iterator
@@ -262,20 +263,46 @@ def test_the_shipped_firehose_set_is_the_connector_aws_base_and_its_sdk() -> Non
     assert "flink-connector-kinesis" not in firehose
 
 
-def test_maven_fetch_keeps_a_verified_jar_and_fetches_each_missing_one_once(
+def test_maven_fetch_keeps_a_verified_jar_and_fetches_the_missing_ones_in_one_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``make jars`` runs it for the base set and every optional set, which share jars."""
     present = put(tmp_path, CONTENT, spec_for(CONTENT, "present"))
-    missing = spec_for(b"fetched", "missing")
-    calls: list[list[str]] = []
+    missing = [spec_for(b"fetched", "missing"), spec_for(b"also fetched", "other")]
+    poms: list[str] = []
 
     def fake_mvn(command: list[str], check: bool) -> None:
-        calls.append(command)
-        (tmp_path / missing.filename).write_bytes(b"fetched")
+        poms.append(Path(command[command.index("-f") + 1]).read_text())
+        for spec in missing:
+            (tmp_path / spec.filename).write_bytes(b"fetched" if spec.artifact == "missing"
+                                                   else b"also fetched")
 
     monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/mvn")
     monkeypatch.setattr("subprocess.run", fake_mvn)
-    paths = jars.fetch_with_maven([spec_for(CONTENT, "present"), missing], tmp_path)
-    assert paths == [present, tmp_path / missing.filename]
-    assert [c[4] for c in calls] == [f"-Dartifact={missing.coordinates}"]
+    paths = jars.fetch_with_maven([spec_for(CONTENT, "present"), *missing], tmp_path)
+    assert paths == [present, *(tmp_path / spec.filename for spec in missing)]
+    [pom] = poms
+    assert "<artifactId>missing</artifactId>" in pom and "<artifactId>other</artifactId>" in pom
+    assert "<artifactId>present</artifactId>" not in pom
+    assert pom.count("<exclusion><groupId>*</groupId>") == 2  # the jars alone
+
+
+def test_maven_fetch_takes_two_versions_of_one_artifact_in_two_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new = spec_for(b"old", "lib"), replace(spec_for(b"new", "lib"), version="2.0")
+    versions: list[list[str]] = []
+
+    def fake_mvn(command: list[str], check: bool) -> None:
+        pom = Path(command[command.index("-f") + 1]).read_text()
+        listed = [spec for spec in (old, new) if f"<version>{spec.version}</version>" in pom]
+        versions.append([spec.version for spec in listed])
+        for spec in listed:
+            (tmp_path / spec.filename).write_bytes(b"old" if spec is old else b"new")
+
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/mvn")
+    monkeypatch.setattr("subprocess.run", fake_mvn)
+    jars.fetch_with_maven([old, new], tmp_path)
+    assert versions == [[old.version], [new.version]]
+
+
