@@ -86,14 +86,15 @@ def test_start_positions_metadata_and_migration_in_one_job(
         .map(render, output_type=Types.STRING())
         .sink_to(string_sink(aws_config, outs["meta"]))
     )
-    # The default discovery interval (10 s): a discovery before every reader has registered
-    # would start some shards at TRIM_HORIZON (docs/source.md, "Start positions").
+    # A long discovery interval (60 s): a second discovery before every reader has registered
+    # would start some shards at TRIM_HORIZON (docs/source.md, "Start positions"), and readers
+    # of a loaded machine can take longer than the default 10 s to register.
     positions: dict[str, dict[str, object]] = {
         "latest": {"flink.stream.initpos": "LATEST"},
         "ts": {"flink.stream.initpos": "AT_TIMESTAMP", "flink.stream.initpos.timestamp": timestamp},
     }
     for name, options in positions.items():
-        options["flink.shard.discovery.intervalmillis"] = 10_000
+        options["flink.shard.discovery.intervalmillis"] = 60_000
         built = source(**options).set_stream_arn(arn).set_deserialization_schema(
             SimpleStringSchema()).build()
         env.from_source(built, no_watermarks, name).sink_to(string_sink(aws_config, outs[name]))
