@@ -502,7 +502,8 @@ def _copy_with_maven(mvn: str, specs: Sequence[JarSpec], destination: Path) -> N
         pom_path.write_text(pom, encoding="utf-8")
         subprocess.run(
             [mvn, "-q", "-B", "-f", str(pom_path), "dependency:copy-dependencies",
-             "-DexcludeTransitive=true", f"-DoutputDirectory={destination}"],
+             # Absolute: Maven takes a relative one from the pom's folder.
+             "-DexcludeTransitive=true", f"-DoutputDirectory={destination.resolve()}"],
             check=True,
         )
 

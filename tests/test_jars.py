@@ -270,8 +270,10 @@ def test_maven_fetch_keeps_a_verified_jar_and_fetches_the_missing_ones_in_one_ru
     present = put(tmp_path, CONTENT, spec_for(CONTENT, "present"))
     missing = [spec_for(b"fetched", "missing"), spec_for(b"also fetched", "other")]
     poms: list[str] = []
+    commands: list[list[str]] = []
 
     def fake_mvn(command: list[str], check: bool) -> None:
+        commands.append(command)
         poms.append(Path(command[command.index("-f") + 1]).read_text())
         for spec in missing:
             (tmp_path / spec.filename).write_bytes(b"fetched" if spec.artifact == "missing"
@@ -285,6 +287,24 @@ def test_maven_fetch_keeps_a_verified_jar_and_fetches_the_missing_ones_in_one_ru
     assert "<artifactId>missing</artifactId>" in pom and "<artifactId>other</artifactId>" in pom
     assert "<artifactId>present</artifactId>" not in pom
     assert pom.count("<exclusion><groupId>*</groupId>") == 2  # the jars alone
+    assert f"-DoutputDirectory={tmp_path.resolve()}" in commands[0]
+
+
+def test_maven_fetch_gives_maven_an_absolute_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Maven resolves a relative output folder against its pom's (temporary) folder."""
+    spec = spec_for(b"fetched", "lib")
+    monkeypatch.chdir(tmp_path)
+
+    def fake_mvn(command: list[str], check: bool) -> None:
+        [folder] = [arg.split("=", 1)[1] for arg in command if arg.startswith("-DoutputDirectory")]
+        assert Path(folder).is_absolute(), folder
+        Path(folder, spec.filename).write_bytes(b"fetched")
+
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/mvn")
+    monkeypatch.setattr("subprocess.run", fake_mvn)
+    assert jars.fetch_with_maven([spec], Path("jars")) == [Path("jars") / spec.filename]
 
 
 def test_maven_fetch_takes_two_versions_of_one_artifact_in_two_runs(
