@@ -7,7 +7,6 @@ record; the connector's builder defaults are those limits (``KinesisFirehoseSink
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
@@ -31,10 +30,10 @@ from pyflink_kinesis.config.table import (
     DdlTable,
     Relabelled,
     as_table_key,
+    async_sink_table_options,
     ddl_tables,
     java_key,
     prefixed,
-    sink_option,
     table_spelled,
     to_table_names,
 )
@@ -182,8 +181,6 @@ FIREHOSE_TABLE_OPTIONS = "org.apache.flink.connector.firehose.table.KinesisFireh
 
 
 # The table option of a Firehose builder option: same limits and default.
-_firehose_option = functools.partial(sink_option, options=FIREHOSE_OPTIONS)
-
 FIREHOSE_TABLE_KEYS = KeyTable(
     [
         Key(
@@ -207,18 +204,11 @@ FIREHOSE_TABLE_KEYS = KeyTable(
             java=JavaRef(FACTORY_UTIL, "FORMAT"),
         ),
         *(as_table_key(key) for key in FIREHOSE_CLIENT_KEYS.keys),
-        _firehose_option("fail_on_error", "SINK_FAIL_ON_ERROR", FIREHOSE_TABLE_OPTIONS),
-        _firehose_option("max_batch_size", "MAX_BATCH_SIZE"),
-        _firehose_option("max_in_flight_requests", "MAX_IN_FLIGHT_REQUESTS"),
-        _firehose_option("max_buffered_requests", "MAX_BUFFERED_REQUESTS"),
-        _firehose_option(
-            "max_batch_size_in_bytes",
-            "FLUSH_BUFFER_SIZE",
-            minimum=FIREHOSE_RECORD_MAX_BYTES,
-            doc="Bytes per PutRecordBatch request: from 1,000 KiB (the largest record a table "
+        *async_sink_table_options(
+            FIREHOSE_OPTIONS, FIREHOSE_TABLE_OPTIONS, FIREHOSE_RECORD_MAX_BYTES,
+            "Bytes per PutRecordBatch request: from 1,000 KiB (the largest record a table "
             "sink takes) to 4 MiB (Firehose's limit).",
         ),
-        _firehose_option("max_time_in_buffer_ms", "FLUSH_BUFFER_TIMEOUT"),
     ]
 )
 _WITH_FORMAT = {

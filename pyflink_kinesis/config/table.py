@@ -162,6 +162,23 @@ def sink_option(
     return as_table_key(named, **changes)
 
 
+def async_sink_table_options(
+    options: KeyTable, fail_on_error_cls: str, request_bytes_minimum: int, request_bytes_doc: str
+) -> list[Key]:
+    """The table options of an async sink's six builder options, from the builder's key table
+    ``options``: a table sink takes records up to ``request_bytes_minimum`` bytes, so a request
+    must hold at least one."""
+    return [
+        sink_option("fail_on_error", "SINK_FAIL_ON_ERROR", fail_on_error_cls, options),
+        sink_option("max_batch_size", "MAX_BATCH_SIZE", options=options),
+        sink_option("max_in_flight_requests", "MAX_IN_FLIGHT_REQUESTS", options=options),
+        sink_option("max_buffered_requests", "MAX_BUFFERED_REQUESTS", options=options),
+        sink_option("max_batch_size_in_bytes", "FLUSH_BUFFER_SIZE", options=options,
+                    minimum=request_bytes_minimum, doc=request_bytes_doc),
+        sink_option("max_time_in_buffer_ms", "FLUSH_BUFFER_TIMEOUT", options=options),
+    ]
+
+
 # --- Key tables ----------------------------------------------------------------------------
 
 TABLE_COMMON_KEYS = KeyTable(
@@ -218,18 +235,11 @@ TABLE_SINK_KEYS = KeyTable(
             default="|",
             java=JavaRef(KINESIS_OPTIONS, "SINK_PARTITIONER_FIELD_DELIMITER"),
         ),
-        sink_option("fail_on_error", "SINK_FAIL_ON_ERROR", KINESIS_OPTIONS),
-        sink_option("max_batch_size", "MAX_BATCH_SIZE"),
-        sink_option("max_in_flight_requests", "MAX_IN_FLIGHT_REQUESTS"),
-        sink_option("max_buffered_requests", "MAX_BUFFERED_REQUESTS"),
-        sink_option(
-            "max_batch_size_in_bytes",
-            "FLUSH_BUFFER_SIZE",
-            minimum=RECORD_MAX_BYTES,
-            doc="Bytes per PutRecords request: from 1 MiB (the largest record a table sink takes) "
+        *async_sink_table_options(
+            SINK_OPTIONS, KINESIS_OPTIONS, RECORD_MAX_BYTES,
+            "Bytes per PutRecords request: from 1 MiB (the largest record a table sink takes) "
             "to 5 MiB (Kinesis' limit).",
         ),
-        sink_option("max_time_in_buffer_ms", "FLUSH_BUFFER_TIMEOUT"),
         *(
             as_table_key(key)
             for key in SINK_CLIENT_KEYS.keys
