@@ -64,7 +64,11 @@ from pyflink_kinesis.source import (
     KinesisStreamsSourceBuilder,
 )
 from pyflink_kinesis.table import create_table_ddl, table_descriptor
-from pyflink_kinesis.watermark import PeriodicWatermarkAssigner, WatermarkTracker
+from pyflink_kinesis.watermark import (
+    PeriodicWatermarkAssigner,
+    WatermarkTracker,
+    with_field_timestamps,
+)
 
 _gateway.install()
 _table.install()
@@ -105,5 +109,6 @@ __all__ = [
     "create_table_ddl",
     "migrate_consumer",
     "table_descriptor",
+    "with_field_timestamps",
 ]
 __version__ = "0.1.0"

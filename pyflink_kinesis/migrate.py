@@ -45,10 +45,18 @@ class MigratedSources:
         """``env.from_source`` for each source (named ``<name>: <stream>``, uid
         ``<name>-<stream>`` for savepoints), unioned into one DataStream when there are several.
 
-        Records carry their arrival time as timestamp; without ``watermark_strategy`` there are
-        no watermarks. Event time with this source is not proven yet (docs/source.md,
-        "Event time").
+        Records carry their arrival time as timestamp unless ``watermark_strategy`` takes it
+        from the record with :func:`~pyflink_kinesis.with_field_timestamps` (a Python
+        ``with_timestamp_assigner`` is refused: ``from_source`` would ignore it); without
+        ``watermark_strategy`` there are no watermarks.
         """
+        if getattr(watermark_strategy, "_timestamp_assigner", None) is not None:
+            raise ValueError(
+                "watermark_strategy has a Python timestamp assigner, which env.from_source "
+                "ignores in PyFlink 1.20 (records would keep their arrival time). Take the "
+                "timestamp in the JVM with pyflink_kinesis.with_field_timestamps(strategy, "
+                "'<field>'), or call assign_timestamps_and_watermarks on the DataStream."
+            )
         strategy = watermark_strategy or WatermarkStrategy.no_watermarks()
         streams = [
             env.from_source(source, strategy, f"{name}: {stream}").uid(f"{name}-{stream}")

@@ -1,12 +1,17 @@
-"""Event time for the consumer: ready-made watermark assigners, and alignment across subtasks."""
+"""Event time: ready-made watermark assigners and alignment for the consumer, and timestamps
+taken in the JVM for ``KinesisStreamsSource`` (``env.from_source``)."""
 
 from __future__ import annotations
 
+from pyflink.common import WatermarkStrategy
+
+from pyflink_kinesis import gateway
 from pyflink_kinesis._java import JavaRecipe, java_class, own_class
 
 _TRACKER = "org.apache.flink.streaming.connectors.kinesis.util.JobManagerWatermarkTracker"
 _ARRIVAL_TIME = "io.pyflinkkinesis.ArrivalTimeWatermarks"
 _JSON_FIELD = "io.pyflinkkinesis.JsonFieldWatermarks"
+_FIELD_TIMESTAMPS = "io.pyflinkkinesis.FieldTimestampAssigner"
 _UNITS = ("millis", "seconds")
 
 
@@ -53,10 +58,7 @@ class PeriodicWatermarkAssigner(JavaRecipe):
         it has no offset). A record without a readable timestamp fails the job with an error
         naming the field.
         """
-        if not isinstance(field, str) or not field.strip(". "):
-            raise ValueError(f"field must name a field of the records, e.g. 'ts', not {field!r}")
-        if unit not in _UNITS:
-            raise ValueError(f"unit must be one of {', '.join(_UNITS)}, not {unit!r}")
+        _check_field(field, unit)
         bound = _bound(max_out_of_orderness_ms)
         return PeriodicWatermarkAssigner(
             f"json_field({field!r}, {bound}, {unit!r})",
@@ -64,6 +66,45 @@ class PeriodicWatermarkAssigner(JavaRecipe):
                 field, bound, unit
             ),
         )
+
+
+def with_field_timestamps(
+    strategy: WatermarkStrategy, field: str, unit: str = "millis"
+) -> WatermarkStrategy:
+    """``strategy`` with event time read from a field of each record, in the JVM.
+
+    For ``env.from_source(KinesisStreamsSource..., strategy, ...)``: PyFlink 1.20's
+    ``from_source`` ignores a Python ``with_timestamp_assigner`` (it keeps the source's own
+    timestamp, Kinesis' arrival time), so the timestamp must be taken by a Java assigner. The
+    record may be JSON text (``SimpleStringSchema``), a Row with named fields or a map; ``field``
+    may be a dotted path (``"meta.ts"``); the value is epoch milliseconds, epoch seconds with
+    ``unit="seconds"`` (fractions allowed), or an ISO-8601 string (UTC when it has no offset). A
+    record without a readable timestamp fails the job with an error naming the field.
+
+    Keep chaining PyFlink's methods on the result (``with_idleness``,
+    ``with_watermark_alignment``); it also works with ``assign_timestamps_and_watermarks``.
+    """
+    if not isinstance(strategy, WatermarkStrategy):
+        raise TypeError(
+            "strategy must be a pyflink.common.WatermarkStrategy, e.g. "
+            f"WatermarkStrategy.for_monotonous_timestamps(), not {type(strategy).__name__}"
+        )
+    if getattr(strategy, "_timestamp_assigner", None) is not None:
+        raise ValueError(
+            "strategy already has a Python timestamp assigner (with_timestamp_assigner); "
+            "env.from_source would ignore it. Pass the strategy without it."
+        )
+    _check_field(field, unit)
+    jvm = gateway.jvm()
+    assigner = own_class(jvm, _FIELD_TIMESTAMPS, "with_field_timestamps()")(field, unit)
+    return WatermarkStrategy(strategy._j_watermark_strategy.withTimestampAssigner(assigner))
+
+
+def _check_field(field: object, unit: object) -> None:
+    if not isinstance(field, str) or not field.strip(". "):
+        raise ValueError(f"field must name a field of the records, e.g. 'ts', not {field!r}")
+    if unit not in _UNITS:
+        raise ValueError(f"unit must be one of {', '.join(_UNITS)}, not {unit!r}")
 
 
 def _bound(max_out_of_orderness_ms: object) -> int:

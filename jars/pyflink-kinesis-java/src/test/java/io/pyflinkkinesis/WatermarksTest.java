@@ -1,5 +1,7 @@
 package io.pyflinkkinesis;
 
+import org.apache.flink.api.common.eventtime.TimestampAssigner;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.serialization.SimpleStringSchema;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.InstantiationUtil;
@@ -136,5 +138,28 @@ class WatermarksTest {
 
         assertEquals(9L, copy.extractTimestamp("{\"ts\": 9}", 0L));
         assertEquals(1L, copy.getCurrentWatermark().getTimestamp());
+    }
+
+    @Test
+    void fieldTimestampAssignerReplacesTheSourceTimestampInAWatermarkStrategy() throws Exception {
+        WatermarkStrategy<String> strategy = WatermarkStrategy.<String>forMonotonousTimestamps()
+                .withTimestampAssigner(new FieldTimestampAssigner<String>("meta.at", "seconds"));
+        TimestampAssigner<String> assigner =
+                InstantiationUtil.clone(strategy).createTimestampAssigner(null);
+
+        // The source's own timestamp (Kinesis' arrival time) is ignored.
+        assertEquals(1_459_799_926_480L,
+                assigner.extractTimestamp("{\"meta\": {\"at\": 1459799926.480}}", 99L));
+    }
+
+    @Test
+    void fieldTimestampAssignerFailsNamingTheFieldAndRejectsBadUnits() {
+        FieldTimestampAssigner<String> assigner = new FieldTimestampAssigner<>("ts", "millis");
+
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> assigner.extractTimestamp("{\"other\": 1}", 5L)).getMessage()
+                .contains("'ts'"));
+        assertThrows(IllegalArgumentException.class,
+                () -> new FieldTimestampAssigner<>("ts", "hours"));
     }
 }
