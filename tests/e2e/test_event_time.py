@@ -1,5 +1,7 @@
 """Event time from the consumer in real jobs: per-shard watermarks, idle shards, alignment;
-and from the FLIP-27 ``KinesisStreamsSource`` with a ``WatermarkStrategy`` (last test).
+and from the FLIP-27 ``KinesisStreamsSource`` with a ``WatermarkStrategy``: ``with_idleness``,
+and ``with_watermark_alignment`` against a backlog (event time from the payload through
+``with_field_timestamps``).
 
 Records are JSON ``{"k": key, "ts": event time in ms, ...}`` put on chosen shards; the jobs use
 ``PeriodicWatermarkAssigner.json_field("ts")`` so event times are ours, not the server's.
@@ -11,13 +13,13 @@ import hashlib
 import json
 import time
 from collections import Counter
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import pytest
 from pyflink.common import Duration, Row, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.common.time import Time
-from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.datastream.functions import (
     KeyedProcessFunction,
     ProcessFunction,
@@ -31,6 +33,7 @@ from pyflink_kinesis import (
     KinesisShardAssigner,
     PeriodicWatermarkAssigner,
     WatermarkTracker,
+    with_field_timestamps,
 )
 from pyflink_kinesis.testing import FaultProxy, LocalKinesis
 from tests.e2e.jobs import Job, flip27_source, start, string_sink
@@ -252,12 +255,12 @@ def max_spread(
     local_kinesis: LocalKinesis,
     stream_factory: MakeStream,
     aws_config: dict[str, object],
-    tracker: WatermarkTracker | None,
+    read: Callable[[StreamExecutionEnvironment, str], DataStream],
 ) -> tuple[int, int]:
     """Each of 2 shards has its own source subtask and one event when the job starts. Then
     shard 0 gets 59 more at once, 100 ms of event time apart, and shard 1 the same, 5 a second
-    (its event time advancing at half the speed of wall time). Returns (records read, the
-    largest event-time lead of shard 0 over shard 1 seen)."""
+    (its event time advancing at half the speed of wall time). ``read(env, stream)`` adds the
+    reader. Returns (records read, the largest event-time lead of shard 0 over shard 1 seen)."""
     source, out = stream_factory(2), stream_factory(1)
     fast_key, slow_key = keys_per_shard(local_kinesis, source)
     fast = [{"shard": 0, "ts": BASE_MS + i * 100} for i in range(60)]
@@ -266,16 +269,10 @@ def max_spread(
     put_events(local_kinesis, source, fast_key, fast[:1])
     put_events(local_kinesis, source, slow_key, slow[:1])
 
-    consumer = event_time_consumer(
-        source, aws_config,
-        **{"flink.watermark.sync.interval": 200, "flink.watermark.lookahead.millis": LOOKAHEAD_MS},
-    ).set_shard_assigner(KinesisShardAssigner.uniform_shard_assigner())
-    if tracker is not None:
-        consumer.set_watermark_tracker(tracker)
     env.set_parallelism(2)
     env.set_buffer_timeout(0)
     (
-        env.add_source(consumer)
+        read(env, source)
         .key_by(lambda s: "all", key_type=Types.STRING())
         .process(Spread(), output_type=Types.STRING())
         .set_parallelism(1)
@@ -297,6 +294,38 @@ def max_spread(
     return len(rows), max(int(spread) for _, _, spread in rows)
 
 
+def legacy_consumer(
+    aws_config: dict[str, object], tracker: WatermarkTracker | None
+) -> Callable[[StreamExecutionEnvironment, str], DataStream]:
+    """``FlinkKinesisConsumer`` with ``json_field("ts")``, one shard per subtask, and the
+    tracker if any (sync interval 200 ms, lookahead ``LOOKAHEAD_MS``)."""
+
+    def read(env: StreamExecutionEnvironment, stream: str) -> DataStream:
+        consumer = event_time_consumer(
+            stream, aws_config,
+            **{"flink.watermark.sync.interval": 200,
+               "flink.watermark.lookahead.millis": LOOKAHEAD_MS},
+        ).set_shard_assigner(KinesisShardAssigner.uniform_shard_assigner())
+        if tracker is not None:
+            consumer.set_watermark_tracker(tracker)
+        return env.add_source(consumer)
+
+    return read
+
+
+def flip27_reader(
+    aws_config: dict[str, object], strategy: WatermarkStrategy
+) -> Callable[[StreamExecutionEnvironment, str], DataStream]:
+    """``KinesisStreamsSource`` from TRIM_HORIZON with ``strategy``, the event time taken from
+    "ts" in the JVM (``with_field_timestamps``)."""
+
+    def read(env: StreamExecutionEnvironment, stream: str) -> DataStream:
+        source = flip27_source(aws_config, stream)
+        return env.from_source(source, with_field_timestamps(strategy, "ts"), "flip-27")
+
+    return read
+
+
 def test_watermark_tracker_keeps_subtasks_within_the_lookahead(
     env: StreamExecutionEnvironment,
     local_kinesis: LocalKinesis,
@@ -305,7 +334,9 @@ def test_watermark_tracker_keeps_subtasks_within_the_lookahead(
 ) -> None:
     read, spread = max_spread(
         env, local_kinesis, stream_factory, aws_config,
-        WatermarkTracker.job_manager_watermark_tracker("alignment-test"),
+        legacy_consumer(
+            aws_config, WatermarkTracker.job_manager_watermark_tracker("alignment-test")
+        ),
     )
     print(f"with tracker (lookahead {LOOKAHEAD_MS} ms): {read} records, max lead {spread} ms")
 
@@ -321,11 +352,117 @@ def test_without_a_tracker_a_subtask_runs_ahead_of_the_others(
     stream_factory: MakeStream,
     aws_config: dict[str, object],
 ) -> None:
-    read, spread = max_spread(env, local_kinesis, stream_factory, aws_config, None)
+    read, spread = max_spread(
+        env, local_kinesis, stream_factory, aws_config, legacy_consumer(aws_config, None)
+    )
     print(f"without tracker: {read} records, max lead {spread} ms")
 
     assert read == 120
     assert spread >= 4000
+
+
+class BacklogLead(KeyedProcessFunction):  # type: ignore[misc]
+    """Per record of shard 1: the largest lead of shard 0's event time over shard 1's seen since
+    the previous one, and how many records of shard 0 were read so far."""
+
+    def open(self, runtime_context: object) -> None:
+        self.latest: dict[int, int] = {}
+        self.lead = 0
+        self.fast_read = 0
+
+    def process_element(self, value: str, ctx: KeyedProcessFunction.Context) -> Iterator[str]:
+        event = json.loads(value)
+        self.latest[event["shard"]] = event["ts"]
+        if event["shard"] == 0:
+            self.fast_read += 1
+        if len(self.latest) == 2:
+            self.lead = max(self.lead, self.latest[0] - self.latest[1])
+        if event["shard"] == 1:
+            yield f"{event['ts']}|{self.lead}|{self.fast_read}"
+            self.lead = 0
+
+
+BACKLOG = 20_000  # shard 0's backlog: one event per ms of event time
+DRIFT_MS = 2000
+
+
+def backlog_lead(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+    strategy: WatermarkStrategy,
+) -> tuple[int, int]:
+    """A subtask with a backlog next to one that is up to date: shard 0 holds ``BACKLOG``
+    events 1 ms of event time apart (20 s) when the job starts, shard 1 one event, then one
+    every 200 ms for 10 s, its event time keeping pace with the clock. Each shard has its own
+    ``KinesisStreamsSource`` subtask. Returns (records of shard 0 read when shard 1's last
+    event is seen, the largest lead of shard 0's event time over shard 1's)."""
+    source, out = stream_factory(2), stream_factory(1)
+    fast_key, slow_key = keys_per_shard(local_kinesis, source)
+    put_events(local_kinesis, source, fast_key,
+               ({"shard": 0, "ts": BASE_MS + i} for i in range(BACKLOG)))
+    slow = [{"shard": 1, "ts": BASE_MS + i * 200} for i in range(51)]
+    put_events(local_kinesis, source, slow_key, slow[:1])
+
+    env.set_parallelism(2)
+    env.set_buffer_timeout(0)
+    (
+        flip27_reader(aws_config, strategy)(env, source)
+        .key_by(lambda s: "all", key_type=Types.STRING())
+        .process(BacklogLead(), output_type=Types.STRING())
+        .set_parallelism(1)
+        .sink_to(string_sink(aws_config, out))
+    )
+    job = start(env, "alignment with a backlog")
+    try:
+        wait_for_output(job, local_kinesis, out, 1)
+        for event in slow[1:]:
+            put_events(local_kinesis, source, slow_key, [event])
+            time.sleep(0.2)
+        lines = wait_for_output(job, local_kinesis, out, len(slow))
+    finally:
+        job.cancel()
+    rows = [[int(field) for field in line.split("|")] for line in lines]
+    return max(fast for _, _, fast in rows), max(lead for _, lead, _ in rows)
+
+
+def test_flip27_source_with_watermark_alignment_holds_back_a_subtask_with_a_backlog(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+) -> None:
+    """Connector 4.3.0's own split reader cannot pause a shard, so this job failed ("This split
+    reader does not support pausing or resuming splits"); ours can."""
+    aligned = WatermarkStrategy.for_monotonous_timestamps().with_watermark_alignment(
+        "backlog", Duration.of_millis(DRIFT_MS), Duration.of_millis(200)
+    )
+    read, lead = backlog_lead(env, local_kinesis, stream_factory, aws_config, aligned)
+    print(f"FLIP-27 with_watermark_alignment (drift {DRIFT_MS} ms): read {read} of {BACKLOG} "
+          f"backlog records while the other shard covered 10 s; max lead {lead} ms")
+
+    # Shard 1 reached 10 s of event time: shard 0 may be read up to about 12 s (+ the records
+    # in flight when it is paused), not its whole 20 s backlog.
+    assert read < BACKLOG * 0.8
+    assert lead <= DRIFT_MS + 5000
+
+
+def test_flip27_source_without_alignment_reads_the_whole_backlog_ahead(
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+) -> None:
+    read, lead = backlog_lead(
+        env, local_kinesis, stream_factory, aws_config,
+        WatermarkStrategy.for_monotonous_timestamps(),
+    )
+    print(f"FLIP-27 without alignment: read {read} of {BACKLOG} backlog records; "
+          f"max lead {lead} ms")
+
+    assert read == BACKLOG
+    assert lead >= 10_000
 
 
 class ShowTimes(ProcessFunction):  # type: ignore[misc]

@@ -1,0 +1,189 @@
+package io.pyflinkkinesis;
+
+import org.apache.flink.connector.base.source.reader.RecordsBySplits;
+import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
+import org.apache.flink.connector.kinesis.source.proxy.StreamProxy;
+import org.apache.flink.connector.kinesis.source.split.KinesisShardSplit;
+import org.apache.flink.connector.kinesis.source.split.KinesisShardSplitState;
+import org.apache.flink.connector.kinesis.source.split.StartingPosition;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
+import org.apache.flink.util.Preconditions;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The polling shard reader of the FLIP-27 {@code KinesisStreamsSource}, able to pause shards.
+ *
+ * <p>Connector 4.3.0's {@code PollingKinesisShardSplitReader} does not implement {@link
+ * #pauseOrResumeSplits}, so a job with {@code WatermarkStrategy.withWatermarkAlignment} fails as
+ * soon as Flink asks it to hold back a shard that is ahead ("This split reader does not support
+ * pausing or resuming splits"); and the connector builds its fetcher manager without the source's
+ * configuration, so {@code pipeline.watermark-alignment.allow-unaligned-source-splits} cannot be
+ * set either. This reader reads as the connector's does, one {@code GetRecords} call at a time,
+ * round robin over its shards, and skips paused ones until they are resumed. It hands an answer
+ * over in parts of at most {@link #MAX_RECORDS_PER_FETCH} records, so that a pause takes effect
+ * within one part. A finished shard (no next iterator) is reported once and dropped, where the
+ * connector's keeps polling it. Records are handed over in the order read; the split state the
+ * source checkpoints is the reader's (the last record emitted), so records read but not handed
+ * over are read again after a restore, never skipped.
+ */
+public class PausableShardSplitReader implements SplitReader<Record, KinesisShardSplit> {
+
+    /** How long a fetch waits when every shard is paused, unless woken up. */
+    static final long ALL_PAUSED_WAIT_MILLIS = 100;
+    /**
+     * The most records one fetch hands over. A {@code GetRecords} answer (up to 10,000 records)
+     * is handed over in parts, so that a pause stops a shard within this many records rather
+     * than after the whole answer: the granularity of watermark alignment.
+     */
+    public static final int MAX_RECORDS_PER_FETCH = 500;
+
+    /** A shard: where its next {@code GetRecords} starts, and records read not yet handed over. */
+    private static final class Shard {
+        final KinesisShardSplitState split;
+        final Deque<Record> unsent = new ArrayDeque<>();
+        boolean finished;
+
+        Shard(KinesisShardSplitState split) {
+            this.split = split;
+        }
+    }
+
+    private final StreamProxy kinesis;
+    private final int maxRecordsPerFetch;
+    private final Deque<Shard> assignedSplits = new ArrayDeque<>();
+    private final Set<String> pausedSplitIds = new HashSet<>();
+    private final Object wakeUps = new Object();
+    private boolean wokenUp;
+
+    public PausableShardSplitReader(StreamProxy kinesis) {
+        this(kinesis, MAX_RECORDS_PER_FETCH);
+    }
+
+    PausableShardSplitReader(StreamProxy kinesis, int maxRecordsPerFetch) {
+        this.kinesis = Preconditions.checkNotNull(kinesis, "kinesis");
+        Preconditions.checkArgument(maxRecordsPerFetch > 0, "maxRecordsPerFetch must be > 0");
+        this.maxRecordsPerFetch = maxRecordsPerFetch;
+    }
+
+    @Override
+    public RecordsWithSplitIds<Record> fetch() {
+        Shard shard = nextActiveShard();
+        if (shard == null) {
+            if (!assignedSplits.isEmpty()) {
+                waitForResumeOrWakeUp();
+            }
+            return nothing();
+        }
+        if (shard.unsent.isEmpty() && !shard.finished) {
+            read(shard);
+        }
+        List<Record> records = new ArrayList<>();
+        while (records.size() < maxRecordsPerFetch && !shard.unsent.isEmpty()) {
+            records.add(shard.unsent.poll());
+        }
+        boolean done = shard.finished && shard.unsent.isEmpty();
+        if (!done) {
+            assignedSplits.add(shard);
+        }
+        if (records.isEmpty() && !done) {
+            return nothing();
+        }
+        RecordsBySplits.Builder<Record> batch = new RecordsBySplits.Builder<>();
+        batch.addAll(shard.split.getSplitId(), records);
+        if (done) {
+            batch.addFinishedSplit(shard.split.getSplitId());
+        }
+        return batch.build();
+    }
+
+    /** One {@code GetRecords} call; the next one starts after the last record it returned. */
+    private void read(Shard shard) {
+        KinesisShardSplitState split = shard.split;
+        GetRecordsResponse response = kinesis.getRecords(
+                split.getStreamArn(), split.getShardId(), split.getNextStartingPosition());
+        shard.finished = response.nextShardIterator() == null;
+        if (response.hasRecords() && !response.records().isEmpty()) {
+            List<Record> records = response.records();
+            shard.unsent.addAll(records);
+            split.setNextStartingPosition(StartingPosition.continueFromSequenceNumber(
+                    records.get(records.size() - 1).sequenceNumber()));
+        }
+    }
+
+    /** The next shard in turn that is not paused, taken off the queue; null when none is. */
+    private Shard nextActiveShard() {
+        for (int i = assignedSplits.size(); i > 0; i--) {
+            Shard shard = assignedSplits.poll();
+            if (!pausedSplitIds.contains(shard.split.getSplitId())) {
+                return shard;
+            }
+            assignedSplits.add(shard);
+        }
+        return null;
+    }
+
+    private void waitForResumeOrWakeUp() {
+        synchronized (wakeUps) {
+            if (!wokenUp) {
+                try {
+                    wakeUps.wait(ALL_PAUSED_WAIT_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            wokenUp = false;
+        }
+    }
+
+    private static RecordsWithSplitIds<Record> nothing() {
+        return new RecordsBySplits.Builder<Record>().build();
+    }
+
+    @Override
+    public void handleSplitsChanges(SplitsChange<KinesisShardSplit> splitsChanges) {
+        for (KinesisShardSplit split : splitsChanges.splits()) {
+            assignedSplits.add(new Shard(new KinesisShardSplitState(split)));
+        }
+    }
+
+    @Override
+    public void pauseOrResumeSplits(
+            Collection<KinesisShardSplit> splitsToPause,
+            Collection<KinesisShardSplit> splitsToResume) {
+        for (KinesisShardSplit split : splitsToPause) {
+            pausedSplitIds.add(split.splitId());
+        }
+        for (KinesisShardSplit split : splitsToResume) {
+            pausedSplitIds.remove(split.splitId());
+        }
+    }
+
+    /** The shards this reader skips now (for tests and logs). */
+    public Set<String> pausedSplitIds() {
+        return Collections.unmodifiableSet(new HashSet<>(pausedSplitIds));
+    }
+
+    @Override
+    public void wakeUp() {
+        synchronized (wakeUps) {
+            wokenUp = true;
+            wakeUps.notifyAll();
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        kinesis.close();
+    }
+}
