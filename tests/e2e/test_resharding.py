@@ -4,8 +4,8 @@ kinesalite, UpdateShardCount on kinesis-mock.
 A producer thread writes one ``<key>:<n>`` record per key every 200 ms (``n`` counts that key's
 records from 0), one PutRecords call per round and no key twice in a call, so each key's records
 are in the stream in order even when the call is retried. It keeps writing through every reshard.
-The job reads with the polling consumer (for UpdateShardCount also with enhanced fan-out; for
-split and merge, in the same job, also with the FLIP-27 ``KinesisStreamsSource``) and keys the
+The job reads with the polling consumer (for UpdateShardCount also with enhanced fan-out) and,
+in the same job, with the FLIP-27 ``KinesisStreamsSource``, and keys the
 records by partition key into ``ArrivalOrder``, which appends how many records of the
 key it saw before (``<key>:<n>|<i>``). Read back with boto3, the output shows whether anything
 was lost or duplicated, and, sorting each key's lines by ``i``, whether the job saw each key's
@@ -17,12 +17,11 @@ written. Per-key order across a reshard is NOT kept by connector 4.3.0 (see
 ``ORDER_NOT_KEPT``): the test prints every key whose order broke, the late record and the shards
 involved, but does not fail on it.
 
-The UpdateShardCount test reads with the consumer only: on kinesis-mock, connector 4.3.0's
-FLIP-27 source fails the job once it reads a closed shard whose last records are still unread
-(``CLOSED_SHARD_FAILS_SOURCE``), and the failure takes the consumer in the same job down with
-it. The last test here pins that failure. With the connector's fix (FLINK-36427, in 5.0.0)
-patched into a copy of the 4.3.0 jar, the two read side by side in that test and lost and
-duplicated nothing in 3 of 3 runs (docs/reliability.md).
+The UpdateShardCount test reads with both too. On kinesis-mock, connector 4.3.0's own FLIP-27
+split reader fails the job once it reads a closed shard whose last records are still unread
+(``CLOSED_SHARD_FAILS_SOURCE``, fixed upstream by FLINK-36427 in 5.0.0); our
+``TypedKinesisStreamsSource`` reads shards with ``PausableShardSplitReader``, which drops a
+finished shard. The last test shows it on a stream resharded before the job.
 """
 
 from __future__ import annotations
@@ -35,13 +34,13 @@ from typing import Callable, Iterable, Sequence
 
 import botocore.exceptions
 import pytest
-from pyflink.common import Types, WatermarkStrategy
+from pyflink.common import JobStatus, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
 from pyflink_kinesis import FlinkKinesisConsumer
 from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServer
-from tests.e2e.jobs import ArrivalOrder, Job, flip27_source, job_failure, start, string_sink
+from tests.e2e.jobs import ArrivalOrder, Job, flip27_source, start, string_sink
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 180.0
@@ -358,11 +357,12 @@ def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_s
     mock_aws: dict[str, object],
     publisher: dict[str, str],
 ) -> None:
-    source, out = mock_stream_factory(2), mock_stream_factory(1)
+    source, out, flip27_out = (mock_stream_factory(2), mock_stream_factory(1),
+                               mock_stream_factory(1))
     keys = keys_by_range([i * HASH_SPACE // 4 for i in range(4)] + [HASH_SPACE], per_range=2)
     original = {s["ShardId"] for s in kinesis_mock.list_shards(source)}
 
-    job = start_order_job(env, mock_aws, source, out, **publisher)
+    job = start_order_job(env, mock_aws, source, out, flip27_out, **publisher)
     producer = FlowingProducer(kinesis_mock, source, keys)
     producer.start()
     try:
@@ -378,29 +378,33 @@ def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_s
             producer.wait_until_written_to(opened, job)
         time.sleep(2 * ROUND_S)
         produced, output = finish(job, producer, kinesis_mock, out)
+        wait_for_output(job, kinesis_mock, flip27_out, produced, "the FLIP-27 source's output")
+        flip27_output = read_output(kinesis_mock, flip27_out)
     finally:
         producer.halt()
         job.cancel()
 
     assert set(producer.shard_of.values()) == set().union(*generations)
     what = publisher["flink.stream.recordpublisher"]
-    check(f"UpdateShardCount 2 -> 4 -> 2 under load, {what}", produced, output, producer)
+    check(f"UpdateShardCount 2 -> 4 -> 2 under load, FlinkKinesisConsumer {what}", produced,
+          output, producer)
+    check("UpdateShardCount 2 -> 4 -> 2 under load, KinesisStreamsSource", produced,
+          flip27_output, producer)
 
 
-def test_flip27_source_fails_on_a_closed_shard_whose_last_records_are_unread(
+def test_flip27_source_reads_closed_shards_whose_last_records_come_without_an_iterator(
     env: StreamExecutionEnvironment,
     kinesis_mock: KinesisMock,
     mock_stream_factory: StreamFactory,
     mock_aws: dict[str, object],
 ) -> None:
-    """Pins ``CLOSED_SHARD_FAILS_SOURCE``. Under load it fails the job after UpdateShardCount
-    whenever a parent still holds unread records when it closes; here both parents hold all of
-    theirs, so it fails every time. Once this test fails because the job keeps running (a
-    connector with the fix), read with the FLIP-27 source in the UpdateShardCount test, side by
-    side with the consumer, as the split and merge test does."""
+    """Connector 4.3.0's own split reader fails this job (``CLOSED_SHARD_FAILS_SOURCE``): both
+    parents still hold all their records when UpdateShardCount closes them, and kinesis-mock
+    sends a closed shard's last records without a next iterator. Our ``PausableShardSplitReader``
+    drops a finished shard, so every record is read once."""
     source, out = mock_stream_factory(2), mock_stream_factory(1)
-    puts = kinesis_mock.put_records(source, [f"record:{n}" for n in range(40)])
-    parents = {put.shard_id for put in puts}
+    written = [f"record:{n}" for n in range(40)]
+    parents = {put.shard_id for put in kinesis_mock.put_records(source, written)}
     kinesis_mock.update_shard_count(source, 4)
     assert parents == {s["ShardId"] for s in kinesis_mock.list_shards(source)
                        if "EndingSequenceNumber" in s["SequenceNumberRange"]}
@@ -408,6 +412,14 @@ def test_flip27_source_fails_on_a_closed_shard_whose_last_records_are_unread(
     records = env.from_source(flip27_source(mock_aws, source), WatermarkStrategy.no_watermarks(),
                               "flip-27")
     records.sink_to(string_sink(mock_aws, out))
-    failure = job_failure(start(env, "FLIP-27 source over closed shards"))
+    job = start(env, "FLIP-27 source over closed shards")
+    try:
+        job.wait_for(lambda: len(kinesis_mock.read_all(out)) >= len(written) or None, TIMEOUT_S,
+                     f"{len(written)} records")
+        time.sleep(2.0)  # a record read twice would arrive within the sink's flush interval
+        read = Counter(r.text for r in kinesis_mock.read_all(out))
+        assert job.status() == JobStatus.RUNNING
+    finally:
+        job.cancel()
 
-    assert CLOSED_SHARD_FAILS_SOURCE in failure
+    assert read == Counter(written)
