@@ -42,7 +42,7 @@ def test_bad_arguments_are_refused_before_the_jvm(
 ) -> None:
     given = WatermarkStrategy.for_monotonous_timestamps() if strategy is None else strategy
     with pytest.raises(error, match=message):
-        with_field_timestamps(given, field, unit)  # type: ignore[arg-type]
+        with_field_timestamps(given, field, unit)
 
 
 def test_a_python_timestamp_assigner_is_refused_as_from_source_would_ignore_it() -> None:
