@@ -33,8 +33,7 @@ EARLY_SOURCE_LIMITS = (
     "KinesisStreamsSource of connector 4.3.0 is an early version (docs/source.md, 'What it "
     "does differently'): after a split or merge it reads child shards at once, beside their "
     "parents, so a key's records are not in order across the resharding; KPL-aggregated "
-    "records reach the schema as the aggregate, not de-aggregated; it calls GetRecords "
-    "without a pause between calls."
+    "records reach the schema as the aggregate, not de-aggregated."
 )
 START_POSITION_RACE = (
     " With {position}, shards may start at TRIM_HORIZON instead, re-reading the stream's "

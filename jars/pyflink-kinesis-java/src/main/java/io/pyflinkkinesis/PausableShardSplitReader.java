@@ -20,6 +20,8 @@ import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * The polling shard reader of the FLIP-27 {@code KinesisStreamsSource}, able to pause shards.
@@ -30,7 +32,9 @@ import java.util.Set;
  * pausing or resuming splits"); and the connector builds its fetcher manager without the source's
  * configuration, so {@code pipeline.watermark-alignment.allow-unaligned-source-splits} cannot be
  * set either. This reader reads as the connector's does, one {@code GetRecords} call at a time,
- * round robin over its shards, and skips paused ones until they are resumed. It hands an answer
+ * round robin over its shards, and skips paused ones until they are resumed. A shard whose last
+ * answer had no records is asked again only after {@link #EMPTY_SHARD_INTERVAL_MILLIS}, where
+ * the connector's reader calls GetRecords on an idle shard without a pause. It hands an answer
  * over in parts of at most {@link #MAX_RECORDS_PER_FETCH} records, so that a pause takes effect
  * within one part. A finished shard (no next iterator) is reported once and dropped, where the
  * connector's keeps polling it. Records are handed over in the order read; the split state the
@@ -41,6 +45,13 @@ public class PausableShardSplitReader implements SplitReader<Record, KinesisShar
 
     /** How long a fetch waits when every shard is paused, unless woken up. */
     static final long ALL_PAUSED_WAIT_MILLIS = 100;
+    /**
+     * After an answer without records, the shard is not asked again for this long (the legacy
+     * consumer's default {@code flink.shard.getrecords.intervalmillis}); a shard with records is
+     * read again at once. Kinesis allows 5 GetRecords calls per second per shard, shared by all
+     * of the stream's consumers; connector 4.3.0's reader asks an idle shard without a pause.
+     */
+    public static final long EMPTY_SHARD_INTERVAL_MILLIS = 200;
     /**
      * The most records one fetch hands over. A {@code GetRecords} answer (up to 10,000 records)
      * is handed over in parts, so that a pause stops a shard within this many records rather
@@ -53,6 +64,7 @@ public class PausableShardSplitReader implements SplitReader<Record, KinesisShar
         final KinesisShardSplitState split;
         final Deque<Record> unsent = new ArrayDeque<>();
         boolean finished;
+        long nextReadNanos;
 
         Shard(KinesisShardSplitState split) {
             this.split = split;
@@ -61,27 +73,30 @@ public class PausableShardSplitReader implements SplitReader<Record, KinesisShar
 
     private final StreamProxy kinesis;
     private final int maxRecordsPerFetch;
+    private final LongSupplier nanoClock;
     private final Deque<Shard> assignedSplits = new ArrayDeque<>();
     private final Set<String> pausedSplitIds = new HashSet<>();
     private final Object wakeUps = new Object();
     private boolean wokenUp;
 
     public PausableShardSplitReader(StreamProxy kinesis) {
-        this(kinesis, MAX_RECORDS_PER_FETCH);
+        this(kinesis, MAX_RECORDS_PER_FETCH, System::nanoTime);
     }
 
-    PausableShardSplitReader(StreamProxy kinesis, int maxRecordsPerFetch) {
+    PausableShardSplitReader(StreamProxy kinesis, int maxRecordsPerFetch, LongSupplier nanoClock) {
         this.kinesis = Preconditions.checkNotNull(kinesis, "kinesis");
         Preconditions.checkArgument(maxRecordsPerFetch > 0, "maxRecordsPerFetch must be > 0");
         this.maxRecordsPerFetch = maxRecordsPerFetch;
+        this.nanoClock = Preconditions.checkNotNull(nanoClock, "nanoClock");
     }
 
     @Override
     public RecordsWithSplitIds<Record> fetch() {
-        Shard shard = nextActiveShard();
+        long now = nanoClock.getAsLong();
+        Shard shard = nextReadyShard(now);
         if (shard == null) {
             if (!assignedSplits.isEmpty()) {
-                waitForResumeOrWakeUp();
+                waitForWakeUp(millisUntilAShardIsDue(now));
             }
             return nothing();
         }
@@ -118,14 +133,20 @@ public class PausableShardSplitReader implements SplitReader<Record, KinesisShar
             shard.unsent.addAll(records);
             split.setNextStartingPosition(StartingPosition.continueFromSequenceNumber(
                     records.get(records.size() - 1).sequenceNumber()));
+        } else {
+            shard.nextReadNanos = nanoClock.getAsLong()
+                    + TimeUnit.MILLISECONDS.toNanos(EMPTY_SHARD_INTERVAL_MILLIS);
         }
     }
 
-    /** The next shard in turn that is not paused, taken off the queue; null when none is. */
-    private Shard nextActiveShard() {
+    /**
+     * The next shard in turn that is not paused and has records to hand over or is due for a
+     * call, taken off the queue; null when none is.
+     */
+    private Shard nextReadyShard(long now) {
         for (int i = assignedSplits.size(); i > 0; i--) {
             Shard shard = assignedSplits.poll();
-            if (!pausedSplitIds.contains(shard.split.getSplitId())) {
+            if (!pausedSplitIds.contains(shard.split.getSplitId()) && isDue(shard, now)) {
                 return shard;
             }
             assignedSplits.add(shard);
@@ -133,11 +154,27 @@ public class PausableShardSplitReader implements SplitReader<Record, KinesisShar
         return null;
     }
 
-    private void waitForResumeOrWakeUp() {
+    private static boolean isDue(Shard shard, long now) {
+        return !shard.unsent.isEmpty() || shard.finished || shard.nextReadNanos - now <= 0;
+    }
+
+    /** Until the first shard that is not paused is due (at least 1 ms), else the pause wait. */
+    private long millisUntilAShardIsDue(long now) {
+        long millis = ALL_PAUSED_WAIT_MILLIS;
+        for (Shard shard : assignedSplits) {
+            if (!pausedSplitIds.contains(shard.split.getSplitId())) {
+                long due = TimeUnit.NANOSECONDS.toMillis(shard.nextReadNanos - now);
+                millis = Math.min(millis, Math.max(1, due));
+            }
+        }
+        return millis;
+    }
+
+    private void waitForWakeUp(long millis) {
         synchronized (wakeUps) {
             if (!wokenUp) {
                 try {
-                    wakeUps.wait(ALL_PAUSED_WAIT_MILLIS);
+                    wakeUps.wait(millis);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }

@@ -147,7 +147,7 @@ class PausableShardSplitReaderTest {
         FakeProxy kinesis = new FakeProxy();
         kinesis.perCall = 12;
         kinesis.sizes.put("a", 100);
-        PausableShardSplitReader reader = new PausableShardSplitReader(kinesis, 5);
+        PausableShardSplitReader reader = new PausableShardSplitReader(kinesis, 5, System::nanoTime);
         reader.handleSplitsChanges(new SplitsAddition<>(Collections.singletonList(split("a"))));
 
         assertEquals(Arrays.asList("a:0", "a:1", "a:2", "a:3", "a:4"), read(reader.fetch()));
@@ -159,5 +159,43 @@ class PausableShardSplitReaderTest {
         assertEquals(1, kinesis.calls.size(), "one GetRecords for the first 12 records");
         assertEquals(Arrays.asList("a:12", "a:13", "a:14", "a:15", "a:16"), read(reader.fetch()));
         assertEquals("11", kinesis.positions.get(1).getStartingMarker());
+    }
+
+    @Test
+    void anIdleShardIsAskedAgainOnlyAfterTheIntervalWhileAShardWithRecordsIsReadAtOnce() {
+        FakeProxy kinesis = new FakeProxy();
+        kinesis.sizes.put("idle", 0);
+        kinesis.sizes.put("busy", 100);
+        long[] now = {0};
+        PausableShardSplitReader reader = new PausableShardSplitReader(kinesis, 500, () -> now[0]);
+        reader.handleSplitsChanges(
+                new SplitsAddition<>(Arrays.asList(split("idle"), split("busy"))));
+
+        for (int i = 0; i < 4; i++) {
+            reader.fetch();
+        }
+        assertEquals(Arrays.asList("idle", "busy", "busy", "busy"), kinesis.calls);
+
+        now[0] += java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(
+                PausableShardSplitReader.EMPTY_SHARD_INTERVAL_MILLIS);
+        reader.fetch();
+        reader.fetch();
+        assertEquals(Arrays.asList("idle", "busy", "busy", "busy", "idle", "busy"), kinesis.calls);
+    }
+
+    @Test
+    void whenOnlyIdleShardsAreLeftAFetchWaitsForTheFirstToBeDue() {
+        FakeProxy kinesis = new FakeProxy();
+        kinesis.sizes.put("idle", 0);
+        PausableShardSplitReader reader = new PausableShardSplitReader(kinesis);
+        reader.handleSplitsChanges(new SplitsAddition<>(Collections.singletonList(split("idle"))));
+
+        long start = System.nanoTime();
+        while (kinesis.calls.size() < 3) {
+            reader.fetch();
+        }
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(millis >= 2 * PausableShardSplitReader.EMPTY_SHARD_INTERVAL_MILLIS - 20,
+                "3 calls to an idle shard took " + millis + " ms");
     }
 }
