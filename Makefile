@@ -10,7 +10,7 @@ GLUE_JAR := pyflink_kinesis/_jars/pyflink-kinesis-glue-0.1.0.jar
 # Quix Streams (the Python-native alternative in `make bench`) and the Kafka broker it needs.
 QUIX := tools/quix
 
-.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-efo bench-quix bench-quotas bench-firehose docs clean
+.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-source bench-efo bench-quix bench-quotas bench-firehose docs clean
 
 help:
 	@echo "make demo       - run the demo job: Kinesis stream -> PyFlink -> Kinesis stream, on a local server"
@@ -22,7 +22,8 @@ help:
 	@echo "make jars       - fetch the connector jars with Maven into jars/, verify them, build our Java modules"
 	@echo "make kinesis-server - install the pinned kinesalite and kinesis-mock into tools/local-kinesis"
 	@echo "make docs       - regenerate docs/configuration.md from the key tables"
-	@echo "make bench      - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams, keyed sinks, AWS quotas (~115 min)"
+	@echo "make bench      - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams, the FLIP-27 source vs the consumer, keyed sinks, AWS quotas (~140 min)"
+	@echo "make bench-source - FLIP-27 KinesisStreamsSource vs FlinkKinesisConsumer: backlog drains, start-up, latency (~25 min); merged into make bench's results"
 	@echo "make bench-efo  - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
 	@echo "make bench-quotas - Flink sink and source under AWS's per-shard quotas (kinesalite's quota mode, ~25 min)"
 	@echo "make bench-firehose - Firehose sink records/s next to the Kinesis sink and moto's ceiling (~3 min)"
@@ -99,6 +100,11 @@ bench: setup bench-quix
 	$(PY) -m bench.aws_quotas
 	$(PY) -m bench.firehose
 	$(PY) -m bench.perf_report
+
+# Only the FLIP-27 source and FlinkKinesisConsumer cells of `make bench`: replaces the
+# flip27_source block of docs/benchmarks/performance.json, keeps every other figure.
+bench-source: setup
+	$(PY) -m bench.performance --only flip27
 
 bench-efo: setup
 	$(PY) bench/efo_latency.py

@@ -26,6 +26,8 @@ PUT_BATCH_RECORDS = 500
 PUT_BATCH_BYTES = 5 * 1024 * 1024
 #: The largest GetRecords page.
 GET_LIMIT = 10_000
+#: The benchmark's name for pyflink_kinesis reading with the FLIP-27 KinesisStreamsSource.
+FLIP27 = "ours_flip27"
 #: Credentials for local servers (they accept any).
 ACCESS_KEY = "bench"
 SECRET_KEY = "bench"

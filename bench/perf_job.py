@@ -4,7 +4,9 @@ Runs the tasks of a plan (JSON written by ``bench.performance``) one after the o
 JVM and writes what it measured to ``OUT``. The plan's ``variant`` picks the wrappers:
 
 * ``ours``: ``pyflink_kinesis`` (jars registered on import, JSON protocol and HTTP/1.1 for a
-  local endpoint set by the package);
+  local endpoint set by the package), reading with ``FlinkKinesisConsumer`` (``add_source``);
+* ``ours_flip27``: the same package, reading with the FLIP-27 ``KinesisStreamsSource``
+  (``from_source``, no watermarks; the source tasks only);
 * ``builtin``: PyFlink's own ``pyflink.datastream.connectors.kinesis`` with the same jars
   added by hand (``env.add_jars``) and the JSON-protocol system properties and HTTP/1.1 setting
   a user must add by hand against a local server. This process never imports
@@ -15,11 +17,12 @@ Tasks:
 * ``sink``: ``from_collection`` (records in the job graph, Java only) -> the sink, bounded.
   The stream's arrival times are then read back and the stream is deleted before the next
   task, so every sink run meets a server holding the same data (see ``run_sink``).
-* ``source``: the consumer from TRIM_HORIZON -> a Java DiscardingSink (chaining off); the
+* ``source``: the reader from TRIM_HORIZON -> a Java DiscardingSink (chaining off); the
   records the source has emitted are read from the mini-cluster's REST API until the backlog is
   drained, then the job is cancelled.
-* ``latency``: consumer -> Python map that stamps the time -> sink; a producer process puts
-  time-stamped records at a steady rate.
+* ``latency``: reader -> Python map that stamps the time -> sink; a producer process puts
+  time-stamped records at a steady rate. With ``wait_reading`` the producer starts only once a
+  probe record has come out of the job (the reader has its shards).
 * ``construction``: wall time and py4j round trips of building a consumer and a sink.
 """
 
@@ -37,12 +40,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
-from pyflink.common import Configuration, Types
+from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.datastream.functions import SinkFunction
 
 from bench.perf_common import (
+    FLIP27,
     client,
     delete_stream,
     distinct_arrivals,
@@ -58,7 +62,10 @@ _SOURCE_NAME = "kinesis-source"
 _POLL_S = 0.05
 #: The module whose FlinkKinesisConsumer, KinesisStreamsSink and PartitionKeyGenerator each
 #: variant uses: the same names and builder methods in both.
-_WRAPPERS = {"ours": "pyflink_kinesis", "builtin": "pyflink.datastream.connectors.kinesis"}
+_WRAPPERS = {"ours": "pyflink_kinesis", FLIP27: "pyflink_kinesis",
+             "builtin": "pyflink.datastream.connectors.kinesis"}
+#: The latency job's probe record (``wait_reading``): not a latency payload, left out of pairs.
+_PROBE = "probe"
 
 
 def stamp(line: str) -> str:
@@ -85,9 +92,24 @@ class Variant:
                 system.setProperty(name, value)
 
     def consumer(self, stream: str, extra: dict[str, str]) -> Any:
+        """A ``FlinkKinesisConsumer``, or for ``ours_flip27`` a ``KinesisStreamsSource``, of
+        ``stream`` from TRIM_HORIZON (``extra``: more consumer or source keys)."""
         config = {**self.plan["client_properties"], "flink.stream.initpos": "TRIM_HORIZON",
                   **self.plan.get("consumer_settings", {}), **extra}
+        if self.name == FLIP27:
+            return (self.wrappers.KinesisStreamsSource.builder().set_stream_name(stream)
+                    .set_source_config(config)
+                    .set_deserialization_schema(SimpleStringSchema()).build())
         return self.wrappers.FlinkKinesisConsumer(stream, SimpleStringSchema(), config)
+
+    def read(self, env: StreamExecutionEnvironment, stream: str,
+             extra: dict[str, str]) -> DataStream:
+        """The job's first operator, named ``_SOURCE_NAME``: ``env.add_source`` of the consumer,
+        or ``env.from_source`` of the FLIP-27 source (no watermarks)."""
+        reader = self.consumer(stream, extra)
+        if self.name == FLIP27:
+            return env.from_source(reader, WatermarkStrategy.no_watermarks(), _SOURCE_NAME)
+        return env.add_source(reader, _SOURCE_NAME)
 
     def sink(self, stream: str, extra: dict[str, Any]) -> Any:
         builder = (
@@ -177,8 +199,8 @@ def run_source(variant: Variant, task: dict[str, Any], parallelism: int) -> dict
     rest_port = free_port()
     env = environment(variant, parallelism, rest_port)
     env.disable_operator_chaining()
-    consumer = variant.consumer(task["stream"], task.get("consumer_settings", {}))
-    env.add_source(consumer, _SOURCE_NAME).add_sink(SinkFunction(_DISCARDING_SINK))
+    reader = variant.read(env, task["stream"], task.get("consumer_settings", {}))
+    reader.add_sink(SinkFunction(_DISCARDING_SINK))
     execute_at = time.time()
     job = env.execute_async(f"bench source {task['stream']}")
     job_id = str(job.get_job_id())
@@ -198,12 +220,15 @@ def run_source(variant: Variant, task: dict[str, Any], parallelism: int) -> dict
 def run_latency(variant: Variant, task: dict[str, Any], parallelism: int) -> dict[str, Any]:
     rest_port = free_port()
     env = environment(variant, parallelism, rest_port, bundle_ms=task["bundle_ms"])
-    consumer = variant.consumer(task["stream"], task.get("consumer_settings", {}))
     sink = variant.sink(task["out_stream"], {"max_time_in_buffer_ms": 100})
-    env.add_source(consumer, _SOURCE_NAME).map(stamp, output_type=Types.STRING()).sink_to(sink)
+    reader = variant.read(env, task["stream"], task.get("consumer_settings", {}))
+    reader.map(stamp, output_type=Types.STRING()).sink_to(sink)
     job = env.execute_async(f"bench latency {task['stream']}")
+    kinesis = client(task["endpoint"], task["region"])
     try:
         wait_rest(rest_port, str(job.get_job_id()), all_running, 120)
+        if task.get("wait_reading"):
+            wait_for_probe(kinesis, task["stream"], task["out_stream"], 120)
         time.sleep(task["settle_s"])
         produced = int(subprocess.run(
             [sys.executable, "-m", "bench.perf_raw", "produce", task["endpoint"],
@@ -211,16 +236,32 @@ def run_latency(variant: Variant, task: dict[str, Any], parallelism: int) -> dic
              str(task["seconds"])],
             env=_STARTUP_ENVIRONMENT, check=True, capture_output=True, text=True,
         ).stdout.strip())
-        kinesis = client(task["endpoint"], task["region"])
         deadline = time.monotonic() + 60
-        rows = read_stream(kinesis, task["out_stream"])
+        rows = measured_rows(kinesis, task["out_stream"])
         while len(rows) < produced and time.monotonic() < deadline:
             time.sleep(0.5)
-            rows = read_stream(kinesis, task["out_stream"])
+            rows = measured_rows(kinesis, task["out_stream"])
     finally:
         job.cancel().result()
-    pairs = [(put_time_of(d.decode()), float(d.decode().rsplit(",", 1)[1])) for _, d in rows]
+    pairs = [(put_time_of(row), float(row.rsplit(",", 1)[1])) for row in rows]
     return {"produced": produced, "received": len(rows), "pairs": pairs}
+
+
+def measured_rows(kinesis: Any, out_stream: str) -> list[str]:
+    """The latency job's output records, the probe left out."""
+    rows = (data.decode() for _, data in read_stream(kinesis, out_stream))
+    return [row for row in rows if not row.startswith(_PROBE)]
+
+
+def wait_for_probe(kinesis: Any, stream: str, out_stream: str, timeout_s: float) -> None:
+    """Put a probe record into ``stream`` and wait until the job has written it out: from
+    then on the reader has its shards (the FLIP-27 source gets them at a shard discovery)."""
+    kinesis.put_record(StreamName=stream, Data=f"{_PROBE},".encode(), PartitionKey=_PROBE)
+    deadline = time.monotonic() + timeout_s
+    while not any(data.startswith(_PROBE.encode()) for _, data in read_stream(kinesis, out_stream)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the probe record did not come out of the job in {timeout_s} s")
+        time.sleep(0.2)
 
 
 class _CountingClient:

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from bench.perf_common import size_label
+from bench.perf_common import FLIP27, size_label
 from bench.perf_stats import SIGNIFICANCE, verdict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,6 +46,12 @@ OBJECT_LABELS = {
     "consumer": "`FlinkKinesisConsumer(...)`",
     "sink": "`KinesisStreamsSink.builder()...build()`",
 }
+#: The results file's block with the FLIP-27 source next to the consumer (``make bench-source``).
+FLIP27_KEY = "flip27_source"
+READER_LABELS = {"ours": "`FlinkKinesisConsumer`", FLIP27: "`KinesisStreamsSource`"}
+FLIP27_BLOCK_KEYS = frozenset({"started", "profile", "git_commit", "cpus", "load_average_before",
+                               "load_average_after", "duration_s", "discovery_interval_ms",
+                               "short_discovery_interval_ms", "throughput", "latency"})
 #: Goals of issue 7.
 CEILING_SHARE_GOAL = 0.9
 PACKAGE_OVERHEAD_GOAL_MS = 100.0
@@ -80,6 +86,15 @@ def check_schema(report: dict[str, Any]) -> None:
     for variant in ("ours", "builtin"):
         if variant not in report.get("construction", {}):
             problems.append(f"construction lacks {variant!r}")
+    block = report.get(FLIP27_KEY)
+    if block is not None:
+        problems += [f"{FLIP27_KEY} lacks {k!r}" for k in sorted(FLIP27_BLOCK_KEYS - set(block))]
+        for index, e in enumerate(block.get("throughput", [])):
+            problems += [f"{FLIP27_KEY}.throughput[{index}] lacks {k!r}"
+                         for k in sorted(THROUGHPUT_KEYS - set(e))]
+        for index, e in enumerate(block.get("latency", [])):
+            problems += [f"{FLIP27_KEY}.latency[{index}] lacks {k!r}"
+                         for k in sorted(LATENCY_KEYS - set(e))]
     if problems:
         raise ValueError("not a benchmark results file this page can be made from: "
                          + "; ".join(problems) + ". Run `make bench` again.")
@@ -180,6 +195,99 @@ def first_record_section(report: dict[str, Any]) -> str:
             spread(v["execute_to_first_record_s"], 2) if v else "-" for v in values)])
     return table(["record", "shards", "pyflink_kinesis (s)", "PyFlink built-in (s)",
                   "Quix Streams, from `app.run()` (s)"], rows)
+
+
+def flip27_section(report: dict[str, Any]) -> str:
+    """``KinesisStreamsSource`` next to ``FlinkKinesisConsumer``, from the results file's
+    ``flip27_source`` block (measured apart from the rest by ``make bench-source``)."""
+    block = report.get(FLIP27_KEY)
+    if block is None:
+        return ("Not measured: `make bench-source` (or `make bench`) adds it to "
+                "[benchmarks/performance.json](benchmarks/performance.json).")
+    cpus = block["cpus"] or 1
+    before, after = block["load_average_before"][0], block["load_average_after"][0]
+    quick = ("> **Quick (smoke) run: these numbers only show the harness works.**\n\n"
+             if block["profile"] != "full" else "")
+    busy = (f"> The machine was busy (1-minute load average {before:.2f} at the start, "
+            f"{after:.2f} at the end, on {cpus} cores): the figures are rough; compare the two "
+            "readers with each other, not with the tables above.\n\n"
+            if max(before, after) > BUSY_LOAD_PER_CPU * cpus else "")
+    plain = [e for e in block["throughput"] if not e["settings"]]
+    first = plain[0] if plain else None
+    rows = []
+    for size, shards in dict.fromkeys((e["size"], e["shards"]) for e in plain):
+        found = {e["client"]: e for e in plain if (e["size"], e["shards"]) == (size, shards)}
+        consumer, source = found.get("ours"), found.get(FLIP27)
+        rows.append([
+            size_label(size), shards, (consumer or source or {}).get("records", "-"),
+            figure_cell(consumer), figure_cell(source), share(median(source), median(consumer)),
+            verdict(source["runs"], consumer["runs"]) if source and consumer else "-",
+            *(spread(e["execute_to_first_record_s"], 2) if e else "-"
+              for e in (consumer, source)),
+        ])
+    drains = table(["record", "shards", "records", "consumer rec/s", "source rec/s",
+                    "source / consumer", "source is", "consumer: execute to first record (s)",
+                    "source: execute to first record (s)"], rows)
+    short = [
+        f"- `KinesisStreamsSource` with `{key}={value}`, {size_label(e['size'])} x "
+        f"{e['shards']}: {spread(e['records_per_s'])} records/s, first record after "
+        f"{spread(e['execute_to_first_record_s'], 2)} s."
+        for e in block["throughput"] for key, value in e["settings"].items()
+    ]
+    latency = table(["reader", "poll interval", "p50 ms", "p99 ms", "max ms",
+                     "records measured per run"],
+                    [[READER_LABELS[e["client"]], f"{e['poll_interval_ms']:g} ms",
+                      spread(e["p50_ms"], 1), spread(e["p99_ms"], 1), spread(e["max_ms"], 1),
+                      ", ".join(str(n) for n in e["records_measured"])]
+                     for e in block["latency"]])
+    return (
+        f"{quick}{busy}Measured apart from the tables above (`make bench-source`; run started "
+        f"{block['started']}, commit {block['git_commit']}, {block['duration_s'] / 60:.0f} "
+        f"minutes; 1-minute load average {before:.2f} at the start and {after:.2f} at the end "
+        f"on {cpus} cores; the JSON has the load at the start of each job process too), on "
+        "kinesalite: both readers of pyflink_kinesis from TRIM_HORIZON with their defaults"
+        + (f" at parallelism {first['parallelism']}, {plural(first['records_per_s']['n'], 'drain')}"
+           " per reader and cell" if first else "")
+        + ", all drains of a reader in one job process, the same backlog for both (which reader "
+        "goes first alternates from cell to cell), measured as in the source throughput table. "
+        "*source is*: the rank-sum verdict over the runs.\n\n"
+        + drains
+        + ("\n\n" + "\n".join(short) if short else "")
+        + FLIP27_START_UP.format(default=block["discovery_interval_ms"])
+        + (latency_method(block["latency"][0]) if block["latency"] else "")
+        + FLIP27_LATENCY + latency
+    )
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def latency_method(e: dict[str, Any]) -> str:
+    return (f"**Latency**: {e['rate_per_s']} records/s of {size_label(e['size'])} for "
+            f"{e['seconds']:g} s into {e['shards']} shards, the first {e['warm_up_s']:g} s "
+            f"dropped, `python.fn-execution.bundle.time` {e['bundle_ms']} ms. ")
+
+
+FLIP27_START_UP = """
+
+**Start-up.** The source's split enumerator lists the shards as soon as the job starts, but
+hands them out only once every reader subtask has registered, which the readers usually do
+after the enumerator has started; until then it keeps them, and the next listing comes one
+`flink.shard.discovery.intervalmillis` later (default {default} ms; both read from
+`KinesisStreamsSourceEnumerator.start` and `assignSplits` in connector 4.3.0's bytecode). So the
+source's first record waits for that discovery; a shorter interval brings it forward (the row
+above with the short interval). At TRIM_HORIZON that is safe; at LATEST or AT_TIMESTAMP a short
+interval lets shards start at TRIM_HORIZON instead ([source.md](source.md)).
+
+"""
+
+FLIP27_LATENCY = """\
+The producer starts once a probe record has come out of the job, so neither reader's start-up
+is in it. The source calls GetRecords on its shards without a pause; the consumer waits
+`flink.shard.getrecords.intervalmillis` (200 ms) between calls of a shard.
+
+"""
 
 
 def servers_section(report: dict[str, Any]) -> str:
@@ -768,6 +876,10 @@ or two rounds, and the figure is rough.
 ### Time from `execute` to the first record
 
 {first_record_section(report)}
+
+## FLIP-27 `KinesisStreamsSource` next to `FlinkKinesisConsumer` (kinesalite)
+
+{flip27_section(report)}
 
 ## End-to-end latency, POLLING (kinesalite)
 

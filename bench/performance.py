@@ -21,6 +21,12 @@ it up). Every figure is
 min / median / max over repeats. Results go to ``docs/benchmarks/performance.json``; then
 ``bench.perf_report`` writes ``docs/benchmarks/performance.png`` and ``docs/performance.md``.
 
+The FLIP-27 ``KinesisStreamsSource`` is measured next to ``FlinkKinesisConsumer`` (both of
+ours) in a block of its own, ``flip27_source`` in the JSON: backlog drains on the Flink cells
+and put-to-read latency, both readers in the same stretch of time on the same server.
+``--only flip27`` (``make bench-source``) measures just that block and merges it into the
+existing results file, keeping every other figure.
+
 Not a test: the numbers depend on the machine and its load (the JSON records the load average
 before and after). ``--quick`` runs a small smoke version (a minute or two) that checks the
 harness; its numbers mean nothing.
@@ -46,6 +52,7 @@ from typing import Any, Callable, Iterator
 
 from bench import perf_quix, perf_raw, perf_report
 from bench.perf_common import (
+    FLIP27,
     SHARDS,
     SIZES,
     Cell,
@@ -60,6 +67,7 @@ from bench.perf_common import (
 from bench.perf_stats import percentile, ratio, steady_rate, summary
 from pyflink_kinesis import jars
 from pyflink_kinesis.config.endpoint import JSON_PROTOCOL_SYSTEM_PROPERTIES
+from pyflink_kinesis.config.source import DISCOVERY_INTERVAL, SOURCE_OPTIONS
 from pyflink_kinesis.testing import (
     KINESALITE_VERSION,
     KINESIS_MOCK_VERSION,
@@ -76,6 +84,13 @@ RAW_CLIENTS = ("ceiling", "boto3_loop")
 #: The Python-native alternative (Quix Streams), measured where the Flink variants are.
 QUIX = "quix"
 OTHER_CLIENTS = (*RAW_CLIENTS, "builtin", QUIX)
+#: The readers of the FLIP-27 comparison: FlinkKinesisConsumer and KinesisStreamsSource.
+SOURCE_READERS = ("ours", FLIP27)
+#: What ``--only`` can measure alone, and the key of the results file it replaces.
+ONLY = {"flip27": "flip27_source"}
+#: Milliseconds between a reader's GetRecords calls of a shard: the consumer's default
+#: (flink.shard.getrecords.intervalmillis); the FLIP-27 source of connector 4.3.0 has no pause.
+POLL_INTERVAL_MS = {"ours": 200, "builtin": 200, FLIP27: 0}
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,9 @@ class Profile:
     tuning_repeats: int = 2
     tuning_cell: tuple[int, int] = (1024, 4)
     tuning: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    #: A shorter shard discovery interval (ms) of the FLIP-27 source, drained on the tuning
+    #: cell next to its default: its shards are assigned at a discovery (docs/performance.md).
+    flip27_short_discovery_ms: int = 1000
 
     def cell(self, size: int, shards: int, direction: str, scale: float = 1.0) -> Cell:
         if direction == "sink":
@@ -377,8 +395,7 @@ def flink_cell(
     tasks = [{"id": f"sink{r}", "kind": "sink", "stream": s, "size": size,
               "records": sink_cell.records, **server.address()}
              for r, s in enumerate(sink_streams)]
-    tasks += [{"id": f"source{r}", "kind": "source", "stream": source_stream,
-               "records": source_cell.records} for r in range(profile.repeats)]
+    tasks += source_tasks(profile, source_stream, source_cell, {})
     measured = run_job_process(server, variant, tasks, profile.parallelism)
     # The job process read each sink stream back and deleted it before its next task.
     sink_runs = [measured[f"sink{r}"] for r in range(profile.repeats)]
@@ -387,13 +404,27 @@ def flink_cell(
     return [
         entry(server, sink_cell, "sink", variant, sink_rates, parallelism=profile.parallelism,
               duplicates=[run["duplicates"] for run in sink_runs]),
-        entry(server, source_cell, "source", variant,
-              [source_rate(run, source_cell) for run in source_runs],
-              parallelism=profile.parallelism,
-              short_drains=short_drains(source_runs, source_cell),
-              execute_to_first_record_s=summary(
-                  [run["first_at"] - run["execute_at"] for run in source_runs], 2)),
+        source_entry(server, profile, variant, source_cell, source_runs),
     ]
+
+
+def source_tasks(
+    profile: Profile, stream: str, cell: Cell, settings: dict[str, str]
+) -> list[dict[str, Any]]:
+    """``profile.repeats`` drains of the backlog in ``stream`` (ids ``source0``...)."""
+    return [{"id": f"source{r}", "kind": "source", "stream": stream, "records": cell.records,
+             "consumer_settings": settings} for r in range(profile.repeats)]
+
+
+def source_entry(
+    server: Server, profile: Profile, variant: str, cell: Cell, runs: list[dict[str, Any]],
+    **extra: Any,
+) -> dict[str, Any]:
+    """The throughput entry of a Flink reader's drains of one backlog."""
+    return entry(server, cell, "source", variant, [source_rate(run, cell) for run in runs],
+                 parallelism=profile.parallelism, short_drains=short_drains(runs, cell),
+                 execute_to_first_record_s=summary(
+                     [run["first_at"] - run["execute_at"] for run in runs], 2), **extra)
 
 
 def source_rate(run: dict[str, Any], cell: Cell) -> float:
@@ -584,6 +615,18 @@ def flink_latency_and_construction(
         streams += names
     measured = run_job_process(server, variant, tasks, profile.parallelism)
     server.drop(*streams)
+    runs = latency_runs(profile, variant, measured)
+    construction = {k: v for k, v in measured["construction"].items() if k != "task"}
+    return latency_entry(server, profile, variant, runs,
+                         poll_interval_ms=POLL_INTERVAL_MS[variant],
+                         bundle_ms=profile.bundle_ms), construction
+
+
+def latency_runs(
+    profile: Profile, variant: str, measured: dict[str, dict[str, Any]]
+) -> list[dict[str, float]]:
+    """``latency_figures`` of the tasks ``latency0``... of a job process; every record put
+    must have come out."""
     runs = []
     for r in range(profile.latency_repeats):
         run = measured[f"latency{r}"]
@@ -591,9 +634,105 @@ def flink_latency_and_construction(
             raise RuntimeError(f"{variant} latency job: {run['received']} of "
                                f"{run['produced']} records came out")
         runs.append(latency_figures(run["pairs"], profile.latency_warm_up_s))
-    construction = {k: v for k, v in measured["construction"].items() if k != "task"}
-    return latency_entry(server, profile, variant, runs, poll_interval_ms=200,
-                         bundle_ms=profile.bundle_ms), construction
+    return runs
+
+
+# ------------------------------------------------------------------- FLIP-27 source vs consumer
+
+
+def reader_drains(
+    server: Server, profile: Profile, variant: str, size: int, shards: int, stream: str,
+    settings: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One reader's drains of the backlog in ``stream``, all repeats in one job process;
+    ``settings``: more consumer or source keys."""
+    cell = profile.cell(size, shards, "source")
+    tasks = source_tasks(profile, stream, cell, settings or {})
+    load = os.getloadavg()[0]
+    measured = run_job_process(server, variant, tasks, profile.parallelism)
+    return source_entry(server, profile, variant, cell, [measured[t["id"]] for t in tasks],
+                        settings=settings or {}, load_average_1min=round(load, 2))
+
+
+def reader_latency(server: Server, profile: Profile, variant: str) -> dict[str, Any]:
+    """One reader's put-to-read latency; each run's producer starts once a probe record has
+    come out of the job, so the FLIP-27 source's wait for its shards is not counted (its
+    drains' start-up figure shows that wait)."""
+    tasks: list[dict[str, Any]] = []
+    streams: list[str] = []
+    for r in range(profile.latency_repeats):
+        task, names = latency_task(server, profile, f"latency{r}", {})
+        tasks.append({**task, "wait_reading": True})
+        streams += names
+    load = os.getloadavg()[0]
+    measured = run_job_process(server, variant, tasks, profile.parallelism)
+    server.drop(*streams)
+    return latency_entry(server, profile, variant, latency_runs(profile, variant, measured),
+                         poll_interval_ms=POLL_INTERVAL_MS[variant],
+                         bundle_ms=profile.bundle_ms, waited_for_reading=True,
+                         load_average_1min=round(load, 2))
+
+
+def compare_sources(server: Server, profile: Profile) -> dict[str, Any]:
+    """The FLIP-27 ``KinesisStreamsSource`` next to ``FlinkKinesisConsumer``, both with their
+    defaults from TRIM_HORIZON: drains of one backlog per Flink cell (which reader goes first
+    alternates), on the tuning cell the source also with a short discovery interval, then
+    latency. The JSON's ``flip27_source`` block."""
+    started = time.time()
+    default_discovery = SOURCE_OPTIONS.find(DISCOVERY_INTERVAL)
+    assert default_discovery is not None and default_discovery.default is not None
+    block: dict[str, Any] = {
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "profile": profile.name, "git_commit": git_commit(), "cpus": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "discovery_interval_ms": int(default_discovery.default),
+        "short_discovery_interval_ms": profile.flip27_short_discovery_ms,
+    }
+    throughput = []
+    for index, (size, shards) in enumerate(profile.flink_cells):
+        name = f"FLIP-27 vs consumer, {size} B x {shards} shards"
+        log(f"{name}: backlog")
+        stream = backlog(server, profile, size, shards)
+        for variant in SOURCE_READERS[::-1] if index % 2 else SOURCE_READERS:
+            log(f"{name}: {variant}")
+            throughput.append(reader_drains(server, profile, variant, size, shards, stream))
+        if (size, shards) == profile.tuning_cell:
+            log(f"{name}: {FLIP27}, discovery every {profile.flip27_short_discovery_ms} ms")
+            throughput.append(reader_drains(
+                server, profile, FLIP27, size, shards, stream,
+                {DISCOVERY_INTERVAL: str(profile.flip27_short_discovery_ms)}))
+        server.drop(stream)
+    latency = []
+    for variant in SOURCE_READERS:
+        log(f"FLIP-27 vs consumer, latency: {variant}")
+        latency.append(reader_latency(server, profile, variant))
+    log.finish()
+    return block | {
+        "throughput": throughput, "latency": latency,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "duration_s": round(time.time() - started),
+    }
+
+
+def only_flip27(profile: Profile) -> dict[str, Any]:
+    """``compare_sources`` alone, on a kinesalite of its own (``--only flip27``)."""
+    waited = wait_for_quiet()
+    with LocalKinesis() as handle:
+        block = compare_sources(Server("kinesalite", KINESALITE_VERSION, handle), profile)
+    return block | {"waited_for_quiet_s": round(waited), "steps": log.done}
+
+
+def print_sources(block: dict[str, Any]) -> None:
+    print(f"\nKinesisStreamsSource next to FlinkKinesisConsumer (load average "
+          f"{block['load_average_before']} -> {block['load_average_after']}):")
+    for e in block["throughput"]:
+        settings = ", ".join(f"{k}={v}" for k, v in e["settings"].items())
+        print(f"  {e['size']:>6} B {e['shards']:>2} shards {e['client']:12} {settings:45} "
+              f"{e['records_per_s']['median']:>9,.0f} rec/s, first record after "
+              f"{e['execute_to_first_record_s']['median']:.2f} s")
+    for e in block["latency"]:
+        print(f"  latency {e['client']:12} p50 {e['p50_ms']['median']:.1f} ms, "
+              f"p99 {e['p99_ms']['median']:.1f} ms")
 
 
 # ------------------------------------------------------------------------------------- tuning
@@ -660,10 +799,6 @@ def machine() -> dict[str, Any]:
     flink = importlib.metadata.version("apache-flink")
     connector = next(s.version for s in jars.load_manifest().jars_for(flink)
                      if s.artifact == "flink-connector-kinesis")
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True, check=False).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"],
-                           capture_output=True, text=True, check=False).stdout.strip()
     return {
         "cpus": os.cpu_count(),
         "memory_gib": round(memory_kib / 1024 / 1024, 1),
@@ -677,8 +812,17 @@ def machine() -> dict[str, Any]:
         "boto3": importlib.metadata.version("boto3"),
         "kinesalite": KINESALITE_VERSION,
         "kinesis_mock": KINESIS_MOCK_VERSION,
-        "git_commit": commit + ("+changes" if dirty else ""),
+        "git_commit": git_commit(),
     }
+
+
+def git_commit() -> str:
+    """The checked-out commit, ``+changes`` when the work tree differs from it."""
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    return commit + ("+changes" if dirty else "")
 
 
 def import_times() -> dict[str, float]:
@@ -812,6 +956,7 @@ def run(profile: Profile) -> dict[str, Any]:
         if quix.on:
             log("latency: Quix Streams")
             latency += quix.latency(main, profile)
+        report[ONLY["flip27"]] = compare_sources(main, profile)
         tuning_rows: list[dict[str, Any]] = []
         if profile.tuning:
             log("tuning ours")
@@ -839,15 +984,31 @@ def main(argv: list[str] | None = None) -> int:
                              " --quick writes to a temporary file unless this is given)")
     parser.add_argument("--no-docs", action="store_true",
                         help="do not regenerate the PNG and docs/performance.md")
+    parser.add_argument("--only", choices=sorted(ONLY),
+                        help="measure only this part and merge it into the results file "
+                             "(--json), keeping its other figures; flip27: the FLIP-27 "
+                             "KinesisStreamsSource next to FlinkKinesisConsumer (drains on the "
+                             "Flink cells, latency), its key flip27_source")
     args = parser.parse_args(argv)
     profile = PROFILES["quick" if args.quick else "full"]
     out = args.json or (Path(tempfile.gettempdir(), "performance-quick.json") if args.quick
                         else JSON_OUT)
-    report = run(profile)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n")
-    print_ratios(report["ratios"])
-    print(f"\nsaved {out} ({report['duration_s']} s)")
+    if args.only:
+        if not out.exists():
+            raise SystemExit(f"{out} does not exist: --only merges into an existing results "
+                             "file (run the whole benchmark first, or pass --json a copy)")
+        report = json.loads(out.read_text())
+        report[ONLY[args.only]] = block = only_flip27(profile)
+        out.write_text(json.dumps(report, indent=1) + "\n")
+        print_sources(block)
+        print(f"\nmerged {ONLY[args.only]} into {out} ({block['duration_s']} s)")
+    else:
+        report = run(profile)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1) + "\n")
+        print_ratios(report["ratios"])
+        print_sources(report[ONLY["flip27"]])
+        print(f"\nsaved {out} ({report['duration_s']} s)")
     if not args.no_docs:
         written = perf_report.write_all(report, quick=args.quick)
         print("wrote " + ", ".join(str(p) for p in written))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench import perf_report, performance
-from bench.perf_common import Cell, distinct_arrivals, payload
+from bench.perf_common import FLIP27, Cell, distinct_arrivals, payload
 from bench.perf_stats import summary
 from bench.performance import PROFILES, ratio_rows, sink_rate
 
@@ -179,6 +180,89 @@ def test_write_all_makes_a_png_and_the_page(
     assert png.parent == tmp_path / "performance-quick"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "![throughput and latency](benchmarks/performance.png)" in doc.read_text()
+
+
+def flip27_block(load: float = 0.3) -> dict[str, Any]:
+    """A ``flip27_source`` block: the consumer and the FLIP-27 source on one cell, the source
+    also with a 1 s discovery interval, and their latency."""
+
+    def drains(client: str, runs: list[float], first: list[float],
+               settings: dict[str, str]) -> dict[str, Any]:
+        return {**throughput("kinesalite", "source", client, 0.0), "runs": runs,
+                "records_per_s": summary(runs, 0), "parallelism": 2, "short_drains": 0,
+                "execute_to_first_record_s": summary(first, 2), "settings": settings,
+                "load_average_1min": load}
+
+    return {
+        "started": "2026-01-02T00:00:00+00:00", "profile": "full", "git_commit": "abc1234",
+        "cpus": 2, "load_average_before": [load, 0.5, 0.5], "load_average_after": [0.4, 0.5, 0.5],
+        "duration_s": 1500, "discovery_interval_ms": 10000, "short_discovery_interval_ms": 1000,
+        "throughput": [
+            drains("ours", [30000.0, 31000.0, 32000.0], [2.0, 2.25, 2.5], {}),
+            drains(FLIP27, [40000.0, 41000.0, 42000.0], [11.0, 11.5, 12.0], {}),
+            drains(FLIP27, [40500.0], [3.25], {"flink.shard.discovery.intervalmillis": "1000"}),
+        ],
+        "latency": [
+            {**latency("ours", 110.0), "poll_interval_ms": 200, "rate_per_s": 200, "size": 1024,
+             "seconds": 10.0, "shards": 4, "warm_up_s": 2.0, "bundle_ms": 10},
+            {**latency(FLIP27, 12.5), "poll_interval_ms": 0, "rate_per_s": 200, "size": 1024,
+             "seconds": 10.0, "shards": 4, "warm_up_s": 2.0, "bundle_ms": 10},
+        ],
+    }
+
+
+def test_the_page_shows_the_flip27_source_next_to_the_consumer() -> None:
+    report = sample_report() | {perf_report.FLIP27_KEY: flip27_block()}
+    perf_report.check_schema(report)
+    section = perf_report.flip27_section(report)
+    assert ("| 1KiB | 4 | 5000 | 31,000 (30,000-32,000) | 41,000 (40,000-42,000) | 1.32 | ahead "
+            "| 2.25 (2.00-2.50) | 11.50 (11.00-12.00) |") in section
+    assert ("`flink.shard.discovery.intervalmillis=1000`, 1KiB x 4: 40,500 records/s, first "
+            "record after 3.25 s.") in section
+    assert "default 10000 ms" in section
+    assert "| `KinesisStreamsSource` | 0 ms | 12.5 |" in section
+    assert "| `FlinkKinesisConsumer` | 200 ms | 110.0 |" in section
+    assert "load average 0.30 at the start and 0.40 at the end on 2 cores" in section
+    assert "3 drains per reader and cell" in section
+    assert "busy" not in section
+    assert section in perf_report.render(report, "performance.png")
+
+
+def test_a_busy_flip27_run_is_flagged_and_a_missing_one_says_how_to_measure_it() -> None:
+    busy = perf_report.flip27_section({perf_report.FLIP27_KEY: flip27_block(load=3.5)})
+    assert "The machine was busy (1-minute load average 3.50 at the start" in busy
+    assert "make bench-source" in perf_report.flip27_section(sample_report())
+    broken = sample_report() | {perf_report.FLIP27_KEY: flip27_block()}
+    del broken[perf_report.FLIP27_KEY]["latency"][0]["p50_ms"]
+    del broken[perf_report.FLIP27_KEY]["cpus"]
+    with pytest.raises(ValueError, match=r"flip27_source lacks 'cpus'.*"
+                                         r"flip27_source.latency\[0\] lacks 'p50_ms'"):
+        perf_report.check_schema(broken)
+
+
+def test_only_flip27_replaces_its_block_and_keeps_every_other_figure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "performance.json"
+    before = sample_report() | {perf_report.FLIP27_KEY: {"stale": True}}
+    path.write_text(json.dumps(before))
+    block = flip27_block()
+    monkeypatch.setattr(performance, "only_flip27", lambda profile: block)
+    assert performance.main(["--only", "flip27", "--json", str(path), "--no-docs"]) == 0
+    after = json.loads(path.read_text())
+    assert after.pop(perf_report.FLIP27_KEY) == block
+    del before[perf_report.FLIP27_KEY]
+    assert after == json.loads(json.dumps(before))
+    with pytest.raises(SystemExit, match="merges into an existing results file"):
+        performance.main(["--only", "flip27", "--json", str(tmp_path / "none.json")])
+
+
+def test_the_latency_job_leaves_its_probe_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import perf_job
+
+    rows = [(0.0, b"probe,,1.5"), (0.0, b"0,1.000000,xx,1.100000")]
+    monkeypatch.setattr(perf_job, "read_stream", lambda kinesis, stream: rows)
+    assert perf_job.measured_rows(None, "out") == ["0,1.000000,xx,1.100000"]
 
 
 def test_before_any_run_the_page_says_how_to_measure() -> None:

@@ -2,7 +2,8 @@
 
 One job reads a 3-shard stream at parallelism 4 (above the shard count) through three sources
 (TRIM_HORIZON with metadata, LATEST by ARN, AT_TIMESTAMP), and a consumer config through both
-``FlinkKinesisConsumer`` and ``migrate_consumer`` (two streams). Restores from a checkpoint and
+``FlinkKinesisConsumer`` and ``migrate_consumer`` (two streams). Another reads KPL aggregates
+with the source and with the consumer. Restores from a checkpoint and
 a savepoint are in test_restore.py, resharding in test_resharding.py, event time in
 test_event_time.py: each beside the legacy consumer's run.
 """
@@ -15,6 +16,7 @@ from collections import Counter
 from typing import Callable
 
 import pytest
+from aws_kinesis_agg.aggregator import RecordAggregator
 from pyflink.common import Row, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
@@ -145,3 +147,74 @@ def test_start_positions_metadata_and_migration_in_one_job(
     )
     assert got["meta"] == boto3_rows
     assert len({json.loads(row)[2] for row in got["meta"]}) == 3  # every shard was read
+
+
+#: The first bytes of every KPL aggregate (the KCL's "magic").
+KPL_MAGIC = bytes.fromhex("f3899ac2")
+
+
+def sequence_and_hex(row: Row) -> str:
+    """A with_metadata Row of a ``SimpleStringSchema("ISO-8859-1")`` payload (one character
+    per byte) as ``[sequence number, payload bytes in hex]``."""
+    return json.dumps([row[4], row[0].encode("latin-1").hex()])
+
+
+def test_kpl_aggregates_reach_the_source_whole_and_the_consumer_deaggregated(
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+    env: StreamExecutionEnvironment,
+) -> None:
+    """Connector 4.3.0's source passes each Kinesis record to the schema as it is
+    (docs/source.md): three aggregates made by ``aws-kinesis-agg`` and one plain record come out
+    of it as four elements, the aggregates in the KPL format; FlinkKinesisConsumer, on the same
+    stream in the same job, gives their user records one by one."""
+    stream = stream_factory(1)  # one shard: no user record can be outside its aggregate's shard
+    outs = {name: stream_factory(1) for name in ("source", "consumer")}
+    kinesis = local_kinesis.client()
+    aggregated = [f"agg{a}-{n}" for a in range(3) for n in range(4)]
+    for a in range(3):
+        aggregator = RecordAggregator()
+        for text in aggregated[4 * a:4 * a + 4]:
+            assert aggregator.add_user_record(text, text.encode()) is None
+        key, _, data = aggregator.clear_and_get().get_contents()
+        kinesis.put_record(StreamName=stream, PartitionKey=key, Data=data)
+    local_kinesis.put_records(stream, ["plain"])
+    written = local_kinesis.read_all(stream)
+    assert len(written) == 4
+
+    config = {**aws_config, "flink.stream.initpos": "TRIM_HORIZON"}
+    with pytest.warns(KinesisSourceWarning, match="as the aggregate"):
+        source = (
+            KinesisStreamsSource.builder()
+            .set_stream_name(stream)
+            # Splits are handed out at the first discovery after the readers registered.
+            .set_source_config({**config, "flink.shard.discovery.intervalmillis": 1000})
+            .set_deserialization_schema(KinesisDeserializationSchema.with_metadata(
+                SimpleStringSchema("ISO-8859-1")))
+            .build()
+        )
+    (
+        env.from_source(source, WatermarkStrategy.no_watermarks(), "source")
+        .map(sequence_and_hex, output_type=Types.STRING())
+        .sink_to(string_sink(aws_config, outs["source"]))
+    )
+    consumer = FlinkKinesisConsumer(stream, SimpleStringSchema(), config)
+    env.add_source(consumer, "consumer").sink_to(string_sink(aws_config, outs["consumer"]))
+    expected = {"source": len(written), "consumer": len(aggregated) + 1}
+    job = start(env, "KPL aggregates, source and consumer")
+    try:
+        job.wait_for(lambda: all(len(texts(local_kinesis, outs[name])) >= count
+                                 for name, count in expected.items()) or None,
+                     TIMEOUT_S, "both outputs")
+        time.sleep(1.0)  # a record emitted twice would arrive within the sink's 100 ms flush
+        got = {name: texts(local_kinesis, out) for name, out in outs.items()}
+    finally:
+        job.cancel()
+
+    assert Counter(got["source"]) == Counter(
+        json.dumps([r.sequence_number, r.data.hex()]) for r in written)
+    payloads = Counter(bytes.fromhex(json.loads(row)[1]) for row in got["source"])
+    assert payloads.pop(b"plain") == 1
+    assert len(payloads) == 3 and all(p.startswith(KPL_MAGIC) for p in payloads)
+    assert Counter(got["consumer"]) == Counter([*aggregated, "plain"])
