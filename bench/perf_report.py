@@ -284,7 +284,8 @@ interval lets shards start at TRIM_HORIZON instead ([source.md](source.md)).
 
 FLIP27_LATENCY = """\
 The producer starts once a probe record has come out of the job, so neither reader's start-up
-is in it. The source calls GetRecords on its shards without a pause; the consumer waits
+is in it. The source calls GetRecords on a shard again at once after records, and 200 ms
+after an empty answer (our shard reader); the consumer waits
 `flink.shard.getrecords.intervalmillis` (200 ms) between calls of a shard.
 
 """

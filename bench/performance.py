@@ -90,7 +90,9 @@ SOURCE_READERS = ("ours", FLIP27)
 ONLY = {"flip27": "flip27_source"}
 #: Milliseconds between a reader's GetRecords calls of a shard: the consumer's default
 #: (flink.shard.getrecords.intervalmillis); the FLIP-27 source of connector 4.3.0 has no pause.
-POLL_INTERVAL_MS = {"ours": 200, "builtin": 200, FLIP27: 0}
+#: Between GetRecords calls of a shard; for the FLIP-27 source (our shard reader) only after an
+#: answer without records.
+POLL_INTERVAL_MS = {"ours": 200, "builtin": 200, FLIP27: 200}
 
 
 @dataclass(frozen=True)
