@@ -19,6 +19,7 @@ from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink_kinesis.config.source import Migration, migrate_consumer_config
 from pyflink_kinesis.config.validation import Problems
 from pyflink_kinesis.source import Deserializer, KinesisStreamsSource
+from pyflink_kinesis.watermark import has_python_timestamp_assigner
 
 
 class KinesisMigrationWarning(UserWarning):
@@ -50,7 +51,7 @@ class MigratedSources:
         ``with_timestamp_assigner`` is refused: ``from_source`` would ignore it); without
         ``watermark_strategy`` there are no watermarks.
         """
-        if getattr(watermark_strategy, "_timestamp_assigner", None) is not None:
+        if has_python_timestamp_assigner(watermark_strategy):
             raise ValueError(
                 "watermark_strategy has a Python timestamp assigner, which env.from_source "
                 "ignores in PyFlink 1.20 (records would keep their arrival time). Take the "

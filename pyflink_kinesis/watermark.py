@@ -89,7 +89,7 @@ def with_field_timestamps(
             "strategy must be a pyflink.common.WatermarkStrategy, e.g. "
             f"WatermarkStrategy.for_monotonous_timestamps(), not {type(strategy).__name__}"
         )
-    if getattr(strategy, "_timestamp_assigner", None) is not None:
+    if has_python_timestamp_assigner(strategy):
         raise ValueError(
             "strategy already has a Python timestamp assigner (with_timestamp_assigner); "
             "env.from_source would ignore it. Pass the strategy without it."
@@ -98,6 +98,12 @@ def with_field_timestamps(
     jvm = gateway.jvm()
     assigner = own_class(jvm, _FIELD_TIMESTAMPS, "with_field_timestamps()")(field, unit)
     return WatermarkStrategy(strategy._j_watermark_strategy.withTimestampAssigner(assigner))
+
+
+def has_python_timestamp_assigner(strategy: object) -> bool:
+    """Whether ``strategy`` carries a Python ``with_timestamp_assigner``, which PyFlink keeps on
+    the Python side only (``env.from_source`` never sees it)."""
+    return getattr(strategy, "_timestamp_assigner", None) is not None
 
 
 def _check_field(field: object, unit: object) -> None:
