@@ -134,7 +134,7 @@ def test_the_jar_holds_the_connector_its_runtime_and_our_classes(made: Bundle) -
         "org/apache/flink/connector/kinesis/sink/KinesisStreamsSink.class",
         "org/joda/time/DateTime.class",  # a runtime dependency of the connector
         "org/apache/flink/formats/avro/AvroDeserializationSchema.class",
-        "io/pyflinkkinesis/SubtaskInitializingSink.class",
+        "org/apache/flink/connector/kinesis/sink/SubtaskInitializingSink.class",  # ours
     ):
         assert wanted in names
     # Both the connector's and flink-sql-avro's table factories are registered.
