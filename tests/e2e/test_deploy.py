@@ -8,7 +8,7 @@ install apache-flink`` (the version of this session), started outside the checko
 has nothing but what the zip brings. The job's settings come from a local file in the service's
 format (``application_properties()``).
 
-The application, ``layout-app/layout_job.py``, imports local code of every layout the bundle
+The application, ``orders-job/layout_job.py``, imports local code of every layout the bundle
 carries: a package, a nested package reading its data file with ``importlib.resources``, a
 module and a namespace package; the demo (``demo/managed_flink``, a script and a module) is the
 simplest case of it. Run with ``-s``, the test prints the command's output.
@@ -31,7 +31,7 @@ from tests.support.environment import fresh_process_environment
 from tests.support.flink_cluster import Cluster, Runtime, clean_runtime, wait_for_output
 
 REPO = Path(__file__).parents[2]
-LAYOUT = Path(__file__).with_name("layout-app") / "layout_job.py"
+LAYOUT = Path(__file__).with_name("orders-job") / "layout_job.py"
 sys.path.insert(0, str(LAYOUT.parent))
 from layout_job import summary  # noqa: E402
 from shaping.orders import is_paid, parse, sample_orders  # noqa: E402
