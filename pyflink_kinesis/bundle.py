@@ -30,6 +30,7 @@ as a warning (it may be optional).
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import os
 import re
@@ -216,6 +217,7 @@ def _local_code(script: Path, problems: list[str]) -> tuple[list[Path], dict[str
     """The files of the script's local code (relative to its folder), and every top-level
     name the script and that code import that is not local, with a file importing it."""
     root = script.parent
+    importlib.invalidate_caches()  # the import system's view of the folder may predate its files
     local: set[Path] = set()
     outside: dict[str, Path] = {}
     pending = [script]
@@ -342,9 +344,9 @@ def _found_at(name: str) -> str | None:
         return None
     if spec is None:
         return None
-    if spec.origin and spec.has_location:
-        return spec.origin
-    return next(iter(spec.submodule_search_locations or []), spec.origin or name)
+    if spec.has_location:
+        return str(spec.origin)
+    return next(iter(spec.submodule_search_locations or []), str(spec.origin))
 
 
 def _top_level_names(dist: metadata.Distribution) -> list[str]:
