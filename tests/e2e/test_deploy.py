@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -40,8 +41,9 @@ StreamFactory = Callable[..., str]
 
 
 @pytest.fixture(scope="session")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
-    """The clean runtime, made once per session; checked to lack what the zip must bring."""
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The clean runtime, made once per session (and removed after it: 0.7 GB); checked to lack
+    what the zip must bring."""
     folder = tmp_path_factory.mktemp("clean-runtime")
     made = clean_runtime(folder)
     probe = subprocess.run(
@@ -50,7 +52,8 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
         capture_output=True, text=True, env=fresh_process_environment(), cwd=folder,
     )
     assert probe.returncode == 0 and probe.stdout.strip() == "[]", probe.stdout + probe.stderr
-    return made
+    yield made
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
