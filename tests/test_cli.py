@@ -53,17 +53,9 @@ def test_jars_path_and_verify() -> None:
     assert verify.returncode == 0, verify.stderr
     assert sum(line.startswith("ok  ") for line in verify.stdout.splitlines()) == len(
         jars.load_manifest().jars_for(jars.installed_flink_version()))
-    assert not path.stderr  # no runpy warning, as `python -m pyflink_kinesis.jars` printed
+    assert not path.stderr
 
 
-def test_the_old_module_spelling_still_works_without_runpy_warning() -> None:
-    old = subprocess.run(
-        [sys.executable, "-m", "pyflink_kinesis.jars", "path"], capture_output=True, text=True,
-        timeout=120, env=fresh_process_environment(),
-    )
-    assert old.returncode == 0, old.stderr
-    assert [Path(line) for line in old.stdout.splitlines()] == jars.resolve_jars()
-    assert old.stderr == ""
 
 
 def test_jars_errors_exit_1_with_the_reason() -> None:
