@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from pyflink_kinesis.errors import KinesisConfigError, KinesisError
+from pyflink_kinesis.errors import KinesisError
 
 _Handler = Callable[[argparse.Namespace], int]
 
@@ -63,13 +63,13 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 
 def one_line(exc: BaseException) -> str:
-    """The message of ``exc`` on one line: a config report's problems joined by ``; ``, another
-    error's first line (with its type when it is none of ours)."""
-    if isinstance(exc, KinesisConfigError):
-        return "; ".join(str(problem) for problem in exc.problems)
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else type(exc).__name__
-    if len(lines) > 1:
+    """The message of ``exc`` on one line: its first line, then the items of a problem list
+    (lines starting ``- ``) joined by ``; ``. Other lines (a server log) are left to --debug.
+    An error that is none of ours (or an OSError) is named by its type."""
+    first, *rest = str(exc).strip().splitlines() or [type(exc).__name__]
+    items = [line.strip()[2:] for line in rest if line.strip().startswith("- ")]
+    text = " ".join([first, "; ".join(items)]) if items else first
+    if len(rest) > len(items):
         text += " (--debug shows the rest)"
     if isinstance(exc, (KinesisError, OSError)):
         return text

@@ -1,4 +1,4 @@
-"""The KPL decoder against aggregates made by ``aws-kinesis-agg`` and by our Java aggregating sink."""
+"""The KPL decoder against aggregates of ``aws-kinesis-agg`` and of our Java aggregating sink."""
 
 from __future__ import annotations
 

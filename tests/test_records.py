@@ -142,7 +142,7 @@ def test_json_field_keys_read_as_json_field_reads_them() -> None:
     assert key_of('{"order": {"customer": 1.5}}') == "1.5"
     assert key_of('{"order": {"customer": true}}') == "true"
     assert key_of('{"order": {"customer": {"id": 1, "name": "é"}}}') == '{"id":1,"name":"é"}'
-    with pytest.raises(KinesisRecordsError, match="--key-field 'order.' has an empty field name"):
+    with pytest.raises(KinesisRecordsError, match=r"--key-field 'order\.' has an empty field name"):
         records.json_field_key("order.")
     with pytest.raises(KinesisRecordsError, match="--key is 257 characters long"):
         records.fixed_key("k" * 257)
@@ -282,8 +282,8 @@ def test_latest_skips_closed_shards_and_reads_later_ones_from_their_start() -> N
             kinesis.shards["s1"] = FakeShard(("s0",), [b"in s1"])
 
     records.tail(kinesis, "orders", StartPosition("LATEST"),  # type: ignore[arg-type]
-                 lambda record: seen.append(record.data), where=WHERE, count=2, timeout_s=5, clock=clock,
-                 sleep=sleep)
+                 lambda record: seen.append(record.data), where=WHERE, count=2, timeout_s=5,
+                 clock=clock, sleep=sleep)
     assert seen == [b"new in s0", b"in s1"]
     assert kinesis.iterator_types == {"s0": "LATEST", "s1": "TRIM_HORIZON"}
 
@@ -340,7 +340,7 @@ def test_a_local_endpoint_without_credentials_gets_dummy_ones_and_us_east_1() ->
     client, region = records.kinesis_client(Connection("http://localhost:4567"))
     assert region == "us-east-1"
     assert client.meta.endpoint_url == "http://localhost:4567"
-    credentials = client._request_signer._credentials
+    credentials = client._request_signer._credentials  # type: ignore[attr-defined]
     assert (credentials.access_key, credentials.secret_key) == ("local", "local")
 
 
@@ -364,7 +364,7 @@ def test_a_profile_gives_region_and_credentials(tmp_path: Path) -> None:
         "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = devsecret\n")
     client, region = records.kinesis_client(Connection(profile="dev"))
     assert region == "ap-south-1"
-    assert client._request_signer._credentials.access_key == "AKIDDEV"
+    assert client._request_signer._credentials.access_key == "AKIDDEV"  # type: ignore[attr-defined]
     with pytest.raises(KinesisRecordsError, match="no AWS profile 'prod' in the AWS config files"):
         records.kinesis_client(Connection(profile="prod"))
 
