@@ -219,8 +219,7 @@ def test_consumer_arguments_of_the_wrong_type_are_reported_with_the_config() -> 
         "or a KinesisDeserializationSchema, got str",
         "streams": "expected a stream name (str) or a list of them, got int",
         "aws.regoin": "unknown key; did you mean 'aws.region'?",
-        "aws.region": "missing; set the streams' region, like 'us-east-1' (required with "
-        "aws.endpoint too: the region signs the requests)",
+        "aws.region": "missing; set the region of the consumer's streams, like 'us-east-1'",
     }
 
 
