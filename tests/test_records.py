@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import botocore.exceptions
 import pytest
 
 from pyflink_kinesis import records
@@ -375,3 +376,21 @@ def test_modules_do_not_import_pyflink_or_py4j() -> None:
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                  for alias in node.names}
     assert not {name.split(".")[0] for name in imported} & {"pyflink", "py4j"}
+
+
+class RefusingKinesis:
+    """DescribeStreamSummary answered with the error AWS gives for unknown credentials."""
+
+    def describe_stream_summary(self, StreamName: str) -> dict[str, Any]:
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "UnrecognizedClientException",
+                       "Message": "The security token included in the request is invalid.\n"}},
+            "DescribeStreamSummary")
+
+
+def test_refused_credentials_are_one_line() -> None:
+    with pytest.raises(KinesisRecordsError) as raised:
+        records.check_stream(RefusingKinesis(), "orders", "AWS region eu-west-1")  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "AWS region eu-west-1 refused the credentials (UnrecognizedClientException): The "
+        "security token included in the request is invalid.")
