@@ -15,7 +15,6 @@ import contextlib
 import json
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
@@ -29,6 +28,7 @@ from pyflink_kinesis.config.endpoint import is_aws_host
 from pyflink_kinesis.config.partition_keys import PARTITION_KEY_MAX_LENGTH, key_length
 from pyflink_kinesis.config.values import stream_name_problem
 from pyflink_kinesis.errors import KinesisRecordsError
+from pyflink_kinesis.testing import DEFAULT_REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
@@ -49,8 +49,6 @@ __all__ = [
     "tail",
 ]
 
-#: The region a local server gets when none is given (the one ``local-kinesis`` uses).
-LOCAL_REGION = "us-east-1"
 #: PutRecords takes at most 500 records and 5 MiB (data and partition keys) per request.
 MAX_RECORDS_PER_PUT = 500
 MAX_BYTES_PER_PUT = 5 * 1024 * 1024
@@ -103,12 +101,13 @@ def kinesis_client(connection: Connection) -> tuple[KinesisClient, str]:
             f"no AWS profile {connection.profile!r} in the AWS config files; give one they "
             f"have (aws configure list-profiles) or leave --profile out"
         ) from error
-    region = session.region_name or (LOCAL_REGION if connection.is_local else None)
+    region = session.region_name or (DEFAULT_REGION if connection.is_local else None)
     if region is None:
         raise KinesisRecordsError(
             "no AWS region: give --region (like us-east-1) or set AWS_REGION"
         )
     if connection.is_local:
+        # botocore's resolver, reached through the private _session: boto3 has no public way.
         resolver = session._session.get_component("credential_provider")
         for name in _METADATA_PROVIDERS:
             resolver.remove(name)
@@ -254,8 +253,10 @@ class PutSummary:
     shards: set[str] = field(default_factory=set)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Pending:
+    """A record waiting to be stored (compared by identity)."""
+
     line: int
     key: str
     data: bytes
@@ -286,7 +287,7 @@ def put_lines(
     many records were written before), or a record still rejected.
     """
     summary = PutSummary()
-    pending: deque[_Pending] = deque()
+    pending: list[_Pending] = []
     source = _records(lines, key_of)
     problem: KinesisRecordsError | None = None  # a bad line: reported once what precedes is put
     failures = 0  # requests in a row with rejected entries, for the backoff
@@ -312,21 +313,22 @@ def put_lines(
             ]
             response = client.put_records(StreamName=stream, Records=entries)
             summary.requests += 1
-            rejected = 0
+            stored: set[_Pending] = set()
             for record, result in zip(request, response["Records"]):
                 if not result.get("ErrorCode"):
-                    pending.remove(record)
-                    summary.records += 1
+                    stored.add(record)
                     summary.shards.add(result["ShardId"])
                     continue
-                rejected += 1
                 record.attempts += 1
                 if record.attempts >= max_attempts:
                     raise KinesisRecordsError(
                         f"the record of line {record.line} was rejected {record.attempts} "
                         f"times ({result['ErrorCode']}: {result.get('ErrorMessage', '')}); "
-                        f"{summary.records} records were put into {stream!r}"
+                        f"{summary.records + len(stored)} records were put into {stream!r}"
                     )
+            pending = [record for record in pending if record not in stored]
+            summary.records += len(stored)
+            rejected = len(request) - len(stored)
             summary.retried += rejected
             failures = failures + 1 if rejected else 0
             if rejected:
@@ -357,7 +359,7 @@ def _records(lines: Iterable[bytes], key_of: KeyOf) -> Iterator[_Pending]:
         yield record
 
 
-def _next_request(pending: deque[_Pending]) -> list[_Pending]:
+def _next_request(pending: list[_Pending]) -> list[_Pending]:
     """The records of the next request: in order, at most one per key, within the limits."""
     request: list[_Pending] = []
     keys: set[str] = set()

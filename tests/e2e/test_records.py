@@ -114,8 +114,14 @@ def test_tail_follows_a_split_and_prints_a_keys_records_in_order_across_it(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=fresh_process_environment(),
     )
     lines: queue.Queue[str] = queue.Queue()
-    assert tail.stdout is not None and tail.stderr is not None
-    threading.Thread(target=lambda: [lines.put(line) for line in tail.stdout], daemon=True).start()
+    stdout, stderr = tail.stdout, tail.stderr
+    assert stdout is not None and stderr is not None
+
+    def forward() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=forward, daemon=True).start()
     try:
         # From LATEST: probes go in until one comes out, so tail is reading.
         deadline = time.monotonic() + TIMEOUT_S
@@ -144,7 +150,7 @@ def test_tail_follows_a_split_and_prints_a_keys_records_in_order_across_it(
     finally:
         tail.send_signal(signal.SIGINT)
         code = tail.wait(timeout=30)
-    assert (code, tail.stderr.read()) == (130, "")  # Ctrl-C: no traceback
+    assert (code, stderr.read()) == (130, "")  # Ctrl-C: no traceback
     assert sorted(json.loads(r["data"])["n"] for r in printed) == list(range(40))
     assert in_key_order(printed)
     children = {r["shard"] for r in printed} - {parent["ShardId"]}
