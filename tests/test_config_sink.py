@@ -198,7 +198,7 @@ def test_client_properties_that_are_no_mapping_are_one_problem(client_properties
     settings = replace(MINIMAL, client_properties=client_properties, stream_name=3)
     found = problems(settings)
     assert found == {
-        "client_properties": "expected a dict of str keys to str, int, float, bool or Enum "
+        "kinesis_client_properties": "expected a dict of str keys to str, int, float, bool or Enum "
         f"values, got {type(client_properties).__name__}",
         "stream_name": "stream names are str, got int",
     }

@@ -117,7 +117,7 @@ def validate_firehose_sink(
         checked = check_properties(client_properties, FIREHOSE_CLIENT_KEYS, problems)
         check_aws(checked, problems, client="sink", region_of="the Firehose sink's delivery stream")
     else:
-        problems.add("client_properties", mapping_problem(client_properties))
+        problems.add("firehose_client_properties", mapping_problem(client_properties))
         checked = CheckedProperties()
     problem = delivery_stream_name_problem(settings.delivery_stream_name)
     if problem is not None:

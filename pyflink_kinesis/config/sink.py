@@ -255,7 +255,7 @@ def validate_sink(settings: SinkSettings, problems: Problems | None = None) -> d
         checked = check_properties(client_properties, SINK_CLIENT_KEYS, problems, _sink_unknown_key)
         check_aws(checked, problems, client="sink", region_of="the sink's stream")
     else:
-        problems.add("client_properties", mapping_problem(client_properties))
+        problems.add("kinesis_client_properties", mapping_problem(client_properties))
         checked = CheckedProperties()
     _check_parts(settings, problems)
     check_sink_options(settings, problems)
