@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import shlex
 import signal
 import subprocess
 import sys
@@ -93,6 +94,13 @@ def test_put_then_tail_every_record_once_in_order_per_key_from_any_start(
                     "--count", "2", "--timeout", "60")
     assert from_time.returncode == 0, from_time.stderr
     assert sorted(from_time.stdout.splitlines()) == sorted(json.dumps(r) for r in later)
+
+    # A reader that stops early (head) ends tail quietly, with exit 0.
+    piped = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {shlex.quote(sys.executable)} -m pyflink_kinesis tail "
+         f"{stream} --endpoint {endpoint} --from TRIM_HORIZON | head -n 1"],
+        capture_output=True, text=True, timeout=TIMEOUT_S, env=fresh_process_environment())
+    assert (piped.returncode, piped.stderr, len(piped.stdout.splitlines())) == (0, "", 1)
 
     # LATEST: nothing new comes, so the timeout ends it with exit 1 and one line.
     nothing = cli("tail", stream, "--endpoint", endpoint, "--count", "1", "--timeout", "1")
