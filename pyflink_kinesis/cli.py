@@ -463,7 +463,3 @@ def _bundle(args: argparse.Namespace) -> int:
     print("Set this property group on the application (runtime properties):")
     print(groups)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
