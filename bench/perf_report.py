@@ -52,7 +52,7 @@ READER_LABELS = {"ours": "`FlinkKinesisConsumer`", FLIP27: "`KinesisStreamsSourc
 FLIP27_BLOCK_KEYS = frozenset({"started", "profile", "git_commit", "cpus", "load_average_before",
                                "load_average_after", "duration_s", "discovery_interval_ms",
                                "short_discovery_interval_ms", "throughput", "latency"})
-#: Goals of issue 7.
+#: The goals the benchmark judges ours by.
 CEILING_SHARE_GOAL = 0.9
 PACKAGE_OVERHEAD_GOAL_MS = 100.0
 #: A run whose 1-minute load average started above this share of the cores is flagged busy
@@ -853,7 +853,7 @@ The raw numbers are in [benchmarks/performance.json](benchmarks/performance.json
 
 ![throughput and latency](benchmarks/{png_name})
 
-## Goals (issue 7)
+## Goals
 
 Sink and source at least {CEILING_SHARE_GOAL:.0%} of the server's ceiling (ratio of median
 records/s) and ahead of every alternative (kinesalite):
