@@ -360,7 +360,7 @@ def keyed_sink_section(keyed: dict[str, Any] | None) -> str:
         "with the same records and schema (ratio of medians; the verdict is the rank-sum test "
         "over the runs). The strict-order settings (`max_batch_size=1`, "
         "`max_in_flight_requests=1`) are not a generator: they show what order under "
-        "throttling costs (see [sink.md](sink.md#order-what-holds-measured)).\n\n"
+        "throttling costs (see [sink.md](sink.md#per-key-order)).\n\n"
         + table(["keyed", "next to", "ratio", "verdict", f">= {goal:.0%}"], comparisons)
     )
 
@@ -493,10 +493,12 @@ def aggregation_paragraph(runs: list[dict[str, Any]]) -> str:
     if not lines:
         return ""
     return (
-        "\n\nKPL aggregation (`set_aggregation()`, docs/sink.md): the aggregated sink against "
-        "the plain sink with its defaults, same records, same quotas. Aggregates are bound by "
-        "the 1 MiB/s byte quota, keys included: a random key (36 bytes) travels with each "
-        "record, a key from the data once per aggregate. The goal for 100 B records is 8 x.\n\n"
+        "\n\nKPL aggregation (`set_aggregation()`, "
+        "[sink.md](sink.md#kpl-aggregation-many-records-per-kinesis-record)): the aggregated "
+        "sink against the plain sink with its defaults, same records, same quotas. Aggregates "
+        "are bound by the 1 MiB/s byte quota, keys included: a random key (36 bytes) travels "
+        "with each record, a key from the data once per aggregate. The goal for 100 B records "
+        "is 8 x.\n\n"
         + "\n".join(lines)
     )
 
