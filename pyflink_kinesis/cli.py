@@ -102,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("--json", action="store_true",
                         help="print only the property groups, as CreateApplication JSON")
     bundle.set_defaults(handler=_bundle)
+
+    docs = commands.add_parser(
+        "docs", help="print a page of the documentation (without TOPIC: list them)",
+        description="Print a page of pyflink-kinesis's documentation (Markdown), as installed "
+        "with the package. Without TOPIC, list the topics.")
+    docs.add_argument("topic", nargs="?", metavar="TOPIC", help="e.g. sink, or readme")
+    docs.set_defaults(handler=_docs)
     return parser
 
 
@@ -236,6 +243,13 @@ def _bundle(args: argparse.Namespace) -> int:
               f"{kept}'s, as the class path would")
     print("Set this property group on the application (runtime properties):")
     print(groups)
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from pyflink_kinesis import docs
+
+    print(docs.page(args.topic) if args.topic else docs.listing(), end="")
     return 0
 
 
