@@ -7,7 +7,6 @@ import ast
 import re
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -120,8 +119,9 @@ def test_every_link_between_pages_lands_on_a_page_and_a_heading() -> None:
     assert broken == []
 
 
-def test_the_kubernetes_example_names_one_flink_release_the_one_installed() -> None:
-    """The image tag, the image's Flink and apache-flink, and the flink-python jar."""
+def test_the_kubernetes_example_names_one_flink_release() -> None:
+    """The image tag, the image's Flink and apache-flink, and the flink-python jar agree (the
+    local PyFlink may be another 1.20 patch release: the job runs on the image's)."""
     deploy = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
     [block] = [b for b in re.findall(r"```yaml\n(.*?)```", deploy, re.DOTALL)
                if "FlinkDeployment" in b]
@@ -133,7 +133,6 @@ def test_the_kubernetes_example_names_one_flink_release_the_one_installed() -> N
                                spec["job"]["jarURI"]).group(1),  # type: ignore[union-attr]
         "Dockerfile FROM": re.findall(r"^FROM flink:([\d.]+)-", dockerfile, re.MULTILINE)[0],
         "Dockerfile apache-flink": re.findall(r"apache-flink==([\d.]+)", dockerfile)[0],
-        "installed apache-flink": metadata.version("apache-flink"),
     }
     assert len(set(versions.values())) == 1, versions
     assert spec["flinkVersion"] == "v" + "_".join(versions["image tag"].split(".")[:2])
