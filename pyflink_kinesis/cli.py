@@ -118,7 +118,8 @@ def _parser() -> argparse.ArgumentParser:
         "bundles for Managed Service for Apache Flink.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_jars, _add_config, _add_local_kinesis, _add_put, _add_tail, _add_bundle):
+    for add in (_add_jars, _add_config, _add_local_kinesis, _add_put, _add_tail, _add_bundle,
+                _add_docs):
         add(commands)
     return parser
 
@@ -247,6 +248,15 @@ def _add_bundle(commands: Any) -> None:
                         help="add a file or folder beside the script; repeatable")
     bundle.add_argument("--json", action="store_true",
                         help="print only the property groups, as CreateApplication JSON")
+
+
+def _add_docs(commands: Any) -> None:
+    docs = _command(
+        commands, "docs", help="print a page of the documentation (without TOPIC: list them)",
+        description="Print a page of pyflink-kinesis's documentation (Markdown), as installed "
+        "with the package. Without TOPIC, list the topics.",
+        handler=_docs)
+    docs.add_argument("topic", nargs="?", metavar="TOPIC", help="e.g. sink, or readme")
 
 
 def _positive_int(text: str) -> int:
@@ -462,4 +472,11 @@ def _bundle(args: argparse.Namespace) -> int:
               f"{kept}'s, as the class path would")
     print("Set this property group on the application (runtime properties):")
     print(groups)
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from pyflink_kinesis import docs
+
+    print(docs.page(args.topic) if args.topic else docs.listing(), end="")
     return 0

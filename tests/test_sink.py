@@ -69,7 +69,7 @@ def test_wrong_types_for_every_part_are_reported_together() -> None:
         "partition_key_generator": [
             "expected a PartitionKeyGenerator (like PartitionKeyGenerator.from_field('id')), got "
             "function; to key by a Python function, map each record to a Row of key and payload "
-            "(see 'Partition keys' in docs/sink.md)"
+            "(see 'Partition keys' in `pyflink-kinesis docs sink`)"
         ],
         "kinesis_client_properties": [
             "expected a dict of str keys to str, int, float, bool or Enum values, got list"

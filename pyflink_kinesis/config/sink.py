@@ -152,7 +152,8 @@ SINK_OPTIONS = async_sink_options(
 
 AGGREGATING_SINK_BUILDER = "io.pyflinkkinesis.aggregation.AggregatingKinesisStreamsSinkBuilder"
 
-# KPL aggregation (``set_aggregation``): our sink, not the connector's; see docs/sink.md.
+# KPL aggregation (``set_aggregation``): our sink, not the connector's; see
+# ``pyflink-kinesis docs sink``.
 AGGREGATION_OPTIONS = KeyTable(
     [
         Key(

@@ -2,12 +2,12 @@
 
 The ``## Quickstart`` section of README.md holds a shell block with the commands (``pip install``,
 ``pyflink-kinesis local-kinesis``, ``python job.py``, ``pyflink-kinesis put ... < orders.jsonl``,
-``pyflink-kinesis tail ...``), the job as its first Python block (the one
-tests/e2e/test_doc_snippets.py finds) and the records as a block of JSON lines. Each command runs
-as a subprocess in that order, in an empty folder holding the job and the records under the names
-the commands use; the server and the job run in the background, as in their own terminals. The
-only change is the port: a free one instead of 4567, which other tests and servers may hold. The
-package is already installed, so ``pip install`` is checked, not run.
+``pyflink-kinesis tail ...``); the files they use are the README's blocks marked ``file NAME``
+(tests/e2e/test_doc_snippets.py's convention). Each command runs as a subprocess in that order,
+in an empty folder holding those files, from the shell of a user of this virtualenv; the server
+and the job run in the background, as in their own terminals. The only change is the port: a
+free one instead of 4567, which other tests and servers may hold. The package is already
+installed, so ``pip install`` is checked, not run.
 """
 
 from __future__ import annotations
@@ -19,53 +19,27 @@ import shlex
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from tests.e2e.test_doc_snippets import REPO, Snippet, snippets
-from tests.support.environment import fresh_process_environment
+from tests.e2e.test_doc_snippets import _ANY_BLOCK, REPO, named_files, user_environment
 
 README = REPO / "README.md"
 README_PORT = "4567"
 TIMEOUT_S = 300
 _SECTION = re.compile(r"^## Quickstart\b.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-_FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class Quickstart:
-    """What the README's quickstart says to run, and the files it uses."""
-
-    commands: list[str]
-    job: Snippet
-    records: str
-
-
-def quickstart() -> Quickstart:
-    text = README.read_text(encoding="utf-8")
-    section = _SECTION.search(text)
+def quickstart_commands() -> list[list[str]]:
+    """The commands of the quickstart's shell block, split as the shell splits them."""
+    section = _SECTION.search(README.read_text(encoding="utf-8"))
     assert section is not None, "README.md has no '## Quickstart' section"
-    blocks = [match.group(1) for match in _FENCE.finditer(section.group())]
-    shell = next((b for b in blocks if "pyflink-kinesis tail" in b), None)
+    shell = next((match.group(1) for match in _ANY_BLOCK.finditer(section.group())
+                  if "pyflink-kinesis tail" in match.group(1)), None)
     assert shell is not None, "the quickstart has no block with the pyflink-kinesis commands"
-    commands = [line.split(" #")[0].strip() for line in shell.splitlines()]
-    first, last = (text[: section.start()].count("\n") + 1, text[: section.end()].count("\n"))
-    job = next((s for s in snippets() if s.path == README and first <= s.line <= last), None)
-    assert job is not None, "the quickstart has no Python block (the job)"
-    records = next((b for b in blocks if _is_json_lines(b)), None)
-    assert records is not None, "the quickstart shows no records (a block of JSON lines)"
-    return Quickstart([c for c in commands if c], job, records)
-
-
-def _is_json_lines(block: str) -> bool:
-    lines = [line for line in block.splitlines() if line.strip()]
-    try:
-        return bool(lines) and all(isinstance(json.loads(line), dict) for line in lines)
-    except ValueError:
-        return False
+    return [shlex.split(line, comments=True) for line in shell.splitlines() if line.strip()]
 
 
 def free_port() -> str:
@@ -103,19 +77,16 @@ class Background:
 
 
 def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
-    steps = quickstart()
     port = free_port()
     on_port = re.compile(rf"\b{README_PORT}\b")
-    commands = [shlex.split(on_port.sub(port, command)) for command in steps.commands]
-    for words in commands:
-        if words[0] == "python":
-            (tmp_path / words[1]).write_text(on_port.sub(port, steps.job.code))
-        if "<" in words:
-            (tmp_path / words[words.index("<") + 1]).write_text(steps.records)
-    # A user's shell finds the package's command and this virtualenv's python first.
-    bin_dir = str(Path(sys.executable).parent)
-    environment = fresh_process_environment(
-        PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
+    commands = [[on_port.sub(port, word) for word in words] for words in quickstart_commands()]
+    files = named_files(README)
+    used = [words[1] for words in commands if words[0] == "python"]
+    used += [words[words.index("<") + 1] for words in commands if "<" in words]
+    for name in used:
+        assert name in files, f"the quickstart uses {name} but shows no block marked 'file {name}'"
+        (tmp_path / name).write_text(on_port.sub(port, files[name]))
+    environment = user_environment()
     background: list[Background] = []
     finished: list[tuple[str, subprocess.CompletedProcess[str]]] = []
 
@@ -143,10 +114,13 @@ def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
     command, tail = finished[-1]
     assert command.startswith("pyflink-kinesis tail"), command
     printed = [json.loads(line) for line in tail.stdout.splitlines()]
-    given = [json.loads(line) for line in steps.records.splitlines() if line.strip()]
+    given = [json.loads(line) for name in used if name.endswith(".jsonl")
+             for line in files[name].splitlines() if line.strip()]
     assert len(printed) == len(given), report()
     assert sorted(record["customer"] for record in printed) == sorted(
         record["customer"] for record in given), report()
+    # Each order comes out whole (the job may add fields, like a total).
+    assert all(any(order.items() <= record.items() for order in given) for record in printed)
 
 
 def run(words: list[str], folder: Path, environment: dict[str, str]
