@@ -51,7 +51,7 @@ def test_an_unknown_topic_is_one_line_on_stderr_and_exit_1() -> None:
     assert unknown.stdout == ""
     assert unknown.stderr.count("\n") == 1
     assert unknown.stderr.startswith("pyflink-kinesis docs: error: no page 'sinc'; did you mean "
-                                     "'sink'? the topics are readme, configuration, ")
+                                     "'sink'? the topics are readme, cli, configuration, ")
 
 
 def test_the_installed_layout_is_read_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -193,7 +193,3 @@ def _description(key: Key) -> str:
     if key.sink_only:
         notes.append("*Sink only.*")
     return " ".join(notes)
-
-
-if __name__ == "__main__":
-    print(render_markdown())
