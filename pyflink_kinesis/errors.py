@@ -92,3 +92,11 @@ class StreamCheckError(KinesisError):
         lines = [f"{len(self.problems)} stream problem(s) at {where}:"]
         lines += [f"  - {problem}" for problem in self.problems]
         super().__init__("\n".join(lines))
+
+
+class KinesisRecordsError(KinesisError):
+    """``pyflink-kinesis put`` or ``tail`` could not write or read records.
+
+    The message is one line saying why (endpoint unreachable, stream missing, credentials
+    missing or refused, an input line that cannot be a record ...) and what to do.
+    """
