@@ -456,6 +456,8 @@ def _bundle(args: argparse.Namespace) -> int:
     from pyflink_kinesis.bundle import RUNTIME, make_bundle
 
     bundle = make_bundle(args.script, args.output, extras=args.extra, include=args.include)
+    for warning in bundle.warnings:
+        print(f"pyflink-kinesis bundle: warning: {warning}", file=sys.stderr)
     groups = json.dumps({"PropertyGroups": bundle.property_groups()}, indent=2)
     if args.json:
         print(groups)

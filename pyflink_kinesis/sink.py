@@ -31,8 +31,9 @@ from pyflink_kinesis.config.values import java_class_problem
 _TABLE = "org.apache.flink.connector.kinesis.table"
 _SINK = "org.apache.flink.connector.kinesis.sink"
 _OURS = "io.pyflinkkinesis"
-# Tells the generator its subtask before each writer is created (connector 4.3.0 never does).
-_SUBTASK_SINK = f"{_OURS}.SubtaskInitializingSink"
+# The connector's sink, telling the generator its subtask before each writer is created
+# (connector 4.3.0 never does); a subclass, in the connector's package for its constructor.
+_SUBTASK_SINK = f"{_SINK}.SubtaskInitializingSink"
 _FIELD_KEYS = f"{_OURS}.FieldPartitionKeyGenerator"
 SUBTASK_KEYS = f"{_OURS}.SubtaskPartitionKeyGenerator"
 _AGGREGATING_SINK = f"{_OURS}.aggregation.AggregatingKinesisStreamsSink"

@@ -163,7 +163,7 @@ def test_generators_that_need_their_subtask_get_a_sink_that_tells_them(
     keys: PartitionKeyGenerator, wrapped: bool
 ) -> None:
     sink = builder(keys).build()
-    expected = "io.pyflinkkinesis.SubtaskInitializingSink" if wrapped else (
+    expected = f"{SINK_PACKAGE}.SubtaskInitializingSink" if wrapped else (
         f"{SINK_PACKAGE}.KinesisStreamsSink")
     assert java_class_of(sink) == expected
     assert f"partition_key_generator=PartitionKeyGenerator.{keys._description}" in repr(sink)
