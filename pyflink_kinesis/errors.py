@@ -54,6 +54,10 @@ class KinesisConfigError(KinesisError, ValueError):
         return (type(self), (self.problems, self.subject))
 
 
+class KinesisConfigWarning(UserWarning):
+    """A config that works, but probably not as meant (the message says what Java will do)."""
+
+
 class JarResolutionError(KinesisError, RuntimeError):
     """The connector jars could not be found, fetched or verified.
 

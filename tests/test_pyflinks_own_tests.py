@@ -6,9 +6,9 @@ and Kinesis sink tests, in our words, each run twice: with PyFlink's module (tha
 PyFlink's) and with ``pyflink_kinesis`` (that code written against PyFlink's module runs with
 only the import changed). Its Firehose sink test is in tests/test_firehose.py.
 
-One difference is deliberate: PyFlink's sink test sets a secret key without its access key id,
-which Java silently ignores (it then takes the default credentials chain); ours refuses that at
-``build()``. The sink test here sets both, and the last test pins the refusal.
+PyFlink's sink test sets a secret key without its access key id, which Java silently ignores (it
+then takes the default credentials chain): ours builds the same sink and warns about it
+(``KinesisConfigWarning``), so the test runs as written.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pyflink.common import SimpleStringSchema, Types
 from pyflink.datastream import RuntimeExecutionMode, StreamExecutionEnvironment
 from pyflink.util.java_utils import get_field_value
 
-from pyflink_kinesis import KinesisConfigError, KinesisStreamsSink, PartitionKeyGenerator, gateway
+from pyflink_kinesis import KinesisConfigWarning, KinesisStreamsSink, PartitionKeyGenerator, gateway
 
 pytestmark = pytest.mark.jvm
 
@@ -66,7 +66,6 @@ def test_kinesis_source(kinesis: ModuleType, env: StreamExecutionEnvironment) ->
 def test_kinesis_streams_sink(kinesis: ModuleType, env: StreamExecutionEnvironment) -> None:
     sink_properties = {
         "aws.region": "us-east-1",
-        "aws.credentials.provider.basic.accesskeyid": "aws_access_key_id",  # not in PyFlink's
         "aws.credentials.provider.basic.secretkey": "aws_secret_access_key",
     }
     ds = env.from_collection([("ab", 1), ("bdc", 2), ("cfgs", 3), ("deeefg", 4)],
@@ -95,8 +94,8 @@ def test_kinesis_streams_sink(kinesis: ModuleType, env: StreamExecutionEnvironme
     assert get_field_value(kinesis_streams_sink.get_java_function(), "streamName") == "stream-1"
 
 
-def test_a_secret_key_without_its_access_key_id_is_refused() -> None:
-    """PyFlink's sink test's own properties: Java would ignore the lone key, so ours refuses it."""
+def test_a_secret_key_without_its_access_key_id_is_warned_about() -> None:
+    """PyFlink's sink test's own properties: Java ignores the lone key, so ours says so."""
     builder = (
         KinesisStreamsSink.builder()
         .set_kinesis_client_properties({
@@ -107,8 +106,9 @@ def test_a_secret_key_without_its_access_key_id_is_refused() -> None:
         .set_partition_key_generator(PartitionKeyGenerator.fixed())
         .set_stream_name("stream-1")
     )
-    with pytest.raises(KinesisConfigError) as raised:
+    with pytest.warns(KinesisConfigWarning) as warned:
         builder.build()
-    [problem] = raised.value.problems
-    assert problem.key == "aws.credentials.provider.basic.accesskeyid"
-    assert "Java would silently ignore the lone key and use AUTO" in problem.message
+    [warning] = [w for w in warned if w.category is KinesisConfigWarning]
+    assert "'aws.credentials.provider.basic.accesskeyid': missing" in str(warning.message)
+    assert "Java ignores the lone key and uses AUTO" in str(warning.message)
+    assert "aws_secret_access_key" not in str(warning.message)

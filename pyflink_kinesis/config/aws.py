@@ -255,10 +255,11 @@ def _provider(checked: CheckedProperties, problems: Problems, prefix: str) -> st
         return "BASIC"
     if present:
         missing = secret_key if present == [access_key_id] else access_key_id
-        problems.add(
+        problems.doubt(
             missing,
-            f"missing; {present[0]!r} is set and BASIC credentials need both (without "
-            f"{prefix!r}, Java would silently ignore the lone key and use AUTO)",
+            f"missing; {present[0]!r} is set alone, and BASIC credentials need both: Java "
+            f"ignores the lone key and uses AUTO (the default credentials chain); set both "
+            f"keys, or remove the lone one",
         )
     return "AUTO"
 

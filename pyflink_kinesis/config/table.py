@@ -548,6 +548,9 @@ class Relabelled(Problems):
     def add(self, key: str, message: str) -> None:
         self._target.add(self._key(key), self._message(message))
 
+    def doubt(self, key: str, message: str) -> None:
+        self._target.doubt(self._key(key), self._message(message))
+
 
 def _check_table(
     config: Mapping[str, object],
