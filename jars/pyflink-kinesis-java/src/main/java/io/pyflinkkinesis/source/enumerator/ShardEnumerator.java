@@ -44,9 +44,9 @@ import java.util.function.Supplier;
  * <ul>
  *   <li><b>Start positions.</b> The job's first listing fixes each shard's start: TRIM_HORIZON
  *       reads every shard from its start; LATEST reads only the open shards, from the moment of
- *       the listing (closed ones count as finished, as do parents no longer listed); AT_TIMESTAMP reads every shard from the
- *       timestamp. Shards found later start at TRIM_HORIZON. Splits are handed out once every
- *       reader has registered (and then at once).
+ *       the listing (closed ones count as finished, as do parents no longer listed);
+ *       AT_TIMESTAMP reads every shard from the timestamp. Shards found later start at
+ *       TRIM_HORIZON. Splits are handed out once every reader has registered (and then at once).
  *   <li><b>Parents first.</b> A shard is assigned only when each parent is finished: read to its
  *       end (a reader said so, {@link ShardsFinishedEvent}), skipped, or no longer listed.
  *   <li><b>End to end.</b> A finished parent's last records may still be inside the job. Once a
@@ -146,7 +146,8 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
             if (isKnown(id)) {
                 continue;
             }
-            StartingPosition position = listed ? StartingPosition.fromStart() : firstStart(shard, now);
+            StartingPosition position =
+                    listed ? StartingPosition.fromStart() : firstStart(shard, now);
             if (position == null) {
                 finished.put(id, new Finish(-1, true));
             } else {
@@ -154,7 +155,8 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
             }
         }
         listed = true;
-        finished.entrySet().removeIf(e -> e.getValue().flushed && !listedIds.contains(e.getKey()));
+        finished.entrySet().removeIf(
+                entry -> entry.getValue().flushed && !listedIds.contains(entry.getKey()));
         assignReadyShards();
     }
 
@@ -326,7 +328,8 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
         }
         Integer subtask;
         if (unflushedReaders.isEmpty() || checkpointing) {
-            subtask = assigner.assign(split.toKinesisShardSplit(), assignerContext(pending, readers));
+            subtask = assigner.assign(
+                    split.toKinesisShardSplit(), assignerContext(pending, readers));
             boolean sameReader = unflushedReaders.equals(Collections.singleton(subtask));
             if (!unflushedReaders.isEmpty() && !sameReader) {
                 return null;

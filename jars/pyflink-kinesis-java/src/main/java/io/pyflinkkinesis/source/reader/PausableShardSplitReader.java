@@ -37,10 +37,10 @@ import java.util.function.LongSupplier;
  * answer had no records is asked again only after {@link #EMPTY_SHARD_INTERVAL_MILLIS}, where
  * the connector's reader calls GetRecords on an idle shard without a pause. It hands an answer
  * over in parts of at most {@link #MAX_RECORDS_PER_FETCH} records, so that a pause takes effect
- * within one part. A finished shard (no next iterator) is reported once, after its last records, and
- * dropped, where the connector's keeps polling it. Records are handed over in the order read; the split state the
- * source checkpoints is the reader's (the last record emitted), so records read but not handed
- * over are read again after a restore, never skipped.
+ * within one part. A finished shard (no next iterator) is reported once, after its last
+ * records, and dropped, where the connector's keeps polling it. Records are handed over in the
+ * order read; the split state the source checkpoints is the reader's (the last record emitted),
+ * so records read but not handed over are read again after a restore, never skipped.
  */
 public class PausableShardSplitReader implements SplitReader<Record, ShardSplit> {
 

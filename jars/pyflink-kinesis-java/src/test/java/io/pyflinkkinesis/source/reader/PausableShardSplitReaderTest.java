@@ -61,7 +61,8 @@ class PausableShardSplitReaderTest {
     }
 
     private static ShardSplit split(String shardId) {
-        return new ShardSplit(ARN, shardId, StartingPosition.fromStart(), Collections.emptySet(), null, null);
+        return new ShardSplit(ARN, shardId, StartingPosition.fromStart(), Collections.emptySet(),
+                null, null);
     }
 
     private static List<String> read(RecordsWithSplitIds<Record> batch) {
