@@ -114,7 +114,7 @@ _NO_EQUIVALENT: tuple[tuple[str, str], ...] = (
     ("flink.stream.describestreamconsumer.", "EFO: this source only polls in connector 4.3.0"),
     ("flink.shard.subscribetoshard.", "EFO: this source only polls in connector 4.3.0"),
     ("flink.shard.getrecords.", "GetRecords is fixed in this source: Kinesis' default limit, "
-     "no pause between calls, the AWS SDK's retries"),
+     "200 ms after an empty answer, the AWS SDK's retries"),
     ("flink.shard.adaptivereads", "GetRecords is fixed in this source (no adaptive reads)"),
     ("flink.shard.getiterator.", "the source retries GetShardIterator with the AWS SDK's "
      "policy, not configurable"),
