@@ -65,6 +65,13 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
 
     private static final Logger LOG = LoggerFactory.getLogger(ShardEnumerator.class);
 
+    /**
+     * Listings that may fail in a row (each after the AWS SDK's retries) before the job fails.
+     * Readers go on reading meanwhile; a job being cancelled while its stream is deleted (as
+     * tests do) does not fail over from its enumerator, which Flink may turn into a fatal exit.
+     */
+    static final int MAX_LISTING_FAILURES = 10;
+
     /** A finished shard: who read it to its end, and whether its records are through the job. */
     private static final class Finish {
         /** The reporting subtask, or -1 when restored or never read. */
@@ -94,6 +101,7 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
     private boolean listed;
     private boolean checkpointing;
     private boolean readersRegistered;
+    private int listingFailures;
 
     public ShardEnumerator(
             SplitEnumeratorContext<ShardSplit> context,
@@ -136,8 +144,18 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
     /** Takes in a listing of every shard of the stream, then assigns what is ready. */
     void onListing(List<Shard> shards, Throwable error) {
         if (error != null) {
-            throw new FlinkRuntimeException("Could not list the shards of " + streamArn, error);
+            listingFailures++;
+            if (listingFailures >= MAX_LISTING_FAILURES) {
+                throw new FlinkRuntimeException("Could not list the shards of " + streamArn + " "
+                        + listingFailures + " times in a row; check that the stream exists and "
+                        + "that the credentials allow kinesis:ListShards", error);
+            }
+            LOG.warn("Could not list the shards of {} ({} of {} failures in a row allowed); "
+                    + "trying again at the next discovery", streamArn, listingFailures,
+                    MAX_LISTING_FAILURES, error);
+            return;
         }
+        listingFailures = 0;
         Set<String> listedIds = new HashSet<>();
         Instant now = clock.get();
         for (Shard shard : shards) {

@@ -39,6 +39,11 @@ final class FakeEnumeratorContext implements SplitEnumeratorContext<ShardSplit> 
         periodicHandler.accept(periodic.call(), null);
     }
 
+    /** Runs the periodic call's handler with {@code error}, as when the listing failed. */
+    void failPeriodic(Throwable error) {
+        periodicHandler.accept(null, error);
+    }
+
     /** Shard ids assigned to {@code subtask} so far. */
     List<String> assignedTo(int subtask) {
         return assigned.getOrDefault(subtask, new ArrayList<>());

@@ -13,6 +13,7 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.m
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.HashKeyRange;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.SequenceNumberRange;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Shard;
+import org.apache.flink.util.FlinkRuntimeException;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -26,6 +27,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ShardEnumeratorTest {
@@ -376,6 +378,26 @@ class ShardEnumeratorTest {
         enumerator.snapshotState(2);
         enumerator.notifyCheckpointComplete(2);
         assertEquals(Collections.singletonList("c"), context.assignedTo(1));
+    }
+
+    @Test
+    void failsTheJobOnlyAfterTenListingsFailedInARow() throws Exception {
+        FakeEnumeratorContext context = readers(1);
+        kinesis.shards.add(shard("a", false));
+        enumerator(context, true, EnumeratorState.initial());
+        RuntimeException gone = new RuntimeException("ResourceNotFoundException");
+        for (int i = 0; i < ShardEnumerator.MAX_LISTING_FAILURES - 1; i++) {
+            context.failPeriodic(gone);
+        }
+        context.runPeriodic();
+        assertEquals(Collections.singletonList("a"), context.assignedTo(0));
+        for (int i = 0; i < ShardEnumerator.MAX_LISTING_FAILURES - 1; i++) {
+            context.failPeriodic(gone);
+        }
+        FlinkRuntimeException error = assertThrows(FlinkRuntimeException.class,
+                () -> context.failPeriodic(gone));
+        assertTrue(error.getMessage().contains("10 times in a row"), error.getMessage());
+        assertEquals(gone, error.getCause());
     }
 
     @Test
