@@ -106,7 +106,7 @@ public class KinesisStreamsSource<T>
     public SplitEnumerator<ShardSplit, EnumeratorState> restoreEnumerator(
             SplitEnumeratorContext<ShardSplit> context, EnumeratorState state) {
         return new ShardEnumerator(context, streamArn, config, streamProxy(), assigner,
-                () -> CheckpointingProbe.periodicCheckpointing(context), Instant::now, state);
+                () -> CheckpointingProbe.checkpointMode(context), Instant::now, state);
     }
 
     @Override

@@ -33,7 +33,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -53,9 +52,10 @@ import java.util.function.Supplier;
  *       checkpoint whose enumerator snapshot came after the finish report has completed, they
  *       are through (its barrier followed them through every operator); until then, a child is
  *       assigned only if the shard assigner puts it on the subtask that read every unflushed
- *       parent (one subtask's output keeps its order). Without periodic checkpointing there is
- *       no such signal: the child goes to the subtask that read its parent (for a merge read on
- *       two subtasks, the parent with the lower id).
+ *       parent (one subtask's output keeps its order). Without periodic checkpointing, or with
+ *       unaligned checkpoints (whose barriers overtake records), there is no such signal: the
+ *       child goes to the subtask that read its parent (for a merge read on two subtasks, the
+ *       parent with the lower id).
  *   <li><b>State.</b> Finished shards are acknowledged to their reader once they are in a
  *       completed checkpoint (at once without checkpointing); restored finishes and repeated
  *       reports are taken without harm; finished shards no longer listed are forgotten.
@@ -76,13 +76,17 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
     private static final class Finish {
         /** The reporting subtask, or -1 when restored or never read. */
         final int reader;
+        /** In a completed checkpoint of the enumerator (or restored): acknowledged to readers. */
         boolean flushed;
+        /** Its records are through every operator: a child may go to any subtask. */
+        boolean through;
         /** The first checkpoint whose enumerator snapshot came after the report, or -1. */
         long gateCheckpointId = -1;
 
-        Finish(int reader, boolean flushed) {
+        Finish(int reader, boolean restored) {
             this.reader = reader;
-            this.flushed = flushed;
+            this.flushed = restored;
+            this.through = restored;
         }
     }
 
@@ -91,7 +95,7 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
     private final Configuration config;
     private final StreamProxy kinesis;
     private final KinesisShardAssigner assigner;
-    private final BooleanSupplier checkpointingProbe;
+    private final Supplier<CheckpointMode> checkpointModeProbe;
     private final Supplier<Instant> clock;
 
     private final Map<String, ShardSplit> unassigned = new TreeMap<>();
@@ -99,7 +103,7 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
     private final Map<String, Integer> assigned = new TreeMap<>();
     private final Map<String, Finish> finished = new TreeMap<>();
     private boolean listed;
-    private boolean checkpointing;
+    private CheckpointMode checkpointMode = CheckpointMode.NONE;
     private boolean readersRegistered;
     private int listingFailures;
 
@@ -109,7 +113,7 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
             Configuration config,
             StreamProxy kinesis,
             KinesisShardAssigner assigner,
-            BooleanSupplier checkpointingProbe,
+            Supplier<CheckpointMode> checkpointModeProbe,
             Supplier<Instant> clock,
             EnumeratorState state) {
         this.context = Preconditions.checkNotNull(context, "context");
@@ -117,7 +121,7 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
         this.config = Preconditions.checkNotNull(config, "config");
         this.kinesis = Preconditions.checkNotNull(kinesis, "kinesis");
         this.assigner = Preconditions.checkNotNull(assigner, "assigner");
-        this.checkpointingProbe = Preconditions.checkNotNull(checkpointingProbe, "probe");
+        this.checkpointModeProbe = Preconditions.checkNotNull(checkpointModeProbe, "probe");
         this.clock = Preconditions.checkNotNull(clock, "clock");
         this.listed = state.isListed();
         for (ShardSplit split : state.getUnassigned()) {
@@ -133,11 +137,11 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
 
     @Override
     public void start() {
-        checkpointing = checkpointingProbe.getAsBoolean();
+        checkpointMode = checkpointModeProbe.get();
         long interval = config.get(
                 KinesisStreamsSourceConfigConstants.SHARD_DISCOVERY_INTERVAL_MILLIS);
-        LOG.info("Listing the shards of {} every {} ms; periodic checkpointing {}",
-                streamArn, interval, checkpointing ? "on" : "off");
+        LOG.info("Listing the shards of {} every {} ms; checkpoints: {}",
+                streamArn, interval, checkpointMode);
         context.callAsync(() -> kinesis.listShards(streamArn, null), this::onListing, 0, interval);
     }
 
@@ -251,12 +255,13 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
                 // In the reader's state of a completed checkpoint: through the job.
                 finish = finish == null ? new Finish(-1, true) : finish;
                 finish.flushed = true;
+                finish.through = true;
             } else if (finish == null || !finish.flushed) {
                 // A first report, or a shard read again after its reader failed.
                 finish = new Finish(subtaskId, false);
             }
             finished.put(id, finish);
-            if (finish.flushed || !checkpointing) {
+            if (finish.flushed || checkpointMode == CheckpointMode.NONE) {
                 acknowledged.add(id);
             }
         }
@@ -285,6 +290,7 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
             if (!finish.flushed && finish.gateCheckpointId >= 0
                     && finish.gateCheckpointId <= checkpointId) {
                 finish.flushed = true;
+                finish.through = checkpointMode == CheckpointMode.ALIGNED;
                 flushedByReader.computeIfAbsent(finish.reader, r -> new TreeSet<>())
                         .add(entry.getKey());
             }
@@ -330,30 +336,30 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
     private Integer subtaskFor(
             ShardSplit split, Map<Integer, List<ShardSplit>> pending,
             Map<Integer, ReaderInfo> readers) {
-        Set<Integer> unflushedReaders = new TreeSet<>();
-        String firstUnflushedParent = null;
+        Set<Integer> parentReaders = new TreeSet<>();
+        String firstParentInFlight = null;
         for (String parent : split.getParentShardIds()) {
             if (unassigned.containsKey(parent) || assigned.containsKey(parent)) {
                 return null;
             }
             Finish finish = finished.get(parent);
-            if (finish != null && !finish.flushed) {
-                unflushedReaders.add(finish.reader);
-                if (firstUnflushedParent == null) {
-                    firstUnflushedParent = parent;
+            if (finish != null && !finish.through) {
+                parentReaders.add(finish.reader);
+                if (firstParentInFlight == null) {
+                    firstParentInFlight = parent;
                 }
             }
         }
         Integer subtask;
-        if (unflushedReaders.isEmpty() || checkpointing) {
+        if (parentReaders.isEmpty() || checkpointMode == CheckpointMode.ALIGNED) {
             subtask = assigner.assign(
                     split.toKinesisShardSplit(), assignerContext(pending, readers));
-            boolean sameReader = unflushedReaders.equals(Collections.singleton(subtask));
-            if (!unflushedReaders.isEmpty() && !sameReader) {
+            boolean sameReader = parentReaders.equals(Collections.singleton(subtask));
+            if (!parentReaders.isEmpty() && !sameReader) {
                 return null;
             }
         } else {
-            subtask = finished.get(firstUnflushedParent).reader;
+            subtask = finished.get(firstParentInFlight).reader;
         }
         return readers.containsKey(subtask) ? subtask : null;
     }

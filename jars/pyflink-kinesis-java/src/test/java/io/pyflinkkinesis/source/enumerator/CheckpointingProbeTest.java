@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.source.enumerator;
 
+import org.apache.flink.runtime.checkpoint.CheckpointCoordinator;
 import org.apache.flink.runtime.operators.coordination.OperatorCoordinator;
 import org.apache.flink.runtime.source.coordinator.SourceCoordinatorContext;
 import org.junit.jupiter.api.Test;
@@ -22,10 +23,17 @@ class CheckpointingProbeTest {
                 "org.apache.flink.runtime.checkpoint.CheckpointCoordinator");
     }
 
+    /** Pins the private field the probe reads for unaligned checkpoints (Flink 1.20). */
+    @Test
+    void flinksCheckpointCoordinatorKnowsWhetherCheckpointsAreUnaligned() throws Exception {
+        assertEquals(boolean.class, CheckpointCoordinator.class
+                .getDeclaredField(CheckpointingProbe.UNALIGNED_FIELD).getType());
+    }
+
     @Test
     void anotherContextFailsLoudly() {
         IllegalStateException error = assertThrows(IllegalStateException.class,
-                () -> CheckpointingProbe.periodicCheckpointing(new FakeEnumeratorContext(1)));
+                () -> CheckpointingProbe.checkpointMode(new FakeEnumeratorContext(1)));
         assertTrue(error.getMessage().contains("cannot tell whether checkpointing is on"),
                 error.getMessage());
     }

@@ -80,8 +80,14 @@ class ShardEnumeratorTest {
 
     private ShardEnumerator enumerator(
             FakeEnumeratorContext context, boolean checkpointing, EnumeratorState state) {
+        return enumerator(context,
+                checkpointing ? CheckpointMode.ALIGNED : CheckpointMode.NONE, state);
+    }
+
+    private ShardEnumerator enumerator(
+            FakeEnumeratorContext context, CheckpointMode mode, EnumeratorState state) {
         ShardEnumerator enumerator = new ShardEnumerator(context, ARN, config, kinesis,
-                byPlacement, () -> checkpointing, () -> NOW, state);
+                byPlacement, () -> mode, () -> NOW, state);
         enumerator.start();
         return enumerator;
     }
@@ -211,6 +217,33 @@ class ShardEnumeratorTest {
         enumerator.handleSourceEvent(2, finished("p0"));
         assertEquals(Arrays.asList("p0", "m"), context.assignedTo(2), "the lower parent's");
         assertEquals(Collections.emptyList(), context.assignedTo(0));
+    }
+
+    @Test
+    void withUnalignedCheckpointsAChildGoesToItsParentsSubtaskAndIsAcknowledgedAfterOne()
+            throws Exception {
+        FakeEnumeratorContext context = readers(2);
+        kinesis.shards.addAll(Arrays.asList(shard("p", true), shard("c", false, "p"),
+                shard("q", true)));
+        placement.put("p", 1);
+        placement.put("d", 1);
+        ShardEnumerator enumerator = enumerator(context, CheckpointMode.UNALIGNED,
+                EnumeratorState.initial());
+        context.runPeriodic();
+        enumerator.handleSourceEvent(1, finished("p"));
+        assertEquals(Arrays.asList("p", "c"), context.assignedTo(1), "c: p's subtask, at once");
+        assertEquals(Collections.emptyList(), context.events, "acknowledged after a checkpoint");
+        enumerator.snapshotState(1);
+        enumerator.notifyCheckpointComplete(1);
+        assertEquals(Collections.singletonList("1:FinishedShardsAckEvent{[p]}"), context.events);
+        // A completed unaligned checkpoint does not put q's last records through the job: a
+        // child found after it still goes to q's subtask, not where the assigner says.
+        enumerator.handleSourceEvent(0, finished("q"));
+        enumerator.snapshotState(2);
+        enumerator.notifyCheckpointComplete(2);
+        kinesis.shards.add(shard("d", false, "q"));
+        context.runPeriodic();
+        assertEquals(Arrays.asList("q", "d"), context.assignedTo(0));
     }
 
     @Test
@@ -406,7 +439,8 @@ class ShardEnumeratorTest {
         kinesis.shards.addAll(Arrays.asList(shard("a", false), shard("b", false),
                 shard("c", false), shard("d", false)));
         ShardEnumerator enumerator = new ShardEnumerator(context, ARN, config, kinesis,
-                ShardAssignerFactory.uniformShardAssigner(), () -> true, () -> NOW,
+                ShardAssignerFactory.uniformShardAssigner(), () -> CheckpointMode.ALIGNED,
+                () -> NOW,
                 EnumeratorState.initial());
         enumerator.start();
         context.runPeriodic();
