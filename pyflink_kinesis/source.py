@@ -154,7 +154,10 @@ class KinesisStreamsSourceBuilder:
         self, shard_assigner: KinesisSourceShardAssigner
     ) -> KinesisStreamsSourceBuilder:
         """How shards are spread over subtasks (default:
-        :meth:`KinesisSourceShardAssigner.uniform_shard_assigner`)."""
+        :meth:`KinesisSourceShardAssigner.uniform_shard_assigner`). A child shard whose parents
+        were just read elsewhere waits for the next checkpoint; without periodic (aligned)
+        checkpoints it goes to its parent's subtask instead (docs/source.md, "Order across
+        resharding")."""
         self._assigner = shard_assigner
         return self
 
