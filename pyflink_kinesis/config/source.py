@@ -1,9 +1,9 @@
 """``KinesisStreamsSource`` (FLIP-27) settings: its option keys, ``validate_source`` and the
 migration of a ``FlinkKinesisConsumer`` config.
 
-Connector 4.3.0-1.19 ships an early version of this source: it polls (GetRecords, no EFO), reads
-one stream named by its ARN, and takes four options in a Flink ``Configuration`` beside the AWS
-client keys. The options keep the legacy consumer's names (``flink.stream.initpos`` ...), read
+The source (ours, on connector 4.3.0-1.19's client) polls (GetRecords, no EFO), reads one stream
+named by its ARN, and takes the connector's four options in a Flink ``Configuration`` beside the
+AWS client keys. The options keep the legacy consumer's names (``flink.stream.initpos`` ...), read
 from ``KinesisStreamsSourceConfigConstants``; later connector lines rename them.
 """
 
@@ -71,8 +71,8 @@ SOURCE_OPTIONS = KeyTable(
         _option(
             INITIAL_POSITION,
             "STREAM_INITIAL_POSITION",
-            doc="Where to start reading a shard with no checkpointed position; LATEST is the "
-            "time the job's split enumerator starts (AT_TIMESTAMP of that moment).",
+            doc="Where the shards of the job's first shard listing start (later shards: "
+            "TRIM_HORIZON); LATEST reads the open shards from the moment of that listing.",
         ),
         _option(
             INITIAL_TIMESTAMP,
@@ -115,7 +115,7 @@ _NO_EQUIVALENT: tuple[tuple[str, str], ...] = (
     ("flink.stream.describestreamconsumer.", "EFO: this source only polls in connector 4.3.0"),
     ("flink.shard.subscribetoshard.", "EFO: this source only polls in connector 4.3.0"),
     ("flink.shard.getrecords.", "GetRecords is fixed in this source: Kinesis' default limit, "
-     "no pause between calls, the AWS SDK's retries"),
+     "200 ms after an empty answer, the AWS SDK's retries"),
     ("flink.shard.adaptivereads", "GetRecords is fixed in this source (no adaptive reads)"),
     ("flink.shard.getiterator.", "the source retries GetShardIterator with the AWS SDK's "
      "policy, not configurable"),

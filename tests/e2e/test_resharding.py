@@ -5,47 +5,61 @@ A producer thread writes one ``<key>:<n>`` record per key every 200 ms (``n`` co
 records from 0), one PutRecords call per round and no key twice in a call, so each key's records
 are in the stream in order even when the call is retried. It keeps writing through every reshard.
 The job reads with the polling consumer (for UpdateShardCount also with enhanced fan-out) and,
-in the same job, with the FLIP-27 ``KinesisStreamsSource``, and keys the
+in the same job, with our FLIP-27 ``KinesisStreamsSource``, and keys the
 records by partition key into ``ArrivalOrder``, which appends how many records of the
 key it saw before (``<key>:<n>|<i>``). Read back with boto3, the output shows whether anything
 was lost or duplicated, and, sorting each key's lines by ``i``, whether the job saw each key's
 records in the order they were written, across parent and child shards (the tests of
 ``test_shard_assignment.py`` and ``test_efo.py`` reshard between batches; these do it under load).
+The jobs checkpoint every 500 ms: the source hands a child shard read on another subtask than
+its parents only after a checkpoint taken once the parents were read to their end.
 
 Asserted: nothing lost or duplicated, and each key's records from any one shard in the order
-written. Per-key order across a reshard is NOT kept by connector 4.3.0 (see
+written; for ``KinesisStreamsSource`` also each key's order across parents and children, end to
+end. For the consumer, per-key order across a reshard is NOT kept by connector 4.3.0 (see
 ``ORDER_NOT_KEPT``): the test prints every key whose order broke, the late record and the shards
 involved, but does not fail on it.
 
-The UpdateShardCount test reads with both too. On kinesis-mock, connector 4.3.0's own FLIP-27
-split reader fails the job once it reads a closed shard whose last records are still unread
-(``CLOSED_SHARD_FAILS_SOURCE``, fixed upstream by FLINK-36427 in 5.0.0); our
-``TypedKinesisStreamsSource`` reads shards with ``PausableShardSplitReader``, which drops a
+More source tests: a stream split and merged before the job, read from TRIM_HORIZON,
+AT_TIMESTAMP and LATEST (closed parents still holding records); a failure and a
+stop-with-savepoint/restore in the middle of a split and a merge, with records flowing.
+``RESHARD_REPEAT=5`` runs each test of this module 5 times in a row (by hand; CI runs each once).
+
+On kinesis-mock, connector 4.3.0's own FLIP-27 split reader fails the job once it reads a closed
+shard whose last records are still unread (``CLOSED_SHARD_FAILS_SOURCE``, fixed upstream by
+FLINK-36427 in 5.0.0); our source reads shards with ``PausableShardSplitReader``, which drops a
 finished shard. The last test shows it on a stream resharded before the job.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import botocore.exceptions
 import pytest
 from pyflink.common import JobStatus, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import DataStream, StreamExecutionEnvironment
+from pyflink.datastream import DataStream, MapFunction, StreamExecutionEnvironment
 
-from pyflink_kinesis import FlinkKinesisConsumer
+from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSource
 from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServer
 from tests.e2e.jobs import ArrivalOrder, Job, flip27_source, start, string_sink
+from tests.e2e.test_restore import checkpointed_env
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 180.0
 ROUND_S = 0.2
 HASH_SPACE = 2**128
+CHECKPOINT_MS = 500
+#: ``RESHARD_REPEAT=5 pytest tests/e2e/test_resharding.py -k ...`` runs each test 5 times.
+REPEAT = int(os.environ.get("RESHARD_REPEAT", "1"))
+repeated = pytest.mark.parametrize("run", range(1, REPEAT + 1), ids=lambda run: f"run{run}")
 # Why a key's records can come out of order across a reshard (checked against the connector's
 # v4.3 sources): KinesisDataFetcher.runFetcher submits a ShardConsumer for every newly
 # discovered shard at once, reading it from its earliest record, without waiting until the
@@ -163,8 +177,9 @@ def start_order_job(
     **consumer_config: str,
 ) -> Job:
     """Start source -> key_by(partition key) -> ArrivalOrder -> sink, discovering new shards
-    every second; with ``flip27_out``, the same from a ``KinesisStreamsSource`` to that
-    stream, in the same job."""
+    every second and checkpointing every ``CHECKPOINT_MS``; with ``flip27_out``, the same from
+    a ``KinesisStreamsSource`` to that stream, in the same job."""
+    env.enable_checkpointing(CHECKPOINT_MS)
     config = {
         **aws,
         "flink.stream.initpos": "TRIM_HORIZON",
@@ -255,10 +270,10 @@ def finish(
 
 
 def check(what: str, produced: list[str], output: list[tuple[str, int]],
-          producer: FlowingProducer) -> None:
+          producer: FlowingProducer, order_kept: bool = False) -> None:
     """Nothing lost or duplicated, and each key's records from any one shard in the order
-    written; a key's order across parent and child shards is reported (``ORDER_NOT_KEPT``),
-    not asserted."""
+    written; a key's order across parent and child shards is asserted with ``order_kept``,
+    else reported (``ORDER_NOT_KEPT``)."""
     seen = Counter(text for text, _ in output)
     problems = out_of_order(output, producer.shard_of)
     late = sum(int(problem.split(" came after ")[1].split(" ")[0]) for problem in problems)
@@ -274,9 +289,13 @@ def check(what: str, produced: list[str], output: list[tuple[str, int]],
         print(f"  {problem}")
     assert seen == Counter(produced)
     assert order_broken_within_a_shard(output, producer.shard_of) == []
+    if order_kept:
+        assert problems == []
 
 
+@repeated
 def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order_within_shards(
+    run: int,
     env: StreamExecutionEnvironment,
     local_kinesis: LocalKinesis,
     stream_factory: StreamFactory,
@@ -326,7 +345,8 @@ def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order_within_s
     assert set(producer.shard_of.values()) == {first, second, low["ShardId"], high["ShardId"],
                                                merged}
     check("split + merge under load, FlinkKinesisConsumer", produced, output, producer)
-    check("split + merge under load, KinesisStreamsSource", produced, flip27_output, producer)
+    check("split + merge under load, KinesisStreamsSource", produced, flip27_output, producer,
+          order_kept=True)
 
 
 @pytest.fixture
@@ -350,7 +370,9 @@ def mock_aws(kinesis_mock: KinesisMock) -> dict[str, object]:
     ],
     ids=["polling", "efo"],
 )
+@repeated
 def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_shard_order(
+    run: int,
     env: StreamExecutionEnvironment,
     kinesis_mock: KinesisMock,
     mock_stream_factory: StreamFactory,
@@ -389,7 +411,7 @@ def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_s
     check(f"UpdateShardCount 2 -> 4 -> 2 under load, FlinkKinesisConsumer {what}", produced,
           output, producer)
     check("UpdateShardCount 2 -> 4 -> 2 under load, KinesisStreamsSource", produced,
-          flip27_output, producer)
+          flip27_output, producer, order_kept=True)
 
 
 def test_flip27_source_reads_closed_shards_whose_last_records_come_without_an_iterator(
@@ -423,3 +445,225 @@ def test_flip27_source_reads_closed_shards_whose_last_records_come_without_an_it
         job.cancel()
 
     assert read == Counter(written)
+
+
+def ordered_source(aws: dict[str, object], stream: str, **options: object) -> KinesisStreamsSource:
+    """A ``KinesisStreamsSource`` of str records discovering shards every second."""
+    return (
+        KinesisStreamsSource.builder()
+        .set_stream_name(stream)
+        .set_source_config({**aws, "flink.shard.discovery.intervalmillis": 1000, **options})
+        .set_deserialization_schema(SimpleStringSchema())
+        .build()
+    )
+
+
+def in_order_exactly(output: list[tuple[str, int]], produced: Iterable[str]) -> str:
+    """Asserts every produced record came out and every output line has arrival ``i == n``:
+    each key's records went through ``ArrivalOrder`` in the order written, across parents and
+    children and across restores (a replay after a restore repeats a line exactly; a parent read
+    again, or a child overtaking it, would not). Returns the tally to print."""
+    wanted = set(produced)
+    seen = Counter(text for text, _ in output)
+    lost = wanted - set(seen)
+    wrong = sorted(f"{text}|{arrival}" for text, arrival in set(output)
+                   if arrival != int(text.split(":")[1]))
+    unexpected = set(seen) - wanted
+    tally = (f"produced {len(wanted)}, read {len(output)}, lost {len(lost)}, "
+             f"duplicated {sum(c - 1 for c in seen.values())}, "
+             f"keys out of order {len({w.split(':')[0] for w in wrong})}, "
+             f"lines out of order {len(wrong)}, unexpected {len(unexpected)}")
+    assert not lost, f"{tally}; lost {sorted(lost)[:10]}"
+    assert not unexpected, f"{tally}; unexpected {sorted(unexpected)[:10]}"
+    assert not wrong, f"{tally}; out of order {wrong[:10]}"
+    return tally
+
+
+@repeated
+def test_source_reads_parents_first_from_every_start_position_over_a_resharded_stream(
+    run: int,
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+) -> None:
+    """A 2-shard stream split, then merged, before the job: the closed parents still hold
+    records. TRIM_HORIZON reads every record in each key's order; AT_TIMESTAMP (between the
+    split and the merge) exactly the records written after it, in order; LATEST only records
+    written once the job runs. One job, a 500 ms discovery interval (shorter than the readers
+    take to register), checkpointing every 500 ms, parallelism 2."""
+    stream = stream_factory(2)
+    outs = {name: stream_factory(1) for name in ("trim", "ts", "latest")}
+    quarter = HASH_SPACE // 4
+    keys = keys_by_range([0, quarter, 2 * quarter, 3 * quarter, HASH_SPACE], per_range=2)
+    first, second = sorted(s["ShardId"] for s in local_kinesis.list_shards(stream))
+    kinesis = local_kinesis.client()
+    rounds = iter(range(1000))
+
+    def write(count: int) -> list[str]:
+        texts = []
+        for n in [next(rounds) for _ in range(count)]:
+            batch = [f"{key}:{n}" for key in keys]
+            local_kinesis.put_records(stream, batch, [t.split(":")[0] for t in batch])
+            texts += batch
+        return texts
+
+    before_split = write(3)
+    kinesis.split_shard(StreamName=stream, ShardToSplit=first, NewStartingHashKey=str(quarter))
+    local_kinesis.wait_until_active(stream)
+    (high,) = (s["ShardId"] for s in local_kinesis.list_shards(stream)
+               if s.get("ParentShardId") == first and int(s["HashKeyRange"]["StartingHashKey"]))
+    after_split = write(3)
+    time.sleep(1.2)
+    timestamp = time.time()
+    before_merge = write(3)
+    kinesis.merge_shards(StreamName=stream, ShardToMerge=high, AdjacentShardToMerge=second)
+    local_kinesis.wait_until_active(stream)
+    after_merge = write(3)
+    shards = local_kinesis.list_shards(stream)
+    assert sum("EndingSequenceNumber" in s["SequenceNumberRange"] for s in shards) == 3
+
+    env.enable_checkpointing(CHECKPOINT_MS)
+    positions: dict[str, dict[str, object]] = {
+        "trim": {"flink.stream.initpos": "TRIM_HORIZON"},
+        "ts": {"flink.stream.initpos": "AT_TIMESTAMP", "flink.stream.initpos.timestamp": timestamp},
+        "latest": {"flink.stream.initpos": "LATEST"},
+    }
+    for name, options in positions.items():
+        source = ordered_source(aws_config, stream, **options,
+                                **{"flink.shard.discovery.intervalmillis": 500})
+        order_records(env.from_source(source, WatermarkStrategy.no_watermarks(), name),
+                      aws_config, outs[name])
+    job = start(env, "source start positions over a resharded stream")
+    try:
+        history = before_split + after_split + before_merge + after_merge
+        wait_for_output(job, local_kinesis, outs["trim"], history, "the stream's history")
+        wait_for_output(job, local_kinesis, outs["ts"], before_merge + after_merge,
+                        "the records after the timestamp")
+        live = write(3)
+        for name in outs:
+            wait_for_output(job, local_kinesis, outs[name], live, f"the live records ({name})")
+        time.sleep(1.0)  # a duplicate would arrive within the sink's 100 ms flush interval
+        got = {name: read_output(local_kinesis, out) for name, out in outs.items()}
+    finally:
+        job.cancel()
+
+    # LATEST's and AT_TIMESTAMP's first record of a key is its n-th: count from there.
+    def rebased(output: list[tuple[str, int]], first_round: int) -> list[tuple[str, int]]:
+        return [(f"{t.split(':')[0]}:{int(t.split(':')[1]) - first_round}", a)
+                for t, a in output]
+
+    def rebase_all(texts: list[str], first_round: int) -> list[str]:
+        return [f"{t.split(':')[0]}:{int(t.split(':')[1]) - first_round}" for t in texts]
+
+    ts_first, latest_first = int(before_merge[0].split(":")[1]), int(live[0].split(":")[1])
+    print(f"run {run} TRIM_HORIZON: " + in_order_exactly(got["trim"], history + live))
+    print(f"run {run} AT_TIMESTAMP: " + in_order_exactly(
+        rebased(got["ts"], ts_first), rebase_all(before_merge + after_merge + live, ts_first)))
+    print(f"run {run} LATEST: " + in_order_exactly(
+        rebased(got["latest"], latest_first), rebase_all(live, latest_first)))
+
+
+class FailWhenAsked(MapFunction):  # type: ignore[misc]
+    """Passes records through; fails once, at the first record after the file ``ask`` exists
+    (creating ``done`` first, so the restarted job does not fail again)."""
+
+    def __init__(self, ask: str, done: str) -> None:
+        self.ask = ask
+        self.done = done
+
+    def map(self, value: str) -> str:
+        if os.path.exists(self.ask):
+            try:
+                Path(self.done).touch(exist_ok=False)
+            except FileExistsError:
+                return value
+            raise RuntimeError(f"injected failure at record {value}")
+        return value
+
+
+def start_restorable_order_job(
+    env: StreamExecutionEnvironment, aws: dict[str, object], stream: str, out: str,
+    fail: FailWhenAsked, name: str,
+) -> Job:
+    """Start source (TRIM_HORIZON) -> FailWhenAsked -> key_by -> ArrivalOrder -> sink, with
+    fixed uids so that a savepoint restores into the same graph."""
+    source = ordered_source(aws, stream, **{"flink.stream.initpos": "TRIM_HORIZON"})
+    (
+        env.from_source(source, WatermarkStrategy.no_watermarks(), "source").uid("source")
+        .map(fail, output_type=Types.STRING()).uid("fail")
+        .key_by(lambda r: r.split(":")[0], key_type=Types.STRING())
+        .process(ArrivalOrder(), output_type=Types.STRING()).uid("order")
+        .sink_to(string_sink(aws, out)).uid("sink")
+    )
+    return start(env, name)
+
+
+@repeated
+def test_source_keeps_order_through_a_failure_and_a_savepoint_in_the_middle_of_resharding(
+    run: int,
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+    tmp_path: Path,
+) -> None:
+    """Records flow while a 2-shard stream is split and then merged. A failure is injected
+    right after the split (the parent is being finished while the children start), and the job
+    is stopped with a savepoint right after the merge, then restored from it: every record comes
+    out, each key in order with ``ArrivalOrder``'s restored count (so no finished parent was read
+    again and no child overtook its parents), replays after the restart repeating lines exactly."""
+    stream, out = stream_factory(2), stream_factory(1)
+    quarter = HASH_SPACE // 4
+    keys = keys_by_range([0, quarter, 2 * quarter, 3 * quarter, HASH_SPACE], per_range=2)
+    first, second = sorted(s["ShardId"] for s in local_kinesis.list_shards(stream))
+    kinesis = local_kinesis.client()
+    ask, done = tmp_path / "fail-now", tmp_path / "failed"
+    fail = FailWhenAsked(str(ask), str(done))
+    checkpoints, savepoints = tmp_path / "checkpoints", tmp_path / "savepoints"
+
+    producer = FlowingProducer(local_kinesis, stream, keys)
+    job = start_restorable_order_job(checkpointed_env(checkpoints), aws_config, stream, out, fail,
+                                     "source order, failure mid-split")
+    producer.start()
+    restored: Job | None = None
+    try:
+        job.wait_running()
+        wait_for_output(job, local_kinesis, out, producer.first_round(job), "the first round")
+        kinesis.split_shard(StreamName=stream, ShardToSplit=first,
+                            NewStartingHashKey=str(quarter))
+        local_kinesis.wait_until_active(stream)
+        ask.touch()
+        low, high = sorted(
+            (s for s in local_kinesis.list_shards(stream) if s.get("ParentShardId") == first),
+            key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
+        )
+        producer.wait_until_written_to({low["ShardId"], high["ShardId"]}, job)
+        job.wait_for(lambda: done.exists() or None, TIMEOUT_S, "the injected failure")
+        wait_for_output(job, local_kinesis, out,
+                        [t for t, s in producer.shard_of.items() if s == high["ShardId"]][:1],
+                        "a record of a child after the restart")
+
+        kinesis.merge_shards(StreamName=stream, ShardToMerge=high["ShardId"],
+                             AdjacentShardToMerge=second)
+        local_kinesis.wait_until_active(stream)
+        (merged,) = (s["ShardId"] for s in local_kinesis.list_shards(stream)
+                     if s.get("AdjacentParentShardId") is not None)
+        producer.wait_until_written_to({merged}, job)
+        savepoint = job.client.stop_with_savepoint(False, savepoints.as_uri()).result()
+
+        restored = start_restorable_order_job(
+            checkpointed_env(checkpoints, **{"execution.savepoint.path": savepoint}),
+            aws_config, stream, out, fail, "source order, restored mid-merge")
+        restored.wait_running()
+        time.sleep(2 * ROUND_S)
+        produced, output = finish(restored, producer, local_kinesis, out)
+    finally:
+        producer.halt()
+        job.cancel()
+        if restored is not None:
+            restored.cancel()
+
+    assert set(producer.shard_of.values()) == {first, second, low["ShardId"], high["ShardId"],
+                                               merged}
+    print(f"run {run} failure mid-split + savepoint mid-merge: "
+          + in_order_exactly(output, produced))

@@ -1,9 +1,9 @@
-package io.pyflinkkinesis;
+package io.pyflinkkinesis.source.reader;
 
+import io.pyflinkkinesis.source.split.ShardSplit;
 import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitsAddition;
 import org.apache.flink.connector.kinesis.source.proxy.StreamProxy;
-import org.apache.flink.connector.kinesis.source.split.KinesisShardSplit;
 import org.apache.flink.connector.kinesis.source.split.StartingPosition;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
@@ -60,8 +60,9 @@ class PausableShardSplitReaderTest {
         }
     }
 
-    private static KinesisShardSplit split(String shardId) {
-        return new KinesisShardSplit(ARN, shardId, StartingPosition.fromStart());
+    private static ShardSplit split(String shardId) {
+        return new ShardSplit(ARN, shardId, StartingPosition.fromStart(), Collections.emptySet(),
+                null, null);
     }
 
     private static List<String> read(RecordsWithSplitIds<Record> batch) {

@@ -1,12 +1,12 @@
-package io.pyflinkkinesis;
+package io.pyflinkkinesis.source.reader;
 
 import org.apache.flink.connector.base.source.reader.RecordsBySplits;
 import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
+import io.pyflinkkinesis.source.split.ShardSplit;
+import io.pyflinkkinesis.source.split.ShardSplitState;
 import org.apache.flink.connector.kinesis.source.proxy.StreamProxy;
-import org.apache.flink.connector.kinesis.source.split.KinesisShardSplit;
-import org.apache.flink.connector.kinesis.source.split.KinesisShardSplitState;
 import org.apache.flink.connector.kinesis.source.split.StartingPosition;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
@@ -24,9 +24,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
- * The polling shard reader of the FLIP-27 {@code KinesisStreamsSource}, able to pause shards.
+ * The polling shard reader of our FLIP-27 {@link io.pyflinkkinesis.source.KinesisStreamsSource},
+ * able to pause shards.
  *
- * <p>Connector 4.3.0's {@code PollingKinesisShardSplitReader} does not implement {@link
+ * <p>Connector 4.3.0's {@code PollingShardSplitReader} does not implement {@link
  * #pauseOrResumeSplits}, so a job with {@code WatermarkStrategy.withWatermarkAlignment} fails as
  * soon as Flink asks it to hold back a shard that is ahead ("This split reader does not support
  * pausing or resuming splits"); and the connector builds its fetcher manager without the source's
@@ -36,12 +37,12 @@ import java.util.function.LongSupplier;
  * answer had no records is asked again only after {@link #EMPTY_SHARD_INTERVAL_MILLIS}, where
  * the connector's reader calls GetRecords on an idle shard without a pause. It hands an answer
  * over in parts of at most {@link #MAX_RECORDS_PER_FETCH} records, so that a pause takes effect
- * within one part. A finished shard (no next iterator) is reported once and dropped, where the
- * connector's keeps polling it. Records are handed over in the order read; the split state the
- * source checkpoints is the reader's (the last record emitted), so records read but not handed
- * over are read again after a restore, never skipped.
+ * within one part. A finished shard (no next iterator) is reported once, after its last
+ * records, and dropped, where the connector's keeps polling it. Records are handed over in the
+ * order read; the split state the source checkpoints is the reader's (the last record emitted),
+ * so records read but not handed over are read again after a restore, never skipped.
  */
-public class PausableShardSplitReader implements SplitReader<Record, KinesisShardSplit> {
+public class PausableShardSplitReader implements SplitReader<Record, ShardSplit> {
 
     /** How long a fetch waits when every shard is paused, unless woken up. */
     static final long ALL_PAUSED_WAIT_MILLIS = 100;
@@ -61,12 +62,12 @@ public class PausableShardSplitReader implements SplitReader<Record, KinesisShar
 
     /** A shard: where its next {@code GetRecords} starts, and records read not yet handed over. */
     private static final class Shard {
-        final KinesisShardSplitState split;
+        final ShardSplitState split;
         final Deque<Record> unsent = new ArrayDeque<>();
         boolean finished;
         long nextReadNanos;
 
-        Shard(KinesisShardSplitState split) {
+        Shard(ShardSplitState split) {
             this.split = split;
         }
     }
@@ -124,7 +125,7 @@ public class PausableShardSplitReader implements SplitReader<Record, KinesisShar
 
     /** One {@code GetRecords} call; the next one starts after the last record it returned. */
     private void read(Shard shard) {
-        KinesisShardSplitState split = shard.split;
+        ShardSplitState split = shard.split;
         GetRecordsResponse response = kinesis.getRecords(
                 split.getStreamArn(), split.getShardId(), split.getNextStartingPosition());
         shard.finished = response.nextShardIterator() == null;
@@ -188,20 +189,20 @@ public class PausableShardSplitReader implements SplitReader<Record, KinesisShar
     }
 
     @Override
-    public void handleSplitsChanges(SplitsChange<KinesisShardSplit> splitsChanges) {
-        for (KinesisShardSplit split : splitsChanges.splits()) {
-            assignedSplits.add(new Shard(new KinesisShardSplitState(split)));
+    public void handleSplitsChanges(SplitsChange<ShardSplit> splitsChanges) {
+        for (ShardSplit split : splitsChanges.splits()) {
+            assignedSplits.add(new Shard(new ShardSplitState(split)));
         }
     }
 
     @Override
     public void pauseOrResumeSplits(
-            Collection<KinesisShardSplit> splitsToPause,
-            Collection<KinesisShardSplit> splitsToResume) {
-        for (KinesisShardSplit split : splitsToPause) {
+            Collection<ShardSplit> splitsToPause,
+            Collection<ShardSplit> splitsToResume) {
+        for (ShardSplit split : splitsToPause) {
             pausedSplitIds.add(split.splitId());
         }
-        for (KinesisShardSplit split : splitsToResume) {
+        for (ShardSplit split : splitsToResume) {
             pausedSplitIds.remove(split.splitId());
         }
     }
