@@ -1,4 +1,5 @@
-"""The ``pyflink-kinesis`` command: jars, the configuration reference, a local Kinesis, bundles.
+"""The ``pyflink-kinesis`` command: jars, the configuration reference, a local Kinesis, bundles,
+and where a job's Flink log is.
 
 ``pyflink-kinesis --help`` lists the commands; each has its own ``--help``. Exit status: 0 on
 success, 1 when the command could not do its work (the message says why, on stderr), 2 for a
@@ -15,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from pyflink_kinesis import logs
 from pyflink_kinesis.errors import KinesisError
 
 _Handler = Callable[[argparse.Namespace], int]
@@ -102,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("--json", action="store_true",
                         help="print only the property groups, as CreateApplication JSON")
     bundle.set_defaults(handler=_bundle)
+
+    logs.add_command(commands)
     return parser
 
 
