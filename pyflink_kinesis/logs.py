@@ -36,6 +36,7 @@ _ANY_LOG = re.compile(r"^flink-.+-python-.+\.log$")
 _JOB_STATE = re.compile(
     r"Job (?P<name>.*) \((?P<id>[0-9a-f]{32})\) switched from state \w+ to (?P<state>\w+)\."
 )
+_ENDED = ("FINISHED", "FAILED", "CANCELED", "SUSPENDED")
 # Read at most this much of a log's end to find its last job (a restart loop logs a lot).
 _TAIL_BYTES = 4 << 20
 
@@ -108,6 +109,8 @@ class LogFile:
         if self.last_job is None:
             return f"{whose}; no job yet"
         name, job_id, state = self.last_job
+        if self.pid is not None and not self.running and state not in _ENDED:
+            state += " when the process ended"
         return f"{whose}; last job {name!r} ({job_id}) {state}"
 
 

@@ -60,7 +60,8 @@ def test_a_log_says_whose_it_is_and_its_last_job(tmp_path: Path) -> None:
     pid = ended_pid()
     ended = write_log(tmp_path, f"flink-{USER}-job-{pid}-python-host.log", "RUNNING")
     assert logs.read_log(ended).owner() == (
-        f"process {pid} (job), ended; last job 'orders' ({JOB_ID}) RUNNING")
+        f"process {pid} (job), ended; last job 'orders' ({JOB_ID}) RUNNING when the process "
+        "ended")
     shared = write_log(tmp_path, f"flink-{USER}-python-host.log")
     assert logs.read_log(shared).owner() == (
         "shared by PyFlink processes that did not import pyflink_kinesis first; no job yet")
