@@ -145,6 +145,7 @@ def failures(exceptions: Mapping[str, Any]) -> list[Failure]:
 
 class _State:
     lock = threading.Lock()
+    printing = threading.Lock()  # one failure's lines together
     # identityHashCode of each Java environment the listener is registered on.
     environments: ClassVar[set[int]] = set()
     # Watchers by job id, while their job runs and until a blocking caller has read them.
@@ -290,7 +291,7 @@ class _Watch:
         if not self._told_log:
             self._told_log = True
             text += f"\npyflink-kinesis: the job's full log: {log_file()}"
-        with _State.lock:
+        with _State.printing:
             print(text, file=sys.stderr, flush=True)
 
 
