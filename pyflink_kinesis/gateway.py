@@ -65,7 +65,8 @@ EXTRAS_ENV = "PYFLINK_KINESIS_EXTRAS"
 
 
 def install() -> None:
-    """Hook PyFlink so the connector jars are registered with no user action. Idempotent."""
+    """Hook PyFlink so the connector jars are registered and local jobs prepared with no user
+    action. Idempotent."""
     if _State.installed:
         return
     from pyflink import java_gateway
@@ -76,12 +77,12 @@ def install() -> None:
 
     java_gateway.launch_gateway = _launching(java_gateway.launch_gateway)
     env = see.StreamExecutionEnvironment
-    env._generate_stream_graph = _preparing(env._generate_stream_graph, prepare_stream_job)
+    env._generate_stream_graph = _preparing(env._generate_stream_graph, _prepare_stream_job)
     env.execute = failures.executing(env.execute)
     stream = ds.DataStream
-    stream.execute_and_collect = _preparing(stream.execute_and_collect, prepare_collect_job)
+    stream.execute_and_collect = _preparing(stream.execute_and_collect, _prepare_collect_job)
     t_env = te.TableEnvironment
-    t_env._before_execute = _preparing(t_env._before_execute, prepare_table_job)
+    t_env._before_execute = _preparing(t_env._before_execute, _prepare_table_job)
     tr.TableResult.wait = failures.waiting(tr.TableResult.wait)
     _State.installed = True
 
@@ -175,7 +176,7 @@ def _prepare_local_job(j_env: Any, settings: workers.JobSettings) -> None:
     _quiet.quiet_beam_worker()
 
 
-def prepare_stream_job(env: Any) -> None:
+def _prepare_stream_job(env: Any) -> None:
     """Prepare a DataStream job (before its graph is generated)."""
     from pyflink.util.java_utils import get_j_env_configuration
 
@@ -185,7 +186,7 @@ def prepare_stream_job(env: Any) -> None:
         ship_with_job(env)
 
 
-def prepare_collect_job(stream: Any) -> None:
+def _prepare_collect_job(stream: Any) -> None:
     """Prepare the job of ``DataStream.execute_and_collect`` (which generates no graph)."""
     from pyflink.util.java_utils import get_j_env_configuration
 
@@ -193,7 +194,7 @@ def prepare_collect_job(stream: Any) -> None:
     _prepare_local_job(j_env, _ConfigurationSettings(get_j_env_configuration(j_env)))
 
 
-def prepare_table_job(t_env: Any) -> None:
+def _prepare_table_job(t_env: Any) -> None:
     """Prepare a Table API job (just before it executes)."""
     from pyflink.util.java_utils import get_j_env_configuration
 

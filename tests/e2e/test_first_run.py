@@ -24,13 +24,13 @@ from typing import Callable, Iterator
 import pytest
 from py4j.protocol import Py4JJavaError
 from pyflink.common import Configuration, Types
+from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import DataTypes, EnvironmentSettings, TableEnvironment
 from pyflink.table.udf import udf
 
-from pyflink_kinesis import JobFailedError, PythonWorkerError
+from pyflink_kinesis import FlinkKinesisConsumer, JobFailedError, PythonWorkerError
 from pyflink_kinesis.testing import LocalKinesis
-from tests.e2e.jobs import string_sink
 from tests.support.environment import STARTUP_ENVIRONMENT, fresh_process_environment
 from tests.support.interpreters import python_without_packages
 
@@ -161,17 +161,19 @@ def test_a_worker_interpreter_without_pyflink_fails_the_job_before_it_starts(
 def test_a_thread_mode_job_from_the_virtualenv_moves_records(
     local_kinesis: LocalKinesis, stream_factory: StreamFactory, aws_config: dict[str, object]
 ) -> None:
-    out = stream_factory()
+    """Kinesis -> a Python map run by thread mode's embedded interpreter -> collected here
+    (``execute_and_collect``, whose job has a way of its own into the JVM)."""
+    stream = stream_factory()
+    local_kinesis.put_records(stream, [f"r{i}" for i in range(COUNT)])
     config = Configuration()
     config.set_string("python.execution-mode", "thread")
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(1)
-    (env.from_collection([f"r{i}" for i in range(COUNT)], Types.STRING())
-     .map(str.upper, output_type=Types.STRING())
-     .sink_to(string_sink(aws_config, out)))
-    env.execute("thread mode")
-    assert sorted(r.text for r in local_kinesis.read_all(out)) == sorted(
-        f"R{i}" for i in range(COUNT))
+    consumer = FlinkKinesisConsumer(stream, SimpleStringSchema(),
+                                    {**aws_config, "flink.stream.initpos": "TRIM_HORIZON"})
+    mapped = env.add_source(consumer).map(str.upper, output_type=Types.STRING())
+    collected = mapped.execute_and_collect("thread mode", limit=COUNT)
+    assert sorted(collected) == sorted(f"R{i}" for i in range(COUNT))
 
 
 @udf(result_type=DataTypes.BIGINT())  # type: ignore[untyped-decorator]
