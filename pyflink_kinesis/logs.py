@@ -42,8 +42,16 @@ _TAIL_BYTES = 4 << 20
 
 
 def process_ident(pid: int | None = None, argv0: str | None = None) -> str:
-    """``<user>-<script>-<pid>`` for this process: the middle of its log file's name."""
-    stem = Path(sys.argv[0] if argv0 is None else argv0).stem
+    """``<user>-<script>-<pid>`` for this process: the middle of its log file's name.
+
+    ``<script>`` is the script's name without ``.py``, the package's for ``python -m``, and
+    ``python`` for ``python -c`` or an interactive session.
+    """
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    path = Path(argv0)
+    stem = path.parent.name if path.stem == "__main__" else path.stem
+    if argv0.startswith("-"):
+        stem = ""
     script = re.sub(r"[^A-Za-z0-9_]+", "_", stem).strip("_") or "python"
     return f"{getpass.getuser()}-{script}-{os.getpid() if pid is None else pid}"
 

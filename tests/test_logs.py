@@ -40,7 +40,8 @@ def ended_pid() -> int:
 
 def test_the_ident_names_user_script_and_process() -> None:
     assert logs.process_ident(4242, "/home/me/my job.py") == f"{USER}-my_job-4242"
-    assert logs.process_ident(1, "") == f"{USER}-python-1"
+    assert logs.process_ident(1, "") == logs.process_ident(1, "-c") == f"{USER}-python-1"
+    assert logs.process_ident(1, "/venv/lib/pytest/__main__.py") == f"{USER}-pytest-1"
 
 
 def test_a_jvm_gets_a_log_of_its_own_unless_the_user_named_it() -> None:
