@@ -40,8 +40,9 @@ POLL_S = 0.5
 _ENDED = frozenset({"FAILING", "FAILED", "CANCELLING", "CANCELED", "FINISHED", "SUSPENDED"})
 _MINI_CLUSTER_CLIENT = "org.apache.flink.runtime.minicluster.MiniClusterJobClient"
 _JOB_EXECUTION_EXCEPTION = "org.apache.flink.runtime.client.JobExecutionException"
-# Lines longer than this of a printed cause are cut (the log has them whole).
-_MAX_LINES = 30
+# A printed cause longer than this many lines keeps its first and last ones (the log has all):
+# a Python traceback ends with its exception.
+_HEAD_LINES, _TAIL_LINES = 10, 20
 # Flink appends the attempt to a task's name in the exception history.
 _ATTEMPT = re.compile(r" - execution #\d+$")
 _SUBTASK = re.compile(r" \(\d+/\d+\)$")
@@ -123,8 +124,10 @@ class Failure:
         """The lines printed for this failure of the job named ``job``."""
         where = f" in {self.task}" if self.task else ""
         lines = str(self.cause).splitlines() or [""]
-        if len(lines) > _MAX_LINES:
-            lines = [*lines[:_MAX_LINES], f"... ({len(lines) - _MAX_LINES} more lines in the log)"]
+        cut = len(lines) - _HEAD_LINES - _TAIL_LINES
+        if cut > 0:
+            lines = [*lines[:_HEAD_LINES], f"... ({cut} lines more in the log)",
+                     *lines[-_TAIL_LINES:]]
         body = "\n".join(f"    {line}" for line in lines)
         return f"job {job!r} failed{where}{', restarting' if restarting else ''}:\n{body}"
 

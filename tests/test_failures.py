@@ -103,12 +103,15 @@ def test_a_cause_is_new_for_another_operator_not_another_subtask() -> None:
     assert one.key() == two.key() != other.key()
 
 
-def test_a_long_cause_is_cut_for_the_terminal() -> None:
+def test_a_long_cause_keeps_its_first_and_last_lines() -> None:
+    """(A Python traceback in a Java message ends with the exception.)"""
     failure = Failure(Cause("E", "\n".join(f"line {i}" for i in range(100))), "Map (1/1)", 0)
-    text = failure.describe("job", restarting=True)
-    assert text.splitlines()[0] == "job 'job' failed in Map (1/1), restarting:"
-    assert text.splitlines()[-1] == "    ... (70 more lines in the log)"
-    assert len(text.splitlines()) == 1 + 30 + 1
+    lines = failure.describe("job", restarting=True).splitlines()
+    assert lines[0] == "job 'job' failed in Map (1/1), restarting:"
+    assert lines[1:3] == ["    E: line 0", "    line 1"]
+    assert lines[10:13] == ["    line 9", "    ... (70 lines more in the log)", "    line 80"]
+    assert lines[-1] == "    line 99"
+    assert len(lines) == 1 + 10 + 1 + 20
 
 
 class Result:
