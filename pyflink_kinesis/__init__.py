@@ -9,21 +9,6 @@ Local jobs run their Python workers with this interpreter unless told otherwise
 and keep their workers' shutdown tracebacks out of the terminal (:mod:`pyflink_kinesis._quiet`).
 """
 
-import sys as _sys
-import warnings as _warnings
-
-if _sys.argv[:1] == ["-m"]:
-    # `python -m pyflink_kinesis.jars ...` (the spelling before the `pyflink-kinesis` command,
-    # still served): runpy imports this package first, which imports the jars module, and then
-    # warns that it runs a second copy. That copy only hands its arguments to the command, so the
-    # warning says nothing true; it is silenced for this one module and only while Python locates
-    # a `-m` module (argv[0] is "-m" exactly then).
-    _warnings.filterwarnings(
-        "ignore",
-        message=r"'pyflink_kinesis\.jars' found in sys\.modules",
-        category=RuntimeWarning,
-    )
-
 from pyflink_kinesis import _quiet
 from pyflink_kinesis import gateway as _gateway
 from pyflink_kinesis import table as _table

@@ -243,7 +243,8 @@ def _consumer_class(jvm: Any) -> Any:
 
     Ours declines checkpoints once a record failed in an operator chained to the source: the
     connector's can complete one in between, storing positions past records that never got
-    downstream, which a restore then skips (docs/reliability.md, "A failure next to the source").
+    downstream, which a restore then skips (``pyflink-kinesis docs reliability``, "A failure
+    next to the source").
     """
     try:
         return own_class(jvm, _FAIL_FAST, "FlinkKinesisConsumer")

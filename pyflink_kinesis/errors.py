@@ -94,6 +94,14 @@ class StreamCheckError(KinesisError):
         super().__init__("\n".join(lines))
 
 
+class KinesisRecordsError(KinesisError):
+    """``pyflink-kinesis put`` or ``tail`` could not write or read records.
+
+    The message is one line saying why (endpoint unreachable, stream missing, credentials
+    missing or refused, an input line that cannot be a record ...) and what to do.
+    """
+
+
 class PythonWorkerError(KinesisError, RuntimeError):
     """A local job's Python workers cannot start with the interpreter ``python.executable``
     names (missing, or without PyFlink or this package); raised before the job is submitted.

@@ -262,7 +262,8 @@ def use_json_protocol(properties: Mapping[str, str]) -> None:
     """Switch the connector's AWS SDKs in this JVM to JSON when the endpoint is not AWS.
 
     These are JVM-wide system properties: they reach a local mini-cluster (same JVM); a
-    separate cluster needs them in ``env.java.opts.all`` (see docs/local-kinesis.md).
+    separate cluster needs them in ``env.java.opts.all`` (see ``pyflink-kinesis docs
+    local-kinesis``).
     """
     if needs_json_protocol(properties):
         system = jvm().System

@@ -22,7 +22,7 @@ import sys
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NoReturn, Sequence
 
 #: How many per-process log files to keep (those of running processes are kept too).
 KEEP = 20
@@ -187,25 +187,9 @@ def tail(path: Path, lines: int) -> list[str]:
         return [line.rstrip("\n") for line in deque(text, maxlen=lines)]
 
 
-def add_command(commands: Any) -> None:
-    """Add ``logs`` to the ``pyflink-kinesis`` command's subparsers."""
-    logs = commands.add_parser(
-        "logs", help="where Flink's log of a job is, and its end",
-        description="Print the path of Flink's log of the newest job on this machine (or of "
-        "process PID), whose it is, and its last lines. Flink writes every failure's full "
-        "stack trace there. Each process that imported pyflink_kinesis before PyFlink started "
-        "has a file of its own; the directory is shared by every PyFlink process.")
-    logs.add_argument("-n", "--lines", type=int, default=40,
-                      help="how many lines of its end to print (default 40)")
-    logs.add_argument("--pid", type=int, default=None, help="the log of this process")
-    logs.add_argument("--path", action="store_true", help="print only the file's path")
-    logs.add_argument("--list", action="store_true",
-                      help="list every log in the directory, newest first, with its owner")
-    logs.set_defaults(handler=run_command)
-
-
 def run_command(args: argparse.Namespace) -> int:
-    """``pyflink-kinesis logs``: see :func:`add_command`."""
+    """``pyflink-kinesis logs [-n LINES] [--pid PID] [--path] [--list]``: the newest job's log
+    (or that of process PID), whose it is and its end; raises FileNotFoundError if none."""
     directory = log_dir()
     found = logs_in(directory) if directory.is_dir() else []
     if args.list:
@@ -232,8 +216,7 @@ def _choose(found: Sequence[LogFile], pid: int | None) -> LogFile | None:
     return next(iter(with_jobs), found[0] if found else None)
 
 
-def _none(directory: Path, pid: int | None = None) -> int:
+def _none(directory: Path, pid: int | None = None) -> NoReturn:
     what = f"of process {pid} " if pid is not None else ""
-    print(f"pyflink-kinesis logs: no Flink log {what}in {directory} (a job writes one when it "
-          "starts; FLINK_LOG_DIR or env.log.dir move the directory)", file=sys.stderr)
-    return 1
+    raise FileNotFoundError(f"no Flink log {what}in {directory} (a job writes one when it "
+                            "starts; FLINK_LOG_DIR or env.log.dir move the directory)")

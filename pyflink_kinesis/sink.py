@@ -31,8 +31,9 @@ from pyflink_kinesis.config.values import java_class_problem
 _TABLE = "org.apache.flink.connector.kinesis.table"
 _SINK = "org.apache.flink.connector.kinesis.sink"
 _OURS = "io.pyflinkkinesis"
-# Tells the generator its subtask before each writer is created (connector 4.3.0 never does).
-_SUBTASK_SINK = f"{_OURS}.SubtaskInitializingSink"
+# The connector's sink, telling the generator its subtask before each writer is created
+# (connector 4.3.0 never does); a subclass, in the connector's package for its constructor.
+_SUBTASK_SINK = f"{_SINK}.SubtaskInitializingSink"
 _FIELD_KEYS = f"{_OURS}.FieldPartitionKeyGenerator"
 SUBTASK_KEYS = f"{_OURS}.SubtaskPartitionKeyGenerator"
 _AGGREGATING_SINK = f"{_OURS}.aggregation.AggregatingKinesisStreamsSink"
@@ -44,7 +45,8 @@ class PartitionKeyGenerator(JavaRecipe):
 
     Kinesis keeps order only within a shard: every generator here but :meth:`random` gives all
     records of one key (or one subtask) the same shard. Arguments are checked at the sink's
-    ``build()``, with the sink's other settings. See "Partition keys" in docs/sink.md.
+    ``build()``, with the sink's other settings. See "Partition keys" in
+    ``pyflink-kinesis docs sink``.
     """
 
     def __init__(
@@ -264,7 +266,7 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
         full or ``max_delay_ms`` (default 100) after its first record, and on every checkpoint:
         still at-least-once. ``FlinkKinesisConsumer``, the KCL and ``aws-kinesis-agg`` read the
         records back one by one. A key's records stay in the shard its key maps to, in order.
-        See "KPL aggregation" in docs/sink.md.
+        See "KPL aggregation" in ``pyflink-kinesis docs sink``.
         """
         self._option("aggregation", enabled)
         if max_delay_ms is not None:
@@ -327,7 +329,8 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
                 _GENERATOR,
                 f"expected a PartitionKeyGenerator (like PartitionKeyGenerator.from_field('id')), "
                 f"got {type(generator).__name__}; to key by a Python function, map each record "
-                f"to a Row of key and payload (see 'Partition keys' in docs/sink.md)",
+                f"to a Row of key and payload (see 'Partition keys' in "
+                f"`pyflink-kinesis docs sink`)",
             )
             generator = None
         elif generator is not None:

@@ -1,8 +1,9 @@
 """``KinesisStreamsSource``: the FLIP-27 Kinesis source for ``env.from_source(...)``.
 
 Connector 4.3.0-1.19 ships an early version of it (polling only, one stream per source, four
-options); docs/source.md says when to choose it over ``FlinkKinesisConsumer`` and what it does
-differently. Nothing reaches the JVM before :meth:`KinesisStreamsSourceBuilder.build`.
+options); ``pyflink-kinesis docs source`` says when to choose it over ``FlinkKinesisConsumer``
+and what it does differently. Nothing reaches the JVM before
+:meth:`KinesisStreamsSourceBuilder.build`.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ _WITH_METADATA = "io.pyflinkkinesis.SourceRecordWithMetadata"
 _TYPED_SOURCE = "io.pyflinkkinesis.TypedKinesisStreamsSource"
 
 EARLY_SOURCE_LIMITS = (
-    "KinesisStreamsSource of connector 4.3.0 is an early version (docs/source.md, 'What it "
-    "does differently'): after a split or merge it reads child shards at once, beside their "
+    "KinesisStreamsSource of connector 4.3.0 is an early version (`pyflink-kinesis docs "
+    "source`, 'Limits'): after a split or merge it reads child shards at once, beside their "
     "parents, so a key's records are not in order across the resharding; KPL-aggregated "
     "records reach the schema as the aggregate, not de-aggregated."
 )

@@ -8,7 +8,7 @@ Write DDL as usual (``CREATE TABLE ... WITH ('connector' = 'kinesis', 'stream' =
 :class:`~pyflink_kinesis.KinesisConfigError`, secrets masked), its jars are registered, and a
 local endpoint gets what local servers need (see :mod:`pyflink_kinesis.config.endpoint`).
 ``firehose`` tables (Amazon Data Firehose, a sink) are checked the same way, and the
-TableEnvironment that declares one gets the "firehose" jars (docs/firehose.md).
+TableEnvironment that declares one gets the "firehose" jars (``pyflink-kinesis docs firehose``).
 """
 
 from __future__ import annotations

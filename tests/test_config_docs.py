@@ -91,9 +91,9 @@ def test_sql_rows_name_table_options_in_their_docs_too() -> None:
     )
 
 
-def test_module_prints_the_reference() -> None:
+def test_the_config_command_prints_the_reference() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pyflink_kinesis.config.docs"],
+        [sys.executable, "-m", "pyflink_kinesis", "config"],
         capture_output=True,
         text=True,
         check=True,

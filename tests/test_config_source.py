@@ -159,3 +159,21 @@ def test_a_plain_config_migrates_with_an_empty_report() -> None:
 
 def test_source_keys_have_docs_and_no_duplicates() -> None:
     assert all(key.doc for key in SOURCE_KEYS.keys)
+
+
+def test_keys_of_the_5x_source_name_what_this_one_reads() -> None:
+    found = problems_of(source_config={
+        "aws.region": "us-east-1",
+        "source.init.position": "TRIM_HORIZON",
+        "source.shard.discovery.interval": "10 s",
+        "source.reader.type": "EFO",
+        "stream.arn": "arn:aws:kinesis:us-east-1:123456789012:stream/orders",
+    })
+    newer = "is a key of the 5.x connector's KinesisStreamsSource; "
+    assert found["source.init.position"] == newer + "this 4.3 source reads 'flink.stream.initpos'"
+    assert found["source.shard.discovery.interval"] == (
+        newer + "this 4.3 source reads 'flink.shard.discovery.intervalmillis', in ms")
+    assert found["source.reader.type"].startswith(
+        newer + "connector 4.3.0's source has no equivalent (")
+    assert found["stream.arn"] == (
+        newer + "here the stream is set with set_stream_arn(...) or set_stream_name(...)")

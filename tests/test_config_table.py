@@ -532,7 +532,7 @@ def test_sink_options_keep_the_relations_of_the_sink() -> None:
         }
     )
     assert found == {
-        "sink.flush-buffer.size": "'1048575' is out of range: must be 1048576 to 5242880",
+        "sink.flush-buffer.size": "1048575 is out of range: must be 1048576 to 5242880",
         "sink.requests.max-buffered": "400 must be greater than sink.batch.max-size (400)",
         "sink.requests.max-inflight": (
             "sink.batch.max-size * sink.requests.max-inflight (4000000000) must fit in a Java "

@@ -1,5 +1,5 @@
-"""Render the key tables as Markdown: ``pyflink-kinesis config`` prints them (``make docs``
-writes docs/configuration.md)."""
+"""Render the key tables as Markdown: ``pyflink-kinesis config`` prints them; ``make docs``
+writes them as the configuration page (``pyflink-kinesis docs configuration``)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ SECTIONS = (
         "`KinesisStreamsSource` (FLIP-27) options",
         "Beside the AWS keys above (and `aws.kinesis.client.user-agent-prefix`), in "
         "`set_source_config`. Connector 4.3.0's early source keeps the consumer's key names; "
-        "the consumer's other keys are rejected with the reason (see docs/source.md).",
+        "the consumer's other keys are rejected with the reason (see `pyflink-kinesis docs "
+        "source`).",
         SOURCE_OPTIONS.keys,
     ),
     (
@@ -65,8 +66,8 @@ SECTIONS = (
     (
         "`KinesisStreamsSink` KPL aggregation",
         "Set with `set_aggregation(...)` (our sink, opt-in); see \"KPL aggregation\" in "
-        "docs/sink.md. With it, `max_batch_size`, `max_buffered_requests` and the byte limits "
-        "count aggregates, not user records.",
+        "`pyflink-kinesis docs sink`. With it, `max_batch_size`, `max_buffered_requests` and "
+        "the byte limits count aggregates, not user records.",
         AGGREGATION_OPTIONS.keys,
     ),
     (
@@ -99,7 +100,7 @@ SECTIONS = (
     ),
     (
         "`KinesisFirehoseSink` client properties",
-        "Besides the AWS keys above (docs/firehose.md).",
+        "Besides the AWS keys above (`pyflink-kinesis docs firehose`).",
         _not_aws(FIREHOSE_CLIENT_KEYS),
     ),
     (
@@ -192,7 +193,3 @@ def _description(key: Key) -> str:
     if key.sink_only:
         notes.append("*Sink only.*")
     return " ".join(notes)
-
-
-if __name__ == "__main__":
-    print(render_markdown())

@@ -24,6 +24,7 @@ from pyflink_kinesis.config.consumer import (
     consumer_properties,
 )
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
+from pyflink_kinesis.config.table import NEWER_CONNECTOR_OPTIONS, STREAM, java_key
 from pyflink_kinesis.config.validation import (
     CheckedProperties,
     Problems,
@@ -171,7 +172,7 @@ def validate_source(settings: SourceSettings, problems: Problems) -> dict[str, s
         problems.add("source_config", mapping_problem(config))
     else:
         checked = check_properties(config, SOURCE_KEYS, problems, _source_unknown_key)
-        check_aws(checked, problems, client="sink")
+        check_aws(checked, problems, client="sink", region_of="the source's stream")
         check_start_position(checked, problems)
     _check_stream(settings, checked, problems)
     if not settings.has_deserialization_schema:
@@ -235,7 +236,25 @@ def _source_unknown_key(checked: CheckedProperties, name: str) -> str:
             f"has no effect on KinesisStreamsSource (connector 4.3.0): {reason}; "
             "pyflink_kinesis.migrate_consumer(...) lists every such key of a consumer config"
         )
+    if name in NEWER_CONNECTOR_OPTIONS:
+        return _newer_connector_problem(name)
     return unknown_key_message(SOURCE_KEYS, name)
+
+
+def _newer_connector_problem(name: str) -> str:
+    """The problem of a 5.x source key (the SQL table's map of them says what 4.3 reads)."""
+    newer = "is a key of the 5.x connector's KinesisStreamsSource"
+    option = NEWER_CONNECTOR_OPTIONS[name]
+    if option == STREAM:
+        return f"{newer}; here the stream is set with set_stream_arn(...) or set_stream_name(...)"
+    key = java_key(option)
+    found = SOURCE_KEYS.find(key)
+    if found is not None:
+        unit = f", in {found.unit}" if found.unit else ""
+        return f"{newer}; this 4.3 source reads {key!r}{unit}"
+    reason = no_equivalent_reason(key)
+    return f"{newer}; connector 4.3.0's source has no equivalent" + (
+        f" ({reason})" if reason else "")
 
 
 @dataclass

@@ -575,7 +575,8 @@ def _check_table(
         {java_key(name): value for name, value in checked.values.items()},
     )
     in_table_names = Relabelled(problems, to_table_names, to_table_names)
-    check_aws(connector, in_table_names, client="sink" if role == "sink" else "consumer")
+    check_aws(connector, in_table_names, client="sink" if role == "sink" else "consumer",
+              region_of="the table's stream")
     if role != "sink":
         _check_source(checked, connector, in_table_names)
     if role != "source":

@@ -41,9 +41,10 @@ class CheckedProperties:
     values: dict[str, object] = field(default_factory=dict)
 
 
-def shown(table: KeyTable, key: str, text: str) -> str:
-    """``text`` quoted for a message, or ``****`` when ``key`` holds a secret."""
-    return MASK if table.is_secret(key) else repr(text)
+def shown(table: KeyTable, key: str, value: object) -> str:
+    """``value`` for a message as the user wrote it (``0``, ``'0'``), or ``****`` when ``key``
+    holds a secret."""
+    return MASK if table.is_secret(key) else repr(value)
 
 
 UnknownKeyHook = Callable[[CheckedProperties, str], Optional[str]]
@@ -83,7 +84,7 @@ def check_properties(
         try:
             checked.values[name] = parse(key, text)
         except ValueError as error:
-            problems.add(name, f"{shown(table, name, text)} {error}")
+            problems.add(name, f"{shown(table, name, value)} {error}")
     explain = unknown_key or (lambda _, name: unknown_key_message(table, name))
     for name in unknown:
         message = explain(checked, name)

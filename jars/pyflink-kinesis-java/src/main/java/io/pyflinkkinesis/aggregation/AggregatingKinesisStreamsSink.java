@@ -1,6 +1,6 @@
 package io.pyflinkkinesis.aggregation;
 
-import io.pyflinkkinesis.SubtaskInitializingSink;
+import io.pyflinkkinesis.SubtaskAware;
 
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -125,7 +125,7 @@ public class AggregatingKinesisStreamsSink<InputT>
     AggregatingSinkWriter<InputT> restoreWriter(Sink.InitContext context,
             Collection<BufferedRequestState<PutRecordsRequestEntry>> recoveredState,
             Supplier<StreamClient> streams) throws IOException {
-        SubtaskInitializingSink.open(partitionKeyGenerator, context.getSubtaskId(),
+        SubtaskAware.tellSubtask(partitionKeyGenerator, context.getSubtaskId(),
                 context.getNumberOfParallelSubtasks(), context.metricGroup());
         return new AggregatingSinkWriter<>(this, context, streams.get(), recoveredState);
     }

@@ -1,10 +1,13 @@
-package io.pyflinkkinesis;
+package org.apache.flink.connector.kinesis.sink;
 
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 
 import java.lang.reflect.Proxy;
 
-/** Writer init contexts that answer only what a sink wrapper asks: subtask and parallelism. */
+/**
+ * Writer init contexts that answer only subtask and parallelism, what our sink asks before the
+ * connector's writer asks for more (and fails).
+ */
 final class SinkContexts {
 
     private SinkContexts() {}
