@@ -2,9 +2,11 @@
 
 Importing the package registers the connector jars with PyFlink (see
 :mod:`pyflink_kinesis.gateway`): no ``add_jars`` call is needed. It also checks every
-``kinesis`` table given to a TableEnvironment before Flink sees it (:mod:`pyflink_kinesis.table`),
-and keeps the tracebacks of a cancelled local job's Python workers out of the terminal
-(:mod:`pyflink_kinesis._quiet`).
+``kinesis`` table given to a TableEnvironment before Flink sees it (:mod:`pyflink_kinesis.table`).
+Local jobs run their Python workers with this interpreter unless told otherwise
+(:mod:`pyflink_kinesis.workers`), show their failures on stderr and in the error raised
+(:mod:`pyflink_kinesis.failures`), log to a file of their process (:mod:`pyflink_kinesis.logs`),
+and keep their workers' shutdown tracebacks out of the terminal (:mod:`pyflink_kinesis._quiet`).
 """
 
 from pyflink_kinesis import _quiet
@@ -19,9 +21,11 @@ from pyflink_kinesis.consumer import (
 from pyflink_kinesis.errors import (
     AvroSchemaError,
     JarResolutionError,
+    JobFailedError,
     KinesisConfigError,
     KinesisConfigWarning,
     KinesisError,
+    PythonWorkerError,
     StreamCheckError,
     UnsupportedFlinkVersionError,
 )
@@ -69,6 +73,7 @@ __all__ = [
     "GlueSchemaRegistryAvroDeserializationSchema",
     "GlueSchemaRegistryJsonDeserializationSchema",
     "JarResolutionError",
+    "JobFailedError",
     "KinesisConfigError",
     "KinesisConfigWarning",
     "KinesisDeserializationSchema",
@@ -86,6 +91,7 @@ __all__ = [
     "MigratedSources",
     "PartitionKeyGenerator",
     "PeriodicWatermarkAssigner",
+    "PythonWorkerError",
     "RowFieldSerializationSchema",
     "StreamCheckError",
     "TypeInformationSerializationSchema",

@@ -1,5 +1,5 @@
 """The ``pyflink-kinesis`` command: jars, the configuration reference, a local Kinesis, records
-in and out, bundles.
+in and out, bundles, and where a job's Flink log is.
 
 ``pyflink-kinesis --help`` lists the commands; each has its own ``--help``. Exit status: 0 on
 success, 1 when the command could not do its work (one line on stderr says why; ``--debug``
@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from pyflink_kinesis import logs
 from pyflink_kinesis.errors import KinesisError
 
 _Handler = Callable[[argparse.Namespace], int]
@@ -119,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_jars, _add_config, _add_local_kinesis, _add_put, _add_tail, _add_bundle,
-                _add_docs):
+                _add_docs, _add_logs):
         add(commands)
     return parser
 
@@ -257,6 +258,23 @@ def _add_docs(commands: Any) -> None:
         "with the package. Without TOPIC, list the topics.",
         handler=_docs)
     docs.add_argument("topic", nargs="?", metavar="TOPIC", help="e.g. sink, or readme")
+
+
+def _add_logs(commands: Any) -> None:
+    parser = _command(
+        commands, "logs", help="where Flink's log of a job is, and its end",
+        description="Print the path of Flink's log of the newest job on this machine (or of "
+        "process PID), whose it is, and its last lines. Flink writes every failure's full "
+        "stack trace there. Each process that imported pyflink_kinesis before PyFlink started "
+        "has a file of its own; the directory is shared by every PyFlink process.",
+        handler=logs.run_command)
+    parser.add_argument("-n", "--lines", type=_positive_int, default=40,
+                        help="how many lines of its end to print (default 40)")
+    parser.add_argument("--pid", type=_positive_int, default=None,
+                        help="the log of this process")
+    parser.add_argument("--path", action="store_true", help="print only the file's path")
+    parser.add_argument("--list", action="store_true",
+                        help="list every log in the directory, newest first, with its owner")
 
 
 def _positive_int(text: str) -> int:
