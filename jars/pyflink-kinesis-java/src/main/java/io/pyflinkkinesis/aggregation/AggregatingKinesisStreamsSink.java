@@ -76,6 +76,11 @@ public class AggregatingKinesisStreamsSink<InputT>
         this.keepKeyOrder = builder.keepKeyOrder;
     }
 
+    /** Whether each key's records are written in the order the sink received them. */
+    public boolean keepsKeyOrder() {
+        return keepKeyOrder;
+    }
+
     public static <T> AggregatingKinesisStreamsSinkBuilder<T> builder() {
         return new AggregatingKinesisStreamsSinkBuilder<>();
     }
