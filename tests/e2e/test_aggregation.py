@@ -164,7 +164,7 @@ def read_pair(data: bytes) -> tuple[str, int]:
 
 def write_aggregated(
     route: Route, aws_config: dict[str, object], stream: str, keep_key_order: bool = False,
-    **options: Any,
+    max_batch_size: int = 500, **options: Any,
 ) -> None:
     env = keyed_env()
     produced = env.from_collection(PRODUCED, type_info=PAIR)  # one source subtask: in order
@@ -177,6 +177,7 @@ def write_aggregated(
         .set_max_time_in_buffer_ms(100)
         .set_aggregation(**options)
         .set_keep_key_order(keep_key_order)
+        .set_max_batch_size(max_batch_size)
     )
     shaped = produced.map(route.shape, output_type=route.output_type).set_parallelism(1)
     if route.keyed:
@@ -257,8 +258,8 @@ def test_keep_key_order_writes_each_keys_records_in_order_across_aggregates_thro
 ) -> None:
     """The test above with ``set_keep_key_order()`` and every fault of the plain ordered sink's
     test (tests/e2e/test_keyed_writes.py): aggregates throttled whole, failed, reset and delayed
-    requests, 50 requests in flight. Read back one user record at a time, every key's records
-    are in order; an aggregate stored twice (a reset after forwarding) repeats its run of each
+    requests, 50 requests in flight of 10 aggregates each. Read back one user record at a time,
+    every key's records are in order; an aggregate stored twice (a reset after forwarding) repeats its run of each
     key's records."""
     stream = stream_factory(4)
     route = ROUTES["from-field"]
@@ -268,16 +269,16 @@ def test_keep_key_order_writes_each_keys_records_in_order_across_aggregates_thro
         )
         write_aggregated(
             route, {**aws_config, "aws.endpoint": proxy.endpoint}, stream,
-            keep_key_order=True, max_delay_ms=5, max_size_in_bytes=2048,
+            keep_key_order=True, max_batch_size=10, max_delay_ms=5, max_size_in_bytes=2048,
         )
     records = local_kinesis.read_all(stream)
     placement = Placement.of(user_records(records), lambda text: read_pair(text.encode()))
     print(placement.report(
         f"aggregated, keep_key_order, {len(records)} Kinesis records: {faults_report(rules)}"
     ))
-    assert all(rule.injected > 0 for rule in rules), rules
-    assert len(records) > 40  # each key's records span many aggregates
     assert_in_order_none_lost(placement)
+    assert len(records) > 40  # each key's records span many aggregates
+    assert all(rule.injected > 0 for rule in rules), rules
 
 
 def consumer(aws_config: dict[str, object], stream: str) -> FlinkKinesisConsumer:
