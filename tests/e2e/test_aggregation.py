@@ -259,8 +259,8 @@ def test_keep_key_order_writes_each_keys_records_in_order_across_aggregates_thro
     """The test above with ``set_keep_key_order()`` and every fault of the plain ordered sink's
     test (tests/e2e/test_keyed_writes.py): aggregates throttled whole, failed, reset and delayed
     requests, 50 requests in flight of 10 aggregates each. Read back one user record at a time,
-    every key's records are in order; an aggregate stored twice (a reset after forwarding) repeats its run of each
-    key's records."""
+    every key's records are in order; an aggregate stored twice (a reset after forwarding)
+    repeats its run of each key's records."""
     stream = stream_factory(4)
     route = ROUTES["from-field"]
     with FaultProxy(local_kinesis.endpoint, seed=31) as proxy:
