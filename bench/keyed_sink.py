@@ -19,7 +19,7 @@ with a record written after a later one of theirs (first copies). Prints the fig
 them to docs/benchmarks/keyed_sink.json (``bench.perf_report`` puts them in
 docs/performance.md). Not a test: the numbers depend on the machine and its load.
 
-Usage: python -m bench.keyed_sink [--repeats 7] [--records 100000] [--quick]
+Usage: python -m bench.keyed_sink [--repeats 7] [--records 100000] [--quick] [--variant NAME]
 """
 
 from __future__ import annotations
@@ -155,12 +155,15 @@ def _customer_and_seq(data: bytes) -> tuple[str, int]:
 
 
 
-def measure(repeats: int, records: int) -> dict[str, Any]:
-    rates: dict[str, list[float]] = {v.name: [] for v in VARIANTS}
-    disorder: dict[str, list[int]] = {v.name: [] for v in VARIANTS}
+def measure(
+    repeats: int, records: int, variants: tuple[Variant, ...] = VARIANTS
+) -> dict[str, Any]:
+    """Run ``variants`` ``repeats`` times, alternating their order; their rates and order."""
+    rates: dict[str, list[float]] = {v.name: [] for v in variants}
+    disorder: dict[str, list[int]] = {v.name: [] for v in variants}
     with LocalKinesis() as server:
         for repeat in range(repeats):
-            order = VARIANTS if repeat % 2 == 0 else tuple(reversed(VARIANTS))
+            order = variants if repeat % 2 == 0 else tuple(reversed(variants))
             for index, variant in enumerate(order):
                 count = max(1000, int(records * variant.scale))
                 result = run(server, variant, count, f"{repeat}-{index}-{time.time_ns()}")
@@ -169,17 +172,23 @@ def measure(repeats: int, records: int) -> dict[str, Any]:
                 print(f"repeat {repeat + 1}/{repeats}  {variant.name:34} "
                       f"{result['records_per_s']:9.0f} records/s, "
                       f"{result['keys_out_of_order']} keys out of order", flush=True)
-    figures = {name: summary(values, 0) for name, values in rates.items()}
+    return {"runs": rates, "keys_out_of_order": disorder}
+
+
+def compared(runs: dict[str, list[float]]) -> dict[str, Any]:
+    """Each variant's figures, and every pair of ``PAIRS`` whose variants were both run."""
+    figures = {name: summary(values, 0) for name, values in runs.items()}
     comparisons = []
     for keyed, baseline, goal in PAIRS:
+        if keyed not in runs or baseline not in runs:
+            continue
         share = ratio(float(figures[keyed]["median"]), float(figures[baseline]["median"]))
         comparisons.append({
             "keyed": keyed, "baseline": baseline, "ratio_of_medians": share,
-            "verdict": verdict(rates[keyed], rates[baseline]), "goal": goal,
+            "verdict": verdict(runs[keyed], runs[baseline]), "goal": goal,
             "meets_goal": (share is not None and share >= goal) if goal is not None else None,
         })
-    return {"runs": rates, "records_per_s": figures, "comparisons": comparisons,
-            "keys_out_of_order": disorder}
+    return {"records_per_s": figures, "comparisons": comparisons}
 
 
 def main() -> int:
@@ -188,32 +197,52 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="a smoke run; numbers mean nothing")
+    parser.add_argument("--variant", action="append", choices=[v.name for v in VARIANTS],
+                        help="run this variant only (repeat the option for more), and merge "
+                             "its runs into the saved JSON")
     args = parser.parse_args()
     repeats, records = (1, 4000) if args.quick else (args.repeats, args.records)
+    chosen = tuple(v for v in VARIANTS if not args.variant or v.name in args.variant)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     load_before = list(os.getloadavg())
-    results = measure(repeats, records)
-    report = {
-        "what": "KinesisStreamsSink records/s on the server's arrival clock, keyed generators "
-                "next to random() with the same records and schema",
-        "server": f"kinesalite {KINESALITE_VERSION} on loopback",
+    measured = measure(repeats, records, chosen)
+    session = {
         "started": started,
-        "quick": args.quick,
-        "settings": {"repeats": repeats, "records": records, "record_bytes": SIZE,
-                     "shards": SHARDS, "keys": KEYS, "parallelism": PARALLELISM, "goal": GOAL,
-                     "ordered_goal": ORDERED_GOAL},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        **results,
     }
+    if args.variant and OUT.exists():  # keep the other variants' runs, note this session's
+        saved = json.loads(OUT.read_text())
+        runs = {**saved["runs"], **measured["runs"]}
+        disorder = {**saved.get("keys_out_of_order", {}), **measured["keys_out_of_order"]}
+        merged = [*saved.get("merged", []),
+                  {**session, "variants": list(measured["runs"]), "repeats": repeats,
+                   "records": records}]
+        report = {**saved, "runs": runs, "keys_out_of_order": disorder, **compared(runs),
+                  "merged": merged}
+    else:
+        report = {
+            "what": "KinesisStreamsSink records/s on the server's arrival clock, keyed "
+                    "generators next to random() with the same records and schema, and the "
+                    "ordered sink next to the same sink without it",
+            "server": f"kinesalite {KINESALITE_VERSION} on loopback",
+            "quick": args.quick,
+            **session,
+            "settings": {"repeats": repeats, "records": records, "record_bytes": SIZE,
+                         "shards": SHARDS, "keys": KEYS, "parallelism": PARALLELISM,
+                         "goal": GOAL, "ordered_goal": ORDERED_GOAL},
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "platform": platform.platform()},
+            **measured,
+            **compared(measured["runs"]),
+        }
+    report["settings"]["ordered_goal"] = ORDERED_GOAL
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")
-    for comparison in results["comparisons"]:
+    for comparison in report["comparisons"]:
         print(f"{comparison['keyed']:34} {comparison['ratio_of_medians']} x "
               f"{comparison['baseline']} ({comparison['verdict']})")
-    for name, counts in results["keys_out_of_order"].items():
+    for name, counts in report["keys_out_of_order"].items():
         print(f"{name:34} keys out of order per run: {counts}")
     print(f"saved {OUT}")
     return 0

@@ -373,6 +373,13 @@ def keyed_sink_section(keyed: dict[str, Any] | None) -> str:
         "under throttling costs without the ordered mode (see "
         "[sink.md](sink.md#order-what-holds-measured)).\n\n"
         + table(["variant", "next to", "ratio", "verdict", "goal", "met"], comparisons)
+        + "".join(
+            f"\n\nRe-measured on their own later (run started {m['started']}, load average "
+            f"{m['load_average_before'][0]} at the start, {m['repeats']} repeats of "
+            f"{m['records']} records): {', '.join(m['variants'])}; each comparison is within "
+            "one run."
+            for m in keyed.get("merged", [])
+        )
     )
 
 

@@ -331,8 +331,12 @@ def test_the_ordered_sink_is_judged_against_its_own_goal_and_shows_its_order() -
     keyed["comparisons"].append({"keyed": "row ordered", "baseline": "text random()",
                                  "ratio_of_medians": 0.75, "verdict": "behind", "goal": 0.7,
                                  "meets_goal": True})
+    keyed["merged"] = [{"started": "2026-12-01T10:00:00+00:00", "load_average_before": [4.2],
+                        "repeats": 3, "records": 50000, "variants": ["row ordered"]}]
     section = perf_report.keyed_sink_section(keyed)
     assert "| row ordered | text random() | 0.75 | behind | >= 70% | yes |" in section
+    assert ("(run started 2026-12-01T10:00:00+00:00, load average 4.2 at the start, 3 repeats "
+            "of 50000 records): row ordered;") in section
     assert "| text random() | 10,000 (9,000-11,000) | 9 |" in section
     assert "| row ordered | 7,500 (7,000-8,000) | 0 |" in section
     assert "40000 records of 256 bytes (1000 keys) into 4 shards" in section
