@@ -604,7 +604,13 @@ def main() -> int:
     if args.variant is not None and OUT.exists():  # keep the other variants' runs
         saved = json.loads(OUT.read_text())
         kept = [run for run in saved["runs"] if run["variant"] != args.variant]
-        report = {**saved, "variants": report["variants"], "runs": kept + runs}
+        merged = [m for m in saved.get("merged", []) if m["variant"] != args.variant]
+        merged.append({"variant": args.variant, "started": started,
+                       "minutes": report["minutes"],
+                       "load_average_before": report["load_average_before"],
+                       "load_average_after": report["load_average_after"]})
+        report = {**saved, "variants": report["variants"], "runs": kept + runs,
+                  "merged": merged}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")
     print(f"saved {OUT}")

@@ -480,6 +480,11 @@ def aws_quotas_section(quotas: dict[str, Any] | None) -> str:
                  "quota records/s per shard (binding)", "of quota", "throttled", "lost", "dup",
                  "keys out of order", f">= {goal:.0%}, none lost"],
                 [quota_row(run, goal, run["variant"] in ordered) for run in quotas["runs"]])
+        + "".join(
+            f"\n\n{m['variant']}: measured on its own later (run started {m['started']}, "
+            f"{m['minutes']} minutes; load average {m['load_average_before'][0]} at the start)."
+            for m in quotas.get("merged", [])
+        )
         + "\n\nThe variants:\n\n"
         + table(["variant", "settings", "why"], variants)
         + "\n\nReading them: 2 MiB/s of 100 B records is about 21,000 records/s per shard, more "

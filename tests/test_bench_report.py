@@ -476,10 +476,14 @@ def test_an_ordered_quota_run_must_also_keep_every_key_in_order() -> None:
     unordered = quota_run("sink", "sink defaults", 0.95)
     unordered["keys_out_of_order"] = 5
     report["runs"] = [in_order, late, unordered]
-    rows = [line for line in perf_report.aws_quotas_section(report).splitlines()
-            if " | 1KiB | " in line]
+    report["merged"] = [{"variant": "sink ordered", "started": "2026-12-01T10:00:00+00:00",
+                         "minutes": 5.5, "load_average_before": [2.5, 2.0, 1.0]}]
+    section = perf_report.aws_quotas_section(report)
+    rows = [line for line in section.splitlines() if " | 1KiB | " in line]
     assert [row.rsplit("|", 3)[1:3] for row in rows] == [
         [" 0 ", " yes "], [" 2 ", " no "], [" 5 ", " yes "]]
+    assert ("sink ordered: measured on its own later (run started 2026-12-01T10:00:00+00:00, "
+            "5.5 minutes; load average 2.5 at the start).") in section
 
 
 def test_the_page_says_how_to_measure_quotas_when_there_are_no_figures() -> None:
