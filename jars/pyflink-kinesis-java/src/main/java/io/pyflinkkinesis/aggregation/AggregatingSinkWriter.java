@@ -107,12 +107,7 @@ final class AggregatingSinkWriter<InputT>
             this.inner = sink.keepKeyOrder
                     ? new KeyOrderedWriter<>(PutRecordsWriter.AS_IS, context, sink.settings,
                             stream, AggregatingSinkWriter::keysOf,
-                            (sent, response) -> PutRecordsOutcome.of(sent, response)
-                                    .resends(shards).thenApply(resends -> {
-                                        PutRecordsWriter.countResent(resends, stream, resent);
-                                        return resends;
-                                    }),
-                            recoveredState)
+                            misplacedAggregates(shards, stream, resent), recoveredState)
                     : new PutRecordsWriter(sink.settings, context, stream, shards, resent,
                             recoveredState);
         } catch (InterruptedException e) {
@@ -169,6 +164,19 @@ final class AggregatingSinkWriter<InputT>
         } else {
             pending.add(shard.shardId, record, time.getCurrentProcessingTime());
         }
+    }
+
+    /**
+     * The records of the aggregates that landed where range-checking readers drop them, to be
+     * written in their place (counted in {@code resent}).
+     */
+    private static KeyOrderedWriter.Resends misplacedAggregates(LiveShardMap shards,
+            StreamClient stream, Counter resent) {
+        return (sent, response) -> PutRecordsOutcome.of(sent, response).resends(shards)
+                .thenApply(resends -> {
+                    PutRecordsWriter.countResent(resends, stream, resent);
+                    return resends;
+                });
     }
 
     /**
