@@ -13,7 +13,8 @@ generator, alternating the order of the variants from repeat to repeat:
   to the same sink without it.
 
 Records come from ``from_collection`` (Java only at run time), 1,000 keys over 4 shards,
-parallelism 2. Throughput is records/s between the first and the last arrival on the server's
+parallelism 2: the source hands records round-robin to the two sink subtasks, and a customer's
+records, 1,000 apart, all reach the same one, in order. Throughput is records/s between the first and the last arrival on the server's
 clock (``ApproximateArrivalTimestamp``), distinct records only; each run also counts the keys
 with a record written after a later one of theirs (first copies). Prints the figures and saves
 them to docs/benchmarks/keyed_sink.json (``bench.perf_report`` puts them in
