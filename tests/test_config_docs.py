@@ -9,6 +9,7 @@ from pyflink_kinesis.config import (
     AGGREGATION_OPTIONS,
     CONSUMER_KEYS,
     FORMAT_KEYS,
+    KEY_ORDER_OPTIONS,
     SINK_CLIENT_KEYS,
     SINK_OPTIONS,
     TABLE_KEYS,
@@ -51,7 +52,8 @@ def test_every_key_and_option_has_exactly_one_row_in_its_section() -> None:
 
 def test_every_key_table_is_documented() -> None:
     tables = (
-        CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS, TABLE_KEYS,
+        CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS, KEY_ORDER_OPTIONS,
+        TABLE_KEYS,
         *FORMAT_KEYS.values(), FIREHOSE_CLIENT_KEYS, FIREHOSE_OPTIONS, FIREHOSE_TABLE_KEYS,
     )
     documented = {key.name for _, _, keys in SECTIONS for key in keys}

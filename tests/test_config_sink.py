@@ -253,3 +253,13 @@ def test_an_aggregate_must_fit_in_a_record() -> None:
         "1048576 must be at most max_record_size_in_bytes (65536): an aggregate is one "
         "Kinesis record"
     )
+
+
+def test_keep_key_order_is_off_by_default_and_takes_a_bool() -> None:
+    assert validate_sink(replace(MINIMAL, keep_key_order=True)) == {"aws.region": "us-east-1"}
+    assert validate_sink(
+        replace(MINIMAL, keep_key_order=True, aggregation=True)
+    ) == {"aws.region": "us-east-1"}
+    assert problems(replace(MINIMAL, keep_key_order=1)) == {  # type: ignore[arg-type]
+        "keep_key_order": "expected bool, got int"
+    }

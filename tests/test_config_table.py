@@ -508,6 +508,26 @@ def test_the_partitioner_is_random_fixed_or_a_class(partitioner: str, message: s
         table_options({**MINIMAL, "sink.partitioner": valid})
 
 
+def test_keep_key_order_is_a_boolean_sink_option_of_our_table() -> None:
+    ordered = {**MINIMAL, "sink.keep-key-order": "true"}
+    assert table_options(ordered) == ordered
+    assert table_options({**ordered, "connector": "pyflink-kinesis"})["connector"] == (
+        "pyflink-kinesis"
+    )
+    assert problems({**MINIMAL, "sink.keep-key-order": "yes"}) == {
+        "sink.keep-key-order": "'yes' must be true or false (Java's Boolean.parseBoolean would "
+        "silently read it as false)"
+    }
+    assert problems(ordered, role="source") == {
+        "sink.keep-key-order": "only the sink reads it, and this table's role is 'source'"
+    }
+    [table] = ddl_tables(
+        "CREATE TABLE t (id BIGINT) WITH ('connector' = 'pyflink-kinesis', 'stream' = 's', "
+        "'format' = 'json', 'aws.region' = 'us-east-1')"
+    )
+    assert table.options["connector"] == "pyflink-kinesis"
+
+
 def test_shard_assigner_ids_are_case_sensitive_and_custom_ones_pass() -> None:
     assert problems({**MINIMAL, "scan.shard-assigner": "Uniform"}) == {
         "scan.shard-assigner": (

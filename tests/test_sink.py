@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from py4j.java_gateway import get_field
 from pyflink.common.serialization import SimpleStringSchema
 
 from pyflink_kinesis import (
@@ -194,6 +195,44 @@ def test_aggregation_problems_are_reported_with_the_others() -> None:
     }
     assert problems(builder().set_aggregation(max_delay_ms=-1)) == {
         "max_delay_ms": ["-1 is out of range: must be >= 1"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (PartitionKeyGenerator.random(), "io.pyflinkkinesis.sink.KeyOrderedKinesisStreamsSink"),
+        (PartitionKeyGenerator.fixed(), "io.pyflinkkinesis.SubtaskInitializingSink"),
+    ],
+    ids=["random", "fixed"],
+)
+def test_keep_key_order_wraps_the_connectors_sink_with_every_setting(
+    keys: PartitionKeyGenerator, expected: str
+) -> None:
+    sink = builder(keys).set_max_batch_size(7).set_max_in_flight_requests(3) \
+        .set_keep_key_order().build()
+    assert java_class_of(sink) == expected
+    j_sink = sink.get_java_function()
+    if expected.endswith("SubtaskInitializingSink"):  # fixed() learns its subtask around it
+        j_sink = j_sink.getSink()
+    assert j_sink.getClass().getName() == "io.pyflinkkinesis.sink.KeyOrderedKinesisStreamsSink"
+    settings = j_sink.getSettings()
+    assert [get_field(settings, name) for name in ("streamName", "maxBatchSize",
+                                                   "maxInFlightRequests")] == ["orders", 7, 3]
+    assert "keep_key_order=True" in repr(sink)
+    assert SECRET not in repr(sink)
+
+
+def test_keep_key_order_with_aggregation_is_the_aggregating_sinks_setting() -> None:
+    sink = builder().set_aggregation().set_keep_key_order().build()
+    assert java_class_of(sink) == "io.pyflinkkinesis.aggregation.AggregatingKinesisStreamsSink"
+    assert sink.get_java_function().keepsKeyOrder()
+    assert not builder().set_aggregation().build().get_java_function().keepsKeyOrder()
+
+
+def test_keep_key_order_must_be_a_bool() -> None:
+    assert problems(builder().set_keep_key_order("yes")) == {  # type: ignore[arg-type]
+        "keep_key_order": ["expected bool, got str"]
     }
 
 

@@ -13,7 +13,12 @@ from pyflink_kinesis.config.firehose import (
     FIREHOSE_TABLE_KEYS,
 )
 from pyflink_kinesis.config.keys import Key, KeyTable
-from pyflink_kinesis.config.sink import AGGREGATION_OPTIONS, SINK_CLIENT_KEYS, SINK_OPTIONS
+from pyflink_kinesis.config.sink import (
+    AGGREGATION_OPTIONS,
+    KEY_ORDER_OPTIONS,
+    SINK_CLIENT_KEYS,
+    SINK_OPTIONS,
+)
 from pyflink_kinesis.config.source import SOURCE_OPTIONS
 from pyflink_kinesis.config.table import (
     FORMAT_KEYS,
@@ -69,6 +74,13 @@ SECTIONS = (
         "`pyflink-kinesis docs sink`. With it, `max_batch_size`, `max_buffered_requests` and "
         "the byte limits count aggregates, not user records.",
         AGGREGATION_OPTIONS.keys,
+    ),
+    (
+        "`KinesisStreamsSink` per-key order",
+        "Set with `set_keep_key_order()` (our writer, opt-in); see \"Per-key order\" in "
+        "docs/sink.md. Works with and without aggregation; `max_in_flight_requests` and the "
+        "batch limits keep their meaning.",
+        KEY_ORDER_OPTIONS.keys,
     ),
     (
         "SQL `kinesis` tables: options of every table",

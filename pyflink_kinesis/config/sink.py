@@ -193,6 +193,19 @@ AGGREGATION_ARGUMENTS = {
     "aggregation_max_size_in_bytes": "max_size_in_bytes",
 }
 
+# Per-key order (``set_keep_key_order``): our writer, not the connector's; see docs/sink.md.
+KEY_ORDER_OPTIONS = KeyTable(
+    [
+        Key(
+            "keep_key_order",
+            ValueType.BOOLEAN,
+            "Write each partition key's records in the order the sink received them, whatever "
+            "Kinesis rejects and however many requests are in flight (set_keep_key_order()).",
+            default="false",
+        ),
+    ]
+)
+
 # Relations between options that Flink's AsyncSinkWriter checks when the job starts.
 _RELATIONS: tuple[tuple[str, Callable[[int, int], bool], str, str], ...] = (
     ("max_buffered_requests", operator.gt, "max_batch_size", "must be greater than"),
@@ -222,6 +235,7 @@ class SinkSettings:
     aggregation: bool | None = None
     aggregation_max_delay_ms: int | None = None
     aggregation_max_size_in_bytes: int | None = None
+    keep_key_order: bool | None = None
 
     def __repr__(self) -> str:
         return masked_repr(self)
@@ -288,6 +302,10 @@ def check_sink_options(settings: SinkSettings, problems: Problems) -> None:
     """Check each option alone, then the relations AsyncSinkWriter and its rate limit need."""
     check_async_options(settings, SINK_OPTIONS, problems)
     _check_aggregation(settings, problems)
+    for key in KEY_ORDER_OPTIONS.keys:
+        problem = _option_problem(key, getattr(settings, key.name))
+        if problem is not None:
+            problems.add(key.name, problem)
 
 
 def check_async_options(settings: object, options: KeyTable, problems: Problems) -> None:

@@ -1,4 +1,4 @@
-package io.pyflinkkinesis.aggregation;
+package io.pyflinkkinesis.sink;
 
 import org.apache.flink.connector.kinesis.sink.KinesisStreamsConfigConstants;
 import org.apache.flink.kinesis.shaded.org.apache.flink.connector.aws.util.AWSClientUtil;
@@ -21,16 +21,19 @@ import java.util.concurrent.CompletableFuture;
  * connector's {@code KinesisStreamsSinkWriter} builds it, so the same client properties (region,
  * endpoint, credentials, {@code aws.http.protocol.version} ...) work unchanged.
  */
-final class SdkStreamClient implements StreamClient {
+public final class SdkStreamClient implements StreamClient {
 
     private final String streamName;
     private final String streamArn;
     private final SdkAsyncHttpClient httpClient;
     private final KinesisAsyncClient client;
+    private boolean closed;
 
-    SdkStreamClient(String streamName, String streamArn, Properties clientProperties) {
-        this.streamName = streamName;
-        this.streamArn = streamArn;
+    /** A client for the stream of {@code settings}, with its client properties. */
+    public SdkStreamClient(PutRecordsSettings settings) {
+        this.streamName = settings.streamName;
+        this.streamArn = settings.streamArn;
+        Properties clientProperties = settings.clientProperties;
         AWSGeneralUtil.validateAwsCredentials(clientProperties);
         this.httpClient = AWSGeneralUtil.createAsyncHttpClient(clientProperties);
         this.client = AWSClientUtil.createAwsAsyncClient(clientProperties, httpClient,
@@ -73,7 +76,10 @@ final class SdkStreamClient implements StreamClient {
     }
 
     @Override
-    public void close() {
-        AWSGeneralUtil.closeResources(httpClient, client);
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            AWSGeneralUtil.closeResources(httpClient, client);
+        }
     }
 }

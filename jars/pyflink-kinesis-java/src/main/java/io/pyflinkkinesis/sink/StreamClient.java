@@ -1,4 +1,4 @@
-package io.pyflinkkinesis.aggregation;
+package io.pyflinkkinesis.sink;
 
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
@@ -7,8 +7,8 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.m
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
-/** The two Kinesis calls the aggregating sink makes on its stream. */
-interface StreamClient extends AutoCloseable {
+/** The Kinesis calls our sinks make on their stream: PutRecords, and ListShards for aggregation. */
+public interface StreamClient extends AutoCloseable {
 
     /** How messages name the stream, e.g. {@code stream 'orders'}. */
     String describe();
@@ -18,6 +18,7 @@ interface StreamClient extends AutoCloseable {
     /** Every shard of the stream, open and closed, all pages. */
     CompletableFuture<List<Shard>> listShards();
 
+    /** Releases the client; closing it again does nothing. */
     @Override
     void close();
 }
