@@ -221,9 +221,12 @@ def finish(job: Job, producer: FlowingProducer, server: LocalKinesisServer,
     """Stop the producer and wait until every path stored every record; check each path."""
     produced = producer.stop()
     wanted = set(produced)
+
+    def stored_all(out: str) -> Callable[[], bool | None]:
+        return lambda: wanted <= {r.text for r in server.read_all(out)} or None
+
     for path, out in pipelines.outputs.items():
-        job.wait_for(lambda out=out: wanted <= {r.text for r in server.read_all(out)} or None,
-                     TIMEOUT_S, f"every record on the {path} path")
+        job.wait_for(stored_all(out), TIMEOUT_S, f"every record on the {path} path")
     time.sleep(1.0)  # a copy still in flight lands within the sink's 100 ms buffer time
     for path, failed in pipelines.failed.items():
         assert failed.exists(), f"the {path} path never failed"
@@ -306,7 +309,7 @@ def test_update_shard_count_behind_and_live_keeps_each_keys_order_to_the_output(
     behind the fault proxy."""
     stream = mock_stream_factory(2)
     keys = keys_by_range([i * HASH_SPACE // 4 for i in range(4)] + [HASH_SPACE], per_range=2)
-    read_aws = {
+    read_aws: dict[str, object] = {
         "aws.region": kinesis_mock.region,
         "aws.endpoint": kinesis_mock.endpoint,
         "aws.credentials.provider.basic.accesskeyid": "order-access-key",
