@@ -287,7 +287,7 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
         a request holds at most one record per key. A record sent again may be stored twice
         (at-least-once); each record's first copy comes before every later record of its key.
         Works with :meth:`set_aggregation` and every other setting. See "Per-key order" in
-        docs/sink.md.
+        ``pyflink-kinesis docs sink``.
         """
         return self._option("keep_key_order", enabled)
 
@@ -330,11 +330,11 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
             if name in setters:
                 getattr(j_builder, setters[name])(value)
         j_sink = j_builder.build()
+        # The aggregating and the key-ordered sinks tell the generator its subtask themselves.
         if keep_key_order and not aggregated:
             feature = "KinesisStreamsSinkBuilder.set_keep_key_order()"
             j_sink = own_class(jvm, _KEY_ORDERED_SINK, feature).of(j_sink)
-        # The aggregating sink opens its generator itself (it must, to know its shard map).
-        if generator._subtask_aware and not aggregated:
+        elif generator._subtask_aware and not aggregated:
             feature = f"PartitionKeyGenerator.{generator._description}"
             j_sink = own_class(jvm, _SUBTASK_SINK, feature)(j_sink, j_generator)
         return KinesisStreamsSink(j_sink, repr(self))

@@ -14,6 +14,7 @@ from pyflink_kinesis.config.firehose import (
 )
 from pyflink_kinesis.config.keys import Key, KeyTable
 from pyflink_kinesis.config.sink import (
+    AGGREGATION_ARGUMENTS,
     AGGREGATION_OPTIONS,
     KEY_ORDER_OPTIONS,
     SINK_CLIENT_KEYS,
@@ -30,6 +31,11 @@ from pyflink_kinesis.config.table import (
 )
 from pyflink_kinesis.config.validation import Problems, unknown_key_message
 from pyflink_kinesis.config.values import describe_range
+
+# Options a user sets as arguments of one builder method, shown as they write them.
+AS_WRITTEN = {
+    name: f"set_aggregation({argument}=...)" for name, argument in AGGREGATION_ARGUMENTS.items()
+}
 
 
 def _not_aws(table: KeyTable) -> tuple[Key, ...]:
@@ -78,8 +84,8 @@ SECTIONS = (
     (
         "`KinesisStreamsSink` per-key order",
         "Set with `set_keep_key_order()` (our writer, opt-in); see \"Per-key order\" in "
-        "docs/sink.md. Works with and without aggregation; `max_in_flight_requests` and the "
-        "batch limits keep their meaning.",
+        "`pyflink-kinesis docs sink`. Works with and without aggregation; "
+        "`max_in_flight_requests` and the batch limits keep their meaning.",
         KEY_ORDER_OPTIONS.keys,
     ),
     (
@@ -177,7 +183,8 @@ def _table(keys: tuple[Key, ...]) -> list[str]:
         "| --- | --- | --- | --- | --- |",
     ]
     for key in keys:
-        cells = (f"`{key.name}`", _type(key), _code(key.default), _allowed(key), _description(key))
+        name = AS_WRITTEN.get(key.name, key.name)
+        cells = (f"`{name}`", _type(key), _code(key.default), _allowed(key), _description(key))
         rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return rows
 

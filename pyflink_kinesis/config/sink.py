@@ -193,7 +193,8 @@ AGGREGATION_ARGUMENTS = {
     "aggregation_max_size_in_bytes": "max_size_in_bytes",
 }
 
-# Per-key order (``set_keep_key_order``): our writer, not the connector's; see docs/sink.md.
+# Per-key order (``set_keep_key_order``): our writer, not the connector's; see
+# ``pyflink-kinesis docs sink``.
 KEY_ORDER_OPTIONS = KeyTable(
     [
         Key(

@@ -26,10 +26,13 @@ public interface SubtaskAware {
      * Tell {@code generator} its subtask: {@link #open} if it is {@code SubtaskAware}, else a
      * public {@code initialize(int indexOfThisSubtask, int numberOfParallelSubtasks)} method (the
      * connector's fixed generator, and generators of the user's own that follow its contract),
-     * else nothing.
+     * else nothing (also for a null generator).
      */
     static void tellSubtask(Object generator, int subtaskIndex, int parallelism,
             MetricGroup metrics) {
+        if (generator == null) {
+            return;
+        }
         if (generator instanceof SubtaskAware) {
             ((SubtaskAware) generator).open(subtaskIndex, parallelism, metrics);
             return;

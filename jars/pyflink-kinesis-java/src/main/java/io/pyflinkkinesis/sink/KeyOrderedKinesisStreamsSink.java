@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.sink;
 
+import io.pyflinkkinesis.SubtaskAware;
 import io.pyflinkkinesis.aggregation.Utf8KeyStateSerializer;
 
 import org.apache.flink.api.connector.sink2.Sink;
@@ -22,7 +23,9 @@ import java.util.function.Supplier;
  * throttling, partial failures, failed requests and any number of requests in flight (see
  * {@link KeyOrderedWriter}). Made from a connector sink with {@link #of}, which it takes every
  * setting from (stream, client properties, schema, partition key generator, batching and
- * buffering); the writer state is the connector's, in its format.
+ * buffering); the writer state is the connector's, in its format. Before each writer starts, it
+ * tells the partition key generator its subtask ({@link SubtaskAware#tellSubtask}), which the
+ * connector never does: {@code fixed()} gives one key per subtask here too.
  */
 @SuppressWarnings("deprecation")
 public final class KeyOrderedKinesisStreamsSink<InputT>
@@ -80,6 +83,9 @@ public final class KeyOrderedKinesisStreamsSink<InputT>
     KeyOrderedWriter<InputT> restoreWriter(Sink.InitContext context,
             Collection<BufferedRequestState<PutRecordsRequestEntry>> recoveredState,
             Supplier<StreamClient> streams) {
+        SubtaskAware.tellSubtask(PutRecordsSettings.partitionKeyGenerator(converter),
+                context.getSubtaskId(), context.getNumberOfParallelSubtasks(),
+                context.metricGroup());
         StreamClient stream = streams.get();
         try {
             return new KeyOrderedWriter<>(converter, context, settings, stream,

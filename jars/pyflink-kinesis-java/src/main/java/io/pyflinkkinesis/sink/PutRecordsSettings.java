@@ -6,9 +6,11 @@ import org.apache.flink.connector.base.sink.writer.strategy.AIMDScalingStrategy;
 import org.apache.flink.connector.base.sink.writer.strategy.CongestionControlRateLimitingStrategy;
 import org.apache.flink.connector.base.sink.writer.strategy.RateLimitingStrategy;
 import org.apache.flink.connector.kinesis.sink.KinesisStreamsSink;
+import org.apache.flink.connector.kinesis.sink.KinesisStreamsSinkElementConverter;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 
 import java.io.Serializable;
+import java.lang.reflect.Field;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
@@ -114,6 +116,25 @@ public final class PutRecordsSettings implements Serializable {
             return field.get(sink);
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw unexpected(name, e);
+        }
+    }
+
+    /**
+     * The partition key generator inside the connector's element converter (which keeps it
+     * private), or null for another converter: our sinks tell it its subtask, which the
+     * connector never does.
+     */
+    public static Object partitionKeyGenerator(ElementConverter<?, ?> converter) {
+        if (!(converter instanceof KinesisStreamsSinkElementConverter)) {
+            return null;
+        }
+        try {
+            Field generator =
+                    KinesisStreamsSinkElementConverter.class.getDeclaredField("partitionKeyGenerator");
+            generator.setAccessible(true);
+            return generator.get(converter);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw unexpected("partitionKeyGenerator", e);
         }
     }
 
