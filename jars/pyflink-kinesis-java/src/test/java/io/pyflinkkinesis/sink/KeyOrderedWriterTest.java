@@ -6,6 +6,7 @@ import io.pyflinkkinesis.aggregation.WriterHarness;
 import org.apache.flink.api.common.serialization.SimpleStringSchema;
 import org.apache.flink.connector.base.sink.writer.BufferedRequestState;
 import org.apache.flink.connector.kinesis.sink.KinesisStreamsSink;
+import org.apache.flink.connector.kinesis.table.FixedKinesisPartitionKeyGenerator;
 import org.apache.flink.connector.kinesis.sink.KinesisStreamsSinkBuilder;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.KinesisException;
@@ -335,6 +336,26 @@ class KeyOrderedWriterTest {
                 .apply("payload", null);
         assertEquals("k", entry.partitionKey());
         assertEquals("payload", entry.data().asUtf8String());
+    }
+
+    @Test
+    void theWriterTellsAFixedGeneratorItsSubtaskWhichTheConnectorNeverDoes() throws Exception {
+        Properties client = new Properties();
+        client.setProperty("aws.region", "us-east-1");
+        KeyOrderedKinesisStreamsSink<String> sink = KeyOrderedKinesisStreamsSink.of(
+                KinesisStreamsSink.<String>builder()
+                        .setStreamName("held")
+                        .setKinesisClientProperties(client)
+                        .setSerializationSchema(new SimpleStringSchema())
+                        .setPartitionKeyGenerator(new FixedKinesisPartitionKeyGenerator<>())
+                        .build());
+        KeyOrderedWriter<String> writer = writer(sink);  // the harness's subtask 1 of 3
+        writer.write("a", null);
+        writer.write("b", null);
+        harness.mailbox.whenIdle = stream::answerAll;
+        writer.flush(true);
+        assertEquals(Collections.singleton("1"), stream.stored.keySet());
+        assertEquals(Arrays.asList("a", "b"), stream.stored.get("1"));
     }
 
     private static List<String> texts(List<PutRecordsRequestEntry> entries) {
