@@ -197,7 +197,7 @@ def check_output(what: str, server: LocalKinesisServer, out: str, produced: list
     for text in texts:
         key, n = text.split(":")
         stored[key].append(int(n))
-    late = {}
+    late: dict[str, list[int]] = {}  # each key's records stored after a later one of theirs
     for key, numbers in stored.items():
         first = list(dict.fromkeys(numbers))
         overtaken = [n for i, n in enumerate(first) if n < max(first[: i + 1])]
@@ -211,8 +211,10 @@ def check_output(what: str, server: LocalKinesisServer, out: str, produced: list
         return f"{what}: {len(lost)} records lost, first {lost[:5]}"
     if late:
         return f"{what}: keys out of order: " + "; ".join(
-            f"{key}: {numbers[:5]} (shards {sorted({shard_of[f'{key}:{n}'] for n in numbers})})"
-            for key, numbers in sorted(late.items()))
+            f"{key}:{numbers[0]} (written to {shard_of[f'{key}:{numbers[0]}']}) stored after "
+            f"{key}:{max(n for n in stored[key][: stored[key].index(numbers[0])])} (written to "
+            f"{shard_of[f'{key}:{max(n for n in stored[key][: stored[key].index(numbers[0])])}']})"
+            f", {len(numbers)} such" for key, numbers in sorted(late.items()))
     return None
 
 

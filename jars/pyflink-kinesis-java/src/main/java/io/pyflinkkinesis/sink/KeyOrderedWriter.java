@@ -87,8 +87,6 @@ public final class KeyOrderedWriter<InputT>
 
     private int inFlightRequests;
     private boolean timerSet;
-    /** While a checkpoint waits for the requests in flight, no new one is sent. */
-    private boolean holding;
     private long lastSendMs;
     private long lastAckMs;
 
@@ -154,7 +152,7 @@ public final class KeyOrderedWriter<InputT>
      * fill one, or the oldest that can go has waited maxTimeInBufferMS.
      */
     private void sendDue() {
-        while (!holding && queues.hasReady() && (full() || due()) && send()) {
+        while (queues.hasReady() && (full() || due()) && send()) {
             // one request per round
         }
         armTimer();
@@ -175,7 +173,7 @@ public final class KeyOrderedWriter<InputT>
     }
 
     private void armTimer() {
-        if (timerSet || holding || !queues.hasReady()) {
+        if (timerSet || !queues.hasReady()) {
             return;
         }
         timerSet = true;
@@ -310,29 +308,19 @@ public final class KeyOrderedWriter<InputT>
     }
 
     /**
-     * At a checkpoint ({@code endOfInput} false): waits for the requests in flight, sending no
-     * new one; what they did not write stays for the state. At the end of the input: writes
-     * everything.
+     * Writes everything, at a checkpoint as at the end of the input: when a checkpoint
+     * completes, every record the sink received before its barrier is in Kinesis. (Flink's own
+     * async sinks only wait for the requests in flight and keep the rest in their state.) This
+     * is what lets a reader hand out a child shard after such a checkpoint with the parent's last
+     * records already written: per-key order end to end, not only inside this sink.
      */
     @Override
     public void flush(boolean endOfInput) throws InterruptedException {
-        if (endOfInput) {
-            while (!queues.isEmpty()) {
-                if (!send()) {
-                    mailbox.yield();
-                }
-            }
-            return;
-        }
-        holding = true;
-        try {
-            while (inFlightRequests > 0) {
+        while (!queues.isEmpty()) {
+            if (!send()) {
                 mailbox.yield();
             }
-        } finally {
-            holding = false;
         }
-        armTimer();
     }
 
     /** Every entry not yet acknowledged, oldest first (after {@link #flush}, none in flight). */

@@ -188,22 +188,38 @@ class KeyOrderedWriterTest {
     }
 
     @Test
-    void atACheckpointTheRequestsInFlightCompleteAndTheStateHoldsTheRestInOrder()
-            throws Exception {
+    void aCheckpointWritesEverythingTheSinkHoldsInOrder() throws Exception {
         KeyOrderedKinesisStreamsSink<String> sink = sink(builder -> builder.setMaxBatchSize(3));
         KeyOrderedWriter<String> writer = writer(sink);
         writer.write("a=1", null);
         writer.write("a=2", null);
-        writer.write("b=1", null);  // a=1 and b=1 in flight
-        harness.mailbox.whenIdle = () -> stream.answer(stream.pending.get(0),
-                entry -> entry.partitionKey().equals("b"));
+        writer.write("b=1", null);  // a=1 and b=1 in flight, a=2 waits
+        boolean[] rejected = {false};
+        harness.mailbox.whenIdle = () -> {
+            if (!rejected[0]) {  // a=1 rejected once
+                rejected[0] = true;
+                stream.answer(stream.pending.get(0), entry -> entry.partitionKey().equals("b"));
+            } else {
+                stream.answerAll();
+            }
+        };
 
         writer.flush(false);
-        List<BufferedRequestState<PutRecordsRequestEntry>> state = writer.snapshotState(1);
 
-        assertEquals(1, stream.requests.size());  // nothing new was sent meanwhile
-        assertEquals(Arrays.asList("a=1", "a=2"),
-                texts(stateEntries(state.get(0))));  // the rejected one first
+        assertEquals(Arrays.asList("a=1", "a=2"), stream.stored.get("a"));
+        assertEquals(Collections.singletonList("b=1"), stream.stored.get("b"));
+        assertTrue(stateEntries(writer.snapshotState(1).get(0)).isEmpty());
+    }
+
+    @Test
+    void aRestoredStateIsWrittenFirstInOrder() throws Exception {
+        KeyOrderedKinesisStreamsSink<String> sink = sink(builder -> builder.setMaxBatchSize(3));
+        KeyOrderedWriter<String> writer = writer(sink);
+        writer.write("a=1", null);
+        writer.write("a=2", null);  // a=1 in flight, never answered: a failure comes first
+        List<BufferedRequestState<PutRecordsRequestEntry>> state = writer.snapshotState(1);
+        assertEquals(Arrays.asList("a=1", "a=2"), texts(stateEntries(state.get(0))));
+
         SimpleVersionedSerializer<BufferedRequestState<PutRecordsRequestEntry>> serializer =
                 sink.getWriterStateSerializer();
         BufferedRequestState<PutRecordsRequestEntry> restored = serializer.deserialize(
