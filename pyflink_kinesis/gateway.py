@@ -38,7 +38,7 @@ import contextlib
 import functools
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from pyflink_kinesis import _quiet, failures, jars, logs, workers
 from pyflink_kinesis.config.endpoint import JSON_PROTOCOL_SYSTEM_PROPERTIES, needs_json_protocol
@@ -234,9 +234,7 @@ def jvm() -> Any:
 
     view = get_gateway().jvm
     if not _State.launch_class_path and not _loadable(view):
-        from pyflink.util.java_utils import add_jars_to_context_class_loader
-
-        add_jars_to_context_class_loader([p.as_uri() for p in jars.resolve_jars()])
+        _load_in_gateway(view, jars.resolve_jars())
     _State.used = True
     return view
 
@@ -251,11 +249,31 @@ def require_extra(extra: str) -> Any:
     paths = [p for p in jars.resolve_extra(extra) if p not in _State.extra_jars]
     loadable = [p for p in paths if p not in _State.launch_class_path]
     if loadable:
-        from pyflink.util.java_utils import add_jars_to_context_class_loader
-
-        add_jars_to_context_class_loader([p.as_uri() for p in loadable])
+        _load_in_gateway(view, loadable)
     _State.extra_jars = (*_State.extra_jars, *paths)
     return view
+
+
+def _load_in_gateway(view: Any, paths: Sequence[Path]) -> None:
+    """Make ``paths`` loadable by py4j in every thread of the gateway.
+
+    PyFlink's ``add_jars_to_context_class_loader`` gives only the Java thread serving this py4j
+    call a new context class loader (the one py4j finds classes with). py4j serves each
+    connection with its own thread and opens another connection whenever two Python threads call
+    Java at once (a job's listener and watcher do), and a later call of this thread may be
+    served by any of them. So the new loader replaces the old one in every thread that had it,
+    the gateway's accepting thread included, whose future connections inherit it.
+    """
+    from pyflink.util.java_utils import add_jars_to_context_class_loader
+
+    before = view.Thread.currentThread().getContextClassLoader()
+    add_jars_to_context_class_loader([p.as_uri() for p in paths])
+    after = view.Thread.currentThread().getContextClassLoader()
+    if after.equals(before):
+        return
+    for thread in view.Thread.getAllStackTraces().keySet():
+        if before.equals(thread.getContextClassLoader()):
+            thread.setContextClassLoader(after)
 
 
 def use_json_protocol(properties: Mapping[str, str]) -> None:

@@ -105,3 +105,29 @@ def test_a_job_for_a_remote_cluster_ships_the_jars_and_keeps_the_clusters_python
     # Each jar once, although the plan was generated twice.
     assert all(shipped.count(url) == 1 for url in expected_urls()), shipped
     assert result["python"] == "unset"  # the cluster's workers run the cluster's Python
+
+
+def test_an_extra_jar_set_is_loadable_whichever_gateway_thread_serves_a_call() -> None:
+    """py4j serves each connection with a Java thread of its own and opens another connection
+    whenever Python threads call Java at once (a job's listener and watcher do): jars loaded
+    later must be found from every one, not only from the thread that loaded them."""
+    result = run_python("""
+        import json, threading
+        from pyflink_kinesis import gateway
+        view = gateway.jvm()
+
+        def at_once(call):
+            threads = [threading.Thread(target=call) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+        at_once(lambda: view.Thread.sleep(300))  # four connections, four Java threads
+        gateway.require_extra("glue")
+        found = []
+        at_once(lambda: found.append(
+            type(view.io.pyflinkkinesis.glue.GlueSchemaRegistryAvro).__name__))
+        print(json.dumps({"found": sorted(found)}))
+    """)
+    assert result == {"found": ["JavaClass"] * 4}
