@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from pyflink_kinesis import _quiet
-from pyflink_kinesis._quiet import CLOSED_CHANNEL, READER_THREAD, WorkerTracebacks, quieting
+from pyflink_kinesis._quiet import (
+    CLOSED_CHANNEL,
+    LOGGING_CLIENT_FAILED,
+    READER_THREADS,
+    LoggingClient,
+    WorkerTracebacks,
+    quieting,
+)
 
 
 class Status:
@@ -47,15 +54,16 @@ def passed_on(name: str, error: BaseException) -> list[Any]:
     return [args.exc_value for args in seen]
 
 
-def test_the_reader_thread_dying_cancelled_is_dropped() -> None:
-    assert passed_on(READER_THREAD, RpcError("CANCELLED")) == []
+@pytest.mark.parametrize("reader", READER_THREADS)
+def test_a_reader_thread_dying_cancelled_is_dropped(reader: str) -> None:
+    assert passed_on(reader, RpcError("CANCELLED")) == []
 
 
 @pytest.mark.parametrize(
     ("name", "error"),
     [
-        (READER_THREAD, RpcError("UNAVAILABLE")),
-        (READER_THREAD, RuntimeError("Channel closed prematurely.")),
+        (READER_THREADS[0], RpcError("UNAVAILABLE")),
+        (READER_THREADS[1], RuntimeError("Channel closed prematurely.")),
         ("another-thread", RpcError("CANCELLED")),
     ],
     ids=["other-status", "other-error", "other-thread"],
@@ -99,12 +107,24 @@ def test_any_other_traceback_is_printed_once_per_process(monkeypatch: pytest.Mon
         f"{user_error}\na line\n{other_error}\na line\n")
 
 
-def test_beams_worker_prints_through_the_filter() -> None:
+def test_the_logging_clients_cancelled_complaint_is_dropped_and_nothing_else() -> None:
+    terminal = io.StringIO()
+    cancelled = (f"{LOGGING_CLIENT_FAILED}<_MultiThreadedRendezvous of RPC that terminated with:"
+                 "\n\tstatus = StatusCode.CANCELLED\n>... resetting")
+    unavailable = f"{LOGGING_CLIENT_FAILED}status = StatusCode.UNAVAILABLE... resetting"
+    for text in (cancelled, "a line", unavailable):
+        print(text, file=LoggingClient(terminal))
+    assert terminal.getvalue() == f"a line\n{unavailable}\n"
+
+
+def test_beams_worker_and_logging_client_print_through_the_filters() -> None:
     import importlib
 
     _quiet.quiet_beam_worker()
     sdk_worker = importlib.import_module(_quiet.BEAM_WORKER)
+    log_handler = importlib.import_module(_quiet.BEAM_LOG_HANDLER)
     assert isinstance(sdk_worker.sys.stderr, WorkerTracebacks)
+    assert isinstance(log_handler.sys.stderr, LoggingClient)
     assert sdk_worker.sys.argv is __import__("sys").argv  # the rest is the real sys
 
 
