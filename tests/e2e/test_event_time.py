@@ -442,9 +442,10 @@ def test_flip27_source_with_watermark_alignment_holds_back_a_subtask_with_a_back
     print(f"FLIP-27 with_watermark_alignment (drift {DRIFT_MS} ms): read {read} of {BACKLOG} "
           f"backlog records while the other shard covered 10 s; max lead {lead} ms")
 
-    # Shard 1 reached 10 s of event time: shard 0 may be read up to about 12 s (+ the records
-    # in flight when it is paused), not its whole 20 s backlog.
-    assert read < BACKLOG * 0.8
+    # Shard 1 reached 10 s of event time: shard 0 may be read up to about 12 s, plus what it
+    # reads between two alignment checks (one watermark interval, 200 ms, of 500-record parts:
+    # 13 s on a quiet machine, up to 16 s seen on a loaded one), not its whole 20 s backlog.
+    assert read < BACKLOG * 0.9
     assert lead <= DRIFT_MS + 5000
 
 
