@@ -21,7 +21,7 @@ are stored: every record written must be there, and the first copy of each key's
 order the producer wrote them; copies (the sink is at-least-once: the restart writes again what
 came after the checkpoint) are counted and printed, not refused.
 
-``KEY_ORDER_REPEAT=5`` runs each test 5 times in a row (by hand; CI runs each once).
+``RESHARD_REPEAT=5`` runs each test 5 times in a row (by hand; CI runs each once).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ from tests.e2e.test_resharding import (
 from tests.e2e.test_restore import checkpointed_env
 
 StreamFactory = Callable[..., str]
-REPEAT = int(os.environ.get("KEY_ORDER_REPEAT", "1"))
+REPEAT = int(os.environ.get("RESHARD_REPEAT", "1"))
 repeated = pytest.mark.parametrize("run", range(1, REPEAT + 1), ids=lambda run: f"run{run}")
 # The metadata row: payload, stream, shard_id, partition_key, ...
 PAYLOAD, PARTITION_KEY = 0, 3
