@@ -23,7 +23,7 @@ from pyflink_kinesis.watermark import PeriodicWatermarkAssigner, WatermarkTracke
 
 _CONNECTORS = "org.apache.flink.streaming.connectors.kinesis"
 _WITH_METADATA = "io.pyflinkkinesis.KinesisRecordWithMetadata"
-_FAIL_FAST = "io.pyflinkkinesis.FailFastKinesisConsumer"
+_OUR_CONSUMER = "io.pyflinkkinesis.consumer.KinesisConsumer"
 
 
 class KinesisShardAssigner(JavaRecipe):
@@ -239,14 +239,16 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
 
 
 def _consumer_class(jvm: Any) -> Any:
-    """Our ``FailFastKinesisConsumer`` where our jar is installed, else the connector's consumer.
+    """Our ``KinesisConsumer`` where our jar is installed, else the connector's consumer.
 
-    Ours declines checkpoints once a record failed in an operator chained to the source: the
-    connector's can complete one in between, storing positions past records that never got
-    downstream, which a restore then skips (docs/reliability.md, "A failure next to the source").
+    Ours reads a child shard only after its parents are read to their end (docs/consumer.md,
+    "Resharding"), and declines checkpoints once a record failed in an operator chained to the
+    source: the connector's can complete one in between, storing positions past records that
+    never got downstream, which a restore then skips (docs/reliability.md, "A failure next to
+    the source").
     """
     try:
-        return own_class(jvm, _FAIL_FAST, "FlinkKinesisConsumer")
+        return own_class(jvm, _OUR_CONSUMER, "FlinkKinesisConsumer")
     except JarResolutionError:
         return java_class(jvm, f"{_CONNECTORS}.FlinkKinesisConsumer")
 
