@@ -112,14 +112,14 @@ public class KinesisConsumer<T> extends FlinkKinesisConsumer<T> implements Check
             Properties configProps, KinesisDeserializationSchema<T> deserializationSchema) {
         KinesisShardAssigner assigner = getShardAssigner();
         int parallelism = runtimeContext.getTaskInfo().getNumberOfParallelSubtasks();
+        ProxyShards shards =
+                new ProxyShards(() -> KinesisProxy.create(configProps), System::currentTimeMillis);
         ShardOrder order = new ShardOrder(runtimeContext.getTaskInfo().getIndexOfThisSubtask(),
-                clock, finishedInRestoredState, board,
-                new ProxyShardLister(() -> KinesisProxy.create(configProps),
-                        System::currentTimeMillis),
+                clock, finishedInRestoredState, board, shards,
                 shard -> Math.abs(assigner.assign(shard, parallelism) % parallelism));
         return new ParentFirstFetcher<>(streams, sourceContext, runtimeContext, configProps,
                 deserializationSchema, assigner, getPeriodicWatermarkAssigner(),
-                getWatermarkTracker(), clock, order);
+                getWatermarkTracker(), clock, order, shards);
     }
 
     @Override

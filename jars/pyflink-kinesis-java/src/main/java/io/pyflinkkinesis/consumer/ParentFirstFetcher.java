@@ -5,6 +5,8 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.functions.AssignerWithPeriodicWatermarks;
 import org.apache.flink.streaming.api.functions.source.SourceFunction;
 import org.apache.flink.streaming.connectors.kinesis.KinesisShardAssigner;
+import org.apache.flink.streaming.connectors.kinesis.config.ConsumerConfigConstants;
+import org.apache.flink.streaming.connectors.kinesis.config.ConsumerConfigConstants.RecordPublisherType;
 import org.apache.flink.streaming.connectors.kinesis.internals.KinesisDataFetcher;
 import org.apache.flink.streaming.connectors.kinesis.internals.ShardConsumer;
 import org.apache.flink.streaming.connectors.kinesis.internals.publisher.RecordPublisher;
@@ -35,6 +37,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * consumer, once the shard is finished, publishes that for the other subtasks
  * ({@link ShardOrder}). Everything else (publishers, POLLING and EFO, watermarks, state) is the
  * connector's.
+ *
+ * <p>With enhanced fan-out, a closed shard ends when its subscription says so. kinesis-mock
+ * (0.6.2, and so LocalStack) never does, which would hold its children back for ever; so at each
+ * shard discovery, a closed shard of this subtask not yet finished is asked with GetRecords
+ * whether anything follows its last emitted record, and finished if nothing does.
  */
 public class ParentFirstFetcher<T> extends KinesisDataFetcher<T> {
 
@@ -44,20 +51,72 @@ public class ParentFirstFetcher<T> extends KinesisDataFetcher<T> {
 
     private final CheckpointClock clock;
     private final ShardOrder order;
+    private final ProxyShards shards;
+    private final boolean fanOut;
+    private final Object checkpointLock;
     private final Map<Integer, TrackedShardState> states = new ConcurrentHashMap<>();
     private volatile boolean stopped;
 
-    /** The connector's constructor arguments, then this subtask's checkpoints and order. */
+    /**
+     * The connector's constructor arguments, then this subtask's checkpoints and order, and the
+     * proxy calls its order lists shards with.
+     */
     public ParentFirstFetcher(List<String> streams, SourceFunction.SourceContext<T> sourceContext,
             RuntimeContext runtimeContext, Properties configProps,
             KinesisDeserializationSchema<T> deserializationSchema,
             KinesisShardAssigner shardAssigner,
             AssignerWithPeriodicWatermarks<T> periodicWatermarkAssigner,
-            WatermarkTracker watermarkTracker, CheckpointClock clock, ShardOrder order) {
+            WatermarkTracker watermarkTracker, CheckpointClock clock, ShardOrder order,
+            ProxyShards shards) {
         super(streams, sourceContext, runtimeContext, configProps, deserializationSchema,
                 shardAssigner, periodicWatermarkAssigner, watermarkTracker);
         this.clock = clock;
         this.order = order;
+        this.shards = shards;
+        this.fanOut = RecordPublisherType.EFO.name().equals(configProps.getProperty(
+                ConsumerConfigConstants.RECORD_PUBLISHER_TYPE, RecordPublisherType.POLLING.name()));
+        this.checkpointLock = sourceContext.getCheckpointLock();
+    }
+
+    @Override
+    public List<StreamShardHandle> discoverNewShardsToSubscribe() throws InterruptedException {
+        List<StreamShardHandle> discovered = super.discoverNewShardsToSubscribe();
+        if (fanOut) {
+            finishDrainedShards();
+        }
+        return discovered;
+    }
+
+    private void finishDrainedShards() throws InterruptedException {
+        for (TrackedShardState state : states.values()) {
+            if (state.isFinished()) {
+                continue;
+            }
+            StreamShardHandle shard = state.getStreamShardHandle();
+            StreamShardHandle listed =
+                    shards.shards(shard.getStreamName()).get(shard.getShard().getShardId());
+            SequenceNumber last;
+            synchronized (checkpointLock) {
+                last = state.getLastProcessedSequenceNum();
+            }
+            if (listed == null || !listed.isClosed() || !shards.isDrained(listed, last)) {
+                continue;
+            }
+            boolean finished;
+            synchronized (checkpointLock) {
+                finished = state.finishDrained(last);
+            }
+            if (finished) {
+                LOG.info("{} is closed and nothing follows its last record: finished, though its "
+                        + "enhanced fan-out subscription did not say so", state.key());
+                try {
+                    order.publishFinished(state);
+                } catch (IOException e) {
+                    LOG.warn("Cannot tell the JobManager that {} is read to its end; trying "
+                            + "again at the next shard discovery", state.key(), e);
+                }
+            }
+        }
     }
 
     @Override

@@ -54,10 +54,30 @@ final class TrackedShardState extends KinesisStreamShardState {
             super.setLastProcessedSequenceNum(sequenceNumber);
         }
         if (endReached && !finished && emitted == handedOver.get()) {
-            super.setLastProcessedSequenceNum(ENDING);
-            safeAfter = clock.nextCheckpoint();
-            finished = true;
+            finish();
         }
+    }
+
+    /**
+     * Finish a closed shard found to hold no record after {@code last}, if {@code last} is still
+     * the last record emitted and none waits to be emitted. For an enhanced fan-out
+     * subscription that never says the shard ended; call under the checkpoint lock.
+     *
+     * @return whether the shard finished now
+     */
+    boolean finishDrained(SequenceNumber last) {
+        if (finished || emitted != handedOver.get() || !last.equals(getLastProcessedSequenceNum())) {
+            return false;
+        }
+        endReached = true;
+        finish();
+        return true;
+    }
+
+    private void finish() {
+        super.setLastProcessedSequenceNum(ENDING);
+        safeAfter = clock.nextCheckpoint();
+        finished = true;
     }
 
     /** Kinesis said the shard has no more records (some may still wait to be emitted). */

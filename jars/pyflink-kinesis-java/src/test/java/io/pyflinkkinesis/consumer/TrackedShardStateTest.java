@@ -66,4 +66,32 @@ class TrackedShardStateTest {
         assertTrue(Shards.state(0, ENDING, clock).isFinished());
         assertFalse(Shards.state(0, new SequenceNumber("5"), clock).isFinished());
     }
+
+    @Test
+    void aDrainedShardFinishesOnlyAtTheRecordItWasProbedAfter() {
+        TrackedShardState state = Shards.state(0, EARLIEST, clock);
+        state.handedOver();
+        state.setLastProcessedSequenceNum(new SequenceNumber("1"));
+
+        assertFalse(state.finishDrained(new SequenceNumber("0"))); // a record came since the probe
+        assertFalse(state.isFinished());
+
+        clock.snapshotted(2);
+        assertTrue(state.finishDrained(new SequenceNumber("1")));
+        assertTrue(state.isFinished());
+        assertEquals(ENDING, state.getLastProcessedSequenceNum());
+        assertEquals(3, state.safeAfter());
+
+        state.setLastProcessedSequenceNum(ENDING); // the subscription ends after all
+        assertTrue(state.isFinished());
+        assertEquals(3, state.safeAfter());
+    }
+
+    @Test
+    void aDrainedShardWithRecordsWaitingToBeEmittedIsNotFinished() {
+        TrackedShardState state = Shards.state(0, EARLIEST, clock);
+        state.handedOver();
+
+        assertFalse(state.finishDrained(EARLIEST));
+    }
 }
