@@ -3,59 +3,91 @@ kinesalite, UpdateShardCount on kinesis-mock.
 
 A producer thread writes one ``<key>:<n>`` record per key every 200 ms (``n`` counts that key's
 records from 0), one PutRecords call per round and no key twice in a call, so each key's records
-are in the stream in order even when the call is retried. It keeps writing through every reshard.
-The job reads with the polling consumer (for UpdateShardCount also with enhanced fan-out) and,
-in the same job, with the FLIP-27 ``KinesisStreamsSource``, and keys the
-records by partition key into ``ArrivalOrder``, which appends how many records of the
-key it saw before (``<key>:<n>|<i>``). Read back with boto3, the output shows whether anything
-was lost or duplicated, and, sorting each key's lines by ``i``, whether the job saw each key's
-records in the order they were written, across parent and child shards (the tests of
+are in the stream in order even when the call is retried. It keeps writing through every reshard,
+and starts well before the job: the first reshard happens before the job starts, so the job
+begins at TRIM_HORIZON over closed parents that still hold records, and reads slowly enough
+(``flink.shard.getrecords.maxrecordcount``) to be behind when the next reshard happens. The job
+(parallelism 2, a checkpoint every 500 ms) reads with the polling consumer (for UpdateShardCount
+also with enhanced fan-out) and, in the same job, with the FLIP-27 ``KinesisStreamsSource``; a
+Python map tags each record with the task's attempt, then the records are keyed by partition key
+into ``ArrivalOrder``, which appends how many records of the key it saw before
+(``<key>:<n>@<attempt>|<i>``). Read back with boto3, the output shows whether anything was lost
+or duplicated, and, sorting each key's lines by ``i``, whether the job saw each key's records in
+the order they were written, across parent and child shards (the tests of
 ``test_shard_assignment.py`` and ``test_efo.py`` reshard between batches; these do it under load).
 
-Asserted: nothing lost or duplicated, and each key's records from any one shard in the order
-written. Per-key order across a reshard is NOT kept by connector 4.3.0 (see
-``ORDER_NOT_KEPT``): the test prints every key whose order broke, the late record and the shards
-involved, but does not fail on it.
+Asserted: nothing lost or duplicated, each key's records from any one shard in the order
+written, and for ``FlinkKinesisConsumer`` each key's records in the order written across
+parents and children: our consumer reads a child shard only after its parents are read to their
+end and, when another subtask read a parent, after a checkpoint that followed the parent's last
+record completed (docs/consumer.md, "Resharding"). For the FLIP-27 source per-key order across a
+reshard is reported (``ORDER_NOT_KEPT``), not asserted. A failure in the middle of a reshard
+restarts the consumer's job from its last checkpoint; order holds through it too.
 
 The UpdateShardCount test reads with both too. On kinesis-mock, connector 4.3.0's own FLIP-27
 split reader fails the job once it reads a closed shard whose last records are still unread
 (``CLOSED_SHARD_FAILS_SOURCE``, fixed upstream by FLINK-36427 in 5.0.0); our
 ``TypedKinesisStreamsSource`` reads shards with ``PausableShardSplitReader``, which drops a
 finished shard. The last test shows it on a stream resharded before the job.
+
+``PYFLINK_KINESIS_REPEAT=5`` runs every test here 5 times (order depends on timing).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from typing import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import botocore.exceptions
 import pytest
-from pyflink.common import JobStatus, Types, WatermarkStrategy
+from pyflink.common import Configuration, JobStatus, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import DataStream, StreamExecutionEnvironment
+from pyflink.datastream import (
+    DataStream,
+    MapFunction,
+    RuntimeContext,
+    StreamExecutionEnvironment,
+)
 
 from pyflink_kinesis import FlinkKinesisConsumer
 from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServer
-from tests.e2e.jobs import ArrivalOrder, Job, flip27_source, start, string_sink
+from tests.e2e.jobs import (
+    ArrivalOrder,
+    Job,
+    flip27_source,
+    start,
+    string_sink,
+    wait_for_new_checkpoint,
+)
 
+T = TypeVar("T")
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 180.0
 ROUND_S = 0.2
 HASH_SPACE = 2**128
-# Why a key's records can come out of order across a reshard (checked against the connector's
-# v4.3 sources): KinesisDataFetcher.runFetcher submits a ShardConsumer for every newly
-# discovered shard at once, reading it from its earliest record, without waiting until the
-# parent shards are read to their end; its docs promise no order across resharding. (The
-# newer KinesisStreamsSource of connector 5.x waits for the parents, see its "Record ordering".)
+CHECKPOINT_MS = 2000
+#: Rounds the producer writes before the job starts, before and after the first reshard.
+ROUNDS_AHEAD = 10
+#: The consumer reads at most this many records per GetRecords call (one call per 200 ms and
+#: shard), so it is still behind when the stream is resharded while it runs.
+RECORDS_PER_CALL = "25"
+# Why a key's records can come out of order across a reshard with the FLIP-27 source (checked
+# against the connector's v4.3 sources): its enumerator assigns every newly discovered shard at
+# once, reading it from its earliest record, without waiting until the parent shards are read
+# to their end. (The newer KinesisStreamsSource of connector 5.x waits for the parents, see its
+# "Record ordering".)
 ORDER_NOT_KEPT = (
-    "FlinkKinesisConsumer (connector 4.3.0) reads child shards while their parents still have "
+    "KinesisStreamsSource (connector 4.3.0) reads child shards while their parents still have "
     "unread records, so a key's records from a child can overtake those left in the parent"
-)
-# Why connector 4.3.0's KinesisStreamsSource fails on kinesis-mock (checked against the connector's
+)# Why connector 4.3.0's KinesisStreamsSource fails on kinesis-mock (checked against the connector's
 # v4.3.0 sources): kinesis-mock answers the GetRecords call that reaches a closed shard's end with
 # the last records AND no NextShardIterator (the API allows it; kinesalite sends the last records
 # with an iterator, then an empty answer without one). PollingKinesisShardSplitReader.fetch
@@ -65,9 +97,20 @@ ORDER_NOT_KEPT = (
 CLOSED_SHARD_FAILS_SOURCE = "Have records for a split that was not registered"
 
 
+def wait_for(probe: Callable[[], T | None], what: str, job: Job | None = None) -> T:
+    """``job.wait_for`` (failing fast if the job dies), or a plain wait while no job runs."""
+    if job is not None:
+        return job.wait_for(probe, TIMEOUT_S, what)
+    deadline = time.monotonic() + TIMEOUT_S
+    while not (value := probe()):
+        assert time.monotonic() < deadline, f"timed out after {TIMEOUT_S:.0f}s waiting for {what}"
+        time.sleep(0.1)
+    return value
+
+
 class FlowingProducer(threading.Thread):
     """Writes ``<key>:<n>`` for every key, one PutRecords call every ``ROUND_S``, until
-    ``stop()``; remembers every record and the shard it landed in."""
+    ``stop()`` (``paused()`` holds it); remembers every record and the shard it landed in."""
 
     def __init__(self, server: LocalKinesisServer, stream: str, keys: Sequence[str]) -> None:
         super().__init__(name=f"producer {stream}", daemon=True)
@@ -77,18 +120,33 @@ class FlowingProducer(threading.Thread):
         self.retried_calls = 0
         self._shard_of: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._round_lock = threading.Lock()
+        self._rounds = 0
+        self._paused = False
         self._stopping = threading.Event()
         self._error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            n = 0
             while not self._stopping.is_set():
-                self._put_round([f"{key}:{n}" for key in self.keys])
-                n += 1
+                with self._round_lock:
+                    if not self._paused:
+                        self._put_round([f"{key}:{self._rounds}" for key in self.keys])
+                        self._rounds += 1
                 self._stopping.wait(ROUND_S)
         except BaseException as exc:  # handed to the test by stop()
             self._error = exc
+
+    @contextmanager
+    def paused(self) -> Iterator[int]:
+        """Hold the producer (after the round it is writing) inside the block; yields the
+        number of the round it writes next."""
+        with self._round_lock:
+            self._paused = True
+        try:
+            yield self._rounds
+        finally:
+            self._paused = False
 
     def _put_round(self, texts: list[str]) -> None:
         """One PutRecords call (rejected entries are retried by ``put_records``); a call the
@@ -116,15 +174,19 @@ class FlowingProducer(threading.Thread):
     def records(self) -> list[str]:
         return list(self.shard_of)
 
-    def wait_until_written_to(self, shards: set[str], job: Job) -> None:
-        """Wait until some records landed in each of ``shards`` (the job must keep running)."""
-        job.wait_for(lambda: shards <= set(self.shard_of.values()) or None, TIMEOUT_S,
-                     f"records written to {sorted(shards)}")
+    def wait_until_written_to(self, shards: set[str], job: Job | None = None) -> None:
+        """Wait until some records landed in each of ``shards`` (while ``job`` runs)."""
+        wait_for(lambda: shards <= set(self.shard_of.values()) or None,
+                 f"records written to {sorted(shards)}", job)
 
-    def first_round(self, job: Job) -> list[str]:
-        """The first round of records, once written."""
-        return job.wait_for(lambda: self.records[: len(self.keys)] or None, TIMEOUT_S,
-                            "the producer's first round")
+    def wait_rounds(self, rounds: int) -> None:
+        """Wait until ``rounds`` more rounds are written (before the job starts)."""
+        written = len(self.records) + rounds * len(self.keys)
+        wait_for(lambda: len(self.records) >= written or None, f"{rounds} more rounds")
+
+    def first_round(self) -> list[str]:
+        """The first round of records (written before the job started)."""
+        return self.records[: len(self.keys)]
 
     def halt(self) -> None:
         """Stop writing and wait for the thread."""
@@ -154,47 +216,111 @@ def keys_by_range(bounds: Sequence[int], per_range: int) -> list[str]:
     return [key for i in sorted(found) for key in found[i]]
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``PYFLINK_KINESIS_REPEAT=<n>`` runs each test of this module n times (ids ``run0``...)."""
+    repeat = int(os.environ.get("PYFLINK_KINESIS_REPEAT", "1"))
+    if repeat > 1:
+        metafunc.fixturenames.append("repeat_run")
+        metafunc.parametrize("repeat_run", range(repeat), ids=lambda run: f"run{run}")
+
+
+def checkpointing(env: StreamExecutionEnvironment) -> StreamExecutionEnvironment:
+    """``env`` with a checkpoint every ``CHECKPOINT_MS``, and Python bundles that only a
+    checkpoint ends: records wait in the Python map until the next checkpoint, so those of a
+    parent can still be in flight when its child's are read (the consumer waits for a checkpoint
+    after the parent's last record before it reads a child on another subtask)."""
+    config = Configuration()
+    config.set_string("python.fn-execution.bundle.time", str(10 * CHECKPOINT_MS))
+    env.configure(config)
+    env.enable_checkpointing(CHECKPOINT_MS)
+    return env
+
+
 def start_order_job(
     env: StreamExecutionEnvironment,
     aws: dict[str, object],
     source: str,
     out: str,
     flip27_out: str | None = None,
-    **consumer_config: str,
+    tag: AttemptTag | None = None,
+    consumer_config: dict[str, str] | None = None,
 ) -> Job:
-    """Start source -> key_by(partition key) -> ArrivalOrder -> sink, discovering new shards
-    every second; with ``flip27_out``, the same from a ``KinesisStreamsSource`` to that
-    stream, in the same job."""
+    """Start source -> ``tag`` (Python map) -> key_by(partition key) -> ArrivalOrder -> sink,
+    discovering new shards every second; with ``flip27_out``, the same from a
+    ``KinesisStreamsSource`` to that stream, in the same job."""
     config = {
         **aws,
         "flink.stream.initpos": "TRIM_HORIZON",
         "flink.shard.discovery.intervalmillis": "1000",
+        "flink.shard.getrecords.maxrecordcount": RECORDS_PER_CALL,
     }
-    consumer = FlinkKinesisConsumer(source, SimpleStringSchema(), {**config, **consumer_config})
-    order_records(env.add_source(consumer, "kinesis"), aws, out)
+    consumer = FlinkKinesisConsumer(source, SimpleStringSchema(),
+                                    {**config, **(consumer_config or {})})
+    order_records(env.add_source(consumer, "kinesis"), aws, out, tag or AttemptTag())
     if flip27_out is not None:
         flip27 = flip27_source({**aws, "flink.shard.discovery.intervalmillis": "1000"}, source)
         records = env.from_source(flip27, WatermarkStrategy.no_watermarks(), "flip-27")
-        order_records(records, aws, flip27_out)
+        order_records(records, aws, flip27_out, AttemptTag())
     return start(env, "resharding under load")
 
 
-def order_records(records: DataStream, aws: dict[str, object], out: str) -> None:
-    """key_by(partition key) -> ArrivalOrder -> sink to ``out``."""
+class AttemptTag(MapFunction):  # type: ignore[misc]
+    """Appends ``@<attempt>``, the task's execution attempt (0, then 1 after a restart).
+
+    With ``fail_at``: once that file exists, raises at the first record it names (one a line),
+    once in all (``marker`` is created first). The file lets a test name records only known
+    once the job runs."""
+
+    def __init__(self, fail_at: Path | None = None, marker: Path | None = None) -> None:
+        self.fail_at = fail_at
+        self.marker = marker
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.attempt = runtime_context.get_attempt_number()
+        self.targets: set[str] = set()
+
+    def map(self, value: str) -> str:
+        if self.fail_at is not None and self.marker is not None and not self.marker.exists():
+            if not self.targets and self.fail_at.exists():
+                self.targets = set(self.fail_at.read_text().split())
+            if value in self.targets:
+                self.marker.touch()
+                raise RuntimeError(f"injected failure at record {value}")
+        return f"{value}@{self.attempt}"
+
+
+def order_records(records: DataStream, aws: dict[str, object], out: str, tag: AttemptTag) -> None:
+    """``tag`` -> key_by(partition key) -> ArrivalOrder -> sink to ``out``."""
     (
-        records.key_by(lambda r: r.split(":")[0], key_type=Types.STRING())
+        records.map(tag, output_type=Types.STRING())
+        .key_by(lambda r: r.split(":")[0], key_type=Types.STRING())
         .process(ArrivalOrder(), output_type=Types.STRING())
         .sink_to(string_sink(aws, out))
     )
 
 
+@dataclass(frozen=True)
+class Line:
+    """One output line: the record ``<key>:<n>``, its place among its key's records as the job
+    saw them, and the attempt that read it."""
+
+    text: str
+    arrival: int
+    attempt: int
+
+
+def read_lines(server: LocalKinesisServer, out: str) -> list[Line]:
+    lines = []
+    for record in server.read_all(out):
+        tagged, arrival = record.text.split("|")
+        text, attempt = tagged.split("@")
+        lines.append(Line(text, int(arrival), int(attempt)))
+    return lines
+
+
 def read_output(server: LocalKinesisServer, out: str) -> list[tuple[str, int]]:
     """The job's output as (``<key>:<n>``, arrival) pairs."""
-    pairs = []
-    for record in server.read_all(out):
-        text, arrival = record.text.split("|")
-        pairs.append((text, int(arrival)))
-    return pairs
+    return [(line.text, line.arrival) for line in read_lines(server, out)]
 
 
 def wait_for_output(job: Job, server: LocalKinesisServer, out: str, records: Iterable[str],
@@ -255,17 +381,20 @@ def finish(
 
 
 def check(what: str, produced: list[str], output: list[tuple[str, int]],
-          producer: FlowingProducer) -> None:
-    """Nothing lost or duplicated, and each key's records from any one shard in the order
-    written; a key's order across parent and child shards is reported (``ORDER_NOT_KEPT``),
-    not asserted."""
-    seen = Counter(text for text, _ in output)
-    problems = out_of_order(output, producer.shard_of)
+          producer: FlowingProducer, order_kept: bool, restarted: bool = False) -> None:
+    """Nothing lost or duplicated, each key's records from any one shard in the order written;
+    with ``order_kept``, each key's records in the order written across parents and children
+    too, else that order is reported (``ORDER_NOT_KEPT``). After a restart (``restarted``) a
+    record may be written twice (the sink is at-least-once), but with the same arrival: the
+    keyed state was restored with the positions it belongs to."""
+    lines = Counter(output)
+    seen = Counter(text for text, _ in (lines if restarted else output))
+    problems = out_of_order(list(lines), producer.shard_of)
     late = sum(int(problem.split(" came after ")[1].split(" ")[0]) for problem in problems)
     print(
         f"{what}: produced {len(produced)}, read {len(output)}, "
         f"lost {len(set(produced) - set(seen))}, "
-        f"duplicated {sum(c - 1 for c in seen.values())}, "
+        f"duplicated {len(output) - len(produced)}, "
         f"shards written {len(set(producer.shard_of.values()))}, "
         f"calls retried {producer.retried_calls}, keys out of order {len(problems)} "
         f"of {len(producer.keys)}, records overtaken {late}"
@@ -273,10 +402,12 @@ def check(what: str, produced: list[str], output: list[tuple[str, int]],
     for problem in problems:
         print(f"  {problem}")
     assert seen == Counter(produced)
-    assert order_broken_within_a_shard(output, producer.shard_of) == []
+    assert order_broken_within_a_shard(list(lines), producer.shard_of) == []
+    if order_kept:
+        assert problems == [], problems
 
 
-def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order_within_shards(
+def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order(
     env: StreamExecutionEnvironment,
     local_kinesis: LocalKinesis,
     stream_factory: StreamFactory,
@@ -288,26 +419,17 @@ def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order_within_s
     first, second = sorted(s["ShardId"] for s in local_kinesis.list_shards(source))
     kinesis = local_kinesis.client()
 
-    job = start_order_job(env, aws_config, source, out, flip27_out)
     producer = FlowingProducer(local_kinesis, source, keys)
     producer.start()
+    job: Job | None = None
     try:
+        low, high = split_before_the_job(local_kinesis, source, first, quarter, producer)
+        job = start_order_job(checkpointing(env), aws_config, source, out, flip27_out)
         job.wait_running()
-        wait_for_output(job, local_kinesis, out, producer.first_round(job), "the first round")
-
-        kinesis.split_shard(StreamName=source, ShardToSplit=first,
-                            NewStartingHashKey=str(quarter))
-        local_kinesis.wait_until_active(source)
-        shards = local_kinesis.list_shards(source)
-        low, high = sorted(
-            (s for s in shards if s.get("ParentShardId") == first),
-            key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
-        )
-        producer.wait_until_written_to({low["ShardId"], high["ShardId"]}, job)
+        wait_for_output(job, local_kinesis, out, producer.first_round(), "the first round")
 
         # The upper child and the second original shard are adjacent: merge them.
-        kinesis.merge_shards(StreamName=source, ShardToMerge=high["ShardId"],
-                             AdjacentShardToMerge=second)
+        kinesis.merge_shards(StreamName=source, ShardToMerge=high, AdjacentShardToMerge=second)
         local_kinesis.wait_until_active(source)
         (merged,) = (s["ShardId"] for s in local_kinesis.list_shards(source)
                      if s.get("AdjacentParentShardId") is not None)
@@ -321,12 +443,93 @@ def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order_within_s
         flip27_output = read_output(local_kinesis, flip27_out)
     finally:
         producer.halt()
-        job.cancel()
+        if job is not None:
+            job.cancel()
 
-    assert set(producer.shard_of.values()) == {first, second, low["ShardId"], high["ShardId"],
-                                               merged}
-    check("split + merge under load, FlinkKinesisConsumer", produced, output, producer)
-    check("split + merge under load, KinesisStreamsSource", produced, flip27_output, producer)
+    assert set(producer.shard_of.values()) == {first, second, low, high, merged}
+    check("split + merge under load, FlinkKinesisConsumer", produced, output, producer,
+          order_kept=True)
+    check("split + merge under load, KinesisStreamsSource", produced, flip27_output, producer,
+          order_kept=False)
+
+
+def split_before_the_job(kinesis: LocalKinesis, source: str, shard: str, at: int,
+                         producer: FlowingProducer) -> tuple[str, str]:
+    """With the producer running, split ``shard`` at hash key ``at`` once it holds
+    ``ROUNDS_AHEAD`` rounds, and wait as long again with records going to the children; returns
+    the lower and the upper child."""
+    producer.wait_rounds(ROUNDS_AHEAD)
+    low, high = split(kinesis, source, shard, at)
+    producer.wait_until_written_to({low, high})
+    producer.wait_rounds(ROUNDS_AHEAD)
+    return low, high
+
+
+def split(kinesis: LocalKinesis, source: str, shard: str, at: int) -> tuple[str, str]:
+    """SplitShard ``shard`` at hash key ``at``; returns the lower and the upper child."""
+    kinesis.client().split_shard(StreamName=source, ShardToSplit=shard,
+                                 NewStartingHashKey=str(at))
+    kinesis.wait_until_active(source)
+    low, high = sorted(
+        (s for s in kinesis.list_shards(source) if s.get("ParentShardId") == shard),
+        key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
+    )
+    return low["ShardId"], high["ShardId"]
+
+
+def test_a_failure_in_the_middle_of_a_split_restarts_the_consumer_in_order(
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+    tmp_path: Path,
+) -> None:
+    """The job fails at the first record of a child, just after its parent was read to its
+    end (the other child may still wait), and restarts from its last checkpoint: nothing lost,
+    every record counted once in the keyed state, order kept, and the parent not read again
+    from its start."""
+    source, out = stream_factory(2), stream_factory(1)
+    half = HASH_SPACE // 2
+    keys = keys_by_range([0, half // 2, half, HASH_SPACE], per_range=2)
+    first = min(s["ShardId"] for s in local_kinesis.list_shards(source))
+    checkpoints, fail_at, marker = (tmp_path / n for n in ("checkpoints", "fail-at", "failed"))
+    config = Configuration()
+    config.set_string("python.executable", sys.executable)
+    config.set_string("execution.checkpointing.dir", checkpoints.as_uri())
+    config.set_string("restart-strategy.type", "fixed-delay")
+    config.set_string("restart-strategy.fixed-delay.attempts", "2")
+    config.set_string("restart-strategy.fixed-delay.delay", "1 s")
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(2)
+
+    producer = FlowingProducer(local_kinesis, source, keys)
+    producer.start()
+    job: Job | None = None
+    try:
+        producer.wait_rounds(ROUNDS_AHEAD)
+        job = start_order_job(checkpointing(env), aws_config, source, out,
+                              tag=AttemptTag(fail_at, marker))
+        wait_for_output(job, local_kinesis, out, producer.first_round(), "the first round")
+        wait_for_new_checkpoint(job, checkpoints, TIMEOUT_S)
+        with producer.paused() as next_round:
+            children = split(local_kinesis, source, first, half // 2)
+            in_first = {text.split(":")[0] for text, shard in producer.shard_of.items()
+                        if shard == first}
+            fail_at.write_text("\n".join(f"{key}:{next_round}" for key in sorted(in_first)))
+        producer.wait_until_written_to(set(children), job)
+        job.wait_for(lambda: any(line.attempt == 1 for line in read_lines(local_kinesis, out))
+                     or None, TIMEOUT_S, "records read after the restart")
+        produced, output = finish(job, producer, local_kinesis, out)
+        lines = read_lines(local_kinesis, out)
+    finally:
+        producer.halt()
+        if job is not None:
+            job.cancel()
+
+    assert marker.exists()
+    read_again = {line.text for line in lines if line.attempt == 1}
+    assert not read_again & set(producer.first_round())  # restored, not read from the start
+    check("a failure at a child's first record, FlinkKinesisConsumer", produced, output,
+          producer, order_kept=True, restarted=True)
 
 
 @pytest.fixture
@@ -350,7 +553,7 @@ def mock_aws(kinesis_mock: KinesisMock) -> dict[str, object]:
     ],
     ids=["polling", "efo"],
 )
-def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_shard_order(
+def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_order(
     env: StreamExecutionEnvironment,
     kinesis_mock: KinesisMock,
     mock_stream_factory: StreamFactory,
@@ -362,34 +565,46 @@ def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_s
     keys = keys_by_range([i * HASH_SPACE // 4 for i in range(4)] + [HASH_SPACE], per_range=2)
     original = {s["ShardId"] for s in kinesis_mock.list_shards(source)}
 
-    job = start_order_job(env, mock_aws, source, out, flip27_out, **publisher)
     producer = FlowingProducer(kinesis_mock, source, keys)
     producer.start()
+    job: Job | None = None
     try:
-        job.wait_running()
-        wait_for_output(job, kinesis_mock, out, producer.first_round(job), "the first round")
         generations = [original]
-        for target in (4, 2):
-            kinesis_mock.update_shard_count(source, target)
-            opened = {s["ShardId"] for s in kinesis_mock.list_shards(source)
-                      if "EndingSequenceNumber" not in s["SequenceNumberRange"]}
-            assert len(opened) == target and not opened & generations[-1]
-            generations.append(opened)
-            producer.wait_until_written_to(opened, job)
+        producer.wait_rounds(ROUNDS_AHEAD)
+        generations.append(update_shard_count(kinesis_mock, source, 4, generations[-1]))
+        producer.wait_until_written_to(generations[-1])
+        producer.wait_rounds(ROUNDS_AHEAD)
+        job = start_order_job(checkpointing(env), mock_aws, source, out, flip27_out,
+                              consumer_config=publisher)
+        job.wait_running()
+        wait_for_output(job, kinesis_mock, out, producer.first_round(), "the first round")
+        generations.append(update_shard_count(kinesis_mock, source, 2, generations[-1]))
+        producer.wait_until_written_to(generations[-1], job)
         time.sleep(2 * ROUND_S)
         produced, output = finish(job, producer, kinesis_mock, out)
         wait_for_output(job, kinesis_mock, flip27_out, produced, "the FLIP-27 source's output")
         flip27_output = read_output(kinesis_mock, flip27_out)
     finally:
         producer.halt()
-        job.cancel()
+        if job is not None:
+            job.cancel()
 
     assert set(producer.shard_of.values()) == set().union(*generations)
     what = publisher["flink.stream.recordpublisher"]
     check(f"UpdateShardCount 2 -> 4 -> 2 under load, FlinkKinesisConsumer {what}", produced,
-          output, producer)
+          output, producer, order_kept=True)
     check("UpdateShardCount 2 -> 4 -> 2 under load, KinesisStreamsSource", produced,
-          flip27_output, producer)
+          flip27_output, producer, order_kept=False)
+
+
+def update_shard_count(kinesis: KinesisMock, source: str, target: int,
+                       before: set[str]) -> set[str]:
+    """UpdateShardCount to ``target``; returns the shards it opened."""
+    kinesis.update_shard_count(source, target)
+    opened = {s["ShardId"] for s in kinesis.list_shards(source)
+              if "EndingSequenceNumber" not in s["SequenceNumberRange"]}
+    assert len(opened) == target and not opened & before
+    return opened
 
 
 def test_flip27_source_reads_closed_shards_whose_last_records_come_without_an_iterator(
