@@ -133,6 +133,10 @@ Deserializer = Union[DeserializationSchema, KinesisDeserializationSchema]
 class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
     """Exactly-once parallel source over one or more Kinesis streams of one region.
 
+    After a reshard, a child shard is read only once its parents are read to their end, so
+    each partition key's records stay in order (end to end with checkpointing on;
+    docs/consumer.md, "Resharding").
+
     ``config`` takes the keys of the connector's ``AWSConfigConstants`` and
     ``ConsumerConfigConstants`` (``aws.region`` is required); values may be str, int, float,
     bool or Enum. The config is validated before anything reaches the JVM: every problem is

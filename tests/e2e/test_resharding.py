@@ -7,14 +7,15 @@ are in the stream in order even when the call is retried. It keeps writing throu
 and starts well before the job: the first reshard happens before the job starts, so the job
 begins at TRIM_HORIZON over closed parents that still hold records, and reads slowly enough
 (``flink.shard.getrecords.maxrecordcount``) to be behind when the next reshard happens. The job
-(parallelism 2, a checkpoint every 500 ms) reads with the polling consumer (for UpdateShardCount
-also with enhanced fan-out) and, in the same job, with the FLIP-27 ``KinesisStreamsSource``; a
-Python map tags each record with the task's attempt, then the records are keyed by partition key
-into ``ArrivalOrder``, which appends how many records of the key it saw before
-(``<key>:<n>@<attempt>|<i>``). Read back with boto3, the output shows whether anything was lost
-or duplicated, and, sorting each key's lines by ``i``, whether the job saw each key's records in
-the order they were written, across parent and child shards (the tests of
-``test_shard_assignment.py`` and ``test_efo.py`` reshard between batches; these do it under load).
+(parallelism 2, a checkpoint every 2 s, Python bundles that only a checkpoint ends) reads with
+the polling consumer (for UpdateShardCount also with enhanced fan-out) and, in the same job,
+with the FLIP-27 ``KinesisStreamsSource``; a Python map tags each record with the task's
+attempt, then the records are keyed by partition key into ``ArrivalOrder``, which appends how
+many records of the key it saw before (``<key>:<n>@<attempt>|<i>``). Read back with boto3, the
+output shows whether anything was lost or duplicated, and, sorting each key's lines by ``i``,
+whether the job saw each key's records in the order they were written, across parent and child
+shards (the tests of ``test_shard_assignment.py`` and ``test_efo.py`` reshard between batches;
+these do it under load).
 
 Asserted: nothing lost or duplicated, each key's records from any one shard in the order
 written, and for ``FlinkKinesisConsumer`` each key's records in the order written across
