@@ -6,6 +6,8 @@ kinesalite enforces AWS's provisioned-mode quotas (``LocalKinesis(quotas=Quotas(
 
 * writes: ``KinesisStreamsSink`` in a PyFlink job writing N records (``from_collection``), each
   entry of ``SINK_VARIANTS``, and a boto3 PutRecords loop that puts throttled entries again;
+  with keys from the data (1,000 customers), the keys with a record stored after a later one
+  of theirs are counted too;
 * reads: ``FlinkKinesisConsumer`` draining a backlog written with quotas off (then quotas on),
   each entry of ``SOURCE_VARIANTS``, and a boto3 GetRecords loop that keeps each call within a
   fifth of the byte quota and calls again after a throttle.
@@ -58,6 +60,7 @@ from bench.perf_common import (
     shard_ids,
     size_label,
 )
+from bench.perf_stats import keys_out_of_order
 from pyflink_kinesis import (
     FlinkKinesisConsumer,
     KinesisStreamsSink,
@@ -137,6 +140,27 @@ SINK_VARIANTS = (
         why="the same with keys from the data (JSON records of 1,000 customers, "
             "json_field('customer')): an aggregate stores each key once, so 100 B records take "
             "about 106 bytes",
+        sizes=(100, 1024),
+        keys="customers",
+    ),
+    SinkVariant(
+        "sink defaults, 1,000 keys",
+        why="the defaults with keys from the data (1,000 customers, json_field('customer')): "
+            "throttled entries are put again behind later records of their keys",
+        keys="customers",
+    ),
+    SinkVariant(
+        "sink ordered, 1,000 keys",
+        (("keep_key_order", True),),
+        why="set_keep_key_order(): a key's next record goes once the one before is stored, a "
+            "throttled one again before it",
+        keys="customers",
+    ),
+    SinkVariant(
+        "sink aggregated, ordered, 1,000 keys",
+        (("aggregation", True), ("keep_key_order", True)),
+        why="set_aggregation() and set_keep_key_order(): an aggregate goes once every earlier "
+            "one holding one of its keys is stored",
         sizes=(100, 1024),
         keys="customers",
     ),
@@ -384,8 +408,15 @@ def run_sink(
     if aggregated:
         records = user_records(records)
     delete_stream(kinesis, stream)
-    return figures("sink", name, size, shards, arrivals([t for t, _ in records]),
-                   [t.encode() for t in texts], [d for _, d in records], counters, error, binding)
+    entry = figures("sink", name, size, shards, arrivals([t for t, _ in records]),
+                    [t.encode() for t in texts], [d for _, d in records], counters, error,
+                    binding)
+    if variant is not None and variant.keys == "customers":
+        entry["keys_out_of_order"] = keys_out_of_order(
+            (json.loads(data)["customer"], json.loads(data)["i"]) for _, data in records
+        )
+    return entry
+
 
 
 # ----------------------------------------------------------------- reads
@@ -549,7 +580,8 @@ def main() -> int:
             runs.append(entry)
             print(f"{kind:6} {variant:22} {size_label(size):>6} x{shards}  "
                   f"{entry.get('quota_fraction')} of quota, lost {entry['lost']}, "
-                  f"dup {entry['duplicates']}, throttled {entry['throttled']}"
+                  f"dup {entry['duplicates']}, throttled {entry['throttled']}, keys out of "
+                  f"order {entry.get('keys_out_of_order', '-')}"
                   f"{'  ERROR ' + entry['error'] if entry['error'] else ''}", flush=True)
     report = {
         "what": "KinesisStreamsSink and FlinkKinesisConsumer under AWS's per-shard quotas "
@@ -572,7 +604,13 @@ def main() -> int:
     if args.variant is not None and OUT.exists():  # keep the other variants' runs
         saved = json.loads(OUT.read_text())
         kept = [run for run in saved["runs"] if run["variant"] != args.variant]
-        report = {**saved, "variants": report["variants"], "runs": kept + runs}
+        merged = [m for m in saved.get("merged", []) if m["variant"] != args.variant]
+        merged.append({"variant": args.variant, "started": started,
+                       "minutes": report["minutes"],
+                       "load_average_before": report["load_average_before"],
+                       "load_average_after": report["load_average_after"]})
+        report = {**saved, "variants": report["variants"], "runs": kept + runs,
+                  "merged": merged}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")
     print(f"saved {OUT}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from typing import Mapping, Sequence
+from typing import Hashable, Iterable, Mapping, Sequence
 
 
 def summary(values: Sequence[float], digits: int = 1) -> dict[str, float | int]:
@@ -58,6 +58,25 @@ def steady_rate(arrivals: Sequence[float]) -> float:
         )
     at_first = sum(1 for t in arrivals if t == first)
     return (len(arrivals) - at_first) / (last - first)
+
+
+def keys_out_of_order(records: Iterable[tuple[Hashable, int]]) -> int:
+    """Keys with a record whose first copy came after a later record of theirs.
+
+    ``records`` are ``(key, position in the key's order)`` as read back, a key's records in
+    the order they were stored; a copy of a record already seen is skipped.
+    """
+    seen: dict[Hashable, set[int]] = {}
+    highest: dict[Hashable, int] = {}
+    late: set[Hashable] = set()
+    for key, position in records:
+        if position in seen.setdefault(key, set()):
+            continue
+        seen[key].add(position)
+        if position < highest.get(key, position):
+            late.add(key)
+        highest[key] = max(position, highest.get(key, position))
+    return len(late)
 
 
 def ratio(ours: float, other: float) -> float | None:

@@ -2,25 +2,12 @@
 
 Importing the package registers the connector jars with PyFlink (see
 :mod:`pyflink_kinesis.gateway`): no ``add_jars`` call is needed. It also checks every
-``kinesis`` table given to a TableEnvironment before Flink sees it (:mod:`pyflink_kinesis.table`),
-and keeps the tracebacks of a cancelled local job's Python workers out of the terminal
-(:mod:`pyflink_kinesis._quiet`).
+``kinesis`` table given to a TableEnvironment before Flink sees it (:mod:`pyflink_kinesis.table`).
+Local jobs run their Python workers with this interpreter unless told otherwise
+(:mod:`pyflink_kinesis.workers`), show their failures on stderr and in the error raised
+(:mod:`pyflink_kinesis.failures`), log to a file of their process (:mod:`pyflink_kinesis.logs`),
+and keep their workers' shutdown tracebacks out of the terminal (:mod:`pyflink_kinesis._quiet`).
 """
-
-import sys as _sys
-import warnings as _warnings
-
-if _sys.argv[:1] == ["-m"]:
-    # `python -m pyflink_kinesis.jars ...` (the spelling before the `pyflink-kinesis` command,
-    # still served): runpy imports this package first, which imports the jars module, and then
-    # warns that it runs a second copy. That copy only hands its arguments to the command, so the
-    # warning says nothing true; it is silenced for this one module and only while Python locates
-    # a `-m` module (argv[0] is "-m" exactly then).
-    _warnings.filterwarnings(
-        "ignore",
-        message=r"'pyflink_kinesis\.jars' found in sys\.modules",
-        category=RuntimeWarning,
-    )
 
 from pyflink_kinesis import _quiet
 from pyflink_kinesis import gateway as _gateway
@@ -34,8 +21,11 @@ from pyflink_kinesis.consumer import (
 from pyflink_kinesis.errors import (
     AvroSchemaError,
     JarResolutionError,
+    JobFailedError,
     KinesisConfigError,
+    KinesisConfigWarning,
     KinesisError,
+    PythonWorkerError,
     StreamCheckError,
     UnsupportedFlinkVersionError,
 )
@@ -83,7 +73,9 @@ __all__ = [
     "GlueSchemaRegistryAvroDeserializationSchema",
     "GlueSchemaRegistryJsonDeserializationSchema",
     "JarResolutionError",
+    "JobFailedError",
     "KinesisConfigError",
+    "KinesisConfigWarning",
     "KinesisDeserializationSchema",
     "KinesisError",
     "KinesisFirehoseSink",
@@ -99,6 +91,7 @@ __all__ = [
     "MigratedSources",
     "PartitionKeyGenerator",
     "PeriodicWatermarkAssigner",
+    "PythonWorkerError",
     "RowFieldSerializationSchema",
     "StreamCheckError",
     "TypeInformationSerializationSchema",

@@ -4,8 +4,12 @@ The service runs a Python application from a zip in S3 and takes everything from
 script, one jar (``jarfile``) and Python files (``pyFiles``) named in the property group
 ``kinesis.analytics.flink.run.options``; it installs nothing with pip. The zip made here holds:
 
-* the script, at the top, and the local modules it imports (found by reading its imports,
-  and theirs, in the script's folder), at their paths beside it;
+* ``app/``: the script and the local code it imports (found by reading its imports, and
+  theirs, in the script's folder): modules, packages with their data files, nested packages and
+  namespace packages (folders without ``__init__.py``), at their paths beside it. ``app`` is a
+  ``pyFiles`` folder: Flink puts such a folder itself on the Python path of the client and of
+  every worker, so the script's imports resolve the same way in each (a package folder named in
+  ``pyFiles`` would not: its contents, not the package, would be on the path);
 * ``lib/pyflink-kinesis-dependencies.jar``: the connector, its runtime jars and our classes
   (and optional sets such as ``glue`` when asked), merged into one jar (see
   :mod:`pyflink_kinesis.merged_jar`);
@@ -16,11 +20,17 @@ script, one jar (``jarfile``) and Python files (``pyFiles``) named in the proper
 The service's runtime for this package is ``FLINK-1_20``, which runs Python 3.11: a bundle is
 only made from an environment that matches it (what was tested is what runs). The bundled
 ``pyflink_kinesis`` finds its jar in the zip and never looks for jars elsewhere.
+
+What the zip cannot carry is refused, before anything is submitted: code the script imports
+from outside its folder that no installed distribution holds, compiled local modules, a local
+module named like one the zip carries in ``site-packages``. An import found nowhere is reported
+as a warning (it may be optional).
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import os
 import re
@@ -29,8 +39,9 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from importlib import metadata, util
+from importlib.machinery import EXTENSION_SUFFIXES, PathFinder
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from packaging.requirements import Requirement
 
@@ -44,6 +55,8 @@ RUNTIME = "FLINK-1_20"
 RUNTIME_PYTHON = (3, 11)
 RUNTIME_FLINK = "1.20"
 JARFILE = "lib/pyflink-kinesis-dependencies.jar"
+#: The script's folder in the zip: the script and its local code, at their paths beside it.
+APP = "app"
 SITE_PACKAGES = "site-packages"
 #: The file in a bundled ``pyflink_kinesis`` that tells it where its jar is.
 MARKER = "_bundled.json"
@@ -69,17 +82,20 @@ class Bundle:
     """A bundle written by :func:`make_bundle`: where, and what it holds."""
 
     path: Path
+    #: The script's path in the zip, and those of the local code beside it.
     script: str
     local_modules: list[str]
     distributions: list[str]
     jar: MergeReport
     extras: tuple[str, ...]
-    py_files: list[str] = field(default_factory=list)
+    #: What may be missing from the zip, for the user to judge (imports found nowhere).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def run_options(self) -> dict[str, str]:
         """The ``kinesis.analytics.flink.run.options`` property map for this zip."""
-        return {"python": self.script, "jarfile": JARFILE, "pyFiles": ",".join(self.py_files)}
+        return {"python": self.script, "jarfile": JARFILE,
+                "pyFiles": ",".join([APP, SITE_PACKAGES])}
 
     def property_groups(self) -> list[dict[str, object]]:
         """The property group to set on the application, in CreateApplication's JSON shape."""
@@ -99,9 +115,11 @@ def make_bundle(
     folders (data files, modules imported in ways the import reader cannot see), at their paths
     relative to the script's folder. Raises :class:`BundleError` listing every reason the
     bundle could not work (a script that does not exist, a runtime mismatch, jars that cannot
-    be had offline, compiled dependencies, an included path outside the script's folder).
+    be had offline, compiled dependencies, an included path outside the script's folder, local
+    code the zip cannot carry: see the module comment).
     """
     problems: list[str] = []
+    warnings: list[str] = []
     script_path = Path(script).resolve()
     if not script_path.is_file() or script_path.suffix != ".py":
         problems.append(f"{script}: no such Python script (a .py file)")
@@ -109,19 +127,21 @@ def make_bundle(
     root = script_path.parent
     extra_files = _included(root, include, problems)
     jar_paths = _jar_paths(extras, problems)
-    local, imported = (_local_modules(script_path) if script_path.is_file() else ([], set()))
-    distributions = _distributions(imported, problems)
+    local, imported = (_local_code(script_path, problems) if script_path.is_file()
+                       else ([], {}))
+    distributions = _distributions(imported, problems, warnings)
+    problems += _shadowing_problems(local, distributions)
     if problems:
         raise BundleError(problems)
     output_path = Path(output).resolve()
     with tempfile.TemporaryDirectory() as work:
         report = merge_jars(jar_paths, Path(work) / "merged.jar",
                             f"pyflink-kinesis {_own_version()} bundle")
-        bundle = Bundle(output_path, script_path.name, [p.as_posix() for p in local],
-                        sorted(distributions), report, tuple(extras))
-        bundle.py_files = [SITE_PACKAGES, *sorted({p.parts[0] for p in local})]
-        _write_zip(bundle, root, script_path, [*local, *extra_files], distributions,
-                   report.path)
+        bundle = Bundle(output_path, f"{APP}/{script_path.name}",
+                        [f"{APP}/{p.as_posix()}" for p in local], sorted(distributions), report,
+                        tuple(extras), warnings)
+        _write_zip(bundle, root, [Path(script_path.name), *local, *extra_files],
+                   distributions, report.path)
     report.path = Path(JARFILE)  # the merged jar now lives in the zip only
     return bundle
 
@@ -193,12 +213,13 @@ def _imports(source: Path) -> set[str]:
     return names
 
 
-def _local_modules(script: Path) -> tuple[list[Path], set[str]]:
-    """The files of the script's local modules (relative to its folder), and every top-level
-    name the script and they import that is not local."""
+def _local_code(script: Path, problems: list[str]) -> tuple[list[Path], dict[str, Path]]:
+    """The files of the script's local code (relative to its folder), and every top-level
+    name the script and that code import that is not local, with a file importing it."""
     root = script.parent
+    importlib.invalidate_caches()  # the import system's view of the folder may predate its files
     local: set[Path] = set()
-    outside: set[str] = set()
+    outside: dict[str, Path] = {}
     pending = [script]
     seen: set[Path] = set()
     while pending:
@@ -206,18 +227,45 @@ def _local_modules(script: Path) -> tuple[list[Path], set[str]]:
         if source in seen:
             continue
         seen.add(source)
-        for name in _imports(source):
-            package, module = root / name, root / f"{name}.py"
-            if (package / "__init__.py").is_file():
-                files = list(_files_under(package))
-                local.update(f.relative_to(root) for f in files)
-                pending += [f for f in files if f.suffix == ".py"]
-            elif module.is_file() and module != script:
-                local.add(module.relative_to(root))
-                pending.append(module)
-            elif not module.is_file():
-                outside.add(name)
+        for name in sorted(_imports(source)):
+            files = _local_files(name, root, problems)
+            if files is None:
+                outside.setdefault(name, source.relative_to(root))
+                continue
+            local.update(f.relative_to(root) for f in files if f != script)
+            pending += [f for f in files if f.suffix == ".py"]
     return sorted(local), outside
+
+
+def _local_files(name: str, root: Path, problems: list[str]) -> list[Path] | None:
+    """The files of ``name`` if the script's folder has it as Python finds it there (a module,
+    a package or a namespace package: every file under its folder), else None."""
+    spec = PathFinder.find_spec(name, [str(root)])
+    if spec is None:
+        return None
+    if spec.submodule_search_locations is None:
+        files = [Path(str(spec.origin))]
+    else:
+        files = list(_files_under(root / name))
+    for compiled in (f for f in files if f.name.endswith(tuple(EXTENSION_SUFFIXES))):
+        problems.append(
+            f"{compiled.relative_to(root)} beside the script is a compiled module: a build for "
+            "this machine may not load on the service; bundle its source instead"
+        )
+    return files
+
+
+def _shadowing_problems(local: Sequence[Path],
+                        distributions: Mapping[str, metadata.Distribution]) -> list[str]:
+    """Local code named like a module the zip carries in site-packages: which one a process
+    imports would depend on the order of its path."""
+    carried = {name: dist.metadata["Name"] for dist in distributions.values()
+               for name in _top_level_names(dist)}
+    return [
+        f"{name}: local code beside the script has the name of a module the zip carries in "
+        f"{SITE_PACKAGES}/ (from {carried[name]}): rename the local one"
+        for name in sorted({p.parts[0].removesuffix(".py") for p in local} & set(carried))
+    ]
 
 
 def _normalized(name: str) -> str:
@@ -246,15 +294,37 @@ def _requirement_closure(roots: Iterable[str]) -> dict[str, metadata.Distributio
     return found
 
 
-def _distributions(imported: set[str], problems: list[str]) -> dict[str, metadata.Distribution]:
+def _distributions(imported: Mapping[str, Path], problems: list[str],
+                   warnings: list[str]) -> dict[str, metadata.Distribution]:
     """What the zip must carry: ``pyflink-kinesis`` and what the script imports, with their
-    requirements, less what the runtime has (``apache-flink`` and its requirements)."""
+    requirements, less what the runtime has (``apache-flink`` and its requirements). An
+    imported name no distribution holds is a problem if it is found elsewhere (the zip cannot
+    carry it), a warning if it is found nowhere."""
     owners = metadata.packages_distributions()
     roots = {"pyflink-kinesis"}
-    for name in imported - set(sys.stdlib_module_names):
+    unowned = []
+    for name in sorted(set(imported) - set(sys.stdlib_module_names)):
         roots.update(owners.get(name, ()))
+        if name not in owners:
+            unowned.append(name)
     provided = _requirement_closure([_PROVIDED_ROOT])
-    needed = {k: d for k, d in _requirement_closure(roots).items() if k not in provided}
+    closure = _requirement_closure(roots)
+    needed = {k: d for k, d in closure.items() if k not in provided}
+    known = {n for dist in [*closure.values(), *provided.values()] for n in _top_level_names(dist)}
+    for name in (n for n in unowned if n not in known):
+        where = _found_at(name)
+        importer = imported[name].as_posix()
+        if where is None:
+            warnings.append(
+                f"{importer} imports {name}, found neither beside the script nor installed "
+                "here: the zip does not carry it (fine if that import is optional)"
+            )
+        else:
+            problems.append(
+                f"{importer} imports {name} from {where}, outside the script's folder, and no "
+                "installed distribution lists it among its files (an editable install does "
+                "not): the zip cannot carry it; move it beside the script, or pip install it"
+            )
     for _, dist in sorted(needed.items()):
         wheel = dist.read_text("WHEEL") or ""
         if "Root-Is-Purelib: false" in wheel:
@@ -264,6 +334,19 @@ def _distributions(imported: set[str], problems: list[str]) -> dict[str, metadat
                 "time with t_env.set_python_requirements(...)"
             )
     return needed
+
+
+def _found_at(name: str) -> str | None:
+    """Where this process would import the top-level module ``name`` from, if anywhere."""
+    try:
+        spec = util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.has_location:
+        return str(spec.origin)
+    return next(iter(spec.submodule_search_locations or []), str(spec.origin))
 
 
 def _top_level_names(dist: metadata.Distribution) -> list[str]:
@@ -301,7 +384,7 @@ def _distribution_files(dist: metadata.Distribution) -> Iterable[tuple[Path, str
             yield Path(str(recorded.locate())), f"{info}/{recorded.name}"
 
 
-def _write_zip(bundle: Bundle, root: Path, script: Path, local: list[Path],
+def _write_zip(bundle: Bundle, root: Path, app: list[Path],
                distributions: dict[str, metadata.Distribution], jar: Path) -> None:
     bundle.path.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(prefix=f".{bundle.path.name}.", dir=bundle.path.parent)
@@ -310,9 +393,8 @@ def _write_zip(bundle: Bundle, root: Path, script: Path, local: list[Path],
                          "runtime": RUNTIME}, indent=2)
     try:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.write(script, script.name)
-            for path in sorted(set(local)):
-                archive.write(root / path, path.as_posix())
+            for path in sorted(set(app)):
+                archive.write(root / path, f"{APP}/{path.as_posix()}")
             archive.write(jar, JARFILE)
             for dist in distributions.values():
                 for file, name in _distribution_files(dist):

@@ -135,7 +135,7 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
 
     After a reshard, a child shard is read only once its parents are read to their end, so
     each partition key's records stay in order (end to end with checkpointing on;
-    docs/consumer.md, "Resharding").
+    ``pyflink-kinesis docs consumer``, "Order across resharding").
 
     ``config`` takes the keys of the connector's ``AWSConfigConstants`` and
     ``ConsumerConfigConstants`` (``aws.region`` is required); values may be str, int, float,
@@ -245,11 +245,11 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
 def _consumer_class(jvm: Any) -> Any:
     """Our ``KinesisConsumer`` where our jar is installed, else the connector's consumer.
 
-    Ours reads a child shard only after its parents are read to their end (docs/consumer.md,
-    "Resharding"), and declines checkpoints once a record failed in an operator chained to the
-    source: the connector's can complete one in between, storing positions past records that
-    never got downstream, which a restore then skips (docs/reliability.md, "A failure next to
-    the source").
+    Ours reads a child shard only after its parents are read to their end
+    (``pyflink-kinesis docs consumer``, "Order across resharding"), and declines checkpoints once
+    a record failed in an operator chained to the source: the connector's can complete one in
+    between, storing positions past records that never got downstream, which a restore then
+    skips (``pyflink-kinesis docs reliability``, "A failure next to the source").
     """
     try:
         return own_class(jvm, _OUR_CONSUMER, "FlinkKinesisConsumer")

@@ -54,6 +54,10 @@ class KinesisConfigError(KinesisError, ValueError):
         return (type(self), (self.problems, self.subject))
 
 
+class KinesisConfigWarning(UserWarning):
+    """A config that works, but probably not as meant (the message says what Java will do)."""
+
+
 class JarResolutionError(KinesisError, RuntimeError):
     """The connector jars could not be found, fetched or verified.
 
@@ -92,3 +96,38 @@ class StreamCheckError(KinesisError):
         lines = [f"{len(self.problems)} stream problem(s) at {where}:"]
         lines += [f"  - {problem}" for problem in self.problems]
         super().__init__("\n".join(lines))
+
+
+class KinesisRecordsError(KinesisError):
+    """``pyflink-kinesis put`` or ``tail`` could not write or read records.
+
+    The message is one line saying why (endpoint unreachable, stream missing, credentials
+    missing or refused, an input line that cannot be a record ...) and what to do.
+    """
+
+
+class PythonWorkerError(KinesisError, RuntimeError):
+    """A local job's Python workers cannot start with the interpreter ``python.executable``
+    names (missing, or without PyFlink or this package); raised before the job is submitted.
+
+    The message names the interpreter, what it lacks, and the ways out.
+    """
+
+
+class JobFailedError(KinesisError, RuntimeError):
+    """A job started from Python failed: raised by ``env.execute()`` and ``TableResult.wait()``
+    in place of py4j's error, which is kept as ``__cause__`` (its Java stack trace is shown
+    first, this message last).
+
+    ``str()`` names the job, the task that failed, the root cause (Java exception class and
+    message) and Flink's log file, where every stack trace of the job is.
+    """
+
+    def __init__(self, message: str, job_id: str, cause: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        #: The root cause, ``<Java exception class>: <message>``.
+        self.cause = cause
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.job_id, self.cause))

@@ -2,7 +2,7 @@
 
 The connector's ``flink-connector-aws-kinesis-firehose`` behind PyFlink's builder vocabulary.
 Its jars are the optional "firehose" set (``jars/manifest.toml``), loaded when a sink is built.
-docs/firehose.md has the details.
+``pyflink-kinesis docs firehose`` has the details.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class KinesisFirehoseSinkBuilder(AsyncSinkOptions):
 
         Raises :class:`~pyflink_kinesis.JarResolutionError` if the "firehose" jars cannot be
         had; warns with :class:`FirehoseClassPathWarning` when this JVM cannot run the sink's
-        error handling (see "Class path" in docs/firehose.md).
+        error handling (see "Class path" in ``pyflink-kinesis docs firehose``).
         """
         problems = Problems("Firehose sink settings")
         schema = checked_schema(self._serialization_schema, problems)

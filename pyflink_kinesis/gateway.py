@@ -20,6 +20,12 @@ Three moments matter:
 Shipping happens once a Kinesis object was built or a ``kinesis`` table was declared in this
 process (:func:`mark_used`), so jobs that do not use Kinesis are left alone.
 
+The same moments serve every local job (one that runs in this process's mini-cluster), Kinesis
+or not: its Python workers get this interpreter unless another is set (:mod:`.workers`), its
+failures are shown (:mod:`.failures`), and its workers' shutdown noise is kept out of the
+terminal (:mod:`._quiet`). A JVM this package launches logs to a file of its own process
+(:mod:`.logs`).
+
 Optional jar sets (``glue``, ``firehose``) join when a feature needs them
 (:func:`require_extra`). A set named in ``PYFLINK_KINESIS_EXTRAS`` (comma-separated), or asked
 for with :func:`want_extra` before the JVM starts, goes on the launch class path instead; the
@@ -28,12 +34,13 @@ for with :func:`want_extra` before the JVM starts, goes on the launch class path
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from pyflink_kinesis import jars
+from pyflink_kinesis import _quiet, failures, jars, logs, workers
 from pyflink_kinesis.config.endpoint import JSON_PROTOCOL_SYSTEM_PROPERTIES, needs_json_protocol
 
 # A class every supported connector release has; its presence means the jars are loaded.
@@ -58,56 +65,143 @@ EXTRAS_ENV = "PYFLINK_KINESIS_EXTRAS"
 
 
 def install() -> None:
-    """Hook PyFlink so the connector jars are registered with no user action. Idempotent."""
+    """Hook PyFlink so the connector jars are registered and local jobs prepared with no user
+    action. Idempotent."""
     if _State.installed:
         return
     from pyflink import java_gateway
+    from pyflink.datastream import data_stream as ds
     from pyflink.datastream import stream_execution_environment as see
     from pyflink.table import table_environment as te
+    from pyflink.table import table_result as tr
 
-    java_gateway.launch_gateway = _launching_with_jars(java_gateway.launch_gateway)
+    java_gateway.launch_gateway = _launching(java_gateway.launch_gateway)
     env = see.StreamExecutionEnvironment
-    env._generate_stream_graph = _shipping_jars(env._generate_stream_graph, ship_with_job)
+    env._generate_stream_graph = _preparing(env._generate_stream_graph, _prepare_stream_job)
+    env.execute = failures.executing(env.execute)
+    stream = ds.DataStream
+    stream.execute_and_collect = _preparing(stream.execute_and_collect, _prepare_collect_job)
     t_env = te.TableEnvironment
-    t_env._before_execute = _shipping_jars(t_env._before_execute, ship_with_table_job)
+    t_env._before_execute = _preparing(t_env._before_execute, _prepare_table_job)
+    tr.TableResult.wait = failures.waiting(tr.TableResult.wait)
     _State.installed = True
 
 
-def _launching_with_jars(launch: Callable[[], Any]) -> Callable[[], Any]:
+def _launching(launch: Callable[[], Any]) -> Callable[[], Any]:
+    """Launch PyFlink's JVM with the jars on its class path and a log file of its own."""
+
     @functools.wraps(launch)
     def launch_gateway() -> Any:
         extras = launch_extras()
         paths = tuple(jars.job_jars(extras))
         previous = os.environ.get("HADOOP_CLASSPATH")
-        os.environ["HADOOP_CLASSPATH"] = os.pathsep.join(
-            [*(str(p) for p in paths), *([previous] if previous else [])]
-        )
+        settings = {
+            "HADOOP_CLASSPATH": os.pathsep.join(
+                [*(str(p) for p in paths), *([previous] if previous else [])]),
+            **logs.launch_environment(os.environ),
+        }
+        saved = {name: os.environ.get(name) for name in settings}
+        os.environ.update(settings)
         try:
             gateway = launch()
         finally:
-            if previous is None:
-                del os.environ["HADOOP_CLASSPATH"]
-            else:
-                os.environ["HADOOP_CLASSPATH"] = previous
+            for name, value in saved.items():
+                if value is None:
+                    del os.environ[name]
+                else:
+                    os.environ[name] = value
         _State.launch_class_path = paths
         _State.launch_extras = extras
+        _prune_logs()
         return gateway
 
     return launch_gateway
 
 
-def _shipping_jars(
-    method: Callable[..., Any], ship: Callable[[Any], None]
-) -> Callable[..., Any]:
-    """Wrap the method every job of an environment passes through so that it ships the jars."""
+def _prune_logs() -> None:
+    with contextlib.suppress(OSError):  # a log directory we may not write to: PyFlink's problem
+        logs.prune(logs.log_dir())
+
+
+def _preparing(method: Callable[..., Any], prepare: Callable[[Any], None]) -> Callable[..., Any]:
+    """Wrap a method every job of an environment (or stream) passes through so that it
+    prepares the job first."""
 
     @functools.wraps(method)
-    def shipping(environment: Any, *args: Any, **kwargs: Any) -> Any:
-        if _State.used:
-            ship(environment)
-        return method(environment, *args, **kwargs)
+    def preparing(owner: Any, *args: Any, **kwargs: Any) -> Any:
+        prepare(owner)
+        return method(owner, *args, **kwargs)
 
-    return shipping
+    return preparing
+
+
+class _ConfigurationSettings:
+    """A Java ``Configuration`` as :class:`workers.JobSettings`."""
+
+    def __init__(self, configuration: Any) -> None:
+        self._configuration = configuration
+
+    def get(self, key: str) -> str | None:
+        if not self._configuration.containsKey(key):
+            return None
+        return str(self._configuration.getString(key, ""))
+
+    def set(self, key: str, value: str) -> None:
+        self._configuration.setString(key, value)
+
+
+class _TableSettings(_ConfigurationSettings):
+    """A TableEnvironment's settings: read from its TableConfig (which falls back to the
+    environment's), written to the environment's configuration, as PyFlink sets
+    ``python.executable`` for a local table job."""
+
+    def __init__(self, t_env: Any, configuration: Any) -> None:
+        super().__init__(configuration)
+        self._table_config = t_env.get_config()
+
+    def get(self, key: str) -> str | None:
+        value = self._table_config.get(key, None)
+        return None if value is None else str(value)
+
+
+def _prepare_local_job(j_env: Any, settings: workers.JobSettings) -> None:
+    """Before a job of a Java environment starts: if it runs in this process, default its
+    workers' interpreter, watch its failures, and quiet its workers' shutdown."""
+    from pyflink.util.java_utils import get_j_env_configuration, is_local_deployment
+
+    if not is_local_deployment(get_j_env_configuration(j_env)):
+        return
+    workers.prepare_local_job(settings)
+    failures.watch_jobs_of(j_env)
+    _quiet.quiet_beam_worker()
+
+
+def _prepare_stream_job(env: Any) -> None:
+    """Prepare a DataStream job (before its graph is generated)."""
+    from pyflink.util.java_utils import get_j_env_configuration
+
+    j_env = env._j_stream_execution_environment
+    _prepare_local_job(j_env, _ConfigurationSettings(get_j_env_configuration(j_env)))
+    if _State.used:
+        ship_with_job(env)
+
+
+def _prepare_collect_job(stream: Any) -> None:
+    """Prepare the job of ``DataStream.execute_and_collect`` (which generates no graph)."""
+    from pyflink.util.java_utils import get_j_env_configuration
+
+    j_env = stream._j_data_stream.getExecutionEnvironment()
+    _prepare_local_job(j_env, _ConfigurationSettings(get_j_env_configuration(j_env)))
+
+
+def _prepare_table_job(t_env: Any) -> None:
+    """Prepare a Table API job (just before it executes)."""
+    from pyflink.util.java_utils import get_j_env_configuration
+
+    j_env = t_env._get_j_env()
+    _prepare_local_job(j_env, _TableSettings(t_env, get_j_env_configuration(j_env)))
+    if _State.used:
+        ship_with_table_job(t_env)
 
 
 def launch_extras() -> tuple[str, ...]:
@@ -168,7 +262,8 @@ def use_json_protocol(properties: Mapping[str, str]) -> None:
     """Switch the connector's AWS SDKs in this JVM to JSON when the endpoint is not AWS.
 
     These are JVM-wide system properties: they reach a local mini-cluster (same JVM); a
-    separate cluster needs them in ``env.java.opts.all`` (see docs/local-kinesis.md).
+    separate cluster needs them in ``env.java.opts.all`` (see ``pyflink-kinesis docs
+    local-kinesis``).
     """
     if needs_json_protocol(properties):
         system = jvm().System

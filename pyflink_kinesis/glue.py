@@ -3,7 +3,7 @@
 Each record starts with the registry's header (version byte 3, compression byte, the 16-byte id
 of the schema version it was written with); the schema is fetched from the registry by that id
 and cached. The "glue" jar set (``jars/manifest.toml``) is loaded when a schema is built.
-docs/glue.md has the details, the jars and what was tested against what.
+``pyflink-kinesis docs glue`` has the details and the jars.
 """
 
 from __future__ import annotations

@@ -516,8 +516,3 @@ def fetch(spec: JarSpec, destination: Path) -> Path:
         return path
     return download(spec, destination)
 
-
-if __name__ == "__main__":  # the old `python -m pyflink_kinesis.jars ...`: now a subcommand
-    from pyflink_kinesis.cli import main
-
-    sys.exit(main(["jars", *sys.argv[1:]]))

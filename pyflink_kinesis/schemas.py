@@ -7,7 +7,7 @@
   (the payload next to a partition key field).
 
 For JSON use PyFlink's ``JsonRowDeserializationSchema`` (``pyflink.datastream.formats.json``);
-the consumer takes it as it is. docs/deserialization.md compares them all.
+the consumer takes it as it is. ``pyflink-kinesis docs deserialization`` compares them all.
 """
 
 from __future__ import annotations

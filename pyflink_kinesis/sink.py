@@ -31,11 +31,13 @@ from pyflink_kinesis.config.values import java_class_problem
 _TABLE = "org.apache.flink.connector.kinesis.table"
 _SINK = "org.apache.flink.connector.kinesis.sink"
 _OURS = "io.pyflinkkinesis"
-# Tells the generator its subtask before each writer is created (connector 4.3.0 never does).
-_SUBTASK_SINK = f"{_OURS}.SubtaskInitializingSink"
+# The connector's sink, telling the generator its subtask before each writer is created
+# (connector 4.3.0 never does); a subclass, in the connector's package for its constructor.
+_SUBTASK_SINK = f"{_SINK}.SubtaskInitializingSink"
 _FIELD_KEYS = f"{_OURS}.FieldPartitionKeyGenerator"
 SUBTASK_KEYS = f"{_OURS}.SubtaskPartitionKeyGenerator"
 _AGGREGATING_SINK = f"{_OURS}.aggregation.AggregatingKinesisStreamsSink"
+_KEY_ORDERED_SINK = f"{_OURS}.sink.KeyOrderedKinesisStreamsSink"
 _GENERATOR = "partition_key_generator"
 
 
@@ -44,7 +46,8 @@ class PartitionKeyGenerator(JavaRecipe):
 
     Kinesis keeps order only within a shard: every generator here but :meth:`random` gives all
     records of one key (or one subtask) the same shard. Arguments are checked at the sink's
-    ``build()``, with the sink's other settings. See "Partition keys" in docs/sink.md.
+    ``build()``, with the sink's other settings. See "Partition keys" in
+    ``pyflink-kinesis docs sink``.
     """
 
     def __init__(
@@ -221,7 +224,8 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
     Required: client properties (``aws.region``), serialization schema, partition key generator,
     stream name. Optional, with the connector's defaults: fail_on_error False, max_batch_size
     500, max_in_flight_requests 50, max_buffered_requests 10000, max_batch_size_in_bytes 5 MiB,
-    max_time_in_buffer_ms 5000, max_record_size_in_bytes 1 MiB.
+    max_time_in_buffer_ms 5000, max_record_size_in_bytes 1 MiB. Ours, off by default:
+    aggregation, keep_key_order.
     """
 
     def __init__(self) -> None:
@@ -264,7 +268,7 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
         full or ``max_delay_ms`` (default 100) after its first record, and on every checkpoint:
         still at-least-once. ``FlinkKinesisConsumer``, the KCL and ``aws-kinesis-agg`` read the
         records back one by one. A key's records stay in the shard its key maps to, in order.
-        See "KPL aggregation" in docs/sink.md.
+        See "KPL aggregation" in ``pyflink-kinesis docs sink``.
         """
         self._option("aggregation", enabled)
         if max_delay_ms is not None:
@@ -272,6 +276,20 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
         if max_size_in_bytes is not None:
             self._option("aggregation_max_size_in_bytes", max_size_in_bytes)
         return self
+
+    def set_keep_key_order(self, enabled: bool = True) -> KinesisStreamsSinkBuilder:
+        """Write each partition key's records in the order the sink received them.
+
+        The connector's sink sends a record Kinesis rejected (throttling, a partial failure, a
+        5xx) again behind later records of its key, and requests in flight together may land in
+        any order. With this, a key's next record is sent only once the one before was
+        acknowledged, and a rejected record goes again before it; other keys go on meanwhile, so
+        a request holds at most one record per key. A record sent again may be stored twice
+        (at-least-once); each record's first copy comes before every later record of its key.
+        Works with :meth:`set_aggregation` and every other setting. See "Per-key order" in
+        ``pyflink-kinesis docs sink``.
+        """
+        return self._option("keep_key_order", enabled)
 
     def build(self) -> KinesisStreamsSink:
         """Validate every setting (all problems in one KinesisConfigError), then create the sink."""
@@ -294,6 +312,7 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
         jvm = gateway.jvm()
         j_generator = generator._to_java()
         aggregated = self._options.get("aggregation") is True
+        keep_key_order = self._options.get("keep_key_order") is True
         sink_class = (
             own_class(jvm, _AGGREGATING_SINK, "KinesisStreamsSinkBuilder.set_aggregation()")
             if aggregated
@@ -306,12 +325,16 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
             .setPartitionKeyGenerator(j_generator)
             .setStreamName(self._stream_name)
         )
+        setters = _JAVA_SETTERS if aggregated else JAVA_SETTERS
         for name, value in self._options.items():
-            if name != "aggregation":
-                getattr(j_builder, _JAVA_SETTERS[name])(value)
+            if name in setters:
+                getattr(j_builder, setters[name])(value)
         j_sink = j_builder.build()
-        # The aggregating sink opens its generator itself (it must, to know its shard map).
-        if generator._subtask_aware and not aggregated:
+        # The aggregating and the key-ordered sinks tell the generator its subtask themselves.
+        if keep_key_order and not aggregated:
+            feature = "KinesisStreamsSinkBuilder.set_keep_key_order()"
+            j_sink = own_class(jvm, _KEY_ORDERED_SINK, feature).of(j_sink)
+        elif generator._subtask_aware and not aggregated:
             feature = f"PartitionKeyGenerator.{generator._description}"
             j_sink = own_class(jvm, _SUBTASK_SINK, feature)(j_sink, j_generator)
         return KinesisStreamsSink(j_sink, repr(self))
@@ -327,7 +350,8 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
                 _GENERATOR,
                 f"expected a PartitionKeyGenerator (like PartitionKeyGenerator.from_field('id')), "
                 f"got {type(generator).__name__}; to key by a Python function, map each record "
-                f"to a Row of key and payload (see 'Partition keys' in docs/sink.md)",
+                f"to a Row of key and payload (see 'Partition keys' in "
+                f"`pyflink-kinesis docs sink`)",
             )
             generator = None
         elif generator is not None:
@@ -342,8 +366,10 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
         return self._settings_repr("KinesisStreamsSink", *first)
 
 
+#: The aggregating sink's builder takes the async sink's setters and these.
 _JAVA_SETTERS = {
     **JAVA_SETTERS,
     "aggregation_max_delay_ms": "setMaxAggregateDelayMS",
     "aggregation_max_size_in_bytes": "setMaxAggregateSizeInBytes",
+    "keep_key_order": "setKeepKeyOrder",
 }

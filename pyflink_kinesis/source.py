@@ -1,8 +1,10 @@
 """``KinesisStreamsSource``: the FLIP-27 Kinesis source for ``env.from_source(...)``.
 
-Connector 4.3.0-1.19 ships an early version of it (polling only, one stream per source, four
-options); docs/source.md says when to choose it over ``FlinkKinesisConsumer`` and what it does
-differently. Nothing reaches the JVM before :meth:`KinesisStreamsSourceBuilder.build`.
+Our Java source (``io.pyflinkkinesis.source``) with connector 4.3.0-1.19's Kinesis client,
+schemas and options: polling, one stream per source, a child shard read only after its parents
+(per-key order across resharding, end to end). ``pyflink-kinesis docs source`` says what it
+guarantees and when to choose it over ``FlinkKinesisConsumer``. Nothing reaches the JVM before
+:meth:`KinesisStreamsSourceBuilder.build`.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ from pyflink.datastream.connectors import Source
 from pyflink_kinesis import gateway
 from pyflink_kinesis._java import JavaRecipe, custom_java_object, java_class, own_class
 from pyflink_kinesis.config import mask_secrets
-from pyflink_kinesis.config.consumer import INITIAL_POSITION
 from pyflink_kinesis.config.endpoint import with_endpoint_defaults
-from pyflink_kinesis.config.source import DISCOVERY_INTERVAL, SourceSettings, validate_source
+from pyflink_kinesis.config.source import SourceSettings, validate_source
 from pyflink_kinesis.config.validation import Problems
 from pyflink_kinesis.config.values import java_class_problem
 from pyflink_kinesis.consumer import KinesisDeserializationSchema
@@ -26,34 +27,19 @@ from pyflink_kinesis.errors import KinesisConfigError, StreamCheckError
 
 _SOURCE = "org.apache.flink.connector.kinesis.source"
 _WITH_METADATA = "io.pyflinkkinesis.SourceRecordWithMetadata"
-# Answers the produced type, which connector 4.3.0's source does not (from_source needs it).
-_TYPED_SOURCE = "io.pyflinkkinesis.TypedKinesisStreamsSource"
+# Our FLIP-27 source: the connector's client, schema and options, our enumerator and reader.
+_OUR_SOURCE = "io.pyflinkkinesis.source.KinesisStreamsSource"
 
-EARLY_SOURCE_LIMITS = (
-    "KinesisStreamsSource of connector 4.3.0 is an early version (docs/source.md, 'What it "
-    "does differently'): after a split or merge it reads child shards at once, beside their "
-    "parents, so a key's records are not in order across the resharding; KPL-aggregated "
-    "records reach the schema as the aggregate, not de-aggregated."
+SOURCE_LIMITS = (
+    "KinesisStreamsSource passes KPL-aggregated records to the schema as the aggregate, not "
+    "de-aggregated (`pyflink-kinesis docs source`, 'Limits'); read such streams with "
+    "FlinkKinesisConsumer."
 )
-START_POSITION_RACE = (
-    " With {position}, shards may start at TRIM_HORIZON instead, re-reading the stream's "
-    "history, if a shard discovery (every flink.shard.discovery.intervalmillis, here {interval} "
-    "ms) runs before every reader subtask has registered; keep the interval well above the "
-    "job's start-up time."
-)
-
-
-def build_warning(properties: Mapping[str, str]) -> str:
-    """What :meth:`KinesisStreamsSourceBuilder.build` warns about for this config."""
-    position = properties.get(INITIAL_POSITION, "LATEST")
-    if position == "TRIM_HORIZON":
-        return EARLY_SOURCE_LIMITS
-    interval = properties.get(DISCOVERY_INTERVAL, "10000")
-    return EARLY_SOURCE_LIMITS + START_POSITION_RACE.format(position=position, interval=interval)
 
 
 class KinesisSourceWarning(UserWarning):
-    """What :meth:`KinesisStreamsSourceBuilder.build` warns about: limits of this early source."""
+    """What :meth:`KinesisStreamsSourceBuilder.build` warns about: what this source does not
+    do yet."""
 
 
 class KinesisSourceShardAssigner(JavaRecipe):
@@ -168,36 +154,35 @@ class KinesisStreamsSourceBuilder:
         self, shard_assigner: KinesisSourceShardAssigner
     ) -> KinesisStreamsSourceBuilder:
         """How shards are spread over subtasks (default:
-        :meth:`KinesisSourceShardAssigner.uniform_shard_assigner`)."""
+        :meth:`KinesisSourceShardAssigner.uniform_shard_assigner`). A child shard whose parents
+        were just read elsewhere waits for the next checkpoint; without periodic (aligned)
+        checkpoints it goes to its parent's subtask instead (``pyflink-kinesis docs source``,
+        "Order across resharding")."""
         self._assigner = shard_assigner
         return self
 
     def build(self) -> KinesisStreamsSource:
         """Check every setting (all problems in one KinesisConfigError), resolve a stream name
         to its ARN, then create the source; warns (:class:`KinesisSourceWarning`) about what
-        this early source does differently."""
+        this source does not do yet."""
         problems = Problems("source settings")
         self._check_parts(problems)
         properties = validate_source(self._settings, problems)
         arn = self._stream_arn(properties)
         gateway.use_json_protocol(properties)
         jvm = gateway.jvm()
-        typed_source = own_class(jvm, _TYPED_SOURCE, "KinesisStreamsSource")
+        our_source = own_class(jvm, _OUR_SOURCE, "KinesisStreamsSource")
         j_config = java_class(jvm, "org.apache.flink.configuration.Configuration")()
         for name, value in with_endpoint_defaults(properties).items():
             j_config.setString(name, value)
         j_schema = self._java_schema(jvm)
-        j_builder = (
-            java_class(jvm, f"{_SOURCE}.KinesisStreamsSource")
-            .builder()
-            .setStreamArn(arn)
-            .setSourceConfig(j_config)
-            .setDeserializationSchema(j_schema)
+        j_assigner = (
+            self._assigner._to_java()
+            if isinstance(self._assigner, KinesisSourceShardAssigner)
+            else None
         )
-        if isinstance(self._assigner, KinesisSourceShardAssigner):
-            j_builder.setKinesisShardAssigner(self._assigner._to_java())
-        warnings.warn(build_warning(properties), KinesisSourceWarning, stacklevel=2)
-        j_source = typed_source(j_builder.build(), j_schema.getProducedType())
+        warnings.warn(SOURCE_LIMITS, KinesisSourceWarning, stacklevel=2)
+        j_source = our_source(arn, j_config, j_schema, j_assigner, j_schema.getProducedType())
         return KinesisStreamsSource(j_source, self._describe(arn))
 
     def _check_parts(self, problems: Problems) -> None:

@@ -8,7 +8,7 @@ Write DDL as usual (``CREATE TABLE ... WITH ('connector' = 'kinesis', 'stream' =
 :class:`~pyflink_kinesis.KinesisConfigError`, secrets masked), its jars are registered, and a
 local endpoint gets what local servers need (see :mod:`pyflink_kinesis.config.endpoint`).
 ``firehose`` tables (Amazon Data Firehose, a sink) are checked the same way, and the
-TableEnvironment that declares one gets the "firehose" jars (docs/firehose.md).
+TableEnvironment that declares one gets the "firehose" jars (``pyflink-kinesis docs firehose``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pyflink_kinesis.config.firehose import (
     check_firehose_ddl,
     firehose_table_options,
 )
-from pyflink_kinesis.config.table import PARTITIONER
+from pyflink_kinesis.config.table import OWN_IDENTIFIER, OWN_TABLE_OPTIONS, PARTITIONER
 from pyflink_kinesis.firehose import warn_if_kinesis_copy_loads
 from pyflink_kinesis.sink import SUBTASK_KEYS
 
@@ -55,13 +55,18 @@ def table_options_for(
 
 
 def _with_table_defaults(options: Mapping[str, str]) -> dict[str, str]:
-    """What the connector must be given for ``options``: the endpoint defaults, and our fixed
+    """What the connector must be given for ``options``: the endpoint defaults, our fixed
     partition keys for ``'sink.partitioner' = 'fixed'`` (the connector's own writes key "0" in
-    every subtask: it is never told its subtask)."""
+    every subtask: it is never told its subtask), and our table factory
+    (``'connector' = 'pyflink-kinesis'``) for a table with options only it reads."""
     defaults = with_endpoint_defaults(options, protocol_key=TABLE_HTTP_PROTOCOL_VERSION)
     if defaults.get(PARTITIONER) == FIXED:
         jars.own_jar(f"'{PARTITIONER}' = '{FIXED}'")
         defaults[PARTITIONER] = SUBTASK_KEYS
+    own = [name for name in OWN_TABLE_OPTIONS if name in defaults]
+    if own:
+        jars.own_jar(f"'{own[0]}'")
+        defaults["connector"] = OWN_IDENTIFIER
     return defaults
 
 
@@ -91,8 +96,9 @@ def table_descriptor(
     partitioned_by: Sequence[str] = (),
 ) -> TableDescriptor:
     """A validated ``TableDescriptor`` for a ``kinesis`` table (see :func:`table_options_for`)."""
-    builder = TableDescriptor.for_connector(CONNECTOR).schema(schema)
-    for key, value in table_options_for(stream, config, format, partitioned_by).items():
+    options = table_options_for(stream, config, format, partitioned_by)
+    builder = TableDescriptor.for_connector(options["connector"]).schema(schema)
+    for key, value in options.items():
         if key != "connector":
             builder = builder.option(key, value)
     if partitioned_by:
@@ -128,7 +134,8 @@ def prepare_statement(statement: str) -> str:
 
     Raises KinesisConfigError with every problem. Tables over a plain ``http://`` local endpoint
     get ``aws.http.protocol.version = 'HTTP1_1'`` unless they set it; ``'sink.partitioner' =
-    'fixed'`` becomes our fixed generator, which knows its subtask.
+    'fixed'`` becomes our fixed generator, which knows its subtask; a table with
+    ``'sink.keep-key-order'`` becomes a ``'pyflink-kinesis'`` table (our table factory).
     """
     tables = ddl_tables(statement)
     if not tables:
@@ -163,7 +170,7 @@ def prepare_descriptor(descriptor: TableDescriptor) -> TableDescriptor:
     if options.get("connector") == FIREHOSE:
         firehose_table_options(options)
         return descriptor
-    if options.get("connector") != CONNECTOR:
+    if options.get("connector") not in (CONNECTOR, OWN_IDENTIFIER):
         return descriptor
     partitioned_by = [str(column) for column in j_descriptor.getPartitionKeys()]
     checked = _with_table_defaults(

@@ -318,8 +318,27 @@ def keyed_results() -> dict[str, Any]:
 def test_the_page_shows_keyed_generators_next_to_random() -> None:
     page = perf_report.render(sample_report(), "performance.png", keyed=keyed_results())
     section = page.split("## Partition keys")[1].split("\n## ")[0]
-    assert "| text json_field('customer') | 9,800 (8,800-10,900) |" in section
-    assert "| text json_field('customer') | text random() | 0.98 | level | yes |" in section
+    assert "| text json_field('customer') | 9,800 (8,800-10,900) | - |" in section
+    assert "| text json_field('customer') | text random() | 0.98 | level | >= 95% | yes |" in (
+        section)
+
+
+def test_the_ordered_sink_is_judged_against_its_own_goal_and_shows_its_order() -> None:
+    keyed = keyed_results()
+    keyed["settings"]["ordered_goal"] = 0.7
+    keyed["records_per_s"]["row ordered"] = {"min": 7000, "median": 7500, "max": 8000, "n": 5}
+    keyed["keys_out_of_order"] = {"row ordered": [0, 0, 0], "text random()": [3, 9, 4]}
+    keyed["comparisons"].append({"keyed": "row ordered", "baseline": "text random()",
+                                 "ratio_of_medians": 0.75, "verdict": "behind", "goal": 0.7,
+                                 "meets_goal": True})
+    keyed["merged"] = [{"started": "2026-12-01T10:00:00+00:00", "load_average_before": [4.2],
+                        "repeats": 3, "records": 50000, "variants": ["row ordered"]}]
+    section = perf_report.keyed_sink_section(keyed)
+    assert "| row ordered | text random() | 0.75 | behind | >= 70% | yes |" in section
+    assert ("(run started 2026-12-01T10:00:00+00:00, load average 4.2 at the start, 3 repeats "
+            "of 50000 records): row ordered;") in section
+    assert "| text random() | 10,000 (9,000-11,000) | 9 |" in section
+    assert "| row ordered | 7,500 (7,000-8,000) | 0 |" in section
     assert "40000 records of 256 bytes (1000 keys) into 4 shards" in section
 
 
@@ -447,6 +466,24 @@ def test_the_quotas_section_judges_each_run_by_its_fraction_and_its_losses() -> 
     assert "7 of 207 calls" in rows[2]
     assert "95.0%" in rows[0] and "1,000 (records)" in rows[0]
     assert "`flink.shard.adaptivereads=true`" in section
+
+
+def test_an_ordered_quota_run_must_also_keep_every_key_in_order() -> None:
+    report = quota_report()
+    report["variants"]["sink ordered"] = {"settings": {"keep_key_order": True}, "why": "order"}
+    in_order, late = (quota_run("sink", "sink ordered", 0.95) for _ in range(2))
+    in_order["keys_out_of_order"], late["keys_out_of_order"] = 0, 2
+    unordered = quota_run("sink", "sink defaults", 0.95)
+    unordered["keys_out_of_order"] = 5
+    report["runs"] = [in_order, late, unordered]
+    report["merged"] = [{"variant": "sink ordered", "started": "2026-12-01T10:00:00+00:00",
+                         "minutes": 5.5, "load_average_before": [2.5, 2.0, 1.0]}]
+    section = perf_report.aws_quotas_section(report)
+    rows = [line for line in section.splitlines() if " | 1KiB | " in line]
+    assert [row.rsplit("|", 3)[1:3] for row in rows] == [
+        [" 0 ", " yes "], [" 2 ", " no "], [" 5 ", " yes "]]
+    assert ("sink ordered: measured on its own later (run started 2026-12-01T10:00:00+00:00, "
+            "5.5 minutes; load average 2.5 at the start).") in section
 
 
 def test_the_page_says_how_to_measure_quotas_when_there_are_no_figures() -> None:

@@ -15,6 +15,7 @@ from bench.perf_common import (
     size_label,
 )
 from bench.perf_stats import (
+    keys_out_of_order,
     percentile,
     rank_sum_p,
     ratio,
@@ -115,3 +116,9 @@ def test_verdict_needs_a_difference_beyond_the_spread_of_the_runs() -> None:
     # Medians 5% apart but ranges overlapping: noise, not a gap.
     assert verdict([100, 108, 95, 104, 90], [97, 103, 92, 99, 106]) == "level"
     assert verdict([100.0], [50.0]) == "level"  # one run each can prove nothing
+
+
+def test_keys_out_of_order_counts_keys_whose_first_copies_are_not_in_order() -> None:
+    assert keys_out_of_order([("a", 0), ("b", 0), ("a", 1), ("b", 1)]) == 0
+    assert keys_out_of_order([("a", 0), ("a", 1), ("a", 0), ("a", 1), ("a", 2)]) == 0  # copies
+    assert keys_out_of_order([("a", 1), ("a", 0), ("b", 2), ("b", 0), ("c", 0)]) == 2

@@ -7,7 +7,16 @@ from typing import Callable, Dict, Mapping
 import pytest
 
 from pyflink_kinesis.config import SinkSettings, consumer_properties, validate_sink
-from pyflink_kinesis.errors import KinesisConfigError
+from pyflink_kinesis.config.firehose import (
+    FirehoseSinkSettings,
+    firehose_table_options,
+    validate_firehose_sink,
+)
+from pyflink_kinesis.config.glue import glue_properties
+from pyflink_kinesis.config.source import SourceSettings, validate_source
+from pyflink_kinesis.config.table import table_options
+from pyflink_kinesis.config.validation import Problems
+from pyflink_kinesis.errors import KinesisConfigError, KinesisConfigWarning
 
 Validate = Callable[[Mapping[str, object]], Dict[str, str]]
 REGION = {"aws.region": "us-east-1"}
@@ -45,7 +54,53 @@ def test_region_alone_is_enough(validate: Validate) -> None:
 def test_region_is_required_even_with_an_endpoint(validate: Validate) -> None:
     found = problems(validate, {"aws.endpoint": "http://localhost:4567"})
     assert list(found) == ["aws.region"]
-    assert "required with aws.endpoint too" in found["aws.region"]
+    assert "(aws.endpoint needs it too: the region signs the requests)" in found["aws.region"]
+
+
+# Each object that needs a region, and what its message says the region is of.
+REGION_OF: list[tuple[str, Validate, str]] = [
+    ("consumer", validate_consumer, "the consumer's streams"),
+    ("sink", validate_sink_client, "the sink's stream"),
+    ("firehose sink",
+     lambda config: validate_firehose_sink(FirehoseSinkSettings(config, "deliveries", True)),
+     "the Firehose sink's delivery stream"),
+    ("source",
+     lambda config: validate_source(SourceSettings(
+         stream_name="orders", source_config=config, has_deserialization_schema=True),
+         Problems("source settings")),
+     "the source's stream"),
+    ("table",
+     lambda config: table_options({"stream": "orders", "format": "json", **config}),
+     "the table's stream"),
+    ("firehose table",
+     lambda config: firehose_table_options(
+         {"delivery-stream": "deliveries", "format": "json", **config}),
+     "the table's delivery stream"),
+]
+
+
+@pytest.mark.parametrize(("validate", "region_of"), [(v, what) for _, v, what in REGION_OF],
+                         ids=[name for name, _, _ in REGION_OF])
+def test_a_missing_region_is_named_for_what_it_is_of_and_the_endpoint_only_when_set(
+    validate: Validate, region_of: str
+) -> None:
+    alone = f"missing; set the region of {region_of}, like 'us-east-1'"
+    assert problems(validate, {})["aws.region"] == alone
+    with_endpoint = problems(validate, {"aws.endpoint": "http://localhost:4567"})
+    assert with_endpoint["aws.region"] == (
+        f"{alone} (aws.endpoint needs it too: the region signs the requests)")
+
+
+def test_the_glue_registry_region_is_asked_for_as_such() -> None:
+    with pytest.raises(KinesisConfigError) as raised:
+        glue_properties({})
+    assert [str(problem) for problem in raised.value.problems] == [
+        "'region': missing; set the region of the registry, like 'us-east-1'"]
+    with pytest.raises(KinesisConfigError) as raised:
+        glue_properties({"endpoint": "http://localhost:5000"})
+    assert [str(problem) for problem in raised.value.problems] == [
+        "'region': missing; set the region of the registry, like 'us-east-1' ('endpoint' needs "
+        "it too: the region signs the requests)"]
 
 
 @pytest.mark.parametrize("region", ["us-east1", "useast", "EU-WEST-1", "us-east-1 "])
@@ -66,12 +121,16 @@ def test_basic_is_chosen_when_both_keys_are_set(validate: Validate) -> None:
 @pytest.mark.parametrize(
     ("present", "missing"), [(ACCESS_KEY_ID, SECRET_KEY), (SECRET_KEY, ACCESS_KEY_ID)]
 )
-def test_a_lone_basic_key_is_reported_instead_of_silently_ignored(
+def test_a_lone_basic_key_is_warned_about_instead_of_silently_ignored(
     validate: Validate, present: str, missing: str
 ) -> None:
-    found = problems(validate, {**REGION, present: "value"})
-    assert list(found) == [missing]
-    assert "silently ignore the lone key and use AUTO" in found[missing]
+    """Java ignores it (AUTO); PyFlink's own tests set one, so it is a warning, not an error."""
+    with pytest.warns(KinesisConfigWarning) as warned:
+        validate({**REGION, present: "value"})
+    [warning] = warned
+    assert f"{missing!r}: missing; {present!r} is set alone" in str(warning.message)
+    assert "Java ignores the lone key and uses AUTO" in str(warning.message)
+    assert warning.filename == __file__
 
 
 def test_explicit_basic_needs_both_keys(validate: Validate) -> None:

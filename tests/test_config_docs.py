@@ -9,11 +9,12 @@ from pyflink_kinesis.config import (
     AGGREGATION_OPTIONS,
     CONSUMER_KEYS,
     FORMAT_KEYS,
+    KEY_ORDER_OPTIONS,
     SINK_CLIENT_KEYS,
     SINK_OPTIONS,
     TABLE_KEYS,
 )
-from pyflink_kinesis.config.docs import SECTIONS, render_markdown
+from pyflink_kinesis.config.docs import AS_WRITTEN, SECTIONS, render_markdown
 from pyflink_kinesis.config.firehose import (
     FIREHOSE_CLIENT_KEYS,
     FIREHOSE_OPTIONS,
@@ -43,7 +44,9 @@ def table_rows(markdown: str, section: str) -> dict[str, str]:
 def test_every_key_and_option_has_exactly_one_row_in_its_section() -> None:
     sections = section_rows(render_markdown())
     for title, _, keys in SECTIONS:
-        assert [name for name, _ in sections[title]] == [key.name for key in keys]
+        assert [name for name, _ in sections[title]] == [
+            AS_WRITTEN.get(key.name, key.name) for key in keys
+        ]
     metadata = [column.key for column in SOURCE_METADATA]
     assert [name for name, _ in sections[METADATA_SECTION]] == metadata
     assert list(sections) == [title for title, _, _ in SECTIONS] + [METADATA_SECTION]
@@ -51,7 +54,8 @@ def test_every_key_and_option_has_exactly_one_row_in_its_section() -> None:
 
 def test_every_key_table_is_documented() -> None:
     tables = (
-        CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS, TABLE_KEYS,
+        CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS, KEY_ORDER_OPTIONS,
+        TABLE_KEYS,
         *FORMAT_KEYS.values(), FIREHOSE_CLIENT_KEYS, FIREHOSE_OPTIONS, FIREHOSE_TABLE_KEYS,
     )
     documented = {key.name for _, _, keys in SECTIONS for key in keys}
@@ -91,9 +95,9 @@ def test_sql_rows_name_table_options_in_their_docs_too() -> None:
     )
 
 
-def test_module_prints_the_reference() -> None:
+def test_the_config_command_prints_the_reference() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pyflink_kinesis.config.docs"],
+        [sys.executable, "-m", "pyflink_kinesis", "config"],
         capture_output=True,
         text=True,
         check=True,

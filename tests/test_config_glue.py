@@ -6,7 +6,7 @@ import pytest
 
 from pyflink_kinesis.config.glue import GLUE_KEYS, GLUE_LIBRARY_KEYS, glue_properties
 from pyflink_kinesis.config.keys import ValueType
-from pyflink_kinesis.errors import KinesisConfigError
+from pyflink_kinesis.errors import KinesisConfigError, KinesisConfigWarning
 
 SECRET = "wJalrXUtnFEMI-not-shown"
 
@@ -38,18 +38,19 @@ def test_values_become_the_strings_java_reads() -> None:
 
 
 def test_every_problem_is_reported_at_once_with_secrets_masked() -> None:
-    found = problems({
-        "endpiont": "http://localhost:5000",
-        "cacheSize": 0,
-        "timeToLiveMillis": "soon",
-        "compression": "gzip",
-        "aws.credentials.provider.basic.secretkey": SECRET,
-        "tags": "team=a",
-    })
+    with pytest.warns(KinesisConfigWarning, match="accesskeyid': missing") as warned:
+        found = problems({
+            "endpiont": "http://localhost:5000",
+            "cacheSize": 0,
+            "timeToLiveMillis": "soon",
+            "compression": "gzip",
+            "aws.credentials.provider.basic.secretkey": SECRET,
+            "tags": "team=a",
+        })
     assert set(found) == {
         "endpiont", "cacheSize", "timeToLiveMillis", "compression", "region", "tags",
-        "aws.credentials.provider.basic.accesskeyid",
     }
+    assert SECRET not in str(found) + str(warned[0].message)
     assert "did you mean 'endpoint'" in found["endpiont"]
     assert "out of range" in found["cacheSize"]
     assert "not a whole number" in found["timeToLiveMillis"]

@@ -12,7 +12,7 @@ from pyflink_kinesis.config.source import (
     validate_source,
 )
 from pyflink_kinesis.config.validation import Problems
-from pyflink_kinesis.errors import KinesisConfigError
+from pyflink_kinesis.errors import KinesisConfigError, KinesisConfigWarning
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
 AWS = {
@@ -46,22 +46,24 @@ def test_a_valid_config_becomes_strings_python_values_included() -> None:
 
 
 def test_every_problem_is_reported_at_once_and_secrets_are_masked() -> None:
-    problems = problems_of(
-        stream_arn="orders",
-        has_deserialization_schema=False,
-        source_config={
-            "aws.credentials.provider.basic.secretkey": "s3cr3t-value",
-            "flink.stream.initpos": "latest",
-            "flink.shard.discovery.intervalmillis": 0,
-            "flink.shard.getrecords.maxrecordcount": 100,
-            "flink.stream.initpos.timestmp": "1",
-        },
-    )
+    with pytest.warns(KinesisConfigWarning, match="accesskeyid': missing") as warned:
+        problems = problems_of(
+            stream_arn="orders",
+            has_deserialization_schema=False,
+            source_config={
+                "aws.credentials.provider.basic.secretkey": "s3cr3t-value",
+                "flink.stream.initpos": "latest",
+                "flink.shard.discovery.intervalmillis": 0,
+                "flink.shard.getrecords.maxrecordcount": 100,
+                "flink.stream.initpos.timestmp": "1",
+            },
+        )
     assert set(problems) == {
         "stream_arn", "deserialization_schema", "aws.region", "flink.stream.initpos",
         "flink.shard.discovery.intervalmillis", "flink.shard.getrecords.maxrecordcount",
-        "flink.stream.initpos.timestmp", "aws.credentials.provider.basic.accesskeyid",
+        "flink.stream.initpos.timestmp",
     }
+    assert "s3cr3t" not in str(warned[0].message)
     assert "did you mean 'LATEST'" in problems["flink.stream.initpos"]
     assert ">= 1" in problems["flink.shard.discovery.intervalmillis"]
     assert "GetRecords is fixed" in problems["flink.shard.getrecords.maxrecordcount"]
@@ -159,3 +161,21 @@ def test_a_plain_config_migrates_with_an_empty_report() -> None:
 
 def test_source_keys_have_docs_and_no_duplicates() -> None:
     assert all(key.doc for key in SOURCE_KEYS.keys)
+
+
+def test_keys_of_the_5x_source_name_what_this_one_reads() -> None:
+    found = problems_of(source_config={
+        "aws.region": "us-east-1",
+        "source.init.position": "TRIM_HORIZON",
+        "source.shard.discovery.interval": "10 s",
+        "source.reader.type": "EFO",
+        "stream.arn": "arn:aws:kinesis:us-east-1:123456789012:stream/orders",
+    })
+    newer = "is a key of the 5.x connector's KinesisStreamsSource; "
+    assert found["source.init.position"] == newer + "this 4.3 source reads 'flink.stream.initpos'"
+    assert found["source.shard.discovery.interval"] == (
+        newer + "this 4.3 source reads 'flink.shard.discovery.intervalmillis', in ms")
+    assert found["source.reader.type"].startswith(
+        newer + "connector 4.3.0's source has no equivalent (")
+    assert found["stream.arn"] == (
+        newer + "here the stream is set with set_stream_arn(...) or set_stream_name(...)")

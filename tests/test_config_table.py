@@ -27,7 +27,7 @@ from pyflink_kinesis.config.table import (
     java_key,
     table_key,
 )
-from pyflink_kinesis.errors import KinesisConfigError
+from pyflink_kinesis.errors import KinesisConfigError, KinesisConfigWarning
 
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
 MIB = 1024 * 1024
@@ -374,13 +374,10 @@ def test_consumer_checks_run_on_the_scan_options() -> None:
 
 def test_credential_checks_name_the_table_options() -> None:
     lone = {**MINIMAL, "aws.credentials.basic.accesskeyid": "AKIA"}
-    assert problems(lone) == {
-        "aws.credentials.basic.secretkey": (
-            "missing; 'aws.credentials.basic.accesskeyid' is set and BASIC credentials need both "
-            "(without 'aws.credentials.provider', Java would silently ignore the lone key and use "
-            "AUTO)"
-        )
-    }
+    with pytest.warns(KinesisConfigWarning, match=(
+        r"'aws.credentials.basic.secretkey': missing; 'aws.credentials.basic.accesskeyid' is "
+        r"set alone, and BASIC credentials need both: Java ignores the lone key")):
+        table_options(lone)
     role = {**MINIMAL, "aws.credentials.provider": "ASSUME_ROLE"}
     role["aws.credentials.role.arn"] = "arn:aws:iam::123456789012:role/reader"
     role["aws.credentials.role.sessionName"] = "reader"
@@ -511,6 +508,26 @@ def test_the_partitioner_is_random_fixed_or_a_class(partitioner: str, message: s
         table_options({**MINIMAL, "sink.partitioner": valid})
 
 
+def test_keep_key_order_is_a_boolean_sink_option_of_our_table() -> None:
+    ordered = {**MINIMAL, "sink.keep-key-order": "true"}
+    assert table_options(ordered) == ordered
+    assert table_options({**ordered, "connector": "pyflink-kinesis"})["connector"] == (
+        "pyflink-kinesis"
+    )
+    assert problems({**MINIMAL, "sink.keep-key-order": "yes"}) == {
+        "sink.keep-key-order": "'yes' must be true or false (Java's Boolean.parseBoolean would "
+        "silently read it as false)"
+    }
+    assert problems(ordered, role="source") == {
+        "sink.keep-key-order": "only the sink reads it, and this table's role is 'source'"
+    }
+    [table] = ddl_tables(
+        "CREATE TABLE t (id BIGINT) WITH ('connector' = 'pyflink-kinesis', 'stream' = 's', "
+        "'format' = 'json', 'aws.region' = 'us-east-1')"
+    )
+    assert table.options["connector"] == "pyflink-kinesis"
+
+
 def test_shard_assigner_ids_are_case_sensitive_and_custom_ones_pass() -> None:
     assert problems({**MINIMAL, "scan.shard-assigner": "Uniform"}) == {
         "scan.shard-assigner": (
@@ -532,7 +549,7 @@ def test_sink_options_keep_the_relations_of_the_sink() -> None:
         }
     )
     assert found == {
-        "sink.flush-buffer.size": "'1048575' is out of range: must be 1048576 to 5242880",
+        "sink.flush-buffer.size": "1048575 is out of range: must be 1048576 to 5242880",
         "sink.requests.max-buffered": "400 must be greater than sink.batch.max-size (400)",
         "sink.requests.max-inflight": (
             "sink.batch.max-size * sink.requests.max-inflight (4000000000) must fit in a Java "
@@ -709,16 +726,18 @@ def test_check_ddl_reports_every_table_prefixed_with_its_name() -> None:
         "'format' = 'json', 'flink.stream.initpos' = 'LATEST', "
         f"'aws.credentials.basic.secretkey' = '{SECRET}')"
     )
-    with pytest.raises(KinesisConfigError) as raised:
+    with pytest.raises(KinesisConfigError) as raised, \
+            pytest.warns(KinesisConfigWarning) as warned:
         check_ddl(sql)
     assert raised.value.subject == "kinesis tables of the DDL"
     assert [problem.key for problem in raised.value.problems] == [
         "a: sink.partitioner",
         "b: flink.stream.initpos",
         "b: aws.region",
-        "b: aws.credentials.basic.accesskeyid",
     ]
-    assert SECRET not in str(raised.value)
+    [lone_key] = [str(w.message) for w in warned]
+    assert "'b: aws.credentials.basic.accesskeyid': missing" in lone_key
+    assert SECRET not in str(raised.value) + lone_key
 
 
 def test_check_ddl_takes_datastream_keys_flink_passes_on_unchanged() -> None:

@@ -19,6 +19,9 @@ from pyflink_kinesis.config.table import (
     FORMAT,
     IDENTIFIER,
     METADATA_ENUM,
+    OWN_FACTORY,
+    OWN_IDENTIFIER,
+    OWN_TABLE_OPTIONS,
     PARTITIONERS,
     SHARD_ASSIGNERS,
     SOURCE_METADATA,
@@ -120,10 +123,21 @@ def test_the_factories_are_kinesis(load_class: LoadClass) -> None:
         assert new(load_class, factory).factoryIdentifier() == IDENTIFIER
 
 
+def test_our_factory_takes_the_connectors_options_and_ours(load_class: LoadClass) -> None:
+    ours = new(load_class, OWN_FACTORY)
+    connector = {
+        *options(new(load_class, SOURCE_FACTORY)),
+        *options(new(load_class, SINK_FACTORY)),
+    }
+    assert ours.factoryIdentifier() == OWN_IDENTIFIER
+    assert set(options(ours)) == connector | set(OWN_TABLE_OPTIONS)
+
+
 def test_every_factory_option_is_a_table_option_and_back(load_class: LoadClass) -> None:
     offered = {
         *options(new(load_class, SOURCE_FACTORY)),
         *options(new(load_class, SINK_FACTORY)),
+        *OWN_TABLE_OPTIONS,
     }
     declared = {
         key.name

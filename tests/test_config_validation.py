@@ -44,7 +44,7 @@ def test_valid_entries_are_converted_and_parsed() -> None:
 def test_every_bad_entry_is_a_problem_and_invalid_values_are_not_kept() -> None:
     checked, problems = check({"retries": -1, 7: "x", "retrys": 1, "missing": None})
     assert [str(problem) for problem in raised(problems)] == [
-        "'retries': '-1' is out of range: must be >= 0",
+        "'retries': -1 is out of range: must be >= 0",
         "'7': keys must be str, got int",
         "'missing': is None; give a value or leave the key out",
         "'retrys': unknown key; did you mean 'retries'?",
@@ -83,3 +83,12 @@ def test_a_config_that_is_not_a_mapping_is_a_type_error() -> None:
 
 def test_no_problems_raise_nothing() -> None:
     Problems("test config").raise_if_any()
+
+
+def test_values_are_echoed_as_they_were_given() -> None:
+    _, given_int = check({"retries": -1})
+    _, given_str = check({"retries": "-1"})
+    assert [str(problem) for problem in raised(given_int)] == [
+        "'retries': -1 is out of range: must be >= 0"]
+    assert [str(problem) for problem in raised(given_str)] == [
+        "'retries': '-1' is out of range: must be >= 0"]

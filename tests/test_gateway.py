@@ -59,12 +59,17 @@ def test_importing_first_puts_the_jars_on_the_jvm_class_path() -> None:
         system_loader = get_gateway().jvm.ClassLoader.getSystemClassLoader()
         get_gateway().jvm.Class.forName(CONSUMER_CLASS, False, system_loader)
     """, BUILD_JOB, """
+        import sys
         print(json.dumps({"pipeline_jars": conf.getString("pipeline.jars", ""),
                           "hadoop_classpath_restored":
-                              os.environ.get("HADOOP_CLASSPATH") == before}))
+                              os.environ.get("HADOOP_CLASSPATH") == before,
+                          "python_is_this_one":
+                              conf.getString("python.executable", "") == sys.executable}))
     """)
-    # The mini-cluster runs in this JVM: the job needs nothing shipped.
-    assert result == {"pipeline_jars": "", "hadoop_classpath_restored": True}
+    # The mini-cluster runs in this JVM: the job needs nothing shipped, and its Python workers
+    # run this interpreter, whatever `python` is on PATH.
+    assert result == {"pipeline_jars": "", "hadoop_classpath_restored": True,
+                      "python_is_this_one": True}
 
 
 def test_a_jvm_started_before_import_gets_the_jars_loaded_and_shipped_with_the_job() -> None:
@@ -81,7 +86,7 @@ def test_a_jvm_started_before_import_gets_the_jars_loaded_and_shipped_with_the_j
     assert all(url in shipped for url in expected_urls()), shipped
 
 
-def test_a_job_for_a_remote_cluster_ships_the_jars() -> None:
+def test_a_job_for_a_remote_cluster_ships_the_jars_and_keeps_the_clusters_python() -> None:
     result = run_python("""
         import json
         from pyflink.common import Configuration
@@ -93,8 +98,10 @@ def test_a_job_for_a_remote_cluster_ships_the_jars() -> None:
         env = StreamExecutionEnvironment.get_execution_environment()
         env.configure(config)  # a local environment forces target "local" at creation
     """, BUILD_JOB, """
-        print(json.dumps({"pipeline_jars": conf.getString("pipeline.jars", "")}))
+        print(json.dumps({"pipeline_jars": conf.getString("pipeline.jars", ""),
+                          "python": conf.getString("python.executable", "unset")}))
     """)
     shipped = str(result["pipeline_jars"])
     # Each jar once, although the plan was generated twice.
     assert all(shipped.count(url) == 1 for url in expected_urls()), shipped
+    assert result["python"] == "unset"  # the cluster's workers run the cluster's Python

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from pyflink_kinesis.testing import npm
-from pyflink_kinesis.testing.local_kinesis import (
+from pyflink_kinesis.testing import (
     ENV_KINESIS_MOCK,
     KINESIS_MOCK_VERSION,
     KinesisMock,
     KinesisMockNotFoundError,
     LocalKinesisError,
     find_kinesis_mock,
+    npm,
 )
 from tests.support.kinesis_fixtures import MakeStream
 from tests.support.servers import by_key, listening_addresses, pid_exists
@@ -99,7 +99,7 @@ def test_short_operation_durations_reach_the_server() -> None:
 def test_server_exits_when_the_python_process_that_started_it_dies(tmp_path: Path) -> None:
     script = (
         "import sys, time\n"
-        "from pyflink_kinesis.testing.local_kinesis import KinesisMock\n"
+        "from pyflink_kinesis.testing import KinesisMock\n"
         "server = KinesisMock(log_path=sys.argv[1]).start()\n"
         "print(server.pid, flush=True)\n"
         "time.sleep(120)\n"

@@ -13,19 +13,22 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from pyflink_kinesis.testing import local_kinesis as local_kinesis_module
-from pyflink_kinesis.testing import npm
-from pyflink_kinesis.testing.local_kinesis import (
+from pyflink_kinesis.testing import (
     ENV_EXECUTABLE,
     KINESALITE_VERSION,
     KinesaliteNotFoundError,
     LocalKinesis,
     LocalKinesisError,
     RecordsTimeoutError,
+    _server,
     find_kinesalite,
+    kinesalite,
+    kinesis_mock,
+    npm,
 )
 from tests.support.kinesis_fixtures import MakeStream
 from tests.support.servers import by_key, listening_addresses, pid_exists
@@ -70,7 +73,7 @@ def test_start_answers_on_loopback_and_stop_leaves_no_process() -> None:
 def test_server_exits_when_the_python_process_that_started_it_dies(tmp_path: Path) -> None:
     script = (
         "import sys, time\n"
-        "from pyflink_kinesis.testing.local_kinesis import LocalKinesis\n"
+        "from pyflink_kinesis.testing import LocalKinesis\n"
         "server = LocalKinesis(log_path=sys.argv[1]).start()\n"
         "print(server.pid, flush=True)\n"
         "time.sleep(120)\n"
@@ -175,8 +178,9 @@ def test_server_that_never_answers_times_out_and_is_killed(tmp_path: Path) -> No
     assert not pid_exists(int(pid_file.read_text()))
 
 
-def test_module_does_not_import_pyflink_or_py4j() -> None:
-    tree = ast.parse(Path(local_kinesis_module.__file__).read_text(encoding="utf-8"))
+@pytest.mark.parametrize("module", [_server, kinesalite, kinesis_mock], ids=lambda m: m.__name__)
+def test_module_does_not_import_pyflink_or_py4j(module: ModuleType) -> None:
+    tree = ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8"))
     imported = {
         alias.name
         for node in ast.walk(tree)

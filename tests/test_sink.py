@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from py4j.java_gateway import get_field
 from pyflink.common.serialization import SimpleStringSchema
 
 from pyflink_kinesis import (
@@ -69,9 +70,9 @@ def test_wrong_types_for_every_part_are_reported_together() -> None:
         "partition_key_generator": [
             "expected a PartitionKeyGenerator (like PartitionKeyGenerator.from_field('id')), got "
             "function; to key by a Python function, map each record to a Row of key and payload "
-            "(see 'Partition keys' in docs/sink.md)"
+            "(see 'Partition keys' in `pyflink-kinesis docs sink`)"
         ],
-        "client_properties": [
+        "kinesis_client_properties": [
             "expected a dict of str keys to str, int, float, bool or Enum values, got list"
         ],
         "stream_name": ["stream names are str, got int"],
@@ -163,7 +164,7 @@ def test_generators_that_need_their_subtask_get_a_sink_that_tells_them(
     keys: PartitionKeyGenerator, wrapped: bool
 ) -> None:
     sink = builder(keys).build()
-    expected = "io.pyflinkkinesis.SubtaskInitializingSink" if wrapped else (
+    expected = f"{SINK_PACKAGE}.SubtaskInitializingSink" if wrapped else (
         f"{SINK_PACKAGE}.KinesisStreamsSink")
     assert java_class_of(sink) == expected
     assert f"partition_key_generator=PartitionKeyGenerator.{keys._description}" in repr(sink)
@@ -187,10 +188,43 @@ def test_aggregation_problems_are_reported_with_the_others() -> None:
     found = problems(
         builder().set_max_batch_size(0).set_aggregation(max_size_in_bytes=5 * 1024 * 1024)
     )
-    assert set(found) == {"max_batch_size", "aggregation_max_size_in_bytes"}
+    assert set(found) == {"max_batch_size", "max_size_in_bytes"}  # as set_aggregation names it
     off = problems(builder().set_aggregation(False, max_delay_ms=10))
     assert off == {
-        "aggregation_max_delay_ms": ["set, but aggregation is off: use set_aggregation(True, ...)"]
+        "max_delay_ms": ["set, but aggregation is off: use set_aggregation(True, ...)"]
+    }
+    assert problems(builder().set_aggregation(max_delay_ms=-1)) == {
+        "max_delay_ms": ["-1 is out of range: must be >= 1"]
+    }
+
+
+@pytest.mark.parametrize(
+    "keys", [PartitionKeyGenerator.random(), PartitionKeyGenerator.fixed()], ids=["random", "fixed"]
+)
+def test_keep_key_order_wraps_the_connectors_sink_with_every_setting(
+    keys: PartitionKeyGenerator,
+) -> None:
+    """The key-ordered sink also tells fixed() its subtask (no SubtaskInitializingSink)."""
+    sink = builder(keys).set_max_batch_size(7).set_max_in_flight_requests(3) \
+        .set_keep_key_order().build()
+    assert java_class_of(sink) == "io.pyflinkkinesis.sink.KeyOrderedKinesisStreamsSink"
+    settings = sink.get_java_function().getSettings()
+    assert [get_field(settings, name) for name in ("streamName", "maxBatchSize",
+                                                   "maxInFlightRequests")] == ["orders", 7, 3]
+    assert "keep_key_order=True" in repr(sink)
+    assert SECRET not in repr(sink)
+
+
+def test_keep_key_order_with_aggregation_is_the_aggregating_sinks_setting() -> None:
+    sink = builder().set_aggregation().set_keep_key_order().build()
+    assert java_class_of(sink) == "io.pyflinkkinesis.aggregation.AggregatingKinesisStreamsSink"
+    assert sink.get_java_function().keepsKeyOrder()
+    assert not builder().set_aggregation().build().get_java_function().keepsKeyOrder()
+
+
+def test_keep_key_order_must_be_a_bool() -> None:
+    assert problems(builder().set_keep_key_order("yes")) == {  # type: ignore[arg-type]
+        "keep_key_order": ["expected bool, got str"]
     }
 
 
@@ -219,8 +253,7 @@ def test_consumer_arguments_of_the_wrong_type_are_reported_with_the_config() -> 
         "or a KinesisDeserializationSchema, got str",
         "streams": "expected a stream name (str) or a list of them, got int",
         "aws.regoin": "unknown key; did you mean 'aws.region'?",
-        "aws.region": "missing; set the streams' region, like 'us-east-1' (required with "
-        "aws.endpoint too: the region signs the requests)",
+        "aws.region": "missing; set the region of the consumer's streams, like 'us-east-1'",
     }
 
 

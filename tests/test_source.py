@@ -46,13 +46,8 @@ def test_an_unknown_stream_name_is_reported_when_build_resolves_it(
         builder.build()
 
 
-def test_build_warns_about_the_start_position_race_unless_reading_from_trim_horizon() -> None:
-    from pyflink_kinesis.source import build_warning
+def test_build_warns_only_about_kpl_aggregates() -> None:
+    from pyflink_kinesis.source import SOURCE_LIMITS
 
-    assert "TRIM_HORIZON instead" not in build_warning({"flink.stream.initpos": "TRIM_HORIZON"})
-    latest = build_warning({})
-    assert "With LATEST, shards may start at TRIM_HORIZON" in latest and "10000 ms" in latest
-    at = build_warning({"flink.stream.initpos": "AT_TIMESTAMP",
-                        "flink.shard.discovery.intervalmillis": "500"})
-    assert "With AT_TIMESTAMP" in at and "here 500 ms" in at
-    assert "child shards at once" in at and "not de-aggregated" in at
+    assert "not de-aggregated" in SOURCE_LIMITS
+    assert "TRIM_HORIZON" not in SOURCE_LIMITS and "child shards" not in SOURCE_LIMITS

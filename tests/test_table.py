@@ -91,6 +91,20 @@ def test_fixed_partitioner_in_helpers_and_descriptors() -> None:
     assert dict(options)["sink.partitioner"] == FIXED_KEYS
 
 
+def test_keep_key_order_makes_the_table_one_of_our_table_factory() -> None:
+    ordered = ddl("http://localhost:4567", "'sink.keep-key-order' = 'true'")
+    prepared = prepare_statement(ordered)
+    [table] = ddl_tables(prepared)
+    assert table.options["connector"] == "pyflink-kinesis"
+    assert table.options["sink.http-client.protocol.version"] == "HTTP1_1"
+    assert prepare_statement(prepared) == prepared
+    schema = Schema.new_builder().column("id", DataTypes.BIGINT()).build()
+    descriptor = table_descriptor("s", schema, {**LOCAL, "sink.keep-key-order": "true"}, "json")
+    assert dict(descriptor._j_table_descriptor.getOptions())["connector"] == "pyflink-kinesis"
+    assert dict(prepare_descriptor(descriptor)._j_table_descriptor.getOptions())[
+        "sink.http-client.protocol.version"] == "HTTP1_1"
+
+
 def test_create_table_ddl_quotes_values_and_round_trips() -> None:
     config = {
         **LOCAL, "flink.stream.initpos": "TRIM_HORIZON", "sink.partitioner-field-delimiter": "'"

@@ -19,6 +19,7 @@ CREDENTIAL_PROVIDER_ENUM = f"{AWS_CONSTANTS}$CredentialProvider"
 HTTP_PROTOCOL_ENUM = "org.apache.flink.kinesis.shaded.software.amazon.awssdk.http.Protocol"
 
 REGION = "aws.region"
+ENDPOINT = "aws.endpoint"
 CREDENTIALS_PROVIDER = "aws.credentials.provider"
 ROLE_PROVIDER_SUFFIX = ".role.provider"
 CREDENTIAL_PROVIDERS = (
@@ -191,20 +192,27 @@ AWS_KEYS = KeyTable(
 )
 
 
-def check_aws(checked: CheckedProperties, problems: Problems, *, client: Client) -> None:
+def check_aws(
+    checked: CheckedProperties, problems: Problems, *, client: Client, region_of: str
+) -> None:
     """Cross-key AWS checks: the region is set, each credential provider has its keys.
 
     ``client`` is ``"consumer"`` or ``"sink"``; the consumer cannot use CUSTOM credentials.
+    ``region_of`` names what the region is of in the message, like "the sink's stream".
     """
     if REGION not in checked.properties:
-        problems.add(
-            REGION,
-            "missing; set the streams' region, like 'us-east-1' (required with aws.endpoint "
-            "too: the region signs the requests)",
-        )
+        problems.add(REGION, region_missing(region_of, ENDPOINT in checked.properties))
     prefix: str | None = CREDENTIALS_PROVIDER
     while prefix is not None:
         prefix = _check_provider(checked, problems, prefix, client)
+
+
+def region_missing(region_of: str, endpoint_set: bool, endpoint_key: str = ENDPOINT) -> str:
+    """The problem of a missing region: of what, and why an endpoint does not replace it."""
+    message = f"missing; set the region of {region_of}, like 'us-east-1'"
+    if endpoint_set:
+        message += f" ({endpoint_key} needs it too: the region signs the requests)"
+    return message
 
 
 def uses_custom_credentials(checked: CheckedProperties) -> bool:
@@ -247,10 +255,11 @@ def _provider(checked: CheckedProperties, problems: Problems, prefix: str) -> st
         return "BASIC"
     if present:
         missing = secret_key if present == [access_key_id] else access_key_id
-        problems.add(
+        problems.doubt(
             missing,
-            f"missing; {present[0]!r} is set and BASIC credentials need both (without "
-            f"{prefix!r}, Java would silently ignore the lone key and use AUTO)",
+            f"missing; {present[0]!r} is set alone, and BASIC credentials need both: Java "
+            f"ignores the lone key and uses AUTO (the default credentials chain); set both "
+            f"keys, or remove the lone one",
         )
     return "AUTO"
 

@@ -302,7 +302,7 @@ def consumer_properties(
         problems.raise_if_any()
         return {}
     checked = check_properties(config, CONSUMER_KEYS, problems, _consumer_unknown_key)
-    check_aws(checked, problems, client="consumer")
+    check_aws(checked, problems, client="consumer", region_of="the consumer's streams")
     check_start_position(checked, problems)
     check_efo(checked, valid_streams, problems)
     check_recoverable_errors(checked, problems)

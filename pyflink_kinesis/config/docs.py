@@ -1,5 +1,5 @@
-"""Render the key tables as Markdown: ``pyflink-kinesis config`` prints them (``make docs``
-writes docs/configuration.md)."""
+"""Render the key tables as Markdown: ``pyflink-kinesis config`` prints them; ``make docs``
+writes them as the configuration page (``pyflink-kinesis docs configuration``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from pyflink_kinesis.config.firehose import (
     FIREHOSE_TABLE_KEYS,
 )
 from pyflink_kinesis.config.keys import Key, KeyTable
-from pyflink_kinesis.config.sink import AGGREGATION_OPTIONS, SINK_CLIENT_KEYS, SINK_OPTIONS
+from pyflink_kinesis.config.sink import (
+    AGGREGATION_ARGUMENTS,
+    AGGREGATION_OPTIONS,
+    KEY_ORDER_OPTIONS,
+    SINK_CLIENT_KEYS,
+    SINK_OPTIONS,
+)
 from pyflink_kinesis.config.source import SOURCE_OPTIONS
 from pyflink_kinesis.config.table import (
     FORMAT_KEYS,
@@ -25,6 +31,11 @@ from pyflink_kinesis.config.table import (
 )
 from pyflink_kinesis.config.validation import Problems, unknown_key_message
 from pyflink_kinesis.config.values import describe_range
+
+# Options a user sets as arguments of one builder method, shown as they write them.
+AS_WRITTEN = {
+    name: f"set_aggregation({argument}=...)" for name, argument in AGGREGATION_ARGUMENTS.items()
+}
 
 
 def _not_aws(table: KeyTable) -> tuple[Key, ...]:
@@ -49,7 +60,8 @@ SECTIONS = (
         "`KinesisStreamsSource` (FLIP-27) options",
         "Beside the AWS keys above (and `aws.kinesis.client.user-agent-prefix`), in "
         "`set_source_config`. Connector 4.3.0's early source keeps the consumer's key names; "
-        "the consumer's other keys are rejected with the reason (see docs/source.md).",
+        "the consumer's other keys are rejected with the reason (see `pyflink-kinesis docs "
+        "source`).",
         SOURCE_OPTIONS.keys,
     ),
     (
@@ -65,9 +77,16 @@ SECTIONS = (
     (
         "`KinesisStreamsSink` KPL aggregation",
         "Set with `set_aggregation(...)` (our sink, opt-in); see \"KPL aggregation\" in "
-        "docs/sink.md. With it, `max_batch_size`, `max_buffered_requests` and the byte limits "
-        "count aggregates, not user records.",
+        "`pyflink-kinesis docs sink`. With it, `max_batch_size`, `max_buffered_requests` and "
+        "the byte limits count aggregates, not user records.",
         AGGREGATION_OPTIONS.keys,
+    ),
+    (
+        "`KinesisStreamsSink` per-key order",
+        "Set with `set_keep_key_order()` (our writer, opt-in); see \"Per-key order\" in "
+        "`pyflink-kinesis docs sink`. Works with and without aggregation; "
+        "`max_in_flight_requests` and the batch limits keep their meaning.",
+        KEY_ORDER_OPTIONS.keys,
     ),
     (
         "SQL `kinesis` tables: options of every table",
@@ -99,7 +118,7 @@ SECTIONS = (
     ),
     (
         "`KinesisFirehoseSink` client properties",
-        "Besides the AWS keys above (docs/firehose.md).",
+        "Besides the AWS keys above (`pyflink-kinesis docs firehose`).",
         _not_aws(FIREHOSE_CLIENT_KEYS),
     ),
     (
@@ -164,7 +183,8 @@ def _table(keys: tuple[Key, ...]) -> list[str]:
         "| --- | --- | --- | --- | --- |",
     ]
     for key in keys:
-        cells = (f"`{key.name}`", _type(key), _code(key.default), _allowed(key), _description(key))
+        name = AS_WRITTEN.get(key.name, key.name)
+        cells = (f"`{name}`", _type(key), _code(key.default), _allowed(key), _description(key))
         rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return rows
 
@@ -192,7 +212,3 @@ def _description(key: Key) -> str:
     if key.sink_only:
         notes.append("*Sink only.*")
     return " ".join(notes)
-
-
-if __name__ == "__main__":
-    print(render_markdown())

@@ -115,9 +115,9 @@ def validate_firehose_sink(
     client_properties = settings.client_properties or {}
     if isinstance(client_properties, Mapping):
         checked = check_properties(client_properties, FIREHOSE_CLIENT_KEYS, problems)
-        check_aws(checked, problems, client="sink")
+        check_aws(checked, problems, client="sink", region_of="the Firehose sink's delivery stream")
     else:
-        problems.add("client_properties", mapping_problem(client_properties))
+        problems.add("firehose_client_properties", mapping_problem(client_properties))
         checked = CheckedProperties()
     problem = delivery_stream_name_problem(settings.delivery_stream_name)
     if problem is not None:
@@ -250,7 +250,7 @@ def check_firehose_table(config: Mapping[str, object], problems: Problems) -> di
         {java_key(name): text for name, text in checked.properties.items()},
         {java_key(name): value for name, value in checked.values.items()},
     )
-    check_aws(java, in_table_names, client="sink")
+    check_aws(java, in_table_names, client="sink", region_of="the table's delivery stream")
     settings: dict[str, Any] = {
         option: checked.values.get(name) for option, name in SINK_OPTION_NAMES.items()
     }

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from pyflink_kinesis.config.aws import AWS_KEYS, CREDENTIALS_PROVIDER, REGION, check_aws
+from pyflink_kinesis.config.aws import (
+    AWS_KEYS,
+    CREDENTIALS_PROVIDER,
+    REGION,
+    check_aws,
+    region_missing,
+)
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
 from pyflink_kinesis.config.validation import (
     CheckedProperties,
@@ -22,6 +28,7 @@ from pyflink_kinesis.config.validation import (
 
 GLUE_CONSTANTS = "com.amazonaws.services.schemaregistry.utils.AWSSchemaRegistryConstants"
 GLUE_REGION = "region"
+GLUE_ENDPOINT = "endpoint"
 # Keys whose values the library needs as Java maps or lists: a string config cannot carry them.
 _NOT_STRINGS = {
     "tags": "a map of schema tags (serializers only)",
@@ -45,7 +52,7 @@ GLUE_LIBRARY_KEYS = KeyTable(
             java=_glue("AWS_REGION"),
         ),
         Key(
-            "endpoint",
+            GLUE_ENDPOINT,
             ValueType.URL,
             "Endpoint override of the Glue API (a VPC endpoint or a local Glue-compatible server).",
             java=_glue("AWS_ENDPOINT"),
@@ -189,13 +196,14 @@ def glue_properties(
     if region is None:
         problems.add(
             GLUE_REGION,
-            "missing; set the registry's AWS region, like 'us-east-1' (required with "
-            "'endpoint' too: the region signs the requests)",
+            region_missing(
+                "the registry", GLUE_ENDPOINT in checked.properties, repr(GLUE_ENDPOINT)
+            ),
         )
     credentials = CheckedProperties(
         properties={REGION: region or "unset", **checked.properties}, values=checked.values
     )
-    check_aws(credentials, problems, client="sink")
+    check_aws(credentials, problems, client="sink", region_of="the registry")
     problems.raise_if_any()
     if region is not None:
         checked.properties.setdefault(REGION, region)

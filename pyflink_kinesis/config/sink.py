@@ -152,7 +152,8 @@ SINK_OPTIONS = async_sink_options(
 
 AGGREGATING_SINK_BUILDER = "io.pyflinkkinesis.aggregation.AggregatingKinesisStreamsSinkBuilder"
 
-# KPL aggregation (``set_aggregation``): our sink, not the connector's; see docs/sink.md.
+# KPL aggregation (``set_aggregation``): our sink, not the connector's; see
+# ``pyflink-kinesis docs sink``.
 AGGREGATION_OPTIONS = KeyTable(
     [
         Key(
@@ -181,6 +182,27 @@ AGGREGATION_OPTIONS = KeyTable(
             maximum=RECORD_MAX_BYTES,
             unit="bytes",
             java_default=JavaRef(AGGREGATING_SINK_BUILDER, "DEFAULT_MAX_AGGREGATE_SIZE_IN_BYTES"),
+        ),
+    ]
+)
+
+# The argument of set_aggregation() that sets each option: what messages call it.
+AGGREGATION_ARGUMENTS = {
+    "aggregation": "enabled",
+    "aggregation_max_delay_ms": "max_delay_ms",
+    "aggregation_max_size_in_bytes": "max_size_in_bytes",
+}
+
+# Per-key order (``set_keep_key_order``): our writer, not the connector's; see
+# ``pyflink-kinesis docs sink``.
+KEY_ORDER_OPTIONS = KeyTable(
+    [
+        Key(
+            "keep_key_order",
+            ValueType.BOOLEAN,
+            "Write each partition key's records in the order the sink received them, whatever "
+            "Kinesis rejects and however many requests are in flight (set_keep_key_order()).",
+            default="false",
         ),
     ]
 )
@@ -214,6 +236,7 @@ class SinkSettings:
     aggregation: bool | None = None
     aggregation_max_delay_ms: int | None = None
     aggregation_max_size_in_bytes: int | None = None
+    keep_key_order: bool | None = None
 
     def __repr__(self) -> str:
         return masked_repr(self)
@@ -246,9 +269,9 @@ def validate_sink(settings: SinkSettings, problems: Problems | None = None) -> d
     client_properties = settings.client_properties or {}
     if isinstance(client_properties, Mapping):
         checked = check_properties(client_properties, SINK_CLIENT_KEYS, problems, _sink_unknown_key)
-        check_aws(checked, problems, client="sink")
+        check_aws(checked, problems, client="sink", region_of="the sink's stream")
     else:
-        problems.add("client_properties", mapping_problem(client_properties))
+        problems.add("kinesis_client_properties", mapping_problem(client_properties))
         checked = CheckedProperties()
     _check_parts(settings, problems)
     check_sink_options(settings, problems)
@@ -280,6 +303,10 @@ def check_sink_options(settings: SinkSettings, problems: Problems) -> None:
     """Check each option alone, then the relations AsyncSinkWriter and its rate limit need."""
     check_async_options(settings, SINK_OPTIONS, problems)
     _check_aggregation(settings, problems)
+    for key in KEY_ORDER_OPTIONS.keys:
+        problem = _option_problem(key, getattr(settings, key.name))
+        if problem is not None:
+            problems.add(key.name, problem)
 
 
 def check_async_options(settings: object, options: KeyTable, problems: Problems) -> None:
@@ -314,14 +341,17 @@ def _check_aggregation(settings: SinkSettings, problems: Problems) -> None:
     for key in AGGREGATION_OPTIONS.keys:
         problem = _option_problem(key, getattr(settings, key.name))
         if problem is not None:
-            problems.add(key.name, problem)
+            problems.add(AGGREGATION_ARGUMENTS[key.name], problem)
             wrong.add(key.name)
     if wrong & {"aggregation", "aggregation_max_size_in_bytes", "max_record_size_in_bytes"}:
         return
     if settings.aggregation is not True:
         for name in ("aggregation_max_delay_ms", "aggregation_max_size_in_bytes"):
             if getattr(settings, name) is not None:
-                problems.add(name, "set, but aggregation is off: use set_aggregation(True, ...)")
+                problems.add(
+                    AGGREGATION_ARGUMENTS[name],
+                    "set, but aggregation is off: use set_aggregation(True, ...)",
+                )
         return
     size = settings.aggregation_max_size_in_bytes
     record = settings.max_record_size_in_bytes
@@ -329,7 +359,7 @@ def _check_aggregation(settings: SinkSettings, problems: Problems) -> None:
     record = RECORD_MAX_BYTES if record is None else record
     if isinstance(size, int) and isinstance(record, int) and size > record:
         problems.add(
-            "aggregation_max_size_in_bytes",
+            AGGREGATION_ARGUMENTS["aggregation_max_size_in_bytes"],
             f"{size} must be at most max_record_size_in_bytes ({record}): an aggregate is one "
             f"Kinesis record",
         )

@@ -1,9 +1,9 @@
 """``KinesisStreamsSource`` (FLIP-27) settings: its option keys, ``validate_source`` and the
 migration of a ``FlinkKinesisConsumer`` config.
 
-Connector 4.3.0-1.19 ships an early version of this source: it polls (GetRecords, no EFO), reads
-one stream named by its ARN, and takes four options in a Flink ``Configuration`` beside the AWS
-client keys. The options keep the legacy consumer's names (``flink.stream.initpos`` ...), read
+The source (ours, on connector 4.3.0-1.19's client) polls (GetRecords, no EFO), reads one stream
+named by its ARN, and takes the connector's four options in a Flink ``Configuration`` beside the
+AWS client keys. The options keep the legacy consumer's names (``flink.stream.initpos`` ...), read
 from ``KinesisStreamsSourceConfigConstants``; later connector lines rename them.
 """
 
@@ -24,6 +24,7 @@ from pyflink_kinesis.config.consumer import (
     consumer_properties,
 )
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
+from pyflink_kinesis.config.table import NEWER_CONNECTOR_OPTIONS, STREAM, java_key
 from pyflink_kinesis.config.validation import (
     CheckedProperties,
     Problems,
@@ -70,8 +71,8 @@ SOURCE_OPTIONS = KeyTable(
         _option(
             INITIAL_POSITION,
             "STREAM_INITIAL_POSITION",
-            doc="Where to start reading a shard with no checkpointed position; LATEST is the "
-            "time the job's split enumerator starts (AT_TIMESTAMP of that moment).",
+            doc="Where the shards of the job's first shard listing start (later shards: "
+            "TRIM_HORIZON); LATEST reads the open shards from the moment of that listing.",
         ),
         _option(
             INITIAL_TIMESTAMP,
@@ -114,7 +115,7 @@ _NO_EQUIVALENT: tuple[tuple[str, str], ...] = (
     ("flink.stream.describestreamconsumer.", "EFO: this source only polls in connector 4.3.0"),
     ("flink.shard.subscribetoshard.", "EFO: this source only polls in connector 4.3.0"),
     ("flink.shard.getrecords.", "GetRecords is fixed in this source: Kinesis' default limit, "
-     "no pause between calls, the AWS SDK's retries"),
+     "200 ms after an empty answer, the AWS SDK's retries"),
     ("flink.shard.adaptivereads", "GetRecords is fixed in this source (no adaptive reads)"),
     ("flink.shard.getiterator.", "the source retries GetShardIterator with the AWS SDK's "
      "policy, not configurable"),
@@ -171,7 +172,7 @@ def validate_source(settings: SourceSettings, problems: Problems) -> dict[str, s
         problems.add("source_config", mapping_problem(config))
     else:
         checked = check_properties(config, SOURCE_KEYS, problems, _source_unknown_key)
-        check_aws(checked, problems, client="sink")
+        check_aws(checked, problems, client="sink", region_of="the source's stream")
         check_start_position(checked, problems)
     _check_stream(settings, checked, problems)
     if not settings.has_deserialization_schema:
@@ -235,7 +236,25 @@ def _source_unknown_key(checked: CheckedProperties, name: str) -> str:
             f"has no effect on KinesisStreamsSource (connector 4.3.0): {reason}; "
             "pyflink_kinesis.migrate_consumer(...) lists every such key of a consumer config"
         )
+    if name in NEWER_CONNECTOR_OPTIONS:
+        return _newer_connector_problem(name)
     return unknown_key_message(SOURCE_KEYS, name)
+
+
+def _newer_connector_problem(name: str) -> str:
+    """The problem of a 5.x source key (the SQL table's map of them says what 4.3 reads)."""
+    newer = "is a key of the 5.x connector's KinesisStreamsSource"
+    option = NEWER_CONNECTOR_OPTIONS[name]
+    if option == STREAM:
+        return f"{newer}; here the stream is set with set_stream_arn(...) or set_stream_name(...)"
+    key = java_key(option)
+    found = SOURCE_KEYS.find(key)
+    if found is not None:
+        unit = f", in {found.unit}" if found.unit else ""
+        return f"{newer}; this 4.3 source reads {key!r}{unit}"
+    reason = no_equivalent_reason(key)
+    return f"{newer}; connector 4.3.0's source has no equivalent" + (
+        f" ({reason})" if reason else "")
 
 
 @dataclass

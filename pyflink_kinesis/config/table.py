@@ -47,6 +47,11 @@ from pyflink_kinesis.errors import ConfigProblem, KinesisConfigError
 
 Role = Literal["source", "sink", "both"]
 IDENTIFIER = "kinesis"
+# Our table factory: the connector's kinesis table plus options of ours (KEEP_KEY_ORDER). A
+# kinesis table that uses one of them is given this identifier (pyflink_kinesis.table).
+OWN_IDENTIFIER = "pyflink-kinesis"
+OWN_FACTORY = "io.pyflinkkinesis.table.KinesisTableFactory"
+KEEP_KEY_ORDER = "sink.keep-key-order"
 LEGACY_IDENTIFIER = "kinesis-legacy"  # the 5.x connector's name of the table this one calls kinesis
 CONNECTOR = "connector"
 STREAM = "stream"
@@ -235,6 +240,14 @@ TABLE_SINK_KEYS = KeyTable(
             default="|",
             java=JavaRef(KINESIS_OPTIONS, "SINK_PARTITIONER_FIELD_DELIMITER"),
         ),
+        Key(
+            KEEP_KEY_ORDER,
+            ValueType.BOOLEAN,
+            "Write each partition key's records in the order the sink received them, whatever "
+            "Kinesis rejects and however many requests are in flight (our table factory).",
+            default="false",
+            java=JavaRef(OWN_FACTORY, "SINK_KEEP_KEY_ORDER"),
+        ),
         *async_sink_table_options(
             SINK_OPTIONS, KINESIS_OPTIONS, RECORD_MAX_BYTES,
             "Bytes per PutRecords request: from 1 MiB (the largest record a table sink takes) "
@@ -250,6 +263,8 @@ TABLE_SINK_KEYS = KeyTable(
 
 # Every option of a kinesis table, format options aside.
 TABLE_KEYS = KeyTable([*TABLE_COMMON_KEYS.keys, *TABLE_SOURCE_KEYS.keys, *TABLE_SINK_KEYS.keys])
+# The options only our table factory reads.
+OWN_TABLE_OPTIONS = (KEEP_KEY_ORDER,)
 
 _JSON = "org.apache.flink.formats.json.JsonFormatOptions"
 _CSV = "org.apache.flink.formats.csv.CsvFormatOptions"
@@ -548,6 +563,9 @@ class Relabelled(Problems):
     def add(self, key: str, message: str) -> None:
         self._target.add(self._key(key), self._message(message))
 
+    def doubt(self, key: str, message: str) -> None:
+        self._target.doubt(self._key(key), self._message(message))
+
 
 def _check_table(
     config: Mapping[str, object],
@@ -575,7 +593,8 @@ def _check_table(
         {java_key(name): value for name, value in checked.values.items()},
     )
     in_table_names = Relabelled(problems, to_table_names, to_table_names)
-    check_aws(connector, in_table_names, client="sink" if role == "sink" else "consumer")
+    check_aws(connector, in_table_names, client="sink" if role == "sink" else "consumer",
+              region_of="the table's stream")
     if role != "sink":
         _check_source(checked, connector, in_table_names)
     if role != "source":
@@ -654,7 +673,7 @@ def _check_table_keys(
         problems.add(
             CONNECTOR, f"is the 5.x connector's name of this table; 4.3 calls it {IDENTIFIER!r}"
         )
-    elif connector is not None and connector != IDENTIFIER:
+    elif connector is not None and connector not in (IDENTIFIER, OWN_IDENTIFIER):
         problems.add(CONNECTOR, f"{connector!r} is not {IDENTIFIER!r}: these are kinesis options")
     stream = checked.properties.get(STREAM, "")
     if stream.startswith("arn:"):
@@ -763,9 +782,11 @@ class DdlTable:
         )
 
 
-def ddl_tables(sql: str, connector: str = IDENTIFIER) -> list[DdlTable]:
+def ddl_tables(
+    sql: str, connector: str | tuple[str, ...] = (IDENTIFIER, OWN_IDENTIFIER)
+) -> list[DdlTable]:
     """Every ``CREATE TABLE ... WITH (...)`` of ``sql`` whose ``'connector'`` is ``connector``
-    (``'kinesis'``, or ``'firehose'``).
+    (by default ``'kinesis'`` or ours, ``'pyflink-kinesis'``; or ``'firehose'``).
 
     Reads Flink SQL scripts: several statements, ``--`` and ``/* */`` comments, string literals
     with ``''`` escapes, backquoted names, ``TEMPORARY``, ``IF NOT EXISTS``, ``OR REPLACE``.
@@ -778,6 +799,7 @@ def ddl_tables(sql: str, connector: str = IDENTIFIER) -> list[DdlTable]:
     except _SqlError as error:
         raise KinesisConfigError([ConfigProblem(f"line {error.line}", str(error))], "DDL") from None
     problems = Problems("DDL")
+    connectors = (connector,) if isinstance(connector, str) else connector
     tables = []
     for statement in statements:
         try:
@@ -785,7 +807,7 @@ def ddl_tables(sql: str, connector: str = IDENTIFIER) -> list[DdlTable]:
         except _SqlError as error:
             problems.add(f"line {error.line}", str(error))
             continue
-        if table is not None and table.options.get(CONNECTOR) == connector:
+        if table is not None and table.options.get(CONNECTOR) in connectors:
             tables.append(table)
     problems.raise_if_any()
     return tables

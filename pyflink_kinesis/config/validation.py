@@ -2,31 +2,58 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Mapping, Optional
 
 from pyflink_kinesis.config.keys import KeyTable
 from pyflink_kinesis.config.values import parse, to_property_string
-from pyflink_kinesis.errors import ConfigProblem, KinesisConfigError
+from pyflink_kinesis.errors import ConfigProblem, KinesisConfigError, KinesisConfigWarning
 
 MASK = "****"
 
 
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
 class Problems:
-    """The problems found so far in one config, named for the report's header."""
+    """The problems found so far in one config, named for the report's header, and the
+    doubtful settings that work but probably not as meant (warned about, not raised)."""
 
     def __init__(self, subject: str) -> None:
         self.subject = subject
         self._problems: list[ConfigProblem] = []
+        self._doubts: list[ConfigProblem] = []
 
     def add(self, key: str, message: str) -> None:
         """Record that ``key`` has a problem; the message must not contain secret values."""
         self._problems.append(ConfigProblem(key, message))
 
+    def doubt(self, key: str, message: str) -> None:
+        """Record a setting of ``key`` that works but probably not as meant; no secrets."""
+        self._doubts.append(ConfigProblem(key, message))
+
     def raise_if_any(self) -> None:
-        """Raise ``KinesisConfigError`` with every problem recorded, if there is one."""
+        """Warn (``KinesisConfigWarning``, at the user's line) about each doubtful setting,
+        then raise ``KinesisConfigError`` with every problem recorded, if there is one."""
+        for doubt in self._doubts:
+            warnings.warn(
+                f"{self.subject}: {doubt}", KinesisConfigWarning, stacklevel=_user_stacklevel()
+            )
+        self._doubts.clear()
         if self._problems:
             raise KinesisConfigError(self._problems, self.subject)
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning raised by our caller point at the first frame
+    outside this package (the user's line)."""
+    level, frame = 2, sys._getframe(2)
+    while frame.f_back is not None and _PACKAGE in Path(frame.f_code.co_filename).parents:
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 @dataclass
@@ -41,9 +68,10 @@ class CheckedProperties:
     values: dict[str, object] = field(default_factory=dict)
 
 
-def shown(table: KeyTable, key: str, text: str) -> str:
-    """``text`` quoted for a message, or ``****`` when ``key`` holds a secret."""
-    return MASK if table.is_secret(key) else repr(text)
+def shown(table: KeyTable, key: str, value: object) -> str:
+    """``value`` for a message as the user wrote it (``0``, ``'0'``), or ``****`` when ``key``
+    holds a secret."""
+    return MASK if table.is_secret(key) else repr(value)
 
 
 UnknownKeyHook = Callable[[CheckedProperties, str], Optional[str]]
@@ -83,7 +111,7 @@ def check_properties(
         try:
             checked.values[name] = parse(key, text)
         except ValueError as error:
-            problems.add(name, f"{shown(table, name, text)} {error}")
+            problems.add(name, f"{shown(table, name, value)} {error}")
     explain = unknown_key or (lambda _, name: unknown_key_message(table, name))
     for name in unknown:
         message = explain(checked, name)

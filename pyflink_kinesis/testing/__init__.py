@@ -1,28 +1,35 @@
 """Testing helpers: local Kinesis-compatible servers (kinesalite, kinesis-mock) and their use.
 
-Importing this package needs boto3 but not PyFlink; the servers need Node.js and the npm
-packages in ``tools/local-kinesis`` (``make kinesis-server``).
+``LocalKinesis`` (kinesalite) comes from :mod:`pyflink_kinesis.testing.kinesalite`,
+``KinesisMock`` from :mod:`pyflink_kinesis.testing.kinesis_mock`, and what they share from
+:mod:`pyflink_kinesis.testing._server`. Importing this package needs boto3; the servers need
+Node.js and the npm packages in ``tools/local-kinesis`` (``make kinesis-server``).
 """
 
-from pyflink_kinesis.testing.fault_proxy import FaultProxy
-from pyflink_kinesis.testing.local_kinesis import (
+from pyflink_kinesis.testing._server import (
     DEFAULT_REGION,
-    ENV_EXECUTABLE,
-    ENV_KINESIS_MOCK,
-    KINESALITE_VERSION,
-    KINESIS_MOCK_VERSION,
-    KinesaliteNotFoundError,
-    KinesisMock,
-    KinesisMockNotFoundError,
+    LAUNCHERS,
     KinesisRecord,
-    LocalKinesis,
     LocalKinesisError,
     LocalKinesisServer,
     PutResult,
+    RecordsTimeoutError,
+)
+from pyflink_kinesis.testing.fault_proxy import FaultProxy
+from pyflink_kinesis.testing.kinesalite import (
+    ENV_EXECUTABLE,
+    KINESALITE_VERSION,
+    KinesaliteNotFoundError,
+    LocalKinesis,
     QuotaCounters,
     Quotas,
-    RecordsTimeoutError,
     find_kinesalite,
+)
+from pyflink_kinesis.testing.kinesis_mock import (
+    ENV_KINESIS_MOCK,
+    KINESIS_MOCK_VERSION,
+    KinesisMock,
+    KinesisMockNotFoundError,
     find_kinesis_mock,
 )
 
@@ -32,6 +39,7 @@ __all__ = [
     "ENV_KINESIS_MOCK",
     "KINESALITE_VERSION",
     "KINESIS_MOCK_VERSION",
+    "LAUNCHERS",
     "FaultProxy",
     "KinesaliteNotFoundError",
     "KinesisMock",

@@ -31,6 +31,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from pyflink_kinesis.errors import KinesisError
 from pyflink_kinesis.testing import npm
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ _LISTENING_MARKER = "Listening at"
 LAUNCHERS = Path(__file__).resolve().parent / "launchers"
 
 
-class LocalKinesisError(Exception):
+class LocalKinesisError(KinesisError):
     """The local Kinesis server could not be found, started, or did not do what was asked."""
 
 

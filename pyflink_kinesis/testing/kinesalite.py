@@ -23,7 +23,7 @@ Things to know about kinesalite 3.3.3:
 ``LocalKinesis(quotas=Quotas())`` also enforces AWS's per-shard write and read quotas
 (provisioned mode), answering as Kinesis does when they are exceeded; ``set_quotas`` changes them
 on a running server and ``quota_counters`` counts what went through and what was throttled.
-See docs/local-kinesis.md, "AWS quotas".
+See ``pyflink-kinesis docs local-kinesis``, "AWS quotas".
 """
 
 from __future__ import annotations

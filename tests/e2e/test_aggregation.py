@@ -31,6 +31,7 @@ from pyflink.datastream.formats.json import JsonRowSerializationSchema
 
 from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
+from pyflink_kinesis.testing.fault_proxy import FaultProxy
 from tests.e2e.jobs import COPIED, Job, copied, start, start_copy, string_sink, string_sink_builder
 from tests.e2e.test_keyed_writes import (
     KEYS,
@@ -39,6 +40,11 @@ from tests.e2e.test_keyed_writes import (
     PARALLELISM,
     PER_KEY,
     PRODUCED,
+    WHOLE_REQUEST_FAULTS,
+    Placement,
+    assert_in_order_none_lost,
+    faults_report,
+    inject_sink_faults,
     keyed_env,
 )
 from tests.e2e.test_restore import FailOnce
@@ -56,6 +62,10 @@ class SubRecord:
     data: bytes
     shard_id: str
     aggregated: bool
+
+    @property
+    def text(self) -> str:
+        return self.data.decode()
 
     @property
     def hash_key(self) -> int:
@@ -153,7 +163,8 @@ def read_pair(data: bytes) -> tuple[str, int]:
 
 
 def write_aggregated(
-    route: Route, aws_config: dict[str, object], stream: str, **options: Any
+    route: Route, aws_config: dict[str, object], stream: str, keep_key_order: bool = False,
+    max_batch_size: int = 500, **options: Any,
 ) -> None:
     env = keyed_env()
     produced = env.from_collection(PRODUCED, type_info=PAIR)  # one source subtask: in order
@@ -165,6 +176,8 @@ def write_aggregated(
         .set_stream_name(stream)
         .set_max_time_in_buffer_ms(100)
         .set_aggregation(**options)
+        .set_keep_key_order(keep_key_order)
+        .set_max_batch_size(max_batch_size)
     )
     shaped = produced.map(route.shape, output_type=route.output_type).set_parallelism(1)
     if route.keyed:
@@ -236,6 +249,36 @@ def test_one_request_in_flight_keeps_each_keys_order_across_aggregates(
     # flight may reorder them, as for plain records (docs/sink.md): measured, not asserted.
     late = sum(b < a for s in seqs.values() for a, b in zip(s, s[1:]))
     print(f"AGGREGATED | small aggregates | records after a later one of their key: {late}")
+
+
+def test_keep_key_order_writes_each_keys_records_in_order_across_aggregates_through_faults(
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+) -> None:
+    """The test above with ``set_keep_key_order()`` and every fault of the plain ordered sink's
+    test (tests/e2e/test_keyed_writes.py): aggregates throttled whole, failed, reset and delayed
+    requests, 50 requests in flight of 10 aggregates each. Read back one user record at a time,
+    every key's records are in order; an aggregate stored twice (a reset after forwarding)
+    repeats its run of each key's records."""
+    stream = stream_factory(4)
+    route = ROUTES["from-field"]
+    with FaultProxy(local_kinesis.endpoint, seed=31) as proxy:
+        rules = inject_sink_faults(
+            proxy, WHOLE_REQUEST_FAULTS["500, reset after forwarding, throttled request"]
+        )
+        write_aggregated(
+            route, {**aws_config, "aws.endpoint": proxy.endpoint}, stream,
+            keep_key_order=True, max_batch_size=10, max_delay_ms=5, max_size_in_bytes=2048,
+        )
+    records = local_kinesis.read_all(stream)
+    placement = Placement.of(user_records(records), lambda text: read_pair(text.encode()))
+    print(placement.report(
+        f"aggregated, keep_key_order, {len(records)} Kinesis records: {faults_report(rules)}"
+    ))
+    assert_in_order_none_lost(placement)
+    assert len(records) > 40  # each key's records span many aggregates
+    assert all(rule.injected > 0 for rule in rules), rules
 
 
 def consumer(aws_config: dict[str, object], stream: str) -> FlinkKinesisConsumer:

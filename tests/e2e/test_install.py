@@ -3,10 +3,11 @@ of the repository, each installed into an empty virtualenv with pip as a user wo
 ``pyflink-kinesis`` command and a real job against the local Kinesis.
 
 The copy holds what a clone holds (the files git tracks, no build output, no node_modules). The
-wheel build compiles our Java classes with Maven (hatch_build.py); the job uses them
-(``with_metadata``, ``json_field``). Then the installed jar is removed and a job made of the
-connector's classes alone still runs, while ``with_metadata`` names the jar it lacks. Jars
-come from the machine's Maven repository (``make jars`` filled it): downloads are off.
+wheel build compiles our Java classes with Maven (hatch_build.py), which the job uses
+(``with_metadata``, ``json_field``), and carries the docs pages (``pyflink-kinesis docs``).
+Then the installed jar is removed and a job made of the connector's classes alone still runs,
+while ``with_metadata`` names the jar it lacks. Jars come from the machine's Maven repository
+(``make jars`` filled it): downloads are off.
 """
 
 from __future__ import annotations
@@ -99,15 +100,22 @@ def run_job(python: Path, server: LocalKinesis, streams: StreamFactory, *flags: 
 
 
 def check_installed(python: Path, server: LocalKinesis, streams: StreamFactory) -> Path:
-    """``pyflink-kinesis --help`` and a job with our classes; returns the package's folder."""
+    """``pyflink-kinesis --help``, ``docs``, and a job with our classes; returns the package's
+    folder."""
     command = python.parent / "pyflink-kinesis"
     helped = subprocess.run([str(command), "--help"], capture_output=True, text=True,
                             env=fresh_process_environment(), cwd=python.parent)
     assert helped.returncode == 0 and "bundle" in helped.stdout, helped.stderr
+    page = subprocess.run([str(command), "docs", "sink"], capture_output=True, text=True,
+                          env=fresh_process_environment(), cwd=python.parent)
+    assert page.stdout == (REPO / "docs" / "sink.md").read_text(encoding="utf-8"), page.stderr
     report = run_job(python, server, streams)
     package = Path(str(report["package"])).parent
     assert python.parent.parent in package.parents  # the installed copy, not the checkout
     assert (package / "_jars" / "pyflink-kinesis-java-0.1.0.jar").is_file()
+    # The pages `pyflink-kinesis docs` prints, for users without a checkout.
+    assert {path.name for path in (package / "_docs").glob("*.md")} == {
+        "README.md", *(path.name for path in (REPO / "docs").glob("*.md"))}
     return package
 
 
@@ -116,7 +124,7 @@ def test_the_sdist_holds_what_the_wheel_build_needs(dist: Path) -> None:
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"hatch_build.py", "jars/manifest.toml", "jars/pyflink-kinesis-java/pom.xml",
-            "tools/local-kinesis/package-lock.json"} <= names
+            "tools/local-kinesis/package-lock.json", "README.md", "docs/sink.md"} <= names
     assert not any(name.endswith(".jar") or "node_modules" in name for name in names)
 
 

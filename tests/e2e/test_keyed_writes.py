@@ -15,7 +15,8 @@ import json
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import pytest
 from pyflink.common import Configuration, Row, Types
@@ -31,8 +32,25 @@ from pyflink_kinesis import (
     RowFieldSerializationSchema,
 )
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
-from pyflink_kinesis.testing.fault_proxy import FaultProxy, PartialFailure, Rate
+from pyflink_kinesis.testing.fault_proxy import (
+    Delay,
+    Every,
+    Fault,
+    FaultProxy,
+    FaultRule,
+    PartialFailure,
+    Rate,
+    Reset,
+    internal_failure,
+    throttle,
+)
 from tests.e2e.jobs import failing_env, job_failure, start, string_sink_builder
+from tests.e2e.test_restore import (
+    TIMEOUT_S,
+    checkpointed_env,
+    legacy_consumer,
+    wait_for_new_checkpoint,
+)
 
 StreamFactory = Callable[..., str]
 KEYS = [f"customer-{k}" for k in range(7)]
@@ -42,6 +60,8 @@ PARALLELISM = 3
 PRODUCED = [(KEYS[i % len(KEYS)], i // len(KEYS)) for i in range(len(KEYS) * PER_KEY)]
 #: Fewer for the throttling measurements (one of them sends each record on its own).
 THROTTLED_PER_KEY = 60
+#: For the ordered sink under faults: each key's records go one round trip apart.
+ORDERED_PER_KEY = 160
 PAIR = Types.TUPLE([Types.STRING(), Types.INT()])
 NAMED = Types.ROW_NAMED(["customer", "seq"], [Types.STRING(), Types.INT()])
 POSITIONAL = Types.ROW([Types.STRING(), Types.INT()])
@@ -130,6 +150,19 @@ ROUTES = {
 }
 
 
+class Stored(Protocol):
+    """A record read back: a Kinesis record, or a user record taken out of an aggregate."""
+
+    @property
+    def shard_id(self) -> str: ...
+
+    @property
+    def partition_key(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
 @dataclass
 class Placement:
     """Where each key's records landed and in which order, from a stream read back."""
@@ -139,7 +172,7 @@ class Placement:
     seqs: dict[str, list[int]]
 
     @staticmethod
-    def of(records: Iterable[KinesisRecord], read: Callable[[str], tuple[str, int]]) -> Placement:
+    def of(records: Iterable[Stored], read: Callable[[str], tuple[str, int]]) -> Placement:
         placement = Placement(defaultdict(set), defaultdict(set), defaultdict(list))
         for record in records:  # shard by shard, each in sequence order
             key, seq = read(record.text)
@@ -158,13 +191,41 @@ class Placement:
                 highest = max(highest, seq)
         return late
 
+    def first_copies(self) -> dict[str, list[int]]:
+        """Each key's records in the order their first copies were written."""
+        return {key: list(dict.fromkeys(seqs)) for key, seqs in self.seqs.items()}
+
+    def copies(self) -> int:
+        """Records written more than once (at-least-once), counted once per extra copy."""
+        return sum(len(seqs) - len(set(seqs)) for seqs in self.seqs.values())
+
+    def keys_out_of_order(self, first_copies: bool = False) -> int:
+        """Keys with a record written after a record of theirs produced later; with
+        ``first_copies``, counting only the first copy of each record."""
+        keys = self.first_copies() if first_copies else self.seqs
+        return sum(
+            any(seq < highest for seq, highest in zip(seqs[1:], _running_max(seqs)))
+            for seqs in keys.values()
+        )
+
     def report(self, run: str) -> str:
         one_shard = sum(len(shards) == 1 for shards in self.shards.values())
         return (
             f"KEYED | {run} | keys in one shard: {one_shard}/{len(self.shards)} | "
             f"records {sum(len(s) for s in self.seqs.values())} | "
-            f"written out of order: {self.out_of_order()}"
+            f"written out of order: {self.out_of_order()} | keys out of order: "
+            f"{self.keys_out_of_order()} ({self.keys_out_of_order(first_copies=True)} counting "
+            f"first copies only) | copies: {self.copies()}"
         )
+
+
+def _running_max(seqs: list[int]) -> list[int]:
+    """For each position, the highest of the values up to and including it."""
+    highest, result = -1, []
+    for seq in seqs:
+        highest = max(highest, seq)
+        result.append(highest)
+    return result
 
 
 def write_keyed(route: Route, aws_config: dict[str, object], stream: str,
@@ -267,6 +328,200 @@ def test_keys_keep_their_shard_under_throttling_and_order_needs_one_record_per_r
         assert placement.out_of_order() == 0
 
 
+#: What the ordered sink meets in each job, besides throttled entries and delays: whole
+#: requests failing, each kind at most once per rule. The SDK tries a request 4 times and a
+#: reset on the 4th fails the job, so no job has more than 3 such faults.
+WHOLE_REQUEST_FAULTS: dict[str, Sequence[Fault]] = {
+    "500, reset after forwarding, throttled request": (
+        internal_failure(), Reset(after_forward=True), throttle(),
+    ),
+    "reset before and after forwarding": (Reset(), Reset(after_forward=True)),
+}
+
+
+def inject_sink_faults(proxy: FaultProxy, whole_request: Sequence[Fault]) -> list[FaultRule]:
+    """Every fault a PutRecords caller meets: a fifth of the requests get 30% of their entries
+    throttled, some are delayed (so later requests overtake them), and the ``whole_request``
+    faults fail one request each."""
+    rules = [
+        proxy.inject(PartialFailure(entry_rate=0.3), operation="PutRecords", when=Rate(0.2)),
+        proxy.inject(Delay(0.2), operation="PutRecords", when=Rate(0.05), limit=10),
+    ]
+    for index, fault in enumerate(whole_request):
+        rules.append(
+            proxy.inject(fault, operation="PutRecords", when=Every(5 + index), limit=1)
+        )
+    return rules
+
+
+def faults_report(rules: Sequence[FaultRule]) -> str:
+    return ", ".join(
+        f"{type(r.fault).__name__}"
+        + (f"[{r.fault.error_type}]" if hasattr(r.fault, "error_type") else "")
+        + (" after forwarding" if getattr(r.fault, "after_forward", False) else "")
+        + f" {r.injected}x"
+        + (f" ({r.failed_entries} entries)" if r.failed_entries else "")
+        for r in rules
+    )
+
+
+def assert_in_order_none_lost(placement: Placement, per_key: int = PER_KEY) -> None:
+    """Every record of every key is there, and the first copy of each comes before every later
+    record of its key (a request stored twice repeats its records after them)."""
+    assert sorted(placement.seqs) == KEYS
+    assert placement.first_copies() == {key: list(range(per_key)) for key in KEYS}
+
+
+@dataclass(frozen=True)
+class OrderedCase:
+    """The ordered sink under faults: requests in flight, batch size, the whole-request faults."""
+
+    in_flight: int
+    batch: int
+    faults: str
+
+
+ORDERED = {
+    "50-in-flight": OrderedCase(50, 500, "500, reset after forwarding, throttled request"),
+    "5-in-flight-batches-of-20": OrderedCase(5, 20, "reset before and after forwarding"),
+}
+
+
+@pytest.mark.parametrize("case", ORDERED.values(), ids=ORDERED.keys())
+def test_keep_key_order_writes_each_keys_records_in_order_through_every_fault(
+    case: OrderedCase,
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+) -> None:
+    """``set_keep_key_order()``, after a Python map and ``key_by``: throttled entries, failed,
+    reset and delayed requests, and requests in flight together (the faults that reorder the
+    connector's sink, above). Every key's records are written in order; a request sent again
+    after a reset may store its records twice, next to each other."""
+    route = ROUTES["from-field-by-name"]
+    stream = stream_factory(4)
+    with FaultProxy(local_kinesis.endpoint, seed=23) as proxy:
+        rules = inject_sink_faults(proxy, WHOLE_REQUEST_FAULTS[case.faults])
+        write_keyed(
+            route, {**aws_config, "aws.endpoint": proxy.endpoint}, stream, ORDERED_PER_KEY,
+            max_in_flight_requests=case.in_flight, max_batch_size=case.batch,
+            keep_key_order=True,
+        )
+    placement = Placement.of(local_kinesis.read_all(stream), route.read)
+    print(placement.report(
+        f"keep_key_order, max_in_flight_requests={case.in_flight}, "
+        f"max_batch_size={case.batch}: {faults_report(rules)}"
+    ))
+    assert_in_order_none_lost(placement, ORDERED_PER_KEY)
+    assert placement.keys_out_of_order() == 0  # a plain record's copy comes right after it
+    assert all(rule.injected > 0 for rule in rules), rules
+    assert all(len(shards) == 1 for shards in placement.shards.values())
+
+
+def runs(seqs: list[int]) -> list[list[int]]:
+    """``seqs`` cut into rising runs: wherever a record comes again, or after a later one."""
+    cut: list[list[int]] = []
+    for seq in seqs:
+        if not cut or seq <= cut[-1][-1]:
+            cut.append([])
+        cut[-1].append(seq)
+    return cut
+
+
+class FailWhenArmed(MapFunction):  # type: ignore[misc]
+    """Passes records on; once ``armed`` exists, raises on the next record, once across
+    restarts (``failed`` marks it)."""
+
+    def __init__(self, armed: str, failed: str) -> None:
+        self.armed = armed
+        self.failed = failed
+
+    def map(self, value: str) -> str:
+        if Path(self.armed).exists():
+            try:
+                Path(self.failed).touch(exist_ok=False)
+            except FileExistsError:
+                return value
+            raise RuntimeError(f"injected failure at record {value}")
+        return value
+
+
+def test_keep_key_order_after_a_restore_writes_again_in_order_what_came_after_the_checkpoint(
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+    tmp_path: Path,
+) -> None:
+    """Kinesis -> a Python map that fails once -> key_by -> ordered sink, checkpointed every
+    500 ms. Half of each key's records are written and checkpointed; while the next part is
+    being written (the sink holds a backlog, in its state at each checkpoint) the job fails
+    and restarts from its last checkpoint. Each key's records are all there, their first
+    copies in order, followed at most by one repeated run (what was written between the
+    checkpoint and the failure), in order too."""
+    source, out = stream_factory(4), stream_factory(4)
+    half, last = PER_KEY // 2, PER_KEY - 10
+    parts = [
+        [(json.dumps({"customer": key, "seq": seq}), key) for key, seq in PRODUCED
+         if low <= seq < high]
+        for low, high in ((0, half), (half, last), (last, PER_KEY))
+    ]
+    checkpoints, armed, failed = (
+        tmp_path / "checkpoints", tmp_path / "armed", tmp_path / "failed"
+    )
+    env = checkpointed_env(checkpoints, **{
+        "restart-strategy.type": "fixed-delay",
+        "restart-strategy.fixed-delay.attempts": "3",
+        "restart-strategy.fixed-delay.delay": "1 s",
+    })
+    sink = (
+        KinesisStreamsSink.builder()
+        .set_kinesis_client_properties(aws_config)
+        .set_serialization_schema(JsonRowSerializationSchema.builder().with_type_info(NAMED).build())
+        .set_partition_key_generator(PartitionKeyGenerator.from_field("customer"))
+        .set_stream_name(out)
+        .set_max_time_in_buffer_ms(100)
+        .set_keep_key_order()
+        .build()
+    )
+    legacy_consumer(env, aws_config, source).map(
+        FailWhenArmed(str(armed), str(failed)), output_type=Types.STRING()
+    ).map(
+        lambda text: Row(customer=json.loads(text)["customer"], seq=json.loads(text)["seq"]),
+        output_type=NAMED,
+    ).key_by(lambda row: row.customer).sink_to(sink)
+
+    def put(part: list[tuple[str, str]]) -> None:
+        local_kinesis.put_records(source, [text for text, _ in part], [key for _, key in part])
+
+    def written(count: int) -> Placement | None:
+        """What ``out`` holds, once it holds ``count`` distinct records."""
+        placement = Placement.of(local_kinesis.read_all(out), _read_payload)
+        distinct = sum(len(set(seqs)) for seqs in placement.seqs.values())
+        return placement if distinct >= count else None
+
+    put(parts[0])
+    job = start(env, "ordered restore")
+    try:
+        job.wait_for(lambda: written(len(parts[0])), TIMEOUT_S, "the first half")
+        wait_for_new_checkpoint(job, checkpoints)
+        put(parts[1])
+        job.wait_for(lambda: written(len(parts[0]) + 100), TIMEOUT_S, "the next part begun")
+        armed.touch()
+        put(parts[2])  # the map fails on the first of these
+        placement = job.wait_for(lambda: written(len(PRODUCED)), TIMEOUT_S, "every record")
+    finally:
+        job.cancel()
+    cut = {key: runs(seqs) for key, seqs in placement.seqs.items()}
+    repeated = {key: (r[1][0], r[1][-1]) for key, r in cut.items() if len(r) > 1}
+    print(placement.report("keep_key_order, failure + restart from a checkpoint")
+          + f" | repeated runs (first, last seq): {repeated}")
+    assert failed.exists()  # the failure was injected
+    assert_in_order_none_lost(placement)
+    assert all(len(key_runs) <= 2 for key_runs in cut.values()), cut
+    # Restored from a checkpoint after the first half, not from the stream's start.
+    assert all(first >= half for first, _ in repeated.values()), repeated
+
+
 class TagSubtask(MapFunction):  # type: ignore[misc]
     """Prefixes each record with the index of the subtask that handled it: ``<index>|<seq>``."""
 
@@ -349,6 +604,44 @@ def test_sql_fixed_partitioner_gives_one_key_per_sink_subtask(
         ids = [json.loads(r.text)["id"] for r in records]
         assert len({r.shard_id for r in records}) == 1
         assert ids == sorted(ids)  # each subtask's records in the order it wrote them
+
+
+def test_sql_keep_key_order_writes_each_keys_records_in_order_through_every_fault(
+    local_kinesis: LocalKinesis, stream_factory: StreamFactory
+) -> None:
+    """``'sink.keep-key-order' = 'true'`` on a kinesis table keyed by a column (PARTITIONED BY):
+    the faults of the DataStream test, the same order."""
+    stream = stream_factory(4)
+    per_key = 100
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    t_env.get_config().set("python.executable", sys.executable)
+    t_env.get_config().set("parallelism.default", "1")  # the records reach the sink in order
+    t_env.execute_sql(
+        f"CREATE TABLE numbers (id BIGINT) WITH ('connector' = 'datagen', "
+        f"'fields.id.kind' = 'sequence', 'fields.id.start' = '0', "
+        f"'fields.id.end' = '{len(KEYS) * per_key - 1}')"
+    )
+    with FaultProxy(local_kinesis.endpoint, seed=41) as proxy:
+        rules = inject_sink_faults(
+            proxy, WHOLE_REQUEST_FAULTS["500, reset after forwarding, throttled request"]
+        )
+        t_env.execute_sql(f"""
+            CREATE TABLE keyed (customer STRING, seq BIGINT) PARTITIONED BY (customer) WITH (
+              'connector' = 'kinesis', 'stream' = '{stream}', 'format' = 'json',
+              'aws.region' = '{local_kinesis.region}', 'aws.endpoint' = '{proxy.endpoint}',
+              'aws.credentials.provider' = 'BASIC', 'aws.credentials.basic.accesskeyid' = 'k',
+              'aws.credentials.basic.secretkey' = 's', 'sink.flush-buffer.timeout' = '100',
+              'sink.batch.max-size' = '20', 'sink.keep-key-order' = 'true')""")
+        t_env.execute_sql(
+            f"INSERT INTO keyed SELECT CONCAT('customer-', CAST(id % {len(KEYS)} AS STRING)), "
+            f"id / {len(KEYS)} FROM numbers"
+        ).wait()
+    placement = Placement.of(local_kinesis.read_all(stream), _read_payload)
+    print(placement.report(f"SQL 'sink.keep-key-order': {faults_report(rules)}"))
+    assert_in_order_none_lost(placement, per_key)
+    assert placement.keys_out_of_order() == 0
+    assert all(rule.injected > 0 for rule in rules), rules
+    assert all(keys == {key} for key, keys in placement.partition_keys.items())
 
 
 def test_per_key_order_holds_from_input_stream_to_output_stream(

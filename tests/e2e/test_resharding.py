@@ -3,47 +3,46 @@ kinesalite, UpdateShardCount on kinesis-mock.
 
 A producer thread writes one ``<key>:<n>`` record per key every 200 ms (``n`` counts that key's
 records from 0), one PutRecords call per round and no key twice in a call, so each key's records
-are in the stream in order even when the call is retried. It keeps writing through every reshard,
-and starts well before the job: the first reshard happens before the job starts, so the job
-begins at TRIM_HORIZON over closed parents that still hold records, and reads slowly enough
-(``flink.shard.getrecords.maxrecordcount``) to be behind when the next reshard happens. The job
-(parallelism 2, a checkpoint every 2 s, Python bundles that only a checkpoint ends) reads with
-the polling consumer (for UpdateShardCount also with enhanced fan-out) and, in the same job,
-with the FLIP-27 ``KinesisStreamsSource``; a Python map tags each record with the task's
-attempt, then the records are keyed by partition key into ``ArrivalOrder``, which appends how
-many records of the key it saw before (``<key>:<n>@<attempt>|<i>``). Read back with boto3, the
-output shows whether anything was lost or duplicated, and, sorting each key's lines by ``i``,
-whether the job saw each key's records in the order they were written, across parent and child
-shards (the tests of ``test_shard_assignment.py`` and ``test_efo.py`` reshard between batches;
-these do it under load).
+are in the stream in order even when the call is retried. It keeps writing through every reshard.
+The jobs key the records by partition key into ``ArrivalOrder``, which appends how many records
+of the key it saw before (``<key>:<n>|<i>``). Read back with boto3, the output shows whether
+anything was lost or duplicated, and, sorting each key's lines by ``i``, whether the job saw each
+key's records in the order they were written, across parent and child shards (the tests of
+``test_shard_assignment.py`` and ``test_efo.py`` reshard between batches; these do it under load).
 
-Asserted: nothing lost or duplicated, each key's records from any one shard in the order
-written, and for ``FlinkKinesisConsumer`` each key's records in the order written across
-parents and children: our consumer reads a child shard only after its parents are read to their
-end and, when another subtask read a parent, after a checkpoint that followed the parent's last
-record completed (docs/consumer.md, "Resharding"). For the FLIP-27 source per-key order across a
-reshard is reported (``ORDER_NOT_KEPT``), not asserted. A failure in the middle of a reshard
-restarts the consumer's job from its last checkpoint; order holds through it too.
+Under load, the polling consumer (for UpdateShardCount also with enhanced fan-out) and our FLIP-27
+``KinesisStreamsSource`` read side by side in one job, and the job is behind when the shards
+change: the producer starts before the job and the first reshard happens before it starts, so
+the job begins at TRIM_HORIZON over closed parents that still hold records, and the consumer
+reads slowly enough (``flink.shard.getrecords.maxrecordcount``) to be behind at the next
+reshard. Parallelism 2, a Python map before ``key_by``, and a checkpoint every 2 s with Python
+bundles that only a checkpoint ends: both readers hand out a child shard read on another subtask
+than its parents only after a checkpoint taken once the parents were read to their end, and
+until then the parents' last records can wait in a bundle.
 
-The UpdateShardCount test reads with both too. On kinesis-mock, connector 4.3.0's own FLIP-27
-split reader fails the job once it reads a closed shard whose last records are still unread
-(``CLOSED_SHARD_FAILS_SOURCE``, fixed upstream by FLINK-36427 in 5.0.0); our
-``TypedKinesisStreamsSource`` reads shards with ``PausableShardSplitReader``, which drops a
+Asserted: nothing lost or duplicated, and each key's records in the order written, within a
+shard and across parents and children, end to end, for both readers.
+
+More tests: a failure in the middle of a split for the consumer; for the source, a stream split
+and merged before the job, read from TRIM_HORIZON, AT_TIMESTAMP and LATEST (closed parents still
+holding records), and a failure and a stop-with-savepoint/restore in the middle of a split and a
+merge, with records flowing. ``RESHARD_REPEAT=5`` runs each test of this module 5 times in a row
+(by hand; CI runs each once).
+
+On kinesis-mock, connector 4.3.0's own FLIP-27 split reader fails the job once it reads a closed
+shard whose last records are still unread (``CLOSED_SHARD_FAILS_SOURCE``, fixed upstream by
+FLINK-36427 in 5.0.0); our source reads shards with ``PausableShardSplitReader``, which drops a
 finished shard. The last test shows it on a stream resharded before the job.
-
-``PYFLINK_KINESIS_REPEAT=5`` runs every test here 5 times (order depends on timing).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
@@ -51,14 +50,9 @@ import botocore.exceptions
 import pytest
 from pyflink.common import Configuration, JobStatus, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import (
-    DataStream,
-    MapFunction,
-    RuntimeContext,
-    StreamExecutionEnvironment,
-)
+from pyflink.datastream import DataStream, MapFunction, StreamExecutionEnvironment
 
-from pyflink_kinesis import FlinkKinesisConsumer
+from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSource
 from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServer
 from tests.e2e.jobs import (
     ArrivalOrder,
@@ -68,27 +62,25 @@ from tests.e2e.jobs import (
     string_sink,
     wait_for_new_checkpoint,
 )
+from tests.e2e.test_restore import checkpointed_env
 
 T = TypeVar("T")
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 180.0
 ROUND_S = 0.2
 HASH_SPACE = 2**128
-CHECKPOINT_MS = 2000
-#: Rounds the producer writes before the job starts, before and after the first reshard.
+CHECKPOINT_MS = 500
+#: The checkpoint interval of the jobs under load; Python bundles end only at checkpoints there.
+UNDER_LOAD_CHECKPOINT_MS = 2000
+#: Rounds the producer writes before the first reshard, and again before the job starts.
 ROUNDS_AHEAD = 10
 #: The consumer reads at most this many records per GetRecords call (one call per 200 ms and
-#: shard), so it is still behind when the stream is resharded while it runs.
+#: shard) under load, so it is still behind when the stream is resharded while it runs.
 RECORDS_PER_CALL = "25"
-# Why a key's records can come out of order across a reshard with the FLIP-27 source (checked
-# against the connector's v4.3 sources): its enumerator assigns every newly discovered shard at
-# once, reading it from its earliest record, without waiting until the parent shards are read
-# to their end. (The newer KinesisStreamsSource of connector 5.x waits for the parents, see its
-# "Record ordering".)
-ORDER_NOT_KEPT = (
-    "KinesisStreamsSource (connector 4.3.0) reads child shards while their parents still have "
-    "unread records, so a key's records from a child can overtake those left in the parent"
-)# Why connector 4.3.0's KinesisStreamsSource fails on kinesis-mock (checked against the connector's
+#: ``RESHARD_REPEAT=5 pytest tests/e2e/test_resharding.py -k ...`` runs each test 5 times.
+REPEAT = int(os.environ.get("RESHARD_REPEAT", "1"))
+repeated = pytest.mark.parametrize("run", range(1, REPEAT + 1), ids=lambda run: f"run{run}")
+# Why connector 4.3.0's KinesisStreamsSource fails on kinesis-mock (checked against the connector's
 # v4.3.0 sources): kinesis-mock answers the GetRecords call that reaches a closed shard's end with
 # the last records AND no NextShardIterator (the API allows it; kinesalite sends the last records
 # with an iterator, then an empty answer without one). PollingKinesisShardSplitReader.fetch
@@ -139,13 +131,12 @@ class FlowingProducer(threading.Thread):
             self._error = exc
 
     @contextmanager
-    def paused(self) -> Iterator[int]:
-        """Hold the producer (after the round it is writing) inside the block; yields the
-        number of the round it writes next."""
+    def paused(self) -> Iterator[None]:
+        """Hold the producer (after the round it is writing) inside the block."""
         with self._round_lock:
             self._paused = True
         try:
-            yield self._rounds
+            yield
         finally:
             self._paused = False
 
@@ -185,9 +176,10 @@ class FlowingProducer(threading.Thread):
         written = len(self.records) + rounds * len(self.keys)
         wait_for(lambda: len(self.records) >= written or None, f"{rounds} more rounds")
 
-    def first_round(self) -> list[str]:
-        """The first round of records (written before the job started)."""
-        return self.records[: len(self.keys)]
+    def first_round(self, job: Job) -> list[str]:
+        """The first round of records, once written."""
+        return job.wait_for(lambda: self.records[: len(self.keys)] or None, TIMEOUT_S,
+                            "the producer's first round")
 
     def halt(self) -> None:
         """Stop writing and wait for the thread."""
@@ -217,38 +209,24 @@ def keys_by_range(bounds: Sequence[int], per_range: int) -> list[str]:
     return [key for i in sorted(found) for key in found[i]]
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """``PYFLINK_KINESIS_REPEAT=<n>`` runs each test of this module n times (ids ``run0``...)."""
-    repeat = int(os.environ.get("PYFLINK_KINESIS_REPEAT", "1"))
-    if repeat > 1:
-        metafunc.fixturenames.append("repeat_run")
-        metafunc.parametrize("repeat_run", range(repeat), ids=lambda run: f"run{run}")
-
-
-def checkpointing(env: StreamExecutionEnvironment) -> StreamExecutionEnvironment:
-    """``env`` with a checkpoint every ``CHECKPOINT_MS``, and Python bundles that only a
-    checkpoint ends: records wait in the Python map until the next checkpoint, so those of a
-    parent can still be in flight when its child's are read (the consumer waits for a checkpoint
-    after the parent's last record before it reads a child on another subtask)."""
-    config = Configuration()
-    config.set_string("python.fn-execution.bundle.time", str(10 * CHECKPOINT_MS))
-    env.configure(config)
-    env.enable_checkpointing(CHECKPOINT_MS)
-    return env
-
-
 def start_order_job(
     env: StreamExecutionEnvironment,
     aws: dict[str, object],
     source: str,
     out: str,
     flip27_out: str | None = None,
-    tag: AttemptTag | None = None,
+    fail: FailWhenAsked | None = None,
     consumer_config: dict[str, str] | None = None,
 ) -> Job:
-    """Start source -> ``tag`` (Python map) -> key_by(partition key) -> ArrivalOrder -> sink,
-    discovering new shards every second; with ``flip27_out``, the same from a
-    ``KinesisStreamsSource`` to that stream, in the same job."""
+    """Start the consumer (TRIM_HORIZON, 25 records per GetRecords call) -> a Python map
+    (``fail``, if given) -> key_by(partition key) -> ArrivalOrder -> sink, discovering new shards
+    every second, checkpointing every ``UNDER_LOAD_CHECKPOINT_MS`` with Python bundles that only
+    a checkpoint ends; with ``flip27_out``, the same from a ``KinesisStreamsSource`` to that
+    stream, in the same job."""
+    bundles = Configuration()
+    bundles.set_string("python.fn-execution.bundle.time", str(10 * UNDER_LOAD_CHECKPOINT_MS))
+    env.configure(bundles)
+    env.enable_checkpointing(UNDER_LOAD_CHECKPOINT_MS)
     config = {
         **aws,
         "flink.stream.initpos": "TRIM_HORIZON",
@@ -257,71 +235,33 @@ def start_order_job(
     }
     consumer = FlinkKinesisConsumer(source, SimpleStringSchema(),
                                     {**config, **(consumer_config or {})})
-    order_records(env.add_source(consumer, "kinesis"), aws, out, tag or AttemptTag())
+    order_records(env.add_source(consumer, "kinesis"), aws, out, fail)
     if flip27_out is not None:
         flip27 = flip27_source({**aws, "flink.shard.discovery.intervalmillis": "1000"}, source)
         records = env.from_source(flip27, WatermarkStrategy.no_watermarks(), "flip-27")
-        order_records(records, aws, flip27_out, AttemptTag())
+        order_records(records, aws, flip27_out)
     return start(env, "resharding under load")
 
 
-class AttemptTag(MapFunction):  # type: ignore[misc]
-    """Appends ``@<attempt>``, the task's execution attempt (0, then 1 after a restart).
-
-    With ``fail_at``: once that file exists, raises at the first record it names (one a line),
-    once in all (``marker`` is created first). The file lets a test name records only known
-    once the job runs."""
-
-    def __init__(self, fail_at: Path | None = None, marker: Path | None = None) -> None:
-        self.fail_at = fail_at
-        self.marker = marker
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        self.attempt = runtime_context.get_attempt_number()
-        self.targets: set[str] = set()
-
-    def map(self, value: str) -> str:
-        if self.fail_at is not None and self.marker is not None and not self.marker.exists():
-            if not self.targets and self.fail_at.exists():
-                self.targets = set(self.fail_at.read_text().split())
-            if value in self.targets:
-                self.marker.touch()
-                raise RuntimeError(f"injected failure at record {value}")
-        return f"{value}@{self.attempt}"
-
-
-def order_records(records: DataStream, aws: dict[str, object], out: str, tag: AttemptTag) -> None:
-    """``tag`` -> key_by(partition key) -> ArrivalOrder -> sink to ``out``."""
+def order_records(records: DataStream, aws: dict[str, object], out: str,
+                  fail: FailWhenAsked | None = None) -> None:
+    """A Python map (``fail``, or one passing records on) -> key_by(partition key) ->
+    ArrivalOrder -> sink to ``out``."""
     (
-        records.map(tag, output_type=Types.STRING())
+        records.map(fail or (lambda r: r), output_type=Types.STRING())
         .key_by(lambda r: r.split(":")[0], key_type=Types.STRING())
         .process(ArrivalOrder(), output_type=Types.STRING())
         .sink_to(string_sink(aws, out))
     )
 
 
-@dataclass(frozen=True)
-class Line:
-    """One output line: the record ``<key>:<n>``, its place among its key's records as the job
-    saw them, and the attempt that read it."""
-
-    text: str
-    arrival: int
-    attempt: int
-
-
-def read_lines(server: LocalKinesisServer, out: str) -> list[Line]:
-    lines = []
-    for record in server.read_all(out):
-        tagged, arrival = record.text.split("|")
-        text, attempt = tagged.split("@")
-        lines.append(Line(text, int(arrival), int(attempt)))
-    return lines
-
-
 def read_output(server: LocalKinesisServer, out: str) -> list[tuple[str, int]]:
     """The job's output as (``<key>:<n>``, arrival) pairs."""
-    return [(line.text, line.arrival) for line in read_lines(server, out)]
+    pairs = []
+    for record in server.read_all(out):
+        text, arrival = record.text.split("|")
+        pairs.append((text, int(arrival)))
+    return pairs
 
 
 def wait_for_output(job: Job, server: LocalKinesisServer, out: str, records: Iterable[str],
@@ -382,20 +322,16 @@ def finish(
 
 
 def check(what: str, produced: list[str], output: list[tuple[str, int]],
-          producer: FlowingProducer, order_kept: bool, restarted: bool = False) -> None:
-    """Nothing lost or duplicated, each key's records from any one shard in the order written;
-    with ``order_kept``, each key's records in the order written across parents and children
-    too, else that order is reported (``ORDER_NOT_KEPT``). After a restart (``restarted``) a
-    record may be written twice (the sink is at-least-once), but with the same arrival: the
-    keyed state was restored with the positions it belongs to."""
-    lines = Counter(output)
-    seen = Counter(text for text, _ in (lines if restarted else output))
-    problems = out_of_order(list(lines), producer.shard_of)
+          producer: FlowingProducer) -> None:
+    """Nothing lost or duplicated, and each key's records in the order written, within a shard
+    and across parent and child shards; prints the numbers and every key whose order broke."""
+    seen = Counter(text for text, _ in output)
+    problems = out_of_order(output, producer.shard_of)
     late = sum(int(problem.split(" came after ")[1].split(" ")[0]) for problem in problems)
     print(
         f"{what}: produced {len(produced)}, read {len(output)}, "
         f"lost {len(set(produced) - set(seen))}, "
-        f"duplicated {len(output) - len(produced)}, "
+        f"duplicated {sum(c - 1 for c in seen.values())}, "
         f"shards written {len(set(producer.shard_of.values()))}, "
         f"calls retried {producer.retried_calls}, keys out of order {len(problems)} "
         f"of {len(producer.keys)}, records overtaken {late}"
@@ -403,12 +339,13 @@ def check(what: str, produced: list[str], output: list[tuple[str, int]],
     for problem in problems:
         print(f"  {problem}")
     assert seen == Counter(produced)
-    assert order_broken_within_a_shard(list(lines), producer.shard_of) == []
-    if order_kept:
-        assert problems == [], problems
+    assert order_broken_within_a_shard(output, producer.shard_of) == []
+    assert problems == [], problems
 
 
+@repeated
 def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order(
+    run: int,
     env: StreamExecutionEnvironment,
     local_kinesis: LocalKinesis,
     stream_factory: StreamFactory,
@@ -425,9 +362,9 @@ def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order(
     job: Job | None = None
     try:
         low, high = split_before_the_job(local_kinesis, source, first, quarter, producer)
-        job = start_order_job(checkpointing(env), aws_config, source, out, flip27_out)
+        job = start_order_job(env, aws_config, source, out, flip27_out)
         job.wait_running()
-        wait_for_output(job, local_kinesis, out, producer.first_round(), "the first round")
+        wait_for_output(job, local_kinesis, out, producer.first_round(job), "the first round")
 
         # The upper child and the second original shard are adjacent: merge them.
         kinesis.merge_shards(StreamName=source, ShardToMerge=high, AdjacentShardToMerge=second)
@@ -448,10 +385,10 @@ def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order(
             job.cancel()
 
     assert set(producer.shard_of.values()) == {first, second, low, high, merged}
-    check("split + merge under load, FlinkKinesisConsumer", produced, output, producer,
-          order_kept=True)
-    check("split + merge under load, KinesisStreamsSource", produced, flip27_output, producer,
-          order_kept=False)
+    check(f"run {run} split + merge under load, FlinkKinesisConsumer", produced, output,
+          producer)
+    check(f"run {run} split + merge under load, KinesisStreamsSource", produced, flip27_output,
+          producer)
 
 
 def split_before_the_job(kinesis: LocalKinesis, source: str, shard: str, at: int,
@@ -478,59 +415,54 @@ def split(kinesis: LocalKinesis, source: str, shard: str, at: int) -> tuple[str,
     return low["ShardId"], high["ShardId"]
 
 
+@repeated
 def test_a_failure_in_the_middle_of_a_split_restarts_the_consumer_in_order(
+    run: int,
     local_kinesis: LocalKinesis,
     stream_factory: StreamFactory,
     aws_config: dict[str, object],
     tmp_path: Path,
 ) -> None:
-    """The job fails at the first record of a child, just after its parent was read to its
-    end (the other child may still wait), and restarts from its last checkpoint: nothing lost,
-    every record counted once in the keyed state, order kept, and the parent not read again
-    from its start."""
+    """The consumer's job fails at the first record after a split, once its parent was read to
+    its end (the children may still wait), and restarts from its last checkpoint: every record
+    comes out, each key in order with ``ArrivalOrder``'s restored count, replays repeating lines
+    exactly (so no finished parent was read again and no child overtook its parent)."""
     source, out = stream_factory(2), stream_factory(1)
     half = HASH_SPACE // 2
     keys = keys_by_range([0, half // 2, half, HASH_SPACE], per_range=2)
     first = min(s["ShardId"] for s in local_kinesis.list_shards(source))
-    checkpoints, fail_at, marker = (tmp_path / n for n in ("checkpoints", "fail-at", "failed"))
-    config = Configuration()
-    config.set_string("python.executable", sys.executable)
-    config.set_string("execution.checkpointing.dir", checkpoints.as_uri())
-    config.set_string("restart-strategy.type", "fixed-delay")
-    config.set_string("restart-strategy.fixed-delay.attempts", "2")
-    config.set_string("restart-strategy.fixed-delay.delay", "1 s")
-    env = StreamExecutionEnvironment.get_execution_environment(config)
-    env.set_parallelism(2)
+    ask, done = tmp_path / "fail-now", tmp_path / "failed"
+    checkpoints = tmp_path / "checkpoints"
+    env = checkpointed_env(checkpoints, **{
+        "restart-strategy.type": "fixed-delay",
+        "restart-strategy.fixed-delay.attempts": "2",
+        "restart-strategy.fixed-delay.delay": "1 s",
+    })
 
     producer = FlowingProducer(local_kinesis, source, keys)
     producer.start()
     job: Job | None = None
     try:
         producer.wait_rounds(ROUNDS_AHEAD)
-        job = start_order_job(checkpointing(env), aws_config, source, out,
-                              tag=AttemptTag(fail_at, marker))
-        wait_for_output(job, local_kinesis, out, producer.first_round(), "the first round")
+        job = start_order_job(env, aws_config, source, out,
+                              fail=FailWhenAsked(str(ask), str(done)))
+        wait_for_output(job, local_kinesis, out, producer.first_round(job), "the first round")
         wait_for_new_checkpoint(job, checkpoints, TIMEOUT_S)
-        with producer.paused() as next_round:
+        with producer.paused():  # the job reads the parent to its end meanwhile
             children = split(local_kinesis, source, first, half // 2)
-            in_first = {text.split(":")[0] for text, shard in producer.shard_of.items()
-                        if shard == first}
-            fail_at.write_text("\n".join(f"{key}:{next_round}" for key in sorted(in_first)))
+            wait_for_output(job, local_kinesis, out, producer.records, "the parent's last records")
+            ask.touch()
         producer.wait_until_written_to(set(children), job)
-        job.wait_for(lambda: any(line.attempt == 1 for line in read_lines(local_kinesis, out))
-                     or None, TIMEOUT_S, "records read after the restart")
+        job.wait_for(lambda: done.exists() or None, TIMEOUT_S, "the injected failure")
+        time.sleep(2 * ROUND_S)
         produced, output = finish(job, producer, local_kinesis, out)
-        lines = read_lines(local_kinesis, out)
     finally:
         producer.halt()
         if job is not None:
             job.cancel()
 
-    assert marker.exists()
-    read_again = {line.text for line in lines if line.attempt == 1}
-    assert not read_again & set(producer.first_round())  # restored, not read from the start
-    check("a failure at a child's first record, FlinkKinesisConsumer", produced, output,
-          producer, order_kept=True, restarted=True)
+    print(f"run {run} failure after a split, FlinkKinesisConsumer: "
+          + in_order_exactly(output, produced))
 
 
 @pytest.fixture
@@ -554,7 +486,9 @@ def mock_aws(kinesis_mock: KinesisMock) -> dict[str, object]:
     ],
     ids=["polling", "efo"],
 )
+@repeated
 def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_order(
+    run: int,
     env: StreamExecutionEnvironment,
     kinesis_mock: KinesisMock,
     mock_stream_factory: StreamFactory,
@@ -575,10 +509,10 @@ def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_o
         generations.append(update_shard_count(kinesis_mock, source, 4, generations[-1]))
         producer.wait_until_written_to(generations[-1])
         producer.wait_rounds(ROUNDS_AHEAD)
-        job = start_order_job(checkpointing(env), mock_aws, source, out, flip27_out,
+        job = start_order_job(env, mock_aws, source, out, flip27_out,
                               consumer_config=publisher)
         job.wait_running()
-        wait_for_output(job, kinesis_mock, out, producer.first_round(), "the first round")
+        wait_for_output(job, kinesis_mock, out, producer.first_round(job), "the first round")
         generations.append(update_shard_count(kinesis_mock, source, 2, generations[-1]))
         producer.wait_until_written_to(generations[-1], job)
         time.sleep(2 * ROUND_S)
@@ -592,10 +526,10 @@ def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_o
 
     assert set(producer.shard_of.values()) == set().union(*generations)
     what = publisher["flink.stream.recordpublisher"]
-    check(f"UpdateShardCount 2 -> 4 -> 2 under load, FlinkKinesisConsumer {what}", produced,
-          output, producer, order_kept=True)
-    check("UpdateShardCount 2 -> 4 -> 2 under load, KinesisStreamsSource", produced,
-          flip27_output, producer, order_kept=False)
+    check(f"run {run} UpdateShardCount 2 -> 4 -> 2 under load, FlinkKinesisConsumer {what}",
+          produced, output, producer)
+    check(f"run {run} UpdateShardCount 2 -> 4 -> 2 under load, KinesisStreamsSource", produced,
+          flip27_output, producer)
 
 
 def update_shard_count(kinesis: KinesisMock, source: str, target: int,
@@ -639,3 +573,225 @@ def test_flip27_source_reads_closed_shards_whose_last_records_come_without_an_it
         job.cancel()
 
     assert read == Counter(written)
+
+
+def ordered_source(aws: dict[str, object], stream: str, **options: object) -> KinesisStreamsSource:
+    """A ``KinesisStreamsSource`` of str records discovering shards every second."""
+    return (
+        KinesisStreamsSource.builder()
+        .set_stream_name(stream)
+        .set_source_config({**aws, "flink.shard.discovery.intervalmillis": 1000, **options})
+        .set_deserialization_schema(SimpleStringSchema())
+        .build()
+    )
+
+
+def in_order_exactly(output: list[tuple[str, int]], produced: Iterable[str]) -> str:
+    """Asserts every produced record came out and every output line has arrival ``i == n``:
+    each key's records went through ``ArrivalOrder`` in the order written, across parents and
+    children and across restores (a replay after a restore repeats a line exactly; a parent read
+    again, or a child overtaking it, would not). Returns the tally to print."""
+    wanted = set(produced)
+    seen = Counter(text for text, _ in output)
+    lost = wanted - set(seen)
+    wrong = sorted(f"{text}|{arrival}" for text, arrival in set(output)
+                   if arrival != int(text.split(":")[1]))
+    unexpected = set(seen) - wanted
+    tally = (f"produced {len(wanted)}, read {len(output)}, lost {len(lost)}, "
+             f"duplicated {sum(c - 1 for c in seen.values())}, "
+             f"keys out of order {len({w.split(':')[0] for w in wrong})}, "
+             f"lines out of order {len(wrong)}, unexpected {len(unexpected)}")
+    assert not lost, f"{tally}; lost {sorted(lost)[:10]}"
+    assert not unexpected, f"{tally}; unexpected {sorted(unexpected)[:10]}"
+    assert not wrong, f"{tally}; out of order {wrong[:10]}"
+    return tally
+
+
+@repeated
+def test_source_reads_parents_first_from_every_start_position_over_a_resharded_stream(
+    run: int,
+    env: StreamExecutionEnvironment,
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+) -> None:
+    """A 2-shard stream split, then merged, before the job: the closed parents still hold
+    records. TRIM_HORIZON reads every record in each key's order; AT_TIMESTAMP (between the
+    split and the merge) exactly the records written after it, in order; LATEST only records
+    written once the job runs. One job, a 500 ms discovery interval (shorter than the readers
+    take to register), checkpointing every 500 ms, parallelism 2."""
+    stream = stream_factory(2)
+    outs = {name: stream_factory(1) for name in ("trim", "ts", "latest")}
+    quarter = HASH_SPACE // 4
+    keys = keys_by_range([0, quarter, 2 * quarter, 3 * quarter, HASH_SPACE], per_range=2)
+    first, second = sorted(s["ShardId"] for s in local_kinesis.list_shards(stream))
+    kinesis = local_kinesis.client()
+    rounds = iter(range(1000))
+
+    def write(count: int) -> list[str]:
+        texts = []
+        for n in [next(rounds) for _ in range(count)]:
+            batch = [f"{key}:{n}" for key in keys]
+            local_kinesis.put_records(stream, batch, [t.split(":")[0] for t in batch])
+            texts += batch
+        return texts
+
+    before_split = write(3)
+    kinesis.split_shard(StreamName=stream, ShardToSplit=first, NewStartingHashKey=str(quarter))
+    local_kinesis.wait_until_active(stream)
+    (high,) = (s["ShardId"] for s in local_kinesis.list_shards(stream)
+               if s.get("ParentShardId") == first and int(s["HashKeyRange"]["StartingHashKey"]))
+    after_split = write(3)
+    time.sleep(1.2)
+    timestamp = time.time()
+    before_merge = write(3)
+    kinesis.merge_shards(StreamName=stream, ShardToMerge=high, AdjacentShardToMerge=second)
+    local_kinesis.wait_until_active(stream)
+    after_merge = write(3)
+    shards = local_kinesis.list_shards(stream)
+    assert sum("EndingSequenceNumber" in s["SequenceNumberRange"] for s in shards) == 3
+
+    env.enable_checkpointing(CHECKPOINT_MS)
+    positions: dict[str, dict[str, object]] = {
+        "trim": {"flink.stream.initpos": "TRIM_HORIZON"},
+        "ts": {"flink.stream.initpos": "AT_TIMESTAMP", "flink.stream.initpos.timestamp": timestamp},
+        "latest": {"flink.stream.initpos": "LATEST"},
+    }
+    for name, options in positions.items():
+        source = ordered_source(aws_config, stream, **options,
+                                **{"flink.shard.discovery.intervalmillis": 500})
+        order_records(env.from_source(source, WatermarkStrategy.no_watermarks(), name),
+                      aws_config, outs[name])
+    job = start(env, "source start positions over a resharded stream")
+    try:
+        history = before_split + after_split + before_merge + after_merge
+        wait_for_output(job, local_kinesis, outs["trim"], history, "the stream's history")
+        wait_for_output(job, local_kinesis, outs["ts"], before_merge + after_merge,
+                        "the records after the timestamp")
+        live = write(3)
+        for name in outs:
+            wait_for_output(job, local_kinesis, outs[name], live, f"the live records ({name})")
+        time.sleep(1.0)  # a duplicate would arrive within the sink's 100 ms flush interval
+        got = {name: read_output(local_kinesis, out) for name, out in outs.items()}
+    finally:
+        job.cancel()
+
+    # LATEST's and AT_TIMESTAMP's first record of a key is its n-th: count from there.
+    def rebased(output: list[tuple[str, int]], first_round: int) -> list[tuple[str, int]]:
+        return [(f"{t.split(':')[0]}:{int(t.split(':')[1]) - first_round}", a)
+                for t, a in output]
+
+    def rebase_all(texts: list[str], first_round: int) -> list[str]:
+        return [f"{t.split(':')[0]}:{int(t.split(':')[1]) - first_round}" for t in texts]
+
+    ts_first, latest_first = int(before_merge[0].split(":")[1]), int(live[0].split(":")[1])
+    print(f"run {run} TRIM_HORIZON: " + in_order_exactly(got["trim"], history + live))
+    print(f"run {run} AT_TIMESTAMP: " + in_order_exactly(
+        rebased(got["ts"], ts_first), rebase_all(before_merge + after_merge + live, ts_first)))
+    print(f"run {run} LATEST: " + in_order_exactly(
+        rebased(got["latest"], latest_first), rebase_all(live, latest_first)))
+
+
+class FailWhenAsked(MapFunction):  # type: ignore[misc]
+    """Passes records through; fails once, at the first record after the file ``ask`` exists
+    (creating ``done`` first, so the restarted job does not fail again)."""
+
+    def __init__(self, ask: str, done: str) -> None:
+        self.ask = ask
+        self.done = done
+
+    def map(self, value: str) -> str:
+        if os.path.exists(self.ask):
+            try:
+                Path(self.done).touch(exist_ok=False)
+            except FileExistsError:
+                return value
+            raise RuntimeError(f"injected failure at record {value}")
+        return value
+
+
+def start_restorable_order_job(
+    env: StreamExecutionEnvironment, aws: dict[str, object], stream: str, out: str,
+    fail: FailWhenAsked, name: str,
+) -> Job:
+    """Start source (TRIM_HORIZON) -> FailWhenAsked -> key_by -> ArrivalOrder -> sink, with
+    fixed uids so that a savepoint restores into the same graph."""
+    source = ordered_source(aws, stream, **{"flink.stream.initpos": "TRIM_HORIZON"})
+    (
+        env.from_source(source, WatermarkStrategy.no_watermarks(), "source").uid("source")
+        .map(fail, output_type=Types.STRING()).uid("fail")
+        .key_by(lambda r: r.split(":")[0], key_type=Types.STRING())
+        .process(ArrivalOrder(), output_type=Types.STRING()).uid("order")
+        .sink_to(string_sink(aws, out)).uid("sink")
+    )
+    return start(env, name)
+
+
+@repeated
+def test_source_keeps_order_through_a_failure_and_a_savepoint_in_the_middle_of_resharding(
+    run: int,
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+    tmp_path: Path,
+) -> None:
+    """Records flow while a 2-shard stream is split and then merged. A failure is injected
+    right after the split (the parent is being finished while the children start), and the job
+    is stopped with a savepoint right after the merge, then restored from it: every record comes
+    out, each key in order with ``ArrivalOrder``'s restored count (so no finished parent was read
+    again and no child overtook its parents), replays after the restart repeating lines exactly."""
+    stream, out = stream_factory(2), stream_factory(1)
+    quarter = HASH_SPACE // 4
+    keys = keys_by_range([0, quarter, 2 * quarter, 3 * quarter, HASH_SPACE], per_range=2)
+    first, second = sorted(s["ShardId"] for s in local_kinesis.list_shards(stream))
+    kinesis = local_kinesis.client()
+    ask, done = tmp_path / "fail-now", tmp_path / "failed"
+    fail = FailWhenAsked(str(ask), str(done))
+    checkpoints, savepoints = tmp_path / "checkpoints", tmp_path / "savepoints"
+
+    producer = FlowingProducer(local_kinesis, stream, keys)
+    job = start_restorable_order_job(checkpointed_env(checkpoints), aws_config, stream, out, fail,
+                                     "source order, failure mid-split")
+    producer.start()
+    restored: Job | None = None
+    try:
+        job.wait_running()
+        wait_for_output(job, local_kinesis, out, producer.first_round(job), "the first round")
+        kinesis.split_shard(StreamName=stream, ShardToSplit=first,
+                            NewStartingHashKey=str(quarter))
+        local_kinesis.wait_until_active(stream)
+        ask.touch()
+        low, high = sorted(
+            (s for s in local_kinesis.list_shards(stream) if s.get("ParentShardId") == first),
+            key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
+        )
+        producer.wait_until_written_to({low["ShardId"], high["ShardId"]}, job)
+        job.wait_for(lambda: done.exists() or None, TIMEOUT_S, "the injected failure")
+        wait_for_output(job, local_kinesis, out,
+                        [t for t, s in producer.shard_of.items() if s == high["ShardId"]][:1],
+                        "a record of a child after the restart")
+
+        kinesis.merge_shards(StreamName=stream, ShardToMerge=high["ShardId"],
+                             AdjacentShardToMerge=second)
+        local_kinesis.wait_until_active(stream)
+        (merged,) = (s["ShardId"] for s in local_kinesis.list_shards(stream)
+                     if s.get("AdjacentParentShardId") is not None)
+        producer.wait_until_written_to({merged}, job)
+        savepoint = job.client.stop_with_savepoint(False, savepoints.as_uri()).result()
+
+        restored = start_restorable_order_job(
+            checkpointed_env(checkpoints, **{"execution.savepoint.path": savepoint}),
+            aws_config, stream, out, fail, "source order, restored mid-merge")
+        restored.wait_running()
+        time.sleep(2 * ROUND_S)
+        produced, output = finish(restored, producer, local_kinesis, out)
+    finally:
+        producer.halt()
+        job.cancel()
+        if restored is not None:
+            restored.cancel()
+
+    assert set(producer.shard_of.values()) == {first, second, low["ShardId"], high["ShardId"],
+                                               merged}
+    print(f"run {run} failure mid-split + savepoint mid-merge: "
+          + in_order_exactly(output, produced))

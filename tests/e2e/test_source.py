@@ -73,7 +73,7 @@ def test_start_positions_metadata_and_migration_in_one_job(
     def source(**options: object) -> KinesisStreamsSourceBuilder:
         return KinesisStreamsSource.builder().set_source_config({**config, **options})
 
-    with pytest.warns(KinesisSourceWarning, match="early version"):
+    with pytest.warns(KinesisSourceWarning, match="not de-aggregated"):
         with_metadata = (
             source(**{"flink.stream.initpos": "TRIM_HORIZON"})
             .set_stream_name(stream)
@@ -88,15 +88,14 @@ def test_start_positions_metadata_and_migration_in_one_job(
         .map(render, output_type=Types.STRING())
         .sink_to(string_sink(aws_config, outs["meta"]))
     )
-    # A long discovery interval (60 s): a second discovery before every reader has registered
-    # would start some shards at TRIM_HORIZON (docs/source.md, "Start positions"), and readers
-    # of a loaded machine can take longer than the default 10 s to register.
+    # A 500 ms discovery interval, shorter than the readers take to register: the first
+    # listing fixes every shard's start, so no shard of LATEST or AT_TIMESTAMP starts at
+    # TRIM_HORIZON (connector 4.3.0's enumerator let later listings start them there).
     positions: dict[str, dict[str, object]] = {
         "latest": {"flink.stream.initpos": "LATEST"},
         "ts": {"flink.stream.initpos": "AT_TIMESTAMP", "flink.stream.initpos.timestamp": timestamp},
     }
     for name, options in positions.items():
-        options["flink.shard.discovery.intervalmillis"] = 60_000
         built = source(**options).set_stream_arn(arn).set_deserialization_schema(
             SimpleStringSchema()).build()
         env.from_source(built, no_watermarks, name).sink_to(string_sink(aws_config, outs[name]))
@@ -165,8 +164,8 @@ def test_kpl_aggregates_reach_the_source_whole_and_the_consumer_deaggregated(
     aws_config: dict[str, object],
     env: StreamExecutionEnvironment,
 ) -> None:
-    """Connector 4.3.0's source passes each Kinesis record to the schema as it is
-    (docs/source.md): three aggregates made by ``aws-kinesis-agg`` and one plain record come out
+    """The source passes each Kinesis record to the schema as it is (docs/source.md): three
+    aggregates made by ``aws-kinesis-agg`` and one plain record come out
     of it as four elements, the aggregates in the KPL format; FlinkKinesisConsumer, on the same
     stream in the same job, gives their user records one by one."""
     stream = stream_factory(1)  # one shard: no user record can be outside its aggregate's shard
@@ -188,8 +187,7 @@ def test_kpl_aggregates_reach_the_source_whole_and_the_consumer_deaggregated(
         source = (
             KinesisStreamsSource.builder()
             .set_stream_name(stream)
-            # Splits are handed out at the first discovery after the readers registered.
-            .set_source_config({**config, "flink.shard.discovery.intervalmillis": 1000})
+            .set_source_config(config)
             .set_deserialization_schema(KinesisDeserializationSchema.with_metadata(
                 SimpleStringSchema("ISO-8859-1")))
             .build()

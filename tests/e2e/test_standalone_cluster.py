@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 import pytest
 
 from pyflink_kinesis.testing import LocalKinesis
-from tests.support.flink_cluster import FLINK_HOME, Cluster, wait_for_output
+from tests.support.flink_cluster import Cluster, wait_for_output
 
 JOB = Path(__file__).with_name("cluster_job.py")
 REPO = Path(__file__).parents[2]
@@ -51,7 +51,7 @@ def test_flink_run_python_ships_the_jars_to_a_standalone_cluster(
     local_kinesis.put_records(source, records)
 
     submit = subprocess.run(
-        [str(FLINK_HOME / "bin" / "flink"), "run", "--detached",
+        [str(cluster.runtime.flink), "run", "--detached",
          "-m", f"localhost:{cluster.rest_port}",
          "-pyclientexec", sys.executable, "-pyexec", sys.executable,
          "--python", str(JOB), local_kinesis.endpoint, source, out],
@@ -91,7 +91,7 @@ def test_the_demo_job_runs_on_a_standalone_cluster_with_flink_run(cluster: Clust
     """``flink run --python demo/kinesis_to_kinesis.py``: the demo starts its own kinesalite
     on loopback, which the cluster's TaskManager reaches, and checks what arrived itself."""
     demo = subprocess.run(
-        [str(FLINK_HOME / "bin" / "flink"), "run",
+        [str(cluster.runtime.flink), "run",
          "-m", f"localhost:{cluster.rest_port}",
          "-pyclientexec", sys.executable, "-pyexec", sys.executable,
          "--python", str(DEMO), "--records", "400", "--timeout", "180"],

@@ -2,7 +2,8 @@
 
 A JobManager and a TaskManager, each its own JVM on loopback, neither with the connector on its
 class path; its Python workers run ``python`` (default: this interpreter), with ``pythonpath``
-added to their PYTHONPATH.
+added to their PYTHONPATH. :func:`clean_runtime` makes a Python that has apache-flink and nothing
+else, and its Flink distribution, for a cluster where only what a job brings can be imported.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+import venv
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -25,7 +29,6 @@ from pyflink_kinesis.testing import LocalKinesisServer
 from tests.support.environment import STARTUP_ENVIRONMENT, fresh_process_environment
 
 FLINK_HOME = Path(pyflink.__file__).parent
-FLINK = FLINK_HOME / "bin" / "flink"
 
 
 def free_port() -> int:
@@ -35,13 +38,47 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """A Python with apache-flink and the Flink distribution that package installed."""
+
+    python: str
+    flink_home: Path
+
+    @property
+    def flink(self) -> Path:
+        """The ``flink`` command of the distribution."""
+        return self.flink_home / "bin" / "flink"
+
+
+#: This test session's Python and Flink: pyflink_kinesis and its dependencies importable.
+THIS_RUNTIME = Runtime(sys.executable, FLINK_HOME)
+
+
+def clean_runtime(folder: Path) -> Runtime:
+    """A new virtualenv in ``folder`` with only ``pip install apache-flink==<this session's
+    version>``: no pyflink_kinesis, no boto3, no path into this environment."""
+    venv.create(folder, with_pip=True)
+    python = folder / "bin" / "python"
+    wanted = f"apache-flink=={metadata.version('apache-flink')}"
+    installed = subprocess.run([str(python), "-m", "pip", "install", "-q", wanted],
+                               capture_output=True, text=True, timeout=900,
+                               env=fresh_process_environment(), cwd=folder)
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    home = subprocess.run([str(python), "-c", "import os, pyflink; "
+                           "print(os.path.dirname(pyflink.__file__))"],
+                          capture_output=True, text=True, check=True, cwd=folder)
+    return Runtime(str(python), Path(home.stdout.strip()))
+
+
 class Cluster:
-    """A JobManager and a TaskManager started in the foreground from FLINK_HOME/bin."""
+    """A JobManager and a TaskManager started in the foreground from the runtime's Flink."""
 
     def __init__(
-        self, workdir: Path, python: str = sys.executable, pythonpath: Sequence[Path] = ()
+        self, workdir: Path, runtime: Runtime = THIS_RUNTIME, pythonpath: Sequence[Path] = ()
     ) -> None:
-        self.python = python
+        self.runtime = runtime
+        python = runtime.python
         self.workdir = workdir
         self.rest_port = free_port()
         self.conf_dir = workdir / "conf"
@@ -49,8 +86,8 @@ class Cluster:
         self.conf_dir.mkdir()
         self.log_dir.mkdir()
         for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
-            (self.conf_dir / name).write_text((FLINK_HOME / "conf" / name).read_text())
-        base = (FLINK_HOME / "conf" / "config.yaml").read_text()
+            (self.conf_dir / name).write_text((runtime.flink_home / "conf" / name).read_text())
+        base = (runtime.flink_home / "conf" / "config.yaml").read_text()
         java_opts = re.search(r"^\s+all: (.*)$", base, re.MULTILINE)
         assert java_opts is not None, "no env.java.opts.all in the distribution's config.yaml"
         # What docs/local-kinesis.md tells users of a separate cluster: JSON for local servers.
@@ -87,7 +124,7 @@ class Cluster:
     def start(self) -> None:
         for script in ("jobmanager.sh", "taskmanager.sh"):
             self.processes.append(subprocess.Popen(
-                [str(FLINK_HOME / "bin" / script), "start-foreground"], env=self.env,
+                [str(self.runtime.flink_home / "bin" / script), "start-foreground"], env=self.env,
                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
                 cwd=self.workdir,  # not the checkout: its pyflink_kinesis would be importable
             ))

@@ -26,7 +26,7 @@ from typing import Any, Generator, Iterator, Protocol
 
 import pytest
 
-from pyflink_kinesis.testing.local_kinesis import KinesisMock, LocalKinesis, LocalKinesisServer
+from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServer
 
 __all__ = [
     "MakeStream",

@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
  * "fixed" partition keys as Flink documents them: each sink subtask writes every record under
  * its own index ("0", "1", ...), so each subtask's records stay in one shard, in order.
  *
- * <p>The index comes from {@link #open} (called by {@link SubtaskInitializingSink} in the
+ * <p>The index comes from {@link #open} (called by our {@code SubtaskInitializingSink} in the
  * DataStream sink) or {@link #initialize}, the connector's own contract, which connector 4.3.0
  * never calls. The table sink offers no hook at all, so when neither was called the index is
  * read from the Flink task thread that writes the records: Flink names it

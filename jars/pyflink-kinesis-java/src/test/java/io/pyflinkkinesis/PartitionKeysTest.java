@@ -1,13 +1,7 @@
 package io.pyflinkkinesis;
 
 import org.apache.flink.api.common.serialization.SimpleStringSchema;
-import org.apache.flink.connector.base.sink.writer.BufferedRequestState;
-import org.apache.flink.connector.base.sink.writer.RequestEntryWrapper;
-import org.apache.flink.connector.kinesis.sink.KinesisStreamsSink;
 import org.apache.flink.connector.kinesis.sink.PartitionKeyGenerator;
-import org.apache.flink.core.io.SimpleVersionedSerializer;
-import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.SdkBytes;
-import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 import org.apache.flink.connector.kinesis.table.FixedKinesisPartitionKeyGenerator;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
@@ -17,13 +11,9 @@ import org.apache.flink.util.InstantiationUtil;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -193,70 +183,17 @@ class PartitionKeysTest {
     }
 
     @Test
-    void theWrappingSinkOpensTheGeneratorOfEachDeserializedCopy() throws Exception {
+    void tellSubtaskOpensOurGeneratorsAndInitializesOnesWithTheConnectorsContract() {
         FieldPartitionKeyGenerator<Object> keys = FieldPartitionKeyGenerator.rowPosition(0, null,
                 false);
-        RecordingSink<Object> inner = new RecordingSink<>(keys);
-        SubtaskInitializingSink<Object, String> sink = new SubtaskInitializingSink<>(inner, keys);
-
-        // As in a job: each subtask deserializes its own copy of the sink and its generator.
-        SubtaskInitializingSink<Object, String> copy = InstantiationUtil.clone(sink);
-        copy.createWriter(SinkContexts.writerContext(1, 2));
-        RecordingSink<Object> copiedInner = (RecordingSink<Object>) copy.getSink();
-        assertEquals("created", copiedInner.calls);
-        String message = failure(copiedInner.generator, "text");
+        SubtaskAware.tellSubtask(keys, 1, 2, null);
+        String message = failure(keys, "text");
         assertTrue(message.contains("record 1 of sink subtask 2 of 2"), message);
 
-        copy.restoreWriter(SinkContexts.writerContext(0, 2), Collections.singletonList("state"));
-        assertEquals("created,restored[state]", copiedInner.calls);
-        assertTrue(failure(copiedInner.generator, "text").contains("sink subtask 1 of 2"));
-        assertEquals(inner.getWriterStateSerializer(), copy.getWriterStateSerializer());
-    }
-
-    @Test
-    void theWrappingSinkCallsInitializeOnTheConnectorsFixedGenerator() throws Exception {
         FixedKinesisPartitionKeyGenerator<Object> fixed = new FixedKinesisPartitionKeyGenerator<>();
-        SubtaskInitializingSink<Object, String> copy = InstantiationUtil.clone(
-                new SubtaskInitializingSink<>(new RecordingSink<>(fixed), fixed));
-        copy.createWriter(SinkContexts.writerContext(4, 5));
-
-        assertEquals("4", ((RecordingSink<Object>) copy.getSink()).generator.apply("x"));
-        assertEquals("0", fixed.apply("x"));  // the original was not touched
-        SubtaskInitializingSink.open(new Object(), 1, 2, null);  // no initialize: left alone
-    }
-
-    @Test
-    void theWrappingSinkRestoresBufferedRecordsWithNonAsciiKeys() throws Exception {
-        Properties client = new Properties();
-        client.setProperty("aws.region", "us-east-1");
-        KinesisStreamsSink<String> plain = KinesisStreamsSink.<String>builder()
-                .setKinesisClientProperties(client)
-                .setSerializationSchema(new SimpleStringSchema())
-                .setPartitionKeyGenerator(element -> element)
-                .setStreamName("orders")
-                .build();
-        SimpleVersionedSerializer<BufferedRequestState<PutRecordsRequestEntry>> serializer =
-                new SubtaskInitializingSink<>(plain, new Object()).getWriterStateSerializer();
-        List<RequestEntryWrapper<PutRecordsRequestEntry>> entries = new ArrayList<>();
-        for (String key : new String[] {"Zoë", "顧客-7", "ascii"}) {
-            PutRecordsRequestEntry entry = PutRecordsRequestEntry.builder()
-                    .partitionKey(key).data(SdkBytes.fromUtf8String("order of " + key)).build();
-            entries.add(new RequestEntryWrapper<>(entry, entry.data().asByteArrayUnsafe().length));
-        }
-
-        BufferedRequestState<PutRecordsRequestEntry> copy = serializer.deserialize(
-                serializer.getVersion(),
-                serializer.serialize(new BufferedRequestState<>(entries)));
-
-        List<String> restored = new ArrayList<>();
-        for (RequestEntryWrapper<PutRecordsRequestEntry> entry : copy.getBufferedRequestEntries()) {
-            restored.add(entry.getRequestEntry().partitionKey() + "|"
-                    + entry.getRequestEntry().data().asUtf8String());
-        }
-        assertEquals(
-                Arrays.asList("Zoë|order of Zoë", "顧客-7|order of 顧客-7", "ascii|order of ascii"),
-                restored);
-        assertEquals(plain.getWriterStateSerializer().getVersion(), serializer.getVersion());
+        SubtaskAware.tellSubtask(fixed, 4, 5, null);
+        assertEquals("4", fixed.apply("x"));
+        SubtaskAware.tellSubtask(new Object(), 1, 2, null);  // neither: left alone
     }
 
     @Test

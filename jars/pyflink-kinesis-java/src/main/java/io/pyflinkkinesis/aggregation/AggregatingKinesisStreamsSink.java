@@ -1,6 +1,9 @@
 package io.pyflinkkinesis.aggregation;
 
-import io.pyflinkkinesis.SubtaskInitializingSink;
+import io.pyflinkkinesis.SubtaskAware;
+import io.pyflinkkinesis.sink.PutRecordsSettings;
+import io.pyflinkkinesis.sink.SdkStreamClient;
+import io.pyflinkkinesis.sink.StreamClient;
 
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -14,7 +17,6 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.m
 import java.io.IOException;
 import java.util.Collection;
 import java.util.Collections;
-import java.util.Properties;
 import java.util.function.Supplier;
 
 /**
@@ -36,6 +38,11 @@ import java.util.function.Supplier;
  * the standard sink ones (numRecordsOut counts Kinesis records): {@value #USER_RECORDS_IN_METRIC},
  * {@value #AGGREGATES_OUT_METRIC}, {@value #RESENT_METRIC}, {@value #REFRESHES_METRIC}. The writer
  * state is the connector's format (PutRecords entries, see {@link Utf8KeyStateSerializer}).
+ *
+ * <p>With {@code keepKeyOrder}, the aggregates and records are written by a {@link
+ * io.pyflinkkinesis.sink.KeyOrderedWriter}: an aggregate goes only when every earlier aggregate
+ * holding one of its keys was acknowledged, and the records of a misplaced aggregate are re-sent
+ * before anything later of their keys, so each key's records reach Kinesis in order.
  */
 @SuppressWarnings("deprecation")
 public class AggregatingKinesisStreamsSink<InputT>
@@ -52,40 +59,26 @@ public class AggregatingKinesisStreamsSink<InputT>
     /** Counter of shard map refreshes (after resharding, or a key in no known shard). */
     public static final String REFRESHES_METRIC = "numShardMapRefreshes";
 
-    final String streamName;
-    final String streamArn;
-    final Properties kinesisClientProperties;
+    final PutRecordsSettings settings;
     final SerializationSchema<InputT> serializationSchema;
     final PartitionKeyGenerator<InputT> partitionKeyGenerator;
-    final boolean failOnError;
-    final int maxBatchSize;
-    final int maxInFlightRequests;
-    final int maxBufferedRequests;
-    final long maxBatchSizeInBytes;
-    final long maxTimeInBufferMS;
-    final long maxRecordSizeInBytes;
     final long maxAggregateDelayMS;
     final int maxAggregateSizeInBytes;
+    final boolean keepKeyOrder;
 
-    AggregatingKinesisStreamsSink(AggregatingKinesisStreamsSinkBuilder<InputT> settings,
-            String streamName) {
-        this.streamName = streamName;
-        this.streamArn = settings.streamArn;
-        this.kinesisClientProperties = new Properties();
-        if (settings.kinesisClientProperties != null) {
-            kinesisClientProperties.putAll(settings.kinesisClientProperties);
-        }
-        this.serializationSchema = settings.serializationSchema;
-        this.partitionKeyGenerator = settings.partitionKeyGenerator;
-        this.failOnError = settings.failOnError;
-        this.maxBatchSize = settings.maxBatchSize;
-        this.maxInFlightRequests = settings.maxInFlightRequests;
-        this.maxBufferedRequests = settings.maxBufferedRequests;
-        this.maxBatchSizeInBytes = settings.maxBatchSizeInBytes;
-        this.maxTimeInBufferMS = settings.maxTimeInBufferMS;
-        this.maxRecordSizeInBytes = settings.maxRecordSizeInBytes;
-        this.maxAggregateDelayMS = settings.maxAggregateDelayMS;
-        this.maxAggregateSizeInBytes = settings.maxAggregateSizeInBytes;
+    AggregatingKinesisStreamsSink(AggregatingKinesisStreamsSinkBuilder<InputT> builder,
+            PutRecordsSettings settings) {
+        this.settings = settings;
+        this.serializationSchema = builder.serializationSchema;
+        this.partitionKeyGenerator = builder.partitionKeyGenerator;
+        this.maxAggregateDelayMS = builder.maxAggregateDelayMS;
+        this.maxAggregateSizeInBytes = builder.maxAggregateSizeInBytes;
+        this.keepKeyOrder = builder.keepKeyOrder;
+    }
+
+    /** Whether each key's records are written in the order the sink received them. */
+    public boolean keepsKeyOrder() {
+        return keepKeyOrder;
     }
 
     public static <T> AggregatingKinesisStreamsSinkBuilder<T> builder() {
@@ -109,8 +102,7 @@ public class AggregatingKinesisStreamsSink<InputT>
             Sink.InitContext context,
             Collection<BufferedRequestState<PutRecordsRequestEntry>> recoveredState)
             throws IOException {
-        return restoreWriter(context, recoveredState,
-                () -> new SdkStreamClient(streamName, streamArn, kinesisClientProperties));
+        return restoreWriter(context, recoveredState, () -> new SdkStreamClient(settings));
     }
 
     @Override
@@ -125,7 +117,7 @@ public class AggregatingKinesisStreamsSink<InputT>
     AggregatingSinkWriter<InputT> restoreWriter(Sink.InitContext context,
             Collection<BufferedRequestState<PutRecordsRequestEntry>> recoveredState,
             Supplier<StreamClient> streams) throws IOException {
-        SubtaskInitializingSink.open(partitionKeyGenerator, context.getSubtaskId(),
+        SubtaskAware.tellSubtask(partitionKeyGenerator, context.getSubtaskId(),
                 context.getNumberOfParallelSubtasks(), context.metricGroup());
         return new AggregatingSinkWriter<>(this, context, streams.get(), recoveredState);
     }

@@ -1,5 +1,7 @@
 package io.pyflinkkinesis.aggregation;
 
+import io.pyflinkkinesis.sink.PutRecordsSettings;
+
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.connector.kinesis.sink.PartitionKeyGenerator;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.arns.Arn;
@@ -11,8 +13,8 @@ import java.util.Properties;
 /**
  * Builds an {@link AggregatingKinesisStreamsSink}. The setters are those of the connector's
  * {@code KinesisStreamsSinkBuilder}, with the same meaning and defaults, plus two for
- * aggregation. Setters only record values; {@link #build()} checks them all and names every
- * problem at once.
+ * aggregation and one for per-key order. Setters only record values; {@link #build()} checks
+ * them all and names every problem at once.
  */
 public final class AggregatingKinesisStreamsSinkBuilder<InputT> {
 
@@ -43,6 +45,7 @@ public final class AggregatingKinesisStreamsSinkBuilder<InputT> {
     long maxRecordSizeInBytes = DEFAULT_MAX_RECORD_SIZE_IN_BYTES;
     long maxAggregateDelayMS = DEFAULT_MAX_AGGREGATE_DELAY_MS;
     int maxAggregateSizeInBytes = DEFAULT_MAX_AGGREGATE_SIZE_IN_BYTES;
+    boolean keepKeyOrder;
 
     AggregatingKinesisStreamsSinkBuilder() {}
 
@@ -144,6 +147,16 @@ public final class AggregatingKinesisStreamsSinkBuilder<InputT> {
     }
 
     /**
+     * Write each key's records in the order the sink received them, whatever fails and is
+     * retried (default false: the connector's order, which retries and requests in flight may
+     * change). See {@link io.pyflinkkinesis.sink.KeyOrderedWriter}.
+     */
+    public AggregatingKinesisStreamsSinkBuilder<InputT> setKeepKeyOrder(boolean keepKeyOrder) {
+        this.keepKeyOrder = keepKeyOrder;
+        return this;
+    }
+
+    /**
      * The sink.
      *
      * @throws IllegalArgumentException naming every setting that is missing or out of range
@@ -157,7 +170,8 @@ public final class AggregatingKinesisStreamsSinkBuilder<InputT> {
         if (partitionKeyGenerator == null) {
             problems.add("partitionKeyGenerator is required");
         }
-        inRange(problems, "maxBatchSize", maxBatchSize, 1, PutRecordsWriter.MAX_RECORDS_PER_REQUEST,
+        inRange(problems, "maxBatchSize", maxBatchSize, 1,
+                PutRecordsSettings.MAX_RECORDS_PER_REQUEST,
                 " (a PutRecords request takes at most 500 records)");
         inRange(problems, "maxInFlightRequests", maxInFlightRequests, 1, Long.MAX_VALUE, "");
         inRange(problems, "maxBufferedRequests", maxBufferedRequests, maxBatchSize + 1L,
@@ -175,7 +189,10 @@ public final class AggregatingKinesisStreamsSinkBuilder<InputT> {
             throw new IllegalArgumentException("Invalid AggregatingKinesisStreamsSink settings:\n  - "
                     + String.join("\n  - ", problems));
         }
-        return new AggregatingKinesisStreamsSink<>(this, stream);
+        return new AggregatingKinesisStreamsSink<>(this, new PutRecordsSettings(stream, streamArn,
+                kinesisClientProperties, failOnError, maxBatchSize, maxInFlightRequests,
+                maxBufferedRequests, maxBatchSizeInBytes, maxTimeInBufferMS,
+                maxRecordSizeInBytes));
     }
 
     /** The stream's name, from the ARN when one is set (as the connector does). */

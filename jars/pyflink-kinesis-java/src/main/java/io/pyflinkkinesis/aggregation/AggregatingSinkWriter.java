@@ -1,6 +1,8 @@
 package io.pyflinkkinesis.aggregation;
 
-import io.pyflinkkinesis.FieldPartitionKeyGenerator;
+import io.pyflinkkinesis.sink.KeyOrderedWriter;
+import io.pyflinkkinesis.sink.PutRecordsErrors;
+import io.pyflinkkinesis.sink.StreamClient;
 
 import org.apache.flink.api.common.operators.ProcessingTimeService;
 import org.apache.flink.api.common.serialization.SerializationSchema;
@@ -16,12 +18,15 @@ import org.apache.flink.util.FlinkRuntimeException;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
 
 /**
  * Packs user records into KPL aggregates, one being filled per open shard, and hands finished
- * aggregates to a {@link PutRecordsWriter}, which writes them and holds the writer state.
+ * aggregates to a {@link PutRecordsWriter} (or, to keep each key's order, a {@link
+ * KeyOrderedWriter}), which writes them and holds the writer state.
  *
  * <p>A record goes to the aggregate of the shard its partition key hashes into, by the latest
  * shard map; records of one key thus share an aggregate (in order) and a shard. An aggregate is
@@ -65,7 +70,8 @@ final class AggregatingSinkWriter<InputT>
     private final Counter userRecordsIn;
     private final Counter aggregatesOut;
     private final LiveShardMap shards;
-    private final PutRecordsWriter inner;
+    private final StatefulSink.StatefulSinkWriter<PutRecordsRequestEntry,
+            BufferedRequestState<PutRecordsRequestEntry>> inner;
     private final PendingAggregates pending;
 
     /** The shard map the pending aggregates were routed by. */
@@ -82,7 +88,7 @@ final class AggregatingSinkWriter<InputT>
             throws IOException {
         this.serializationSchema = sink.serializationSchema;
         this.partitionKeyGenerator = sink.partitionKeyGenerator;
-        this.maxRecordSizeInBytes = sink.maxRecordSizeInBytes;
+        this.maxRecordSizeInBytes = sink.settings.maxRecordSizeInBytes;
         this.maxAggregateDelayMs = sink.maxAggregateDelayMS;
         this.stream = stream;
         this.time = context.getProcessingTimeService();
@@ -98,8 +104,12 @@ final class AggregatingSinkWriter<InputT>
         try {
             open(serializationSchema, context);
             shards.load(SHARD_LISTING_TIMEOUT_MS);
-            this.inner = new PutRecordsWriter(sink, context, stream, shards, resent,
-                    recoveredState);
+            this.inner = sink.keepKeyOrder
+                    ? new KeyOrderedWriter<>(PutRecordsWriter.AS_IS, context, sink.settings,
+                            stream, AggregatingSinkWriter::keysOf,
+                            misplacedAggregates(shards, stream, resent), recoveredState)
+                    : new PutRecordsWriter(sink.settings, context, stream, shards, resent,
+                            recoveredState);
         } catch (InterruptedException e) {
             stream.close();
             Thread.currentThread().interrupt();
@@ -111,7 +121,7 @@ final class AggregatingSinkWriter<InputT>
         }
         this.routedBy = shards.current();
         this.pending = new PendingAggregates(sink.maxAggregateSizeInBytes,
-                sink.maxRecordSizeInBytes, this::emit);
+                sink.settings.maxRecordSizeInBytes, this::emit);
     }
 
     /** As the connector's element converter opens it. */
@@ -156,15 +166,35 @@ final class AggregatingSinkWriter<InputT>
         }
     }
 
-    private KeyedRecord keyed(InputT element) {
-        String key = partitionKeyGenerator.apply(element);
-        if (key == null || key.isEmpty()
-                || key.length() > FieldPartitionKeyGenerator.MAX_KEY_LENGTH) {
-            throw new IllegalArgumentException("The partition key generator gave "
-                    + (key == null ? "null" : "a key of " + key.length() + " characters")
-                    + " for a record; Kinesis takes keys of 1 to "
-                    + FieldPartitionKeyGenerator.MAX_KEY_LENGTH + " characters");
+    /**
+     * The records of the aggregates that landed where range-checking readers drop them, to be
+     * written in their place (counted in {@code resent}).
+     */
+    private static KeyOrderedWriter.Resends misplacedAggregates(LiveShardMap shards,
+            StreamClient stream, Counter resent) {
+        return (sent, response) -> PutRecordsOutcome.of(sent, response).resends(shards)
+                .thenApply(resends -> {
+                    PutRecordsWriter.countResent(resends, stream, resent);
+                    return resends;
+                });
+    }
+
+    /**
+     * The keys whose order a Kinesis record of this writer keeps: an aggregate's, or a plain
+     * record's partition key.
+     */
+    static Collection<String> keysOf(PutRecordsRequestEntry entry) {
+        List<String> keys = KplFormat.partitionKeys(entry.data().asByteArrayUnsafe());
+        if (keys == null) {
+            return Collections.singletonList(entry.partitionKey());
         }
+        List<String> all = new ArrayList<>(keys);
+        all.add(entry.partitionKey());  // its first record's, already there: kept if not
+        return all;
+    }
+
+    private KeyedRecord keyed(InputT element) {
+        String key = PutRecordsErrors.checkedKey(partitionKeyGenerator.apply(element));
         byte[] data = serializationSchema.serialize(element);
         if (data == null) {
             throw new IllegalArgumentException("The serialization schema gave null for a record");

@@ -1,5 +1,8 @@
 package io.pyflinkkinesis.aggregation;
 
+import io.pyflinkkinesis.sink.KinesisSinkException;
+import io.pyflinkkinesis.sink.StreamClient;
+
 import org.apache.flink.metrics.Counter;
 
 import org.slf4j.Logger;
@@ -51,7 +54,7 @@ final class LiveShardMap {
     /**
      * Lists the shards and waits for them: the first map, before any record is routed.
      *
-     * @throws AggregatingSinkException when the shards cannot be listed in {@code timeoutMs}
+     * @throws KinesisSinkException when the shards cannot be listed in {@code timeoutMs}
      */
     void load(long timeoutMs) throws InterruptedException {
         try {
@@ -59,7 +62,7 @@ final class LiveShardMap {
                     stream.listShards().get(timeoutMs, TimeUnit.MILLISECONDS));
         } catch (ExecutionException | TimeoutException e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            throw new AggregatingSinkException("Could not list the shards of the Kinesis "
+            throw new KinesisSinkException("Could not list the shards of the Kinesis "
                     + stream.describe() + ": the aggregating sink needs them (permission "
                     + "kinesis:ListShards) to put only records of one shard in an aggregate. "
                     + cause, cause);

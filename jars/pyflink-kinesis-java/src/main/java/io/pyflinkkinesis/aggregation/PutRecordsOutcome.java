@@ -6,7 +6,9 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.m
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -23,13 +25,16 @@ import java.util.concurrent.CompletableFuture;
  */
 final class PutRecordsOutcome {
 
-    /** An aggregate that was written, with the shard it landed in. */
+    /** An aggregate that was written, with its place in the request and the shard it landed in. */
     private static final class Landing {
+        final int index;
         final PutRecordsRequestEntry aggregate;
         final List<String> partitionKeys;
         final String shardId;
 
-        Landing(PutRecordsRequestEntry aggregate, List<String> partitionKeys, String shardId) {
+        Landing(int index, PutRecordsRequestEntry aggregate, List<String> partitionKeys,
+                String shardId) {
+            this.index = index;
             this.aggregate = aggregate;
             this.partitionKeys = partitionKeys;
             this.shardId = shardId;
@@ -76,26 +81,27 @@ final class PutRecordsOutcome {
             }
             List<String> keys = KplFormat.partitionKeys(entry.data().asByteArrayUnsafe());
             if (keys != null) {
-                outcome.aggregates.add(new Landing(entry, keys, result.shardId()));
+                outcome.aggregates.add(new Landing(i, entry, keys, result.shardId()));
             }
         }
         return outcome;
     }
 
     /**
-     * The records to re-send on their own: all records of each aggregate that landed in a shard
-     * whose range does not hold them all. An aggregate that landed in a shard missing from the
-     * current map waits for a refreshed map (re-sent if the shard is still unknown). A refresh
-     * is also asked for whenever something must be re-sent: the map is out of date.
+     * The records to re-send on their own, by the index in the request of the aggregate they
+     * replace: all records of each aggregate that landed in a shard whose range does not hold
+     * them all. An aggregate that landed in a shard missing from the current map waits for a
+     * refreshed map (re-sent if the shard is still unknown). A refresh is also asked for whenever
+     * something must be re-sent: the map is out of date.
      */
-    CompletableFuture<List<PutRecordsRequestEntry>> resends(LiveShardMap shards) {
+    CompletableFuture<Map<Integer, List<PutRecordsRequestEntry>>> resends(LiveShardMap shards) {
         ShardMap map = shards.current();
         for (Landing landing : aggregates) {
             if (map.shard(landing.shardId) == null) {
                 return shards.refresh().thenApply(this::unreadableIn);
             }
         }
-        List<PutRecordsRequestEntry> resends = unreadableIn(map);
+        Map<Integer, List<PutRecordsRequestEntry>> resends = unreadableIn(map);
         if (!resends.isEmpty()) {
             shards.refresh();
         }
@@ -103,16 +109,27 @@ final class PutRecordsOutcome {
     }
 
     /** The records of every aggregate whose records are not all readable in its shard. */
-    List<PutRecordsRequestEntry> unreadableIn(ShardMap map) {
-        List<PutRecordsRequestEntry> resends = new ArrayList<>();
+    Map<Integer, List<PutRecordsRequestEntry>> unreadableIn(ShardMap map) {
+        Map<Integer, List<PutRecordsRequestEntry>> resends = new LinkedHashMap<>();
         for (Landing landing : aggregates) {
             if (!landing.readableIn(map)) {
+                List<PutRecordsRequestEntry> records = new ArrayList<>();
                 for (KeyedRecord record
                         : KplFormat.unpack(landing.aggregate.data().asByteArrayUnsafe())) {
-                    resends.add(KplAggregate.plain(record));
+                    records.add(KplAggregate.plain(record));
                 }
+                resends.put(landing.index, records);
             }
         }
         return resends;
+    }
+
+    /** How many records {@code resends} holds. */
+    static int count(Map<Integer, List<PutRecordsRequestEntry>> resends) {
+        int count = 0;
+        for (List<PutRecordsRequestEntry> records : resends.values()) {
+            count += records.size();
+        }
+        return count;
     }
 }

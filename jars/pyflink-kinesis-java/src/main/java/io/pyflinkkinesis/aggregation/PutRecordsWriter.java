@@ -1,29 +1,27 @@
 package io.pyflinkkinesis.aggregation;
 
+import io.pyflinkkinesis.sink.KinesisSinkException;
+import io.pyflinkkinesis.sink.PutRecordsErrors;
+import io.pyflinkkinesis.sink.PutRecordsSettings;
+import io.pyflinkkinesis.sink.StreamClient;
+
 import org.apache.flink.api.connector.sink2.Sink;
-import org.apache.flink.connector.base.sink.throwable.FatalExceptionClassifier;
-import org.apache.flink.connector.base.sink.writer.AsyncSinkFatalExceptionClassifiers;
 import org.apache.flink.connector.base.sink.writer.AsyncSinkWriter;
 import org.apache.flink.connector.base.sink.writer.BufferedRequestState;
 import org.apache.flink.connector.base.sink.writer.ElementConverter;
 import org.apache.flink.connector.base.sink.writer.ResultHandler;
 import org.apache.flink.connector.base.sink.writer.config.AsyncSinkWriterConfiguration;
-import org.apache.flink.connector.base.sink.writer.strategy.AIMDScalingStrategy;
-import org.apache.flink.connector.base.sink.writer.strategy.CongestionControlRateLimitingStrategy;
-import org.apache.flink.connector.base.sink.writer.strategy.RateLimitingStrategy;
-import org.apache.flink.kinesis.shaded.org.apache.flink.connector.aws.util.AWSCredentialFatalExceptionClassifiers;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
-import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException;
 import org.apache.flink.metrics.Counter;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -37,64 +35,37 @@ final class PutRecordsWriter extends AsyncSinkWriter<PutRecordsRequestEntry, Put
 
     private static final Logger LOG = LoggerFactory.getLogger(PutRecordsWriter.class);
 
-    /** PutRecords takes at most 500 records and 5 MiB, partition keys included. */
-    static final int MAX_RECORDS_PER_REQUEST = 500;
-    static final long MAX_BYTES_PER_REQUEST = 5L * 1024 * 1024;
-
-    // As the connector's writer.
-    private static final int AIMD_INCREASE_RATE = 10;
-    private static final double AIMD_DECREASE_FACTOR = 0.99;
-
-    private static final ElementConverter<PutRecordsRequestEntry, PutRecordsRequestEntry>
-            AS_IS = (entry, context) -> entry;
+    /** The entries as they are: the aggregating writer makes them. */
+    static final ElementConverter<PutRecordsRequestEntry, PutRecordsRequestEntry> AS_IS =
+            (entry, context) -> entry;
 
     private final StreamClient stream;
     private final LiveShardMap shards;
-    private final boolean failOnError;
+    private final PutRecordsErrors errors;
     private final Counter numRecordsOutErrors;
     private final Counter resent;
-    private final FatalExceptionClassifier fatalErrors;
 
     @SuppressWarnings("deprecation")
-    PutRecordsWriter(AggregatingKinesisStreamsSink<?> sink, Sink.InitContext context,
-            StreamClient stream, LiveShardMap shards, Counter resent,
+    PutRecordsWriter(PutRecordsSettings settings, Sink.InitContext context, StreamClient stream,
+            LiveShardMap shards, Counter resent,
             Collection<BufferedRequestState<PutRecordsRequestEntry>> recoveredState) {
-        super(AS_IS, context, configuration(sink), recoveredState);
+        super(AS_IS, context, configuration(settings), recoveredState);
         this.stream = stream;
         this.shards = shards;
-        this.failOnError = sink.failOnError;
+        this.errors = new PutRecordsErrors(stream.describe(), settings.failOnError);
         this.numRecordsOutErrors = context.metricGroup().getNumRecordsOutErrorsCounter();
         this.resent = resent;
-        this.fatalErrors = FatalExceptionClassifier.createChain(
-                AsyncSinkFatalExceptionClassifiers.getInterruptedExceptionClassifier(),
-                AWSCredentialFatalExceptionClassifiers.getInvalidCredentialsExceptionClassifier(),
-                FatalExceptionClassifier.withRootCauseOfType(ResourceNotFoundException.class,
-                        error -> new AggregatingSinkException("The Kinesis " + stream.describe()
-                                + " was not found: " + error.getMessage(), error)),
-                AWSCredentialFatalExceptionClassifiers
-                        .getSdkClientMisconfiguredExceptionClassifier());
     }
 
-    private static AsyncSinkWriterConfiguration configuration(AggregatingKinesisStreamsSink<?> sink) {
+    private static AsyncSinkWriterConfiguration configuration(PutRecordsSettings settings) {
         return AsyncSinkWriterConfiguration.builder()
-                .setMaxBatchSize(sink.maxBatchSize)
-                .setMaxBatchSizeInBytes(sink.maxBatchSizeInBytes)
-                .setMaxInFlightRequests(sink.maxInFlightRequests)
-                .setMaxBufferedRequests(sink.maxBufferedRequests)
-                .setMaxTimeInBufferMS(sink.maxTimeInBufferMS)
-                .setMaxRecordSizeInBytes(sink.maxRecordSizeInBytes)
-                .setRateLimitingStrategy(rateLimiting(sink.maxInFlightRequests, sink.maxBatchSize))
-                .build();
-    }
-
-    private static RateLimitingStrategy rateLimiting(int maxInFlightRequests, int maxBatchSize) {
-        return CongestionControlRateLimitingStrategy.builder()
-                .setMaxInFlightRequests(maxInFlightRequests)
-                .setInitialMaxInFlightMessages(maxBatchSize)
-                .setScalingStrategy(AIMDScalingStrategy.builder(maxBatchSize * maxInFlightRequests)
-                        .setIncreaseRate(AIMD_INCREASE_RATE)
-                        .setDecreaseFactor(AIMD_DECREASE_FACTOR)
-                        .build())
+                .setMaxBatchSize(settings.maxBatchSize)
+                .setMaxBatchSizeInBytes(settings.maxBatchSizeInBytes)
+                .setMaxInFlightRequests(settings.maxInFlightRequests)
+                .setMaxBufferedRequests(settings.maxBufferedRequests)
+                .setMaxTimeInBufferMS(settings.maxTimeInBufferMS)
+                .setMaxRecordSizeInBytes(settings.maxRecordSizeInBytes)
+                .setRateLimitingStrategy(settings.rateLimiting())
                 .build();
     }
 
@@ -139,9 +110,8 @@ final class PutRecordsWriter extends AsyncSinkWriter<PutRecordsRequestEntry, Put
         long bytes = 0;
         int count = 0;
         for (PutRecordsRequestEntry entry : entries) {
-            bytes += entry.data().asByteArrayUnsafe().length
-                    + entry.partitionKey().getBytes(StandardCharsets.UTF_8).length;
-            if (count > 0 && bytes > MAX_BYTES_PER_REQUEST) {
+            bytes += PutRecordsSettings.requestBytes(entry);
+            if (count > 0 && bytes > PutRecordsSettings.MAX_BYTES_PER_REQUEST) {
                 break;
             }
             count++;
@@ -154,14 +124,9 @@ final class PutRecordsWriter extends AsyncSinkWriter<PutRecordsRequestEntry, Put
         LOG.debug("PutRecords of {} records to the Kinesis {} failed", sent.size(),
                 stream.describe(), error);
         numRecordsOutErrors.inc(sent.size());
-        // isFatal is true when the error is *not* fatal; a fatal one went to the handler.
-        if (!fatalErrors.isFatal(error, handler::completeExceptionally)) {
-            return;
-        }
-        if (failOnError) {
-            handler.completeExceptionally(new AggregatingSinkException("PutRecords of "
-                    + sent.size() + " records to the Kinesis " + stream.describe()
-                    + " failed and failOnError is set: " + error, error));
+        Exception fatal = errors.ofRequest(error, sent.size());
+        if (fatal != null) {
+            handler.completeExceptionally(fatal);
             return;
         }
         List<PutRecordsRequestEntry> retry = new ArrayList<>(sent);
@@ -176,34 +141,42 @@ final class PutRecordsWriter extends AsyncSinkWriter<PutRecordsRequestEntry, Put
             LOG.debug("PutRecords to the Kinesis {} failed for {} of {} records, first: {}",
                     stream.describe(), outcome.failed.size(), sent.size(), outcome.firstError);
             numRecordsOutErrors.inc(outcome.failed.size());
-            if (failOnError) {
-                handler.completeExceptionally(new AggregatingSinkException("PutRecords to the "
-                        + "Kinesis " + stream.describe() + " failed for " + outcome.failed.size()
-                        + " of " + sent.size() + " records and failOnError is set; the first "
-                        + "error: " + outcome.firstError));
+            Exception fatal = errors.ofEntries(outcome.failed.size(), sent.size(),
+                    outcome.firstError);
+            if (fatal != null) {
+                handler.completeExceptionally(fatal);
                 return;
             }
         }
         outcome.resends(shards).whenComplete((resends, error) -> {
             if (error != null) {
-                handler.completeExceptionally(new AggregatingSinkException(
+                handler.completeExceptionally(new KinesisSinkException(
                         "Could not check where the aggregates landed", error));
                 return;
             }
-            if (!resends.isEmpty()) {
-                LOG.info("Re-sending {} records of aggregates that landed in a shard whose "
-                        + "consumers would drop them (the Kinesis {} was resharded)",
-                        resends.size(), stream.describe());
-                resent.inc(resends.size());
-            }
             List<PutRecordsRequestEntry> retry = new ArrayList<>(outcome.failed);
             retry.addAll(later);
-            retry.addAll(resends);
+            for (List<PutRecordsRequestEntry> records : resends.values()) {
+                retry.addAll(records);
+            }
+            countResent(resends, stream, resent);
             if (retry.isEmpty()) {
                 handler.complete();
             } else {
                 handler.retryForEntries(retry);
             }
         });
+    }
+
+    /** Logs and counts the records of misplaced aggregates about to be sent again. */
+    static void countResent(Map<Integer, List<PutRecordsRequestEntry>> resends,
+            StreamClient stream, Counter resent) {
+        int count = PutRecordsOutcome.count(resends);
+        if (count > 0) {
+            LOG.info("Re-sending {} records of aggregates that landed in a shard whose "
+                    + "consumers would drop them (the Kinesis {} was resharded)",
+                    count, stream.describe());
+            resent.inc(count);
+        }
     }
 }

@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
  * holding a key with a non-ASCII character cannot be read back. For ASCII keys (every key that
  * serializer can read back) both write the same bytes, so the version stays the connector's.
  * Used by the aggregating sink and, in place of the connector's, by {@code
- * SubtaskInitializingSink} around a plain {@code KinesisStreamsSink}.
+ * SubtaskInitializingSink}, our subclass of {@code KinesisStreamsSink}.
  */
 public final class Utf8KeyStateSerializer extends KinesisStreamsStateSerializer {
 

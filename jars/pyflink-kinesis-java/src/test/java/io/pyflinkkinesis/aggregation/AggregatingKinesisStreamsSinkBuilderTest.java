@@ -32,18 +32,19 @@ class AggregatingKinesisStreamsSinkBuilderTest {
     void defaultsAreTheConnectorsPlusAggregationDefaults() {
         AggregatingKinesisStreamsSink<String> sink = valid().build();
 
-        assertEquals("orders", sink.streamName);
-        assertNull(sink.streamArn);
-        assertFalse(sink.failOnError);
-        assertEquals(500, sink.maxBatchSize);
-        assertEquals(50, sink.maxInFlightRequests);
-        assertEquals(10_000, sink.maxBufferedRequests);
-        assertEquals(5L * 1024 * 1024, sink.maxBatchSizeInBytes);
-        assertEquals(5_000, sink.maxTimeInBufferMS);
-        assertEquals(1024 * 1024, sink.maxRecordSizeInBytes);
+        assertEquals("orders", sink.settings.streamName);
+        assertNull(sink.settings.streamArn);
+        assertFalse(sink.settings.failOnError);
+        assertEquals(500, sink.settings.maxBatchSize);
+        assertEquals(50, sink.settings.maxInFlightRequests);
+        assertEquals(10_000, sink.settings.maxBufferedRequests);
+        assertEquals(5L * 1024 * 1024, sink.settings.maxBatchSizeInBytes);
+        assertEquals(5_000, sink.settings.maxTimeInBufferMS);
+        assertEquals(1024 * 1024, sink.settings.maxRecordSizeInBytes);
         assertEquals(100, sink.maxAggregateDelayMS);
         assertEquals(1024 * 1024, sink.maxAggregateSizeInBytes);
-        assertTrue(sink.kinesisClientProperties.isEmpty());
+        assertFalse(sink.keepKeyOrder);
+        assertTrue(sink.settings.clientProperties.isEmpty());
     }
 
     @Test
@@ -62,19 +63,21 @@ class AggregatingKinesisStreamsSinkBuilderTest {
                 .setMaxRecordSizeInBytes(500_000)
                 .setMaxAggregateDelayMS(20)
                 .setMaxAggregateSizeInBytes(65_536)
+                .setKeepKeyOrder(true)
                 .build();
         client.setProperty("aws.region", "changed later");
 
-        assertEquals("eu-west-1", sink.kinesisClientProperties.getProperty("aws.region"));
-        assertTrue(sink.failOnError);
-        assertEquals(100, sink.maxBatchSize);
-        assertEquals(3, sink.maxInFlightRequests);
-        assertEquals(1_000, sink.maxBufferedRequests);
-        assertEquals(2_000_000, sink.maxBatchSizeInBytes);
-        assertEquals(250, sink.maxTimeInBufferMS);
-        assertEquals(500_000, sink.maxRecordSizeInBytes);
+        assertEquals("eu-west-1", sink.settings.clientProperties.getProperty("aws.region"));
+        assertTrue(sink.settings.failOnError);
+        assertEquals(100, sink.settings.maxBatchSize);
+        assertEquals(3, sink.settings.maxInFlightRequests);
+        assertEquals(1_000, sink.settings.maxBufferedRequests);
+        assertEquals(2_000_000, sink.settings.maxBatchSizeInBytes);
+        assertEquals(250, sink.settings.maxTimeInBufferMS);
+        assertEquals(500_000, sink.settings.maxRecordSizeInBytes);
         assertEquals(20, sink.maxAggregateDelayMS);
         assertEquals(65_536, sink.maxAggregateSizeInBytes);
+        assertTrue(sink.keepKeyOrder);
     }
 
     @Test
@@ -128,9 +131,9 @@ class AggregatingKinesisStreamsSinkBuilderTest {
         AggregatingKinesisStreamsSink<String> sink = valid().setStreamName(null)
                 .setStreamArn(arn).build();
 
-        assertEquals("orders", sink.streamName);
-        assertEquals(arn, sink.streamArn);
-        assertEquals("orders", valid().setStreamArn(arn).build().streamName);
+        assertEquals("orders", sink.settings.streamName);
+        assertEquals(arn, sink.settings.streamArn);
+        assertEquals("orders", valid().setStreamArn(arn).build().settings.streamName);
         assertTrue(problems(valid().setStreamName("other").setStreamArn(arn)).contains(
                 "streamName 'other' is not the stream of streamArn '" + arn
                         + "'; set one of them"));

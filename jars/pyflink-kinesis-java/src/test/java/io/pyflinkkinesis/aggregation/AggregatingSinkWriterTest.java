@@ -1,6 +1,7 @@
 package io.pyflinkkinesis.aggregation;
 
 import io.pyflinkkinesis.SubtaskAware;
+import io.pyflinkkinesis.sink.KinesisSinkException;
 
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.common.serialization.SimpleStringSchema;
@@ -23,11 +24,14 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
@@ -264,7 +268,7 @@ class AggregatingSinkWriterTest {
         AggregatingSinkWriter<String> writer = harness.writer(sink(b -> b.setFailOnError(true)));
         write(writer, 100, 7);
 
-        String message = assertThrows(AggregatingSinkException.class, () -> writer.flush(true))
+        String message = assertThrows(KinesisSinkException.class, () -> writer.flush(true))
                 .getMessage();
 
         assertTrue(message.matches("PutRecords to the Kinesis stream 'fake' failed for (\\d+) of "
@@ -280,7 +284,7 @@ class AggregatingSinkWriterTest {
         AggregatingSinkWriter<String> writer = harness.writer(sink(b -> b.setFailOnError(true)));
         write(writer, 100, 8);
 
-        String message = assertThrows(AggregatingSinkException.class, () -> writer.flush(true))
+        String message = assertThrows(KinesisSinkException.class, () -> writer.flush(true))
                 .getMessage();
 
         assertTrue(message.matches("PutRecords of \\d+ records to the Kinesis stream 'fake' "
@@ -295,7 +299,7 @@ class AggregatingSinkWriterTest {
         AggregatingSinkWriter<String> writer = harness.writer(sink());
         write(writer, 10, 9);
 
-        String message = assertThrows(AggregatingSinkException.class, () -> writer.flush(true))
+        String message = assertThrows(KinesisSinkException.class, () -> writer.flush(true))
                 .getMessage();
 
         assertTrue(message.startsWith("The Kinesis stream 'fake' was not found: Stream fake"),
@@ -350,7 +354,7 @@ class AggregatingSinkWriterTest {
         stream.listingError = new IllegalStateException("AccessDeniedException");
         WriterHarness harness = new WriterHarness(stream);
 
-        assertThrows(AggregatingSinkException.class, () -> harness.writer(sink()));
+        assertThrows(KinesisSinkException.class, () -> harness.writer(sink()));
         assertTrue(stream.closed);
     }
 
@@ -375,7 +379,7 @@ class AggregatingSinkWriterTest {
         client.setProperty("aws.credentials.provider.basic.secretkey", "fake");
         WriterHarness harness = new WriterHarness(FakeStream.withEvenShards(1));
         try {
-            String message = assertThrows(AggregatingSinkException.class, () -> sink(
+            String message = assertThrows(KinesisSinkException.class, () -> sink(
                     builder -> builder.setKinesisClientProperties(client))
                     .createWriter(harness.context(WriterInitContext.class))).getMessage();
 
@@ -415,6 +419,57 @@ class AggregatingSinkWriterTest {
         assertEquals(byKey(expected), byKey(harness.stream.consumed()));
         assertFalse(harness.stream.requests.isEmpty());
         assertTrue(aggregatesIn(harness.stream.requests) > 50);
+    }
+
+    /**
+     * Keeping key order: a fifth of the requests have some entries throttled, and a split
+     * misplaces the aggregates built before it. Read as the KCL reads (parent shard first, a
+     * misplaced aggregate dropped whole), every key's records arrive, their first copies in the
+     * order written; no request holds two Kinesis records sharing a key.
+     */
+    @Test
+    void keepingKeyOrderEachKeysRecordsAreReadInOrderThroughRejectionsAndASplit()
+            throws Exception {
+        Random random = new Random(12);
+        WriterHarness harness = new WriterHarness(FakeStream.withEvenShards(1));
+        FakeStream stream = harness.stream;
+        for (int i = 0; i < 5_000; i++) {
+            stream.scripted.add(entries -> {
+                List<PutRecordsResultEntry> results = new ArrayList<>();
+                boolean throttled = random.nextInt(5) == 0;
+                for (PutRecordsRequestEntry entry : entries) {
+                    results.add(throttled && random.nextBoolean()
+                            ? FakeStream.failure("ProvisionedThroughputExceededException", "slow")
+                            : stream.write(entry));
+                }
+                return CompletableFuture.completedFuture(
+                        PutRecordsResponse.builder().records(results).build());
+            });
+        }
+        AggregatingSinkWriter<String> writer = harness.writer(sink(builder -> builder
+                .setKeepKeyOrder(true).setMaxAggregateSizeInBytes(300).setMaxBatchSize(20)
+                .setMaxAggregateDelayMS(10_000).setMaxTimeInBufferMS(100)));
+
+        List<String> expected = write(writer, 1_000, 13);
+        stream.split("shard-0", HALF);  // the pending and buffered aggregates are now misplaced
+        expected.addAll(write(writer, 1_000, 14));
+        writer.flush(true);
+
+        Map<String, List<String>> firstCopies = new LinkedHashMap<>();
+        for (Map.Entry<String, List<String>> key : byKey(stream.consumed()).entrySet()) {
+            firstCopies.put(key.getKey(), new ArrayList<>(new LinkedHashSet<>(key.getValue())));
+        }
+        assertEquals(byKey(expected), firstCopies);
+        assertTrue(harness.count(AggregatingKinesisStreamsSink.RESENT_METRIC) > 0);
+        assertTrue(harness.count("numRecordsOutErrors") > 0);
+        for (List<PutRecordsRequestEntry> request : stream.requests) {
+            Set<String> keys = new HashSet<>();
+            for (PutRecordsRequestEntry entry : request) {
+                for (String key : new HashSet<>(AggregatingSinkWriter.keysOf(entry))) {
+                    assertTrue(keys.add(key), key + " twice in one request");
+                }
+            }
+        }
     }
 
     private static CompletableFuture<PutRecordsResponse> failed(Exception error) {

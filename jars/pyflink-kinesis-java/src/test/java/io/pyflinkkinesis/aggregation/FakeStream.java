@@ -1,5 +1,7 @@
 package io.pyflinkkinesis.aggregation;
 
+import io.pyflinkkinesis.sink.StreamClient;
+
 import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.UserRecord;
 import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.model.Record;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.HashKeyRange;
@@ -29,28 +31,28 @@ import java.util.function.Function;
  * shard holding it), can be resharded, and shows what a FlinkKinesisConsumer would read.
  * PutRecords answers at once, in the calling thread.
  */
-final class FakeStream implements StreamClient {
+public final class FakeStream implements StreamClient {
 
     static final BigInteger MAX_HASH_KEY = BigInteger.ONE.shiftLeft(128).subtract(BigInteger.ONE);
 
     /** The layout now, by shard id. */
     final Map<String, ShardRange> shards = new LinkedHashMap<>();
     /** Every PutRecords request, in order. */
-    final List<List<PutRecordsRequestEntry>> requests = new ArrayList<>();
+    public final List<List<PutRecordsRequestEntry>> requests = new ArrayList<>();
     /** Records written, by the shard they landed in. */
-    final Map<String, List<PutRecordsRequestEntry>> landed = new LinkedHashMap<>();
+    public final Map<String, List<PutRecordsRequestEntry>> landed = new LinkedHashMap<>();
     /** Answers for the next requests, instead of writing them. */
-    final Deque<Function<List<PutRecordsRequestEntry>, CompletableFuture<PutRecordsResponse>>>
-            scripted = new ArrayDeque<>();
+    public final Deque<Function<List<PutRecordsRequestEntry>,
+            CompletableFuture<PutRecordsResponse>>> scripted = new ArrayDeque<>();
     int listings;
     RuntimeException listingError;
     /** Shards ListShards leaves out, as if listed before they existed. */
     final Set<String> unlisted = new HashSet<>();
-    boolean closed;
+    public boolean closed;
     private long sequenceNumber;
 
     /** {@code count} open shards splitting the hash key space evenly. */
-    static FakeStream withEvenShards(int count) {
+    public static FakeStream withEvenShards(int count) {
         FakeStream stream = new FakeStream();
         for (ShardRange shard : evenShards(count)) {
             stream.shards.put(shard.shardId, shard);
@@ -107,7 +109,7 @@ final class FakeStream implements StreamClient {
     }
 
     /** Writes every entry into the open shard of its key. */
-    PutRecordsResponse accept(List<PutRecordsRequestEntry> entries) {
+    public PutRecordsResponse accept(List<PutRecordsRequestEntry> entries) {
         List<PutRecordsResultEntry> results = new ArrayList<>();
         for (PutRecordsRequestEntry entry : entries) {
             results.add(write(entry));
@@ -115,7 +117,7 @@ final class FakeStream implements StreamClient {
         return PutRecordsResponse.builder().records(results).failedRecordCount(0).build();
     }
 
-    PutRecordsResultEntry write(PutRecordsRequestEntry entry) {
+    public PutRecordsResultEntry write(PutRecordsRequestEntry entry) {
         BigInteger hashKey = KeyedRecord.hashKeyOf(
                 entry.partitionKey().getBytes(StandardCharsets.UTF_8));
         ShardRange shard = new ShardMap(shards.values()).openShardFor(hashKey);
@@ -130,7 +132,7 @@ final class FakeStream implements StreamClient {
         return PutRecordsResultEntry.builder().shardId(shardId).sequenceNumber("1").build();
     }
 
-    static PutRecordsResultEntry failure(String code, String message) {
+    public static PutRecordsResultEntry failure(String code, String message) {
         return PutRecordsResultEntry.builder().errorCode(code).errorMessage(message).build();
     }
 
@@ -174,7 +176,7 @@ final class FakeStream implements StreamClient {
      * What a FlinkKinesisConsumer reading every shard gets: each shard's records de-aggregated
      * with that shard's hash key range, as "key=data" strings.
      */
-    List<String> consumed() {
+    public List<String> consumed() {
         List<String> result = new ArrayList<>();
         for (Map.Entry<String, List<PutRecordsRequestEntry>> shard : landed.entrySet()) {
             ShardRange range = shards.get(shard.getKey());

@@ -1,5 +1,8 @@
 package io.pyflinkkinesis.aggregation;
 
+import io.pyflinkkinesis.sink.KinesisSinkException;
+import io.pyflinkkinesis.sink.StreamClient;
+
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Shard;
@@ -103,7 +106,7 @@ class LiveShardMapTest {
         stream.listingError = new IllegalStateException("AccessDeniedException: not allowed");
         LiveShardMap shards = new LiveShardMap(stream, () -> now[0], 1_000, refreshes);
 
-        String message = assertThrows(AggregatingSinkException.class, () -> shards.load(1_000))
+        String message = assertThrows(KinesisSinkException.class, () -> shards.load(1_000))
                 .getMessage();
 
         assertTrue(message.startsWith("Could not list the shards of the Kinesis stream 'fake'"),

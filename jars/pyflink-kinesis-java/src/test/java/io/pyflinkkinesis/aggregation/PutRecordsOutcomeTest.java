@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -68,13 +69,14 @@ class PutRecordsOutcomeTest {
         List<PutRecordsRequestEntry> request = Collections.singletonList(aggregate);
 
         PutRecordsOutcome outcome = PutRecordsOutcome.of(request, stream.accept(request));
-        List<PutRecordsRequestEntry> resends = outcome.resends(shards).join();
+        Map<Integer, List<PutRecordsRequestEntry>> resends = outcome.resends(shards).join();
+        assertEquals(Collections.singleton(0), resends.keySet());  // the aggregate, by index
 
-        assertEquals(sent, texts(resends));  // all of them, in order, each on its own
+        assertEquals(sent, texts(resends.get(0)));  // all of them, in order, each on its own
         assertEquals(2, stream.listings);  // the unknown child shard made the map refresh
         assertTrue(shards.current().isOpen("shard-0a"));
         assertEquals(Collections.emptyList(), stream.consumed());  // the aggregate is dropped
-        stream.accept(resends);
+        stream.accept(resends.get(0));
         assertEquals(sorted(sent), sorted(stream.consumed()));
     }
 
@@ -90,7 +92,7 @@ class PutRecordsOutcomeTest {
 
         PutRecordsOutcome outcome = PutRecordsOutcome.of(request, stream.accept(request));
 
-        assertEquals(Collections.emptyList(), outcome.resends(shards).join());
+        assertEquals(Collections.emptyMap(), outcome.resends(shards).join());
         assertEquals(1, stream.listings);
         assertEquals(Collections.emptyList(), outcome.failed);
     }
@@ -107,7 +109,7 @@ class PutRecordsOutcomeTest {
 
         PutRecordsOutcome outcome = PutRecordsOutcome.of(request, stream.accept(request));
 
-        assertEquals(Collections.emptyList(), outcome.resends(shards).join());
+        assertEquals(Collections.emptyMap(), outcome.resends(shards).join());
         assertEquals(2, stream.listings);
         assertEquals(50, stream.consumed().size());
     }
@@ -124,7 +126,7 @@ class PutRecordsOutcomeTest {
 
         PutRecordsOutcome outcome = PutRecordsOutcome.of(request, stream.accept(request));
 
-        assertEquals(sent, texts(outcome.resends(shards).join()));
+        assertEquals(sent, texts(outcome.resends(shards).join().get(0)));
     }
 
     @Test
@@ -140,7 +142,7 @@ class PutRecordsOutcomeTest {
         PutRecordsOutcome outcome = PutRecordsOutcome.of(
                 Collections.singletonList(aggregate), landedInShard0);
 
-        assertEquals(sent, texts(outcome.resends(shards).join()));
+        assertEquals(sent, texts(outcome.resends(shards).join().get(0)));
         assertEquals(2, stream.listings);  // the map is out of date: refreshed
     }
 

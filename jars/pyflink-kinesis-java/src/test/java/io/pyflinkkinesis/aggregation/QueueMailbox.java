@@ -8,9 +8,14 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 
 /** A mailbox run by the test thread: mails wait in a queue until a yield runs them. */
-final class QueueMailbox implements MailboxExecutor {
+public final class QueueMailbox implements MailboxExecutor {
 
     private final Deque<ThrowingRunnable<? extends Exception>> mails = new ArrayDeque<>();
+    /**
+     * What a yield with no mail runs first, as the outside world would (a server answering a
+     * request); null: nothing.
+     */
+    public Runnable whenIdle;
 
     @Override
     public void execute(MailOptions options, ThrowingRunnable<? extends Exception> command,
@@ -18,12 +23,20 @@ final class QueueMailbox implements MailboxExecutor {
         mails.add(command);
     }
 
-    /** Runs the next mail; with none, fails (a real mailbox would wait forever). */
+    /**
+     * Runs the next mail; with none, runs {@link #whenIdle} and then the next mail; fails if
+     * there is still none (a real mailbox would wait forever).
+     */
     @Override
     public void yield() {
-        if (!tryYield()) {
+        if (!tryYield() && (whenIdle == null || !runWhenIdle())) {
             throw new IllegalStateException("yield with no mail: the writer would wait forever");
         }
+    }
+
+    private boolean runWhenIdle() {
+        whenIdle.run();
+        return tryYield();
     }
 
     @Override
@@ -43,7 +56,7 @@ final class QueueMailbox implements MailboxExecutor {
     }
 
     /** Runs mails until none is left. */
-    void drain() {
+    public void drain() {
         while (tryYield()) {
             // run them all
         }

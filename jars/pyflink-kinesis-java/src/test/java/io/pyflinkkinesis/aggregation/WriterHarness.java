@@ -17,19 +17,19 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Runs an aggregating sink writer without Flink or Kinesis: a {@link FakeStream}, a mailbox the
+ * Runs a sink writer (aggregating or key-ordered) without Flink or Kinesis: a {@link FakeStream}, a mailbox the
  * test thread runs, a processing time the test sets, and metrics it can read.
  */
 @SuppressWarnings("deprecation")
-final class WriterHarness {
+public final class WriterHarness {
 
-    final FakeStream stream;
-    final QueueMailbox mailbox = new QueueMailbox();
-    final TestProcessingTimeService time = new TestProcessingTimeService();
-    final Map<String, Counter> counters = new HashMap<>();
-    final Sink.InitContext context;
+    public final FakeStream stream;
+    public final QueueMailbox mailbox = new QueueMailbox();
+    public final TestProcessingTimeService time = new TestProcessingTimeService();
+    public final Map<String, Counter> counters = new HashMap<>();
+    public final Sink.InitContext context;
 
-    WriterHarness(FakeStream stream) throws Exception {
+    public WriterHarness(FakeStream stream) throws Exception {
         this.stream = stream;
         this.context = context(Sink.InitContext.class);
         time.setCurrentTime(0);  // it starts at Long.MIN_VALUE
@@ -45,13 +45,13 @@ final class WriterHarness {
         return sink.restoreWriter(context, state, () -> stream);
     }
 
-    long count(String metric) {
+    public long count(String metric) {
         Counter counter = counters.get(metric);
         return counter == null ? 0 : counter.getCount();
     }
 
     /** A {@code Sink.InitContext} or {@code WriterInitContext} for subtask 1 of 3. */
-    <T> T context(Class<T> type) {
+    public <T> T context(Class<T> type) {
         SinkWriterMetricGroup metrics = metrics();
         SerializationSchema.InitializationContext schemaContext = proxy(
                 SerializationSchema.InitializationContext.class, (name, args) ->

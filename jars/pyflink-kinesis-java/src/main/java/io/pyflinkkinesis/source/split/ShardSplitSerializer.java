@@ -1,0 +1,131 @@
+package io.pyflinkkinesis.source.split;
+
+import org.apache.flink.connector.kinesis.source.split.StartingPosition;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.core.memory.DataOutputView;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Writes {@link ShardSplit}s into readers' checkpoints (and, through {@link #write}, into the
+ * enumerator's). Version 1: stream ARN, shard id, starting position (iterator type and marker),
+ * parent shard ids, hash key range, finished flag.
+ */
+public final class ShardSplitSerializer implements SimpleVersionedSerializer<ShardSplit> {
+
+    public static final ShardSplitSerializer INSTANCE = new ShardSplitSerializer();
+
+    private static final int VERSION = 1;
+
+    @Override
+    public int getVersion() {
+        return VERSION;
+    }
+
+    @Override
+    public byte[] serialize(ShardSplit split) throws IOException {
+        DataOutputSerializer out = new DataOutputSerializer(128);
+        write(split, out);
+        return out.getCopyOfBuffer();
+    }
+
+    @Override
+    public ShardSplit deserialize(int version, byte[] serialized) throws IOException {
+        checkVersion(version);
+        return read(new DataInputDeserializer(serialized));
+    }
+
+    /** Writes one split (the current version's format). */
+    public static void write(ShardSplit split, DataOutputView out) throws IOException {
+        out.writeUTF(split.getStreamArn());
+        out.writeUTF(split.getShardId());
+        writePosition(split.getStartingPosition(), out);
+        out.writeInt(split.getParentShardIds().size());
+        for (String parent : split.getParentShardIds()) {
+            out.writeUTF(parent);
+        }
+        writeNullable(split.getStartingHashKey(), out);
+        writeNullable(split.getEndingHashKey(), out);
+        out.writeBoolean(split.isFinished());
+    }
+
+    /** Reads one split written by {@link #write}. */
+    public static ShardSplit read(DataInputView in) throws IOException {
+        String streamArn = in.readUTF();
+        String shardId = in.readUTF();
+        StartingPosition position = readPosition(in);
+        int parentCount = in.readInt();
+        Set<String> parents = new TreeSet<>();
+        for (int i = 0; i < parentCount; i++) {
+            parents.add(in.readUTF());
+        }
+        String startingHashKey = readNullable(in);
+        String endingHashKey = readNullable(in);
+        boolean finished = in.readBoolean();
+        return new ShardSplit(streamArn, shardId, position, parents, startingHashKey,
+                endingHashKey, finished);
+    }
+
+    static void checkVersion(int version) throws IOException {
+        if (version != VERSION) {
+            throw new IOException("Unknown version " + version + " of a pyflink-kinesis shard "
+                    + "split (this build reads version " + VERSION + "); restore with the "
+                    + "pyflink-kinesis version that wrote the checkpoint");
+        }
+    }
+
+    private static void writePosition(StartingPosition position, DataOutputView out)
+            throws IOException {
+        Object marker = position.getStartingMarker();
+        switch (position.getShardIteratorType()) {
+            case TRIM_HORIZON:
+                out.writeByte(0);
+                break;
+            case AFTER_SEQUENCE_NUMBER:
+                out.writeByte(1);
+                out.writeUTF((String) marker);
+                break;
+            case AT_TIMESTAMP:
+                Instant instant = (Instant) marker;
+                out.writeByte(2);
+                out.writeLong(instant.getEpochSecond());
+                out.writeInt(instant.getNano());
+                break;
+            default:
+                throw new IOException("Cannot checkpoint a starting position of type "
+                        + position.getShardIteratorType());
+        }
+    }
+
+    private static StartingPosition readPosition(DataInputView in) throws IOException {
+        byte type = in.readByte();
+        switch (type) {
+            case 0:
+                return StartingPosition.fromStart();
+            case 1:
+                return StartingPosition.continueFromSequenceNumber(in.readUTF());
+            case 2:
+                return StartingPosition.fromTimestamp(
+                        Instant.ofEpochSecond(in.readLong(), in.readInt()));
+            default:
+                throw new IOException("Unknown starting position type " + type);
+        }
+    }
+
+    private static void writeNullable(String value, DataOutputView out) throws IOException {
+        out.writeBoolean(value != null);
+        if (value != null) {
+            out.writeUTF(value);
+        }
+    }
+
+    private static String readNullable(DataInputView in) throws IOException {
+        return in.readBoolean() ? in.readUTF() : null;
+    }
+}
