@@ -23,11 +23,11 @@ until then the parents' last records can wait in a bundle.
 Asserted: nothing lost or duplicated, and each key's records in the order written, within a
 shard and across parents and children, end to end, for both readers.
 
-More tests: a failure in the middle of a split for the consumer; for the source, a stream split
-and merged before the job, read from TRIM_HORIZON, AT_TIMESTAMP and LATEST (closed parents still
-holding records), and a failure and a stop-with-savepoint/restore in the middle of a split and a
-merge, with records flowing. ``RESHARD_REPEAT=5`` runs each test of this module 5 times in a row
-(by hand; CI runs each once).
+More tests: for the consumer, a failure at a child's first record after a split; for the
+source, a stream split and merged before the job, read from TRIM_HORIZON, AT_TIMESTAMP and
+LATEST (closed parents still holding records), and a failure and a stop-with-savepoint/restore
+in the middle of a split and a merge, with records flowing. ``RESHARD_REPEAT=5`` runs each test
+of this module 5 times in a row (by hand; CI runs each once).
 
 On kinesis-mock, connector 4.3.0's own FLIP-27 split reader fails the job once it reads a closed
 shard whose last records are still unread (``CLOSED_SHARD_FAILS_SOURCE``, fixed upstream by
@@ -42,9 +42,8 @@ import os
 import threading
 import time
 from collections import Counter, defaultdict
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import botocore.exceptions
 import pytest
@@ -54,14 +53,7 @@ from pyflink.datastream import DataStream, MapFunction, StreamExecutionEnvironme
 
 from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSource
 from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServer
-from tests.e2e.jobs import (
-    ArrivalOrder,
-    Job,
-    flip27_source,
-    start,
-    string_sink,
-    wait_for_new_checkpoint,
-)
+from tests.e2e.jobs import ArrivalOrder, Job, flip27_source, start, string_sink
 from tests.e2e.test_restore import checkpointed_env
 
 T = TypeVar("T")
@@ -103,7 +95,7 @@ def wait_for(probe: Callable[[], T | None], what: str, job: Job | None = None) -
 
 class FlowingProducer(threading.Thread):
     """Writes ``<key>:<n>`` for every key, one PutRecords call every ``ROUND_S``, until
-    ``stop()`` (``paused()`` holds it); remembers every record and the shard it landed in."""
+    ``stop()``; remembers every record and the shard it landed in."""
 
     def __init__(self, server: LocalKinesisServer, stream: str, keys: Sequence[str]) -> None:
         super().__init__(name=f"producer {stream}", daemon=True)
@@ -113,32 +105,18 @@ class FlowingProducer(threading.Thread):
         self.retried_calls = 0
         self._shard_of: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._round_lock = threading.Lock()
-        self._rounds = 0
-        self._paused = False
         self._stopping = threading.Event()
         self._error: BaseException | None = None
 
     def run(self) -> None:
         try:
+            n = 0
             while not self._stopping.is_set():
-                with self._round_lock:
-                    if not self._paused:
-                        self._put_round([f"{key}:{self._rounds}" for key in self.keys])
-                        self._rounds += 1
+                self._put_round([f"{key}:{n}" for key in self.keys])
+                n += 1
                 self._stopping.wait(ROUND_S)
         except BaseException as exc:  # handed to the test by stop()
             self._error = exc
-
-    @contextmanager
-    def paused(self) -> Iterator[None]:
-        """Hold the producer (after the round it is writing) inside the block."""
-        with self._round_lock:
-            self._paused = True
-        try:
-            yield
-        finally:
-            self._paused = False
 
     def _put_round(self, texts: list[str]) -> None:
         """One PutRecords call (rejected entries are retried by ``put_records``); a call the
@@ -423,17 +401,17 @@ def test_a_failure_in_the_middle_of_a_split_restarts_the_consumer_in_order(
     aws_config: dict[str, object],
     tmp_path: Path,
 ) -> None:
-    """The consumer's job fails at the first record after a split, once its parent was read to
-    its end (the children may still wait), and restarts from its last checkpoint: every record
-    comes out, each key in order with ``ArrivalOrder``'s restored count, replays repeating lines
-    exactly (so no finished parent was read again and no child overtook its parent)."""
+    """The stream is split before the job, under load; the consumer's job fails at the first
+    record of a child (read only once its parent was read to its end; the other child may still
+    wait) and restarts: every record comes out, each key in order with ``ArrivalOrder``'s
+    restored count, replays repeating lines exactly (so no finished parent was read again and no
+    child overtook its parent, before or after the restart)."""
     source, out = stream_factory(2), stream_factory(1)
     half = HASH_SPACE // 2
     keys = keys_by_range([0, half // 2, half, HASH_SPACE], per_range=2)
     first = min(s["ShardId"] for s in local_kinesis.list_shards(source))
-    ask, done = tmp_path / "fail-now", tmp_path / "failed"
-    checkpoints = tmp_path / "checkpoints"
-    env = checkpointed_env(checkpoints, **{
+    ask, done = tmp_path / "fail", tmp_path / "failed"
+    env = checkpointed_env(tmp_path / "checkpoints", **{
         "restart-strategy.type": "fixed-delay",
         "restart-strategy.fixed-delay.attempts": "2",
         "restart-strategy.fixed-delay.delay": "1 s",
@@ -443,17 +421,13 @@ def test_a_failure_in_the_middle_of_a_split_restarts_the_consumer_in_order(
     producer.start()
     job: Job | None = None
     try:
-        producer.wait_rounds(ROUNDS_AHEAD)
-        job = start_order_job(env, aws_config, source, out,
-                              fail=FailWhenAsked(str(ask), str(done)))
-        wait_for_output(job, local_kinesis, out, producer.first_round(job), "the first round")
-        wait_for_new_checkpoint(job, checkpoints, TIMEOUT_S)
-        with producer.paused():  # the job reads the parent to its end meanwhile
-            children = split(local_kinesis, source, first, half // 2)
-            wait_for_output(job, local_kinesis, out, producer.records, "the parent's last records")
-            ask.touch()
-        producer.wait_until_written_to(set(children), job)
+        low, _ = split_before_the_job(local_kinesis, source, first, half // 2, producer)
+        at = next(text for text, shard in producer.shard_of.items() if shard == low)
+        ask.touch()
+        job = start_order_job(env, aws_config, source, out, fail=FailWhenAsked(str(ask),
+                                                                                str(done), at))
         job.wait_for(lambda: done.exists() or None, TIMEOUT_S, "the injected failure")
+        wait_for_output(job, local_kinesis, out, [at], "the child's first record, after it")
         time.sleep(2 * ROUND_S)
         produced, output = finish(job, producer, local_kinesis, out)
     finally:
@@ -461,7 +435,7 @@ def test_a_failure_in_the_middle_of_a_split_restarts_the_consumer_in_order(
         if job is not None:
             job.cancel()
 
-    print(f"run {run} failure after a split, FlinkKinesisConsumer: "
+    print(f"run {run} failure at a child's first record, FlinkKinesisConsumer: "
           + in_order_exactly(output, produced))
 
 
@@ -694,14 +668,16 @@ def test_source_reads_parents_first_from_every_start_position_over_a_resharded_s
 
 class FailWhenAsked(MapFunction):  # type: ignore[misc]
     """Passes records through; fails once, at the first record after the file ``ask`` exists
-    (creating ``done`` first, so the restarted job does not fail again)."""
+    (with ``at``: at that record, once the file exists), creating ``done`` first, so the
+    restarted job does not fail again."""
 
-    def __init__(self, ask: str, done: str) -> None:
+    def __init__(self, ask: str, done: str, at: str | None = None) -> None:
         self.ask = ask
         self.done = done
+        self.at = at
 
     def map(self, value: str) -> str:
-        if os.path.exists(self.ask):
+        if value == (self.at or value) and os.path.exists(self.ask):
             try:
                 Path(self.done).touch(exist_ok=False)
             except FileExistsError:
