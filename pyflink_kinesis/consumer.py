@@ -23,7 +23,7 @@ from pyflink_kinesis.watermark import PeriodicWatermarkAssigner, WatermarkTracke
 
 _CONNECTORS = "org.apache.flink.streaming.connectors.kinesis"
 _WITH_METADATA = "io.pyflinkkinesis.KinesisRecordWithMetadata"
-_FAIL_FAST = "io.pyflinkkinesis.FailFastKinesisConsumer"
+_OUR_CONSUMER = "io.pyflinkkinesis.consumer.KinesisConsumer"
 
 
 class KinesisShardAssigner(JavaRecipe):
@@ -133,6 +133,10 @@ Deserializer = Union[DeserializationSchema, KinesisDeserializationSchema]
 class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
     """Exactly-once parallel source over one or more Kinesis streams of one region.
 
+    After a reshard, a child shard is read only once its parents are read to their end, so
+    each partition key's records stay in order (end to end with checkpointing on;
+    ``pyflink-kinesis docs consumer``, "Order across resharding").
+
     ``config`` takes the keys of the connector's ``AWSConfigConstants`` and
     ``ConsumerConfigConstants`` (``aws.region`` is required); values may be str, int, float,
     bool or Enum. The config is validated before anything reaches the JVM: every problem is
@@ -239,15 +243,16 @@ class FlinkKinesisConsumer(SourceFunction):  # type: ignore[misc]
 
 
 def _consumer_class(jvm: Any) -> Any:
-    """Our ``FailFastKinesisConsumer`` where our jar is installed, else the connector's consumer.
+    """Our ``KinesisConsumer`` where our jar is installed, else the connector's consumer.
 
-    Ours declines checkpoints once a record failed in an operator chained to the source: the
-    connector's can complete one in between, storing positions past records that never got
-    downstream, which a restore then skips (``pyflink-kinesis docs reliability``, "A failure
-    next to the source").
+    Ours reads a child shard only after its parents are read to their end
+    (``pyflink-kinesis docs consumer``, "Order across resharding"), and declines checkpoints once
+    a record failed in an operator chained to the source: the connector's can complete one in
+    between, storing positions past records that never got downstream, which a restore then
+    skips (``pyflink-kinesis docs reliability``, "A failure next to the source").
     """
     try:
-        return own_class(jvm, _FAIL_FAST, "FlinkKinesisConsumer")
+        return own_class(jvm, _OUR_CONSUMER, "FlinkKinesisConsumer")
     except JarResolutionError:
         return java_class(jvm, f"{_CONNECTORS}.FlinkKinesisConsumer")
 

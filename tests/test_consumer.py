@@ -1,7 +1,8 @@
 """FlinkKinesisConsumer's Java side: which consumer class a job gets.
 
-Built in this process's JVM; the failure it guards against is shown by a real job in
-tests/e2e/test_aggregation.py (test_a_failure_after_a_checkpoint_loses_nothing).
+Built in this process's JVM; what ours does is shown by real jobs in
+tests/e2e/test_resharding.py (parents before children) and tests/e2e/test_aggregation.py
+(test_a_failure_after_a_checkpoint_loses_nothing).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ def java_class_of(consumer: FlinkKinesisConsumer) -> str:
     return str(consumer.get_java_function().getClass().getName())
 
 
-def test_the_consumer_declines_checkpoints_after_a_failure_downstream() -> None:
+def test_the_consumer_is_ours_where_our_jar_is_installed() -> None:
     consumer = FlinkKinesisConsumer("orders", SimpleStringSchema(), CONFIG)
 
-    assert java_class_of(consumer) == "io.pyflinkkinesis.FailFastKinesisConsumer"
+    assert java_class_of(consumer) == "io.pyflinkkinesis.consumer.KinesisConsumer"
 
 
 def test_without_our_jar_the_connectors_consumer_is_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from py4j.protocol import Py4JJavaError
@@ -68,6 +69,26 @@ class Job:
     def cancel(self) -> None:
         if self.status() not in _FINISHED:
             self.client.cancel().result()
+
+
+def checkpoint_dirs(root: Path) -> dict[int, Path]:
+    """chk-<n> directories under ``root`` (any job), by n."""
+    return {int(p.name.removeprefix("chk-")): p for p in root.glob("*/chk-*")}
+
+
+def wait_for_new_checkpoint(job: Job, root: Path, timeout_s: float = 180.0) -> Path:
+    """Wait until a checkpoint triggered after this call has completed; return its directory.
+
+    A checkpoint's directory is created when it is triggered, before the sources get its
+    barrier, so one numbered above every directory present now covers all records the sources
+    emitted before this call. It is complete once its ``_metadata`` is written."""
+    floor = max(checkpoint_dirs(root), default=0)
+
+    def completed() -> Path | None:
+        done = [p for n, p in checkpoint_dirs(root).items() if n > floor]
+        return next((p for p in done if (p / "_metadata").exists()), None)
+
+    return job.wait_for(completed, timeout_s, f"a checkpoint after chk-{floor} in {root}")
 
 
 def start(env: StreamExecutionEnvironment, name: str) -> Job:

@@ -388,7 +388,7 @@ def test_a_failure_after_a_checkpoint_loses_nothing(
     env.set_parallelism(2)
     marker = tmp_path / "failed-once"
     # Aggregates are emitted on checkpoints only and written 100 ms later: most restores find
-    # some in the state, and the failed bundle's records in no checkpoint (FailFastKinesisConsumer).
+    # some in the state, and the failed bundle's records in no checkpoint (our KinesisConsumer).
     sink = (
         string_sink_builder(aws_config, out)
         .set_aggregation(max_delay_ms=60_000)  # only checkpoints and full aggregates flush

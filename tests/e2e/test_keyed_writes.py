@@ -44,13 +44,14 @@ from pyflink_kinesis.testing.fault_proxy import (
     internal_failure,
     throttle,
 )
-from tests.e2e.jobs import failing_env, job_failure, start, string_sink_builder
-from tests.e2e.test_restore import (
-    TIMEOUT_S,
-    checkpointed_env,
-    legacy_consumer,
+from tests.e2e.jobs import (
+    failing_env,
+    job_failure,
+    start,
+    string_sink_builder,
     wait_for_new_checkpoint,
 )
+from tests.e2e.test_restore import TIMEOUT_S, checkpointed_env, legacy_consumer
 
 StreamFactory = Callable[..., str]
 KEYS = [f"customer-{k}" for k in range(7)]

@@ -4,26 +4,30 @@ kinesalite, UpdateShardCount on kinesis-mock.
 A producer thread writes one ``<key>:<n>`` record per key every 200 ms (``n`` counts that key's
 records from 0), one PutRecords call per round and no key twice in a call, so each key's records
 are in the stream in order even when the call is retried. It keeps writing through every reshard.
-The job reads with the polling consumer (for UpdateShardCount also with enhanced fan-out) and,
-in the same job, with our FLIP-27 ``KinesisStreamsSource``, and keys the
-records by partition key into ``ArrivalOrder``, which appends how many records of the
-key it saw before (``<key>:<n>|<i>``). Read back with boto3, the output shows whether anything
-was lost or duplicated, and, sorting each key's lines by ``i``, whether the job saw each key's
-records in the order they were written, across parent and child shards (the tests of
+The jobs key the records by partition key into ``ArrivalOrder``, which appends how many records
+of the key it saw before (``<key>:<n>|<i>``). Read back with boto3, the output shows whether
+anything was lost or duplicated, and, sorting each key's lines by ``i``, whether the job saw each
+key's records in the order they were written, across parent and child shards (the tests of
 ``test_shard_assignment.py`` and ``test_efo.py`` reshard between batches; these do it under load).
-The jobs checkpoint every 500 ms: the source hands a child shard read on another subtask than
-its parents only after a checkpoint taken once the parents were read to their end.
 
-Asserted: nothing lost or duplicated, and each key's records from any one shard in the order
-written; for ``KinesisStreamsSource`` also each key's order across parents and children, end to
-end. For the consumer, per-key order across a reshard is NOT kept by connector 4.3.0 (see
-``ORDER_NOT_KEPT``): the test prints every key whose order broke, the late record and the shards
-involved, but does not fail on it.
+Under load, the polling consumer (for UpdateShardCount also with enhanced fan-out) and our FLIP-27
+``KinesisStreamsSource`` read side by side in one job, and the job is behind when the shards
+change: the producer starts before the job and the first reshard happens before it starts, so
+the job begins at TRIM_HORIZON over closed parents that still hold records, and the consumer
+reads slowly enough (``flink.shard.getrecords.maxrecordcount``) to be behind at the next
+reshard. Parallelism 2, a Python map before ``key_by``, and a checkpoint every 2 s with Python
+bundles that only a checkpoint ends: both readers hand out a child shard read on another subtask
+than its parents only after a checkpoint taken once the parents were read to their end, and
+until then the parents' last records can wait in a bundle.
 
-More source tests: a stream split and merged before the job, read from TRIM_HORIZON,
-AT_TIMESTAMP and LATEST (closed parents still holding records); a failure and a
-stop-with-savepoint/restore in the middle of a split and a merge, with records flowing.
-``RESHARD_REPEAT=5`` runs each test of this module 5 times in a row (by hand; CI runs each once).
+Asserted: nothing lost or duplicated, and each key's records in the order written, within a
+shard and across parents and children, end to end, for both readers.
+
+More tests: for the consumer, a failure at a child's first record after a split; for the
+source, a stream split and merged before the job, read from TRIM_HORIZON, AT_TIMESTAMP and
+LATEST (closed parents still holding records), and a failure and a stop-with-savepoint/restore
+in the middle of a split and a merge, with records flowing. ``RESHARD_REPEAT=5`` runs each test
+of this module 5 times in a row (by hand; CI runs each once).
 
 On kinesis-mock, connector 4.3.0's own FLIP-27 split reader fails the job once it reads a closed
 shard whose last records are still unread (``CLOSED_SHARD_FAILS_SOURCE``, fixed upstream by
@@ -39,11 +43,11 @@ import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import botocore.exceptions
 import pytest
-from pyflink.common import JobStatus, Types, WatermarkStrategy
+from pyflink.common import Configuration, JobStatus, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import DataStream, MapFunction, StreamExecutionEnvironment
 
@@ -52,23 +56,22 @@ from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServe
 from tests.e2e.jobs import ArrivalOrder, Job, flip27_source, start, string_sink
 from tests.e2e.test_restore import checkpointed_env
 
+T = TypeVar("T")
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 180.0
 ROUND_S = 0.2
 HASH_SPACE = 2**128
 CHECKPOINT_MS = 500
+#: The checkpoint interval of the jobs under load; Python bundles end only at checkpoints there.
+UNDER_LOAD_CHECKPOINT_MS = 2000
+#: Rounds the producer writes before the first reshard, and again before the job starts.
+ROUNDS_AHEAD = 10
+#: The consumer reads at most this many records per GetRecords call (one call per 200 ms and
+#: shard) under load, so it is still behind when the stream is resharded while it runs.
+RECORDS_PER_CALL = "25"
 #: ``RESHARD_REPEAT=5 pytest tests/e2e/test_resharding.py -k ...`` runs each test 5 times.
 REPEAT = int(os.environ.get("RESHARD_REPEAT", "1"))
 repeated = pytest.mark.parametrize("run", range(1, REPEAT + 1), ids=lambda run: f"run{run}")
-# Why a key's records can come out of order across a reshard (checked against the connector's
-# v4.3 sources): KinesisDataFetcher.runFetcher submits a ShardConsumer for every newly
-# discovered shard at once, reading it from its earliest record, without waiting until the
-# parent shards are read to their end; its docs promise no order across resharding. (The
-# newer KinesisStreamsSource of connector 5.x waits for the parents, see its "Record ordering".)
-ORDER_NOT_KEPT = (
-    "FlinkKinesisConsumer (connector 4.3.0) reads child shards while their parents still have "
-    "unread records, so a key's records from a child can overtake those left in the parent"
-)
 # Why connector 4.3.0's KinesisStreamsSource fails on kinesis-mock (checked against the connector's
 # v4.3.0 sources): kinesis-mock answers the GetRecords call that reaches a closed shard's end with
 # the last records AND no NextShardIterator (the API allows it; kinesalite sends the last records
@@ -77,6 +80,17 @@ ORDER_NOT_KEPT = (
 # iterator when the answer has none, so the next fetch returns the same records for a split the
 # reader has dropped. Fixed in connector 5.0.0 (FLINK-36427: a finished split is not queued again).
 CLOSED_SHARD_FAILS_SOURCE = "Have records for a split that was not registered"
+
+
+def wait_for(probe: Callable[[], T | None], what: str, job: Job | None = None) -> T:
+    """``job.wait_for`` (failing fast if the job dies), or a plain wait while no job runs."""
+    if job is not None:
+        return job.wait_for(probe, TIMEOUT_S, what)
+    deadline = time.monotonic() + TIMEOUT_S
+    while not (value := probe()):
+        assert time.monotonic() < deadline, f"timed out after {TIMEOUT_S:.0f}s waiting for {what}"
+        time.sleep(0.1)
+    return value
 
 
 class FlowingProducer(threading.Thread):
@@ -130,10 +144,15 @@ class FlowingProducer(threading.Thread):
     def records(self) -> list[str]:
         return list(self.shard_of)
 
-    def wait_until_written_to(self, shards: set[str], job: Job) -> None:
-        """Wait until some records landed in each of ``shards`` (the job must keep running)."""
-        job.wait_for(lambda: shards <= set(self.shard_of.values()) or None, TIMEOUT_S,
-                     f"records written to {sorted(shards)}")
+    def wait_until_written_to(self, shards: set[str], job: Job | None = None) -> None:
+        """Wait until some records landed in each of ``shards`` (while ``job`` runs)."""
+        wait_for(lambda: shards <= set(self.shard_of.values()) or None,
+                 f"records written to {sorted(shards)}", job)
+
+    def wait_rounds(self, rounds: int) -> None:
+        """Wait until ``rounds`` more rounds are written (before the job starts)."""
+        written = len(self.records) + rounds * len(self.keys)
+        wait_for(lambda: len(self.records) >= written or None, f"{rounds} more rounds")
 
     def first_round(self, job: Job) -> list[str]:
         """The first round of records, once written."""
@@ -174,19 +193,27 @@ def start_order_job(
     source: str,
     out: str,
     flip27_out: str | None = None,
-    **consumer_config: str,
+    fail: FailWhenAsked | None = None,
+    consumer_config: dict[str, str] | None = None,
 ) -> Job:
-    """Start source -> key_by(partition key) -> ArrivalOrder -> sink, discovering new shards
-    every second and checkpointing every ``CHECKPOINT_MS``; with ``flip27_out``, the same from
-    a ``KinesisStreamsSource`` to that stream, in the same job."""
-    env.enable_checkpointing(CHECKPOINT_MS)
+    """Start the consumer (TRIM_HORIZON, 25 records per GetRecords call) -> a Python map
+    (``fail``, if given) -> key_by(partition key) -> ArrivalOrder -> sink, discovering new shards
+    every second, checkpointing every ``UNDER_LOAD_CHECKPOINT_MS`` with Python bundles that only
+    a checkpoint ends; with ``flip27_out``, the same from a ``KinesisStreamsSource`` to that
+    stream, in the same job."""
+    bundles = Configuration()
+    bundles.set_string("python.fn-execution.bundle.time", str(10 * UNDER_LOAD_CHECKPOINT_MS))
+    env.configure(bundles)
+    env.enable_checkpointing(UNDER_LOAD_CHECKPOINT_MS)
     config = {
         **aws,
         "flink.stream.initpos": "TRIM_HORIZON",
         "flink.shard.discovery.intervalmillis": "1000",
+        "flink.shard.getrecords.maxrecordcount": RECORDS_PER_CALL,
     }
-    consumer = FlinkKinesisConsumer(source, SimpleStringSchema(), {**config, **consumer_config})
-    order_records(env.add_source(consumer, "kinesis"), aws, out)
+    consumer = FlinkKinesisConsumer(source, SimpleStringSchema(),
+                                    {**config, **(consumer_config or {})})
+    order_records(env.add_source(consumer, "kinesis"), aws, out, fail)
     if flip27_out is not None:
         flip27 = flip27_source({**aws, "flink.shard.discovery.intervalmillis": "1000"}, source)
         records = env.from_source(flip27, WatermarkStrategy.no_watermarks(), "flip-27")
@@ -194,10 +221,13 @@ def start_order_job(
     return start(env, "resharding under load")
 
 
-def order_records(records: DataStream, aws: dict[str, object], out: str) -> None:
-    """key_by(partition key) -> ArrivalOrder -> sink to ``out``."""
+def order_records(records: DataStream, aws: dict[str, object], out: str,
+                  fail: FailWhenAsked | None = None) -> None:
+    """A Python map (``fail``, or one passing records on) -> key_by(partition key) ->
+    ArrivalOrder -> sink to ``out``."""
     (
-        records.key_by(lambda r: r.split(":")[0], key_type=Types.STRING())
+        records.map(fail or (lambda r: r), output_type=Types.STRING())
+        .key_by(lambda r: r.split(":")[0], key_type=Types.STRING())
         .process(ArrivalOrder(), output_type=Types.STRING())
         .sink_to(string_sink(aws, out))
     )
@@ -270,10 +300,9 @@ def finish(
 
 
 def check(what: str, produced: list[str], output: list[tuple[str, int]],
-          producer: FlowingProducer, order_kept: bool = False) -> None:
-    """Nothing lost or duplicated, and each key's records from any one shard in the order
-    written; a key's order across parent and child shards is asserted with ``order_kept``,
-    else reported (``ORDER_NOT_KEPT``)."""
+          producer: FlowingProducer) -> None:
+    """Nothing lost or duplicated, and each key's records in the order written, within a shard
+    and across parent and child shards; prints the numbers and every key whose order broke."""
     seen = Counter(text for text, _ in output)
     problems = out_of_order(output, producer.shard_of)
     late = sum(int(problem.split(" came after ")[1].split(" ")[0]) for problem in problems)
@@ -289,12 +318,11 @@ def check(what: str, produced: list[str], output: list[tuple[str, int]],
         print(f"  {problem}")
     assert seen == Counter(produced)
     assert order_broken_within_a_shard(output, producer.shard_of) == []
-    if order_kept:
-        assert problems == []
+    assert problems == [], problems
 
 
 @repeated
-def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order_within_shards(
+def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order(
     run: int,
     env: StreamExecutionEnvironment,
     local_kinesis: LocalKinesis,
@@ -307,26 +335,17 @@ def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order_within_s
     first, second = sorted(s["ShardId"] for s in local_kinesis.list_shards(source))
     kinesis = local_kinesis.client()
 
-    job = start_order_job(env, aws_config, source, out, flip27_out)
     producer = FlowingProducer(local_kinesis, source, keys)
     producer.start()
+    job: Job | None = None
     try:
+        low, high = split_before_the_job(local_kinesis, source, first, quarter, producer)
+        job = start_order_job(env, aws_config, source, out, flip27_out)
         job.wait_running()
         wait_for_output(job, local_kinesis, out, producer.first_round(job), "the first round")
 
-        kinesis.split_shard(StreamName=source, ShardToSplit=first,
-                            NewStartingHashKey=str(quarter))
-        local_kinesis.wait_until_active(source)
-        shards = local_kinesis.list_shards(source)
-        low, high = sorted(
-            (s for s in shards if s.get("ParentShardId") == first),
-            key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
-        )
-        producer.wait_until_written_to({low["ShardId"], high["ShardId"]}, job)
-
         # The upper child and the second original shard are adjacent: merge them.
-        kinesis.merge_shards(StreamName=source, ShardToMerge=high["ShardId"],
-                             AdjacentShardToMerge=second)
+        kinesis.merge_shards(StreamName=source, ShardToMerge=high, AdjacentShardToMerge=second)
         local_kinesis.wait_until_active(source)
         (merged,) = (s["ShardId"] for s in local_kinesis.list_shards(source)
                      if s.get("AdjacentParentShardId") is not None)
@@ -340,13 +359,84 @@ def test_split_and_merge_while_records_flow_lose_nothing_and_keep_order_within_s
         flip27_output = read_output(local_kinesis, flip27_out)
     finally:
         producer.halt()
-        job.cancel()
+        if job is not None:
+            job.cancel()
 
-    assert set(producer.shard_of.values()) == {first, second, low["ShardId"], high["ShardId"],
-                                               merged}
-    check("split + merge under load, FlinkKinesisConsumer", produced, output, producer)
-    check("split + merge under load, KinesisStreamsSource", produced, flip27_output, producer,
-          order_kept=True)
+    assert set(producer.shard_of.values()) == {first, second, low, high, merged}
+    check(f"run {run} split + merge under load, FlinkKinesisConsumer", produced, output,
+          producer)
+    check(f"run {run} split + merge under load, KinesisStreamsSource", produced, flip27_output,
+          producer)
+
+
+def split_before_the_job(kinesis: LocalKinesis, source: str, shard: str, at: int,
+                         producer: FlowingProducer) -> tuple[str, str]:
+    """With the producer running, split ``shard`` at hash key ``at`` once it holds
+    ``ROUNDS_AHEAD`` rounds, and wait as long again with records going to the children; returns
+    the lower and the upper child."""
+    producer.wait_rounds(ROUNDS_AHEAD)
+    low, high = split(kinesis, source, shard, at)
+    producer.wait_until_written_to({low, high})
+    producer.wait_rounds(ROUNDS_AHEAD)
+    return low, high
+
+
+def split(kinesis: LocalKinesis, source: str, shard: str, at: int) -> tuple[str, str]:
+    """SplitShard ``shard`` at hash key ``at``; returns the lower and the upper child."""
+    kinesis.client().split_shard(StreamName=source, ShardToSplit=shard,
+                                 NewStartingHashKey=str(at))
+    kinesis.wait_until_active(source)
+    low, high = sorted(
+        (s for s in kinesis.list_shards(source) if s.get("ParentShardId") == shard),
+        key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
+    )
+    return low["ShardId"], high["ShardId"]
+
+
+@repeated
+def test_a_failure_in_the_middle_of_a_split_restarts_the_consumer_in_order(
+    run: int,
+    local_kinesis: LocalKinesis,
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+    tmp_path: Path,
+) -> None:
+    """The stream is split before the job, under load; the consumer's job fails at the first
+    record of a child (read only once its parent was read to its end; the other child may still
+    wait) and restarts: every record comes out, each key in order with ``ArrivalOrder``'s
+    restored count, replays repeating lines exactly (so no finished parent was read again and no
+    child overtook its parent, before or after the restart)."""
+    source, out = stream_factory(2), stream_factory(1)
+    half = HASH_SPACE // 2
+    keys = keys_by_range([0, half // 2, half, HASH_SPACE], per_range=2)
+    first = min(s["ShardId"] for s in local_kinesis.list_shards(source))
+    ask, done = tmp_path / "fail", tmp_path / "failed"
+    env = checkpointed_env(tmp_path / "checkpoints", **{
+        "restart-strategy.type": "fixed-delay",
+        "restart-strategy.fixed-delay.attempts": "2",
+        "restart-strategy.fixed-delay.delay": "1 s",
+    })
+
+    producer = FlowingProducer(local_kinesis, source, keys)
+    producer.start()
+    job: Job | None = None
+    try:
+        low, _ = split_before_the_job(local_kinesis, source, first, half // 2, producer)
+        at = next(text for text, shard in producer.shard_of.items() if shard == low)
+        ask.touch()
+        job = start_order_job(env, aws_config, source, out, fail=FailWhenAsked(str(ask),
+                                                                                str(done), at))
+        job.wait_for(lambda: done.exists() or None, TIMEOUT_S, "the injected failure")
+        wait_for_output(job, local_kinesis, out, [at], "the child's first record, after it")
+        time.sleep(2 * ROUND_S)
+        produced, output = finish(job, producer, local_kinesis, out)
+    finally:
+        producer.halt()
+        if job is not None:
+            job.cancel()
+
+    print(f"run {run} failure at a child's first record, FlinkKinesisConsumer: "
+          + in_order_exactly(output, produced))
 
 
 @pytest.fixture
@@ -371,7 +461,7 @@ def mock_aws(kinesis_mock: KinesisMock) -> dict[str, object]:
     ids=["polling", "efo"],
 )
 @repeated
-def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_shard_order(
+def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_order(
     run: int,
     env: StreamExecutionEnvironment,
     kinesis_mock: KinesisMock,
@@ -384,34 +474,46 @@ def test_update_shard_count_up_and_down_while_records_flow_loses_nothing_keeps_s
     keys = keys_by_range([i * HASH_SPACE // 4 for i in range(4)] + [HASH_SPACE], per_range=2)
     original = {s["ShardId"] for s in kinesis_mock.list_shards(source)}
 
-    job = start_order_job(env, mock_aws, source, out, flip27_out, **publisher)
     producer = FlowingProducer(kinesis_mock, source, keys)
     producer.start()
+    job: Job | None = None
     try:
+        generations = [original]
+        producer.wait_rounds(ROUNDS_AHEAD)
+        generations.append(update_shard_count(kinesis_mock, source, 4, generations[-1]))
+        producer.wait_until_written_to(generations[-1])
+        producer.wait_rounds(ROUNDS_AHEAD)
+        job = start_order_job(env, mock_aws, source, out, flip27_out,
+                              consumer_config=publisher)
         job.wait_running()
         wait_for_output(job, kinesis_mock, out, producer.first_round(job), "the first round")
-        generations = [original]
-        for target in (4, 2):
-            kinesis_mock.update_shard_count(source, target)
-            opened = {s["ShardId"] for s in kinesis_mock.list_shards(source)
-                      if "EndingSequenceNumber" not in s["SequenceNumberRange"]}
-            assert len(opened) == target and not opened & generations[-1]
-            generations.append(opened)
-            producer.wait_until_written_to(opened, job)
+        generations.append(update_shard_count(kinesis_mock, source, 2, generations[-1]))
+        producer.wait_until_written_to(generations[-1], job)
         time.sleep(2 * ROUND_S)
         produced, output = finish(job, producer, kinesis_mock, out)
         wait_for_output(job, kinesis_mock, flip27_out, produced, "the FLIP-27 source's output")
         flip27_output = read_output(kinesis_mock, flip27_out)
     finally:
         producer.halt()
-        job.cancel()
+        if job is not None:
+            job.cancel()
 
     assert set(producer.shard_of.values()) == set().union(*generations)
     what = publisher["flink.stream.recordpublisher"]
-    check(f"UpdateShardCount 2 -> 4 -> 2 under load, FlinkKinesisConsumer {what}", produced,
-          output, producer)
-    check("UpdateShardCount 2 -> 4 -> 2 under load, KinesisStreamsSource", produced,
-          flip27_output, producer, order_kept=True)
+    check(f"run {run} UpdateShardCount 2 -> 4 -> 2 under load, FlinkKinesisConsumer {what}",
+          produced, output, producer)
+    check(f"run {run} UpdateShardCount 2 -> 4 -> 2 under load, KinesisStreamsSource", produced,
+          flip27_output, producer)
+
+
+def update_shard_count(kinesis: KinesisMock, source: str, target: int,
+                       before: set[str]) -> set[str]:
+    """UpdateShardCount to ``target``; returns the shards it opened."""
+    kinesis.update_shard_count(source, target)
+    opened = {s["ShardId"] for s in kinesis.list_shards(source)
+              if "EndingSequenceNumber" not in s["SequenceNumberRange"]}
+    assert len(opened) == target and not opened & before
+    return opened
 
 
 def test_flip27_source_reads_closed_shards_whose_last_records_come_without_an_iterator(
@@ -566,14 +668,16 @@ def test_source_reads_parents_first_from_every_start_position_over_a_resharded_s
 
 class FailWhenAsked(MapFunction):  # type: ignore[misc]
     """Passes records through; fails once, at the first record after the file ``ask`` exists
-    (creating ``done`` first, so the restarted job does not fail again)."""
+    (with ``at``: at that record, once the file exists), creating ``done`` first, so the
+    restarted job does not fail again."""
 
-    def __init__(self, ask: str, done: str) -> None:
+    def __init__(self, ask: str, done: str, at: str | None = None) -> None:
         self.ask = ask
         self.done = done
+        self.at = at
 
     def map(self, value: str) -> str:
-        if os.path.exists(self.ask):
+        if value == (self.at or value) and os.path.exists(self.ask):
             try:
                 Path(self.done).touch(exist_ok=False)
             except FileExistsError:

@@ -43,7 +43,14 @@ from pyflink.datastream.state import ValueStateDescriptor
 
 from pyflink_kinesis import FlinkKinesisConsumer
 from pyflink_kinesis.testing import LocalKinesis
-from tests.e2e.jobs import Job, flip27_source, start, string_sink
+from tests.e2e.jobs import (
+    Job,
+    checkpoint_dirs,
+    flip27_source,
+    start,
+    string_sink,
+    wait_for_new_checkpoint,
+)
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 180.0
@@ -191,26 +198,6 @@ def wait_for_records(
         return lines if wanted <= {line.record for line in lines} else None
 
     return job.wait_for(arrived, TIMEOUT_S, what)
-
-
-def checkpoint_dirs(root: Path) -> dict[int, Path]:
-    """chk-<n> directories under ``root`` (any job), by n."""
-    return {int(p.name.removeprefix("chk-")): p for p in root.glob("*/chk-*")}
-
-
-def wait_for_new_checkpoint(job: Job, root: Path) -> Path:
-    """Wait until a checkpoint triggered after this call has completed; return its directory.
-
-    A checkpoint's directory is created when it is triggered, before the sources get its
-    barrier, so one numbered above every directory present now covers all records the sources
-    emitted before this call. It is complete once its ``_metadata`` is written."""
-    floor = max(checkpoint_dirs(root), default=0)
-
-    def completed() -> Path | None:
-        done = [p for n, p in checkpoint_dirs(root).items() if n > floor]
-        return next((p for p in done if (p / "_metadata").exists()), None)
-
-    return job.wait_for(completed, TIMEOUT_S, f"a checkpoint after chk-{floor} in {root}")
 
 
 def settle() -> None:

@@ -1,4 +1,4 @@
-package io.pyflinkkinesis;
+package io.pyflinkkinesis.consumer;
 
 import org.apache.flink.api.common.serialization.SimpleStringSchema;
 import org.apache.flink.streaming.api.functions.source.SourceFunction.SourceContext;
@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class FailFastKinesisConsumerTest {
+class KinesisConsumerTest {
 
     /** Takes records until one equals "bad", on which it fails as a chained operator would. */
     private static final class Downstream implements SourceContext<String> {
@@ -52,16 +52,16 @@ class FailFastKinesisConsumerTest {
         public void close() {}
     }
 
-    private static FailFastKinesisConsumer<String> consumer() {
+    private static KinesisConsumer<String> consumer() {
         Properties config = new Properties();
         config.setProperty("aws.region", "us-east-1");
-        return new FailFastKinesisConsumer<>(Collections.singletonList("orders"),
+        return new KinesisConsumer<>(Collections.singletonList("orders"),
                 new KinesisDeserializationSchemaWrapper<>(new SimpleStringSchema()), config);
     }
 
     @Test
     void passesRecordsAndTheLockOn() throws Exception {
-        FailFastKinesisConsumer<String> consumer = consumer();
+        KinesisConsumer<String> consumer = consumer();
         Downstream downstream = new Downstream();
         SourceContext<String> guarded = consumer.guard(downstream);
 
@@ -74,7 +74,7 @@ class FailFastKinesisConsumerTest {
 
     @Test
     void declinesEveryCheckpointAfterARecordFailedDownstream() {
-        FailFastKinesisConsumer<String> consumer = consumer();
+        KinesisConsumer<String> consumer = consumer();
         SourceContext<String> guarded = consumer.guard(new Downstream());
 
         IllegalArgumentException failure =
@@ -89,7 +89,7 @@ class FailFastKinesisConsumerTest {
 
     @Test
     void aFailureWithATimestampIsNotedToo() {
-        FailFastKinesisConsumer<String> consumer = consumer();
+        KinesisConsumer<String> consumer = consumer();
         SourceContext<String> guarded = consumer.guard(new Downstream());
 
         assertThrows(IllegalArgumentException.class, () -> guarded.collectWithTimestamp("bad", 1L));
@@ -99,7 +99,7 @@ class FailFastKinesisConsumerTest {
 
     @Test
     void isSerializableLikeTheConnectorsConsumer() throws Exception {
-        FailFastKinesisConsumer<String> copy = InstantiationUtil.clone(consumer());
+        KinesisConsumer<String> copy = InstantiationUtil.clone(consumer());
         SourceContext<String> guarded = copy.guard(new Downstream());
 
         assertThrows(IllegalArgumentException.class, () -> guarded.collect("bad"));
