@@ -165,6 +165,11 @@ class SinkFaults:
     def injected(self) -> int:
         return sum(rule.injected for rule in self.rules)
 
+    def __str__(self) -> str:
+        throttled, partial = self.rules
+        return (f"{throttled.injected} requests throttled, {partial.failed_entries} entries "
+                f"rejected in {partial.injected} requests")
+
 
 @pytest.fixture
 def sink_faults(local_kinesis: LocalKinesis) -> Iterator[SinkFaults]:
@@ -291,6 +296,7 @@ def test_split_and_merge_behind_and_live_keep_each_keys_order_to_the_output(
         if job is not None:
             job.cancel()
 
+    print(f"KEY ORDER | sink faults: {sink_faults}")
     assert sink_faults.injected() > 0, "no sink fault was injected"
     assert problems == []
 
@@ -346,5 +352,6 @@ def test_update_shard_count_behind_and_live_keeps_each_keys_order_to_the_output(
         if job is not None:
             job.cancel()
 
+    print(f"KEY ORDER | sink faults: {sink_faults}")
     assert sink_faults.injected() > 0, "no sink fault was injected"
     assert problems == []
