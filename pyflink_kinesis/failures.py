@@ -133,15 +133,18 @@ class Failure:
 
 
 def failures(exceptions: Mapping[str, Any]) -> list[Failure]:
-    """The failures of a ``/jobs/<id>/exceptions`` answer, oldest first."""
+    """The failures of a ``/jobs/<id>/exceptions`` answer, oldest first: each entry and the
+    failures Flink grouped with it (``concurrentExceptions``: other tasks that failed in the same
+    restart, such as another pipeline of the job)."""
     entries = exceptions.get("exceptionHistory", {}).get("entries", [])
     found = [
         Failure(
-            root_cause(entry.get("stacktrace") or entry.get("exceptionName", "")),
-            _ATTEMPT.sub("", entry["taskName"]) if entry.get("taskName") else None,
-            int(entry.get("timestamp", 0)),
+            root_cause(each.get("stacktrace") or each.get("exceptionName", "")),
+            _ATTEMPT.sub("", each["taskName"]) if each.get("taskName") else None,
+            int(each.get("timestamp", 0)),
         )
         for entry in entries
+        for each in (entry, *entry.get("concurrentExceptions", ()))
     ]
     return sorted(found, key=lambda failure: failure.timestamp)
 

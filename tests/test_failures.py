@@ -96,6 +96,13 @@ def test_failures_come_oldest_first_with_the_task_without_its_attempt() -> None:
     assert [(f.task, f.timestamp) for f in found] == [(None, 10), ("Sink: Writer (2/2)", 20)]
 
 
+def test_failures_flink_grouped_with_another_are_failures_too() -> None:
+    grouped = entry(TYPO, "Sink: Writer (1/2) - execution #0", 20)
+    grouped["concurrentExceptions"] = [entry(NO_PYFLINK, "Map (2/2) - execution #0", 21)]
+    found = failures.failures(history(grouped))
+    assert [(f.task, f.timestamp) for f in found] == [("Sink: Writer (1/2)", 20), ("Map (2/2)", 21)]
+
+
 def test_a_cause_is_new_for_another_operator_not_another_subtask() -> None:
     cause = root_cause(TYPO)
     one, two, other = (Failure(cause, task, 0) for task in

@@ -241,6 +241,47 @@ def finish(job: Job, producer: FlowingProducer, server: LocalKinesisServer,
             if (problem := check_output(path, server, out, produced, producer.shard_of))]
 
 
+@dataclass
+class Run:
+    """One test's run: the input (already behind), where the job writes, what it restarts at."""
+
+    producer: FlowingProducer
+    stream: str
+    read_aws: dict[str, object]
+    fail_at_round: int
+    make_stream: StreamFactory
+    output: LocalKinesis
+    faults: SinkFaults
+    tmp_path: Path
+
+    def job_with_a_live_reshard(self, reshard: Callable[[], set[str]]) -> None:
+        """Start the job, ``reshard`` the input while it runs (returns the new open shards),
+        stop the producer once they got records, and check every path's output."""
+        write_aws = {**self.read_aws, "aws.region": self.output.region,
+                     "aws.endpoint": self.faults.proxy.endpoint}
+        job, pipelines = start_job(checkpointed_env(self.tmp_path / "checkpoints"),
+                                   self.read_aws, write_aws, self.stream, self.make_stream,
+                                   self.tmp_path)
+        try:
+            for fail_at in pipelines.fail_at.values():
+                fail_at.write_text(str(self.fail_at_round))
+            job.wait_running()
+            self.producer.wait_until_written_to(reshard(), job)
+            time.sleep(2 * ROUND_S)
+            problems = finish(job, self.producer, self.output, pipelines)
+        finally:
+            self.producer.halt()
+            job.cancel()
+        print(f"KEY ORDER | sink faults: {self.faults}")
+        assert self.faults.injected() > 0, "no sink fault was injected"
+        assert problems == []
+
+
+def open_shards(server: LocalKinesisServer, stream: str) -> set[str]:
+    return {s["ShardId"] for s in server.list_shards(stream)
+            if "EndingSequenceNumber" not in s["SequenceNumberRange"]}
+
+
 @repeated
 def test_split_and_merge_behind_and_live_keep_each_keys_order_to_the_output(
     run: int,
@@ -260,7 +301,6 @@ def test_split_and_merge_behind_and_live_keep_each_keys_order_to_the_output(
 
     producer = FlowingProducer(local_kinesis, stream, keys)
     producer.start()
-    job: Job | None = None
     try:
         wait_until(lambda: len(producer.records) >= 3 * len(keys), "three rounds")
         kinesis.split_shard(StreamName=stream, ShardToSplit=first, NewStartingHashKey=str(quarter))
@@ -277,28 +317,16 @@ def test_split_and_merge_behind_and_live_keep_each_keys_order_to_the_output(
                      if s.get("AdjacentParentShardId") is not None)
         written_to(producer, {merged})
 
-        write_aws = {**aws_config, "aws.endpoint": sink_faults.proxy.endpoint}
-        job, pipelines = start_job(checkpointed_env(tmp_path / "checkpoints"), aws_config,
-                                   write_aws, stream, stream_factory, tmp_path)
-        for fail_at in pipelines.fail_at.values():
-            fail_at.write_text(str(split_round + 1))
-        job.wait_running()
-        kinesis.split_shard(StreamName=stream, ShardToSplit=merged,
-                            NewStartingHashKey=str(3 * quarter))
-        local_kinesis.wait_until_active(stream)
-        children = {s["ShardId"] for s in local_kinesis.list_shards(stream)
-                    if s.get("ParentShardId") == merged}
-        producer.wait_until_written_to(children, job)
-        time.sleep(2 * ROUND_S)
-        problems = finish(job, producer, local_kinesis, pipelines)
+        def split_the_merged_shard() -> set[str]:
+            kinesis.split_shard(StreamName=stream, ShardToSplit=merged,
+                                NewStartingHashKey=str(3 * quarter))
+            local_kinesis.wait_until_active(stream)
+            return open_shards(local_kinesis, stream) - {low["ShardId"]}
+
+        Run(producer, stream, aws_config, split_round + 1, stream_factory, local_kinesis,
+            sink_faults, tmp_path).job_with_a_live_reshard(split_the_merged_shard)
     finally:
         producer.halt()
-        if job is not None:
-            job.cancel()
-
-    print(f"KEY ORDER | sink faults: {sink_faults}")
-    assert sink_faults.injected() > 0, "no sink fault was injected"
-    assert problems == []
 
 
 @repeated
@@ -308,7 +336,6 @@ def test_update_shard_count_behind_and_live_keeps_each_keys_order_to_the_output(
     mock_stream_factory: StreamFactory,
     stream_factory: StreamFactory,
     local_kinesis: LocalKinesis,
-    aws_config: dict[str, object],
     sink_faults: SinkFaults,
     tmp_path: Path,
 ) -> None:
@@ -326,32 +353,17 @@ def test_update_shard_count_behind_and_live_keeps_each_keys_order_to_the_output(
 
     producer = FlowingProducer(kinesis_mock, stream, keys)
     producer.start()
-    job: Job | None = None
     try:
         wait_until(lambda: len(producer.records) >= 3 * len(keys), "three rounds")
         kinesis_mock.update_shard_count(stream, 4)
         split_round = len(producer.records) // len(keys)
-        four = {s["ShardId"] for s in kinesis_mock.list_shards(stream)
-                if "EndingSequenceNumber" not in s["SequenceNumberRange"]}
-        written_to(producer, four)
+        written_to(producer, open_shards(kinesis_mock, stream))
 
-        write_aws = {**aws_config, "aws.endpoint": sink_faults.proxy.endpoint}
-        job, pipelines = start_job(checkpointed_env(tmp_path / "checkpoints"), read_aws,
-                                   write_aws, stream, stream_factory, tmp_path)
-        for fail_at in pipelines.fail_at.values():
-            fail_at.write_text(str(split_round + 1))
-        job.wait_running()
-        kinesis_mock.update_shard_count(stream, 2)
-        two = {s["ShardId"] for s in kinesis_mock.list_shards(stream)
-               if "EndingSequenceNumber" not in s["SequenceNumberRange"]}
-        producer.wait_until_written_to(two, job)
-        time.sleep(2 * ROUND_S)
-        problems = finish(job, producer, local_kinesis, pipelines)
+        def merge_to_two() -> set[str]:
+            kinesis_mock.update_shard_count(stream, 2)
+            return open_shards(kinesis_mock, stream)
+
+        Run(producer, stream, read_aws, split_round + 1, stream_factory, local_kinesis,
+            sink_faults, tmp_path).job_with_a_live_reshard(merge_to_two)
     finally:
         producer.halt()
-        if job is not None:
-            job.cancel()
-
-    print(f"KEY ORDER | sink faults: {sink_faults}")
-    assert sink_faults.injected() > 0, "no sink fault was injected"
-    assert problems == []
