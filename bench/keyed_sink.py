@@ -51,7 +51,7 @@ SHARDS = 4
 KEYS = 1000
 SIZE = 256
 PARALLELISM = 2
-#: The most throughput a keyed generator may cost next to random() (the issue's goal).
+#: The most throughput a keyed generator may cost next to random() (the goal).
 GOAL = 0.95
 #: What the ordered sink keeps of the same sink's records/s without it.
 ORDERED_GOAL = 0.7

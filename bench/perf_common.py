@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef
 
-#: Record sizes (bytes) and shard counts of the issue's matrix.
+#: Record sizes (bytes) and shard counts of the benchmark's matrix.
 SIZES = (100, 1024, 10 * 1024)
 SHARDS = (1, 4, 16)
 #: Kinesis limits for one PutRecords call.
