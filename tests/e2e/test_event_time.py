@@ -392,7 +392,7 @@ def backlog_lead(
     stream_factory: MakeStream,
     aws_config: dict[str, object],
     strategy: WatermarkStrategy,
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """A subtask with a backlog next to one that is up to date: shard 0 holds ``BACKLOG``
     events 1 ms of event time apart (20 s) when the job starts, shard 1 one event, then one
     every 200 ms for 10 s, its event time keeping pace with the clock. Each shard has its own
