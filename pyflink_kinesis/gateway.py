@@ -258,22 +258,28 @@ def _load_in_gateway(view: Any, paths: Sequence[Path]) -> None:
     """Make ``paths`` loadable by py4j in every thread of the gateway.
 
     PyFlink's ``add_jars_to_context_class_loader`` gives only the Java thread serving this py4j
-    call a new context class loader (the one py4j finds classes with). py4j serves each
-    connection with its own thread and opens another connection whenever two Python threads call
-    Java at once (a job's listener and watcher do), and a later call of this thread may be
-    served by any of them. So the new loader replaces the old one in every thread that had it,
-    the gateway's accepting thread included, whose future connections inherit it.
+    call a new context class loader (the one py4j finds classes with), or adds to this thread's
+    loader in place when PyFlink made that one earlier (it does for ``pipeline.jars`` set in a
+    config), leaving other threads with its parent. py4j serves each connection with its own
+    thread and opens another connection whenever two Python threads call Java at once (a job's
+    listener and watcher do), and a later call of this thread may be served by any of them. So
+    every thread whose loader is this one's ancestor (what the JVM started with, or an earlier
+    loader of ours) gets this one, which sees all that loader saw: the gateway's accepting
+    thread too, whose future connections inherit it.
     """
     from pyflink.util.java_utils import add_jars_to_context_class_loader
 
-    before = view.Thread.currentThread().getContextClassLoader()
     add_jars_to_context_class_loader([p.as_uri() for p in paths])
-    after = view.Thread.currentThread().getContextClassLoader()
-    if after.equals(before):
-        return
+    loader = view.Thread.currentThread().getContextClassLoader()
+    ancestors = []
+    parent = loader.getParent()
+    while parent is not None:
+        ancestors.append(parent)
+        parent = parent.getParent()
     for thread in view.Thread.getAllStackTraces().keySet():
-        if before.equals(thread.getContextClassLoader()):
-            thread.setContextClassLoader(after)
+        current = thread.getContextClassLoader()
+        if current is not None and any(current.equals(a) for a in ancestors):
+            thread.setContextClassLoader(loader)
 
 
 def use_json_protocol(properties: Mapping[str, str]) -> None:

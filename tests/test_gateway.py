@@ -10,6 +10,8 @@ import json
 import subprocess
 import sys
 import textwrap
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -107,12 +109,24 @@ def test_a_job_for_a_remote_cluster_ships_the_jars_and_keeps_the_clusters_python
     assert result["python"] == "unset"  # the cluster's workers run the cluster's Python
 
 
-def test_an_extra_jar_set_is_loadable_whichever_gateway_thread_serves_a_call() -> None:
+@pytest.mark.parametrize("pyflink_loaded_first", [False, True],
+                         ids=["fresh", "after-pyflinks-own-loader"])
+def test_an_extra_jar_set_is_loadable_whichever_gateway_thread_serves_a_call(
+    pyflink_loaded_first: bool, tmp_path: Path,
+) -> None:
     """py4j serves each connection with a Java thread of its own and opens another connection
     whenever Python threads call Java at once (a job's listener and watcher do): jars loaded
-    later must be found from every one, not only from the thread that loaded them."""
-    result = run_python("""
+    later must be found from every one, not only from the thread that loaded them. Also when
+    PyFlink gave the loading thread a class loader of its own first (it does so for
+    ``pipeline.jars`` set in a config): ours then adds to that loader in place."""
+    jar = tmp_path / "empty.jar"
+    with zipfile.ZipFile(jar, "w") as archive:
+        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+    first = (f"add_jars_to_context_class_loader([{jar.as_uri()!r}])"
+             if pyflink_loaded_first else "")
+    result = run_python(f"""
         import json, threading
+        from pyflink.util.java_utils import add_jars_to_context_class_loader
         from pyflink_kinesis import gateway
         view = gateway.jvm()
 
@@ -124,10 +138,11 @@ def test_an_extra_jar_set_is_loadable_whichever_gateway_thread_serves_a_call() -
                 thread.join()
 
         at_once(lambda: view.Thread.sleep(300))  # four connections, four Java threads
+        {first}
         gateway.require_extra("glue")
         found = []
         at_once(lambda: found.append(
             type(view.io.pyflinkkinesis.glue.GlueSchemaRegistryAvro).__name__))
-        print(json.dumps({"found": sorted(found)}))
+        print(json.dumps({{"found": sorted(found)}}))
     """)
     assert result == {"found": ["JavaClass"] * 4}
