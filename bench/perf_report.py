@@ -271,15 +271,13 @@ def latency_method(e: dict[str, Any]) -> str:
 
 FLIP27_START_UP = """
 
-**Start-up.** These runs used connector 4.3.0's split enumerator, which lists the shards as
-soon as the job starts but hands them out only once every reader subtask has registered, which
-the readers usually do after the enumerator has started; until then it keeps them, and the next
-listing comes one `flink.shard.discovery.intervalmillis` later (default {default} ms; both read
-from `KinesisStreamsSourceEnumerator.start` and `assignSplits` in connector 4.3.0's bytecode).
-So the source's first record waited for that discovery; a shorter interval brought it forward
-(the row above with the short interval). The source's own enumerator, which replaced it, hands
-the shards out as soon as the last reader registers, whatever the interval
-([source.md](source.md)); it was not measured here again.
+**Start-up.** The source's enumerator hands the shards out as soon as the last reader subtask
+has registered, whatever `flink.shard.discovery.intervalmillis` (default {default} ms) is: the
+row above with a 1 s interval starts no sooner. Connector 4.3.0's enumerator, which ours
+replaced, kept the shards it listed before the readers registered until its next listing, one
+interval later: measured the same way on 2026-11-29 (commit c800732), its first record came
+after 12.3-13.2 s (medians per cell), 4.2 s with a 1 s interval, against the consumer's
+2.9-6.4 s in the same run.
 
 """
 
