@@ -66,9 +66,20 @@ class Job:
                 raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
             time.sleep(0.5)
 
-    def cancel(self) -> None:
-        if self.status() not in _FINISHED:
-            self.client.cancel().result()
+    def cancel(self, timeout_s: float = 120.0) -> None:
+        """Cancel the job and wait until it has stopped (up to ``timeout_s``).
+
+        Cancelling is acknowledged at once but can take tens of seconds (EFO readers on
+        kinesis-mock); a test that returned then would delete the job's streams under it. A
+        source whose stream is gone fails the job, and Flink 1.20 can restart a job that fails
+        while it is being cancelled; the mini-cluster then hit a closed executor and stopped the
+        whole JVM (FatalExitExceptionHandler), failing the next test, as seen once in CI."""
+        if self.status() in _FINISHED:
+            return
+        self.client.cancel().result()
+        deadline = time.monotonic() + timeout_s
+        while self.status() not in _FINISHED and time.monotonic() < deadline:
+            time.sleep(0.2)
 
 
 def checkpoint_dirs(root: Path) -> dict[int, Path]:
