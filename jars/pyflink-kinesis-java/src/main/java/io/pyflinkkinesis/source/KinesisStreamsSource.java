@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.source;
 
+import io.pyflinkkinesis.source.config.SourceOptions;
 import io.pyflinkkinesis.source.enumerator.CheckpointingProbe;
 import io.pyflinkkinesis.source.enumerator.EnumeratorState;
 import io.pyflinkkinesis.source.enumerator.EnumeratorStateSerializer;
@@ -55,7 +56,8 @@ public class KinesisStreamsSource<T>
     private final org.apache.flink.connector.kinesis.source.KinesisStreamsSource<T> clients;
 
     /**
-     * A source of {@code streamArn} with the connector's options and AWS keys in {@code config};
+     * A source of {@code streamArn} with its options ({@link SourceOptions}: 5.x or 4.3.0 names)
+     * and AWS keys in {@code config};
      * {@code assigner} null means {@code ShardAssignerFactory.uniformShardAssigner()}.
      */
     public KinesisStreamsSource(
@@ -65,13 +67,13 @@ public class KinesisStreamsSource<T>
             KinesisShardAssigner assigner,
             TypeInformation<T> producedType) {
         this.streamArn = Preconditions.checkNotNull(streamArn, "streamArn");
-        this.config = Preconditions.checkNotNull(config, "config");
+        this.config = SourceOptions.normalize(Preconditions.checkNotNull(config, "config"));
         this.schema = Preconditions.checkNotNull(schema, "schema");
         this.assigner = assigner == null ? ShardAssignerFactory.uniformShardAssigner() : assigner;
         this.producedType = Preconditions.checkNotNull(producedType, "producedType");
         this.clients = org.apache.flink.connector.kinesis.source.KinesisStreamsSource.<T>builder()
                 .setStreamArn(streamArn)
-                .setSourceConfig(config)
+                .setSourceConfig(this.config)
                 .setDeserializationSchema(schema)
                 .setKinesisShardAssigner(this.assigner)
                 .build();
