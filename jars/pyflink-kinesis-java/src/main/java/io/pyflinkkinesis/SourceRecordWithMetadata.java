@@ -57,7 +57,7 @@ public class SourceRecordWithMetadata<T> implements KinesisDeserializationSchema
     }
 
     /** The stream name in a Kinesis stream ARN ({@code arn:...:stream/<name>}), else the ARN. */
-    static String streamName(String streamArn) {
+    public static String streamName(String streamArn) {
         int slash = streamArn.lastIndexOf(":stream/");
         return slash < 0 ? streamArn : streamArn.substring(slash + ":stream/".length());
     }

@@ -1,18 +1,29 @@
 package io.pyflinkkinesis.table;
 
+import io.pyflinkkinesis.SourceRecordWithMetadata;
+import io.pyflinkkinesis.source.config.SourceOptions;
+
+import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ConfigurationUtils;
+import org.apache.flink.connector.aws.table.util.AWSOptionUtils;
+import org.apache.flink.connector.kinesis.table.KinesisConnectorOptions;
 import org.apache.flink.connector.kinesis.table.KinesisDynamicTableSinkFactory;
 import org.apache.flink.streaming.connectors.kinesis.table.KinesisDynamicTableFactory;
 import org.apache.flink.table.api.ValidationException;
+import org.apache.flink.table.connector.format.DecodingFormat;
 import org.apache.flink.table.connector.sink.DynamicTableSink;
 import org.apache.flink.table.connector.source.DynamicTableSource;
 import org.apache.flink.table.factories.DynamicTableFactory;
 import org.apache.flink.table.factories.DynamicTableSinkFactory;
 import org.apache.flink.table.factories.DynamicTableSourceFactory;
+import org.apache.flink.table.factories.DeserializationFormatFactory;
 import org.apache.flink.table.factories.FactoryUtil;
+import org.apache.flink.table.data.RowData;
 
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -21,18 +32,28 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The Kinesis SQL table of this package, {@code 'connector' = '}{@value #IDENTIFIER}{@code '}:
- * the connector's {@code kinesis} table (its source and sink factories do all the work, with
- * every option they take) plus options of ours, which it takes out before handing the table to
- * them:
+ * The Kinesis SQL table of this package, {@code 'connector' = '}{@value #IDENTIFIER}{@code '},
+ * in two families told apart by how the table names its stream:
+ *
+ * <ul>
+ *   <li>{@code 'stream'} (a name): connector 4.3.0's {@code kinesis} table, its source ({@code
+ *       FlinkKinesisConsumer}, {@code scan.*} options) and its sink factories doing all the work,
+ *       with every option they take.
+ *   <li>{@code 'stream.arn'}: connector 5.x's {@code kinesis} table. Our {@link
+ *       KinesisSourceTable} reads it with our FLIP-27 source ({@code source.*} options, {@code
+ *       aws.*} keys, the table's format); the connector's sink factory writes it, given the
+ *       stream's name from the ARN and none of the {@code source.*} options.
+ * </ul>
+ *
+ * <p>Both take options of ours, which it takes out before handing a table to the connector:
  *
  * <ul>
  *   <li>{@code sink.keep-key-order}: the sink writes each partition key's records in the order
  *       it received them ({@link KeyOrderedDynamicSink}).
  * </ul>
  *
- * <p>{@code pyflink_kinesis} gives a {@code kinesis} table this identifier when the table uses
- * one of these options.
+ * <p>{@code pyflink_kinesis} gives a {@code kinesis} table this identifier when the table has
+ * {@code 'stream.arn'} or one of our options.
  */
 public final class KinesisTableFactory implements DynamicTableSourceFactory, DynamicTableSinkFactory {
 
@@ -46,9 +67,23 @@ public final class KinesisTableFactory implements DynamicTableSourceFactory, Dyn
                             + "received them, whatever Kinesis rejects and however many requests "
                             + "are in flight.");
 
+    /** Connector 5.x's name of the option (KinesisConnectorOptions.STREAM_ARN). */
+    public static final ConfigOption<String> STREAM_ARN =
+            ConfigOptions.key("stream.arn")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("ARN of the Kinesis stream; the table reads it with "
+                            + "KinesisStreamsSource, taking source.* options.");
+
     /** The options this factory reads itself; the connector's factories never see them. */
     static final Set<ConfigOption<?>> OWN_OPTIONS =
             Collections.singleton(SINK_KEEP_KEY_ORDER);
+
+    /** The option prefix of our source ({@link SourceOptions}), as connector 5.x's table. */
+    static final String SOURCE_PREFIX = "source.";
+
+    /** What a {@code 'stream.arn'} table's source checks its options against. */
+    private static final DynamicTableFactory STREAM_ARN_TABLE = new StreamArnTable();
 
     private final DynamicTableSourceFactory sources;
     private final DynamicTableSinkFactory sinks;
@@ -79,20 +114,89 @@ public final class KinesisTableFactory implements DynamicTableSourceFactory, Dyn
         Set<ConfigOption<?>> optional = new LinkedHashSet<>(sources.optionalOptions());
         optional.addAll(sinks.optionalOptions());
         optional.addAll(OWN_OPTIONS);
+        optional.add(STREAM_ARN);
         return optional;
     }
 
     @Override
     public DynamicTableSource createDynamicTableSource(Context context) {
         ownOptions(context);
+        if (hasStreamArn(context)) {
+            return sourceTable(context);
+        }
         return sources.createDynamicTableSource(withoutOwnOptions(context));
     }
 
     @Override
     public DynamicTableSink createDynamicTableSink(Context context) {
         Configuration own = ownOptions(context);
-        DynamicTableSink sink = sinks.createDynamicTableSink(withoutOwnOptions(context));
+        Context connectorContext = withoutOwnOptions(context);
+        if (hasStreamArn(context)) {
+            connectorContext = withStreamName(connectorContext);
+        }
+        DynamicTableSink sink = sinks.createDynamicTableSink(connectorContext);
         return own.get(SINK_KEEP_KEY_ORDER) ? new KeyOrderedDynamicSink(sink) : sink;
+    }
+
+    private static boolean hasStreamArn(Context context) {
+        return context.getCatalogTable().getOptions().containsKey(STREAM_ARN.key());
+    }
+
+    /**
+     * The source of a {@code 'stream.arn'} table, checked as connector 5.x checks it: its format,
+     * the stream ARN and region required, {@code aws.*} keys by the connector's AWS checks, every
+     * other option unknown except {@code source.*} (checked by our source) and {@code sink.*}
+     * (checked when the table is written).
+     *
+     * @throws ValidationException naming what is wrong
+     */
+    private static DynamicTableSource sourceTable(Context context) {
+        FactoryUtil.TableFactoryHelper helper =
+                FactoryUtil.createTableFactoryHelper(STREAM_ARN_TABLE, context);
+        DecodingFormat<DeserializationSchema<RowData>> format =
+                helper.discoverDecodingFormat(DeserializationFormatFactory.class, FactoryUtil.FORMAT);
+        helper.validateExcept(AWSOptionUtils.AWS_PROPERTIES_PREFIX, SOURCE_PREFIX, "sink.");
+        Configuration config;
+        try {
+            config = sourceConfig(context.getCatalogTable().getOptions());
+        } catch (IllegalArgumentException e) {
+            throw new ValidationException("Invalid options of table "
+                    + context.getObjectIdentifier().asSummaryString() + ": " + e.getMessage(), e);
+        }
+        return new KinesisSourceTable(context.getPhysicalRowDataType(),
+                helper.getOptions().get(STREAM_ARN), config, format);
+    }
+
+    /**
+     * What our source is given of a table's {@code options}: the {@code aws.*} keys as the
+     * connector reads them ({@code aws.credentials.X} becomes {@code aws.credentials.provider.X})
+     * and the {@code source.*} options as they are.
+     *
+     * @throws IllegalArgumentException when the AWS keys or the source options are invalid
+     */
+    static Configuration sourceConfig(Map<String, String> options) {
+        Configuration config = ConfigurationUtils.createConfiguration(
+                new AWSOptionUtils(options).getValidatedConfigurations());
+        for (Map.Entry<String, String> option : options.entrySet()) {
+            if (option.getKey().startsWith(SOURCE_PREFIX)) {
+                config.setString(option.getKey(), option.getValue());
+            }
+        }
+        SourceOptions.normalize(config);
+        return config;
+    }
+
+    /**
+     * {@code context} for the connector's sink factory: the stream named by {@code 'stream'} (the
+     * name in the ARN; the sink's client writes in {@code aws.region}), no {@code source.*}
+     * options.
+     */
+    private static Context withStreamName(Context context) {
+        Map<String, String> options = new HashMap<>(context.getCatalogTable().getOptions());
+        String arn = options.remove(STREAM_ARN.key());
+        options.keySet().removeIf(key -> key.startsWith(SOURCE_PREFIX));
+        options.put(KinesisConnectorOptions.STREAM.key(), SourceRecordWithMetadata.streamName(arn));
+        return withOptions(context, options);
     }
 
     /**
@@ -119,15 +223,43 @@ public final class KinesisTableFactory implements DynamicTableSourceFactory, Dyn
     }
 
     /** {@code context} with a table that has none of our options. */
-    private static Context withoutOwnOptions(DynamicTableFactory.Context context) {
+    private static Context withoutOwnOptions(Context context) {
         Map<String, String> options = new HashMap<>(context.getCatalogTable().getOptions());
         Set<String> own = new HashSet<>();
         for (ConfigOption<?> option : OWN_OPTIONS) {
             own.add(option.key());
         }
         options.keySet().removeAll(own);
+        return withOptions(context, options);
+    }
+
+    /** {@code context} with a table of {@code options}. */
+    private static Context withOptions(Context context, Map<String, String> options) {
         return new FactoryUtil.DefaultDynamicTableContext(context.getObjectIdentifier(),
                 context.getCatalogTable().copy(options), context.getEnrichmentOptions(),
                 context.getConfiguration(), context.getClassLoader(), context.isTemporary());
+    }
+
+    /**
+     * The options of a {@code 'stream.arn'} table's source as connector 5.x's factory declares
+     * them: the ARN, the format and the region required; no other option of its own.
+     */
+    private static final class StreamArnTable implements DynamicTableFactory {
+
+        @Override
+        public String factoryIdentifier() {
+            return IDENTIFIER;
+        }
+
+        @Override
+        public Set<ConfigOption<?>> requiredOptions() {
+            return new LinkedHashSet<>(Arrays.asList(
+                    STREAM_ARN, FactoryUtil.FORMAT, KinesisConnectorOptions.AWS_REGION));
+        }
+
+        @Override
+        public Set<ConfigOption<?>> optionalOptions() {
+            return Collections.emptySet();
+        }
     }
 }

@@ -211,6 +211,7 @@ class KinesisTableFactoryTest {
         connector.addAll(new KinesisDynamicTableSinkFactory().optionalOptions());
         Set<ConfigOption<?>> expected = new HashSet<>(connector);
         expected.add(KinesisTableFactory.SINK_KEEP_KEY_ORDER);
+        expected.add(KinesisTableFactory.STREAM_ARN);
 
         assertEquals(expected, new HashSet<>(real.optionalOptions()));
         Set<ConfigOption<?>> required = new HashSet<>(
