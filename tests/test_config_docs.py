@@ -20,7 +20,7 @@ from pyflink_kinesis.config.firehose import (
     FIREHOSE_OPTIONS,
     FIREHOSE_TABLE_KEYS,
 )
-from pyflink_kinesis.config.table import SOURCE_METADATA
+from pyflink_kinesis.config.table import SOURCE_METADATA, STREAM_ARN_TABLE_KEYS
 
 METADATA_SECTION = "SQL `kinesis` tables: source metadata columns"
 
@@ -55,7 +55,7 @@ def test_every_key_and_option_has_exactly_one_row_in_its_section() -> None:
 def test_every_key_table_is_documented() -> None:
     tables = (
         CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS, KEY_ORDER_OPTIONS,
-        TABLE_KEYS,
+        TABLE_KEYS, STREAM_ARN_TABLE_KEYS,
         *FORMAT_KEYS.values(), FIREHOSE_CLIENT_KEYS, FIREHOSE_OPTIONS, FIREHOSE_TABLE_KEYS,
     )
     documented = {key.name for _, _, keys in SECTIONS for key in keys}
@@ -83,7 +83,7 @@ def test_rows_show_type_default_range_and_notes() -> None:
 def test_sql_rows_name_table_options_in_their_docs_too() -> None:
     markdown = render_markdown()
     common = table_rows(markdown, "SQL `kinesis` tables: options of every table")
-    source = table_rows(markdown, "SQL `kinesis` tables: source options")
+    source = table_rows(markdown, "SQL `kinesis` tables with `stream`: source options")
     sink = table_rows(markdown, "SQL `kinesis` tables: sink options")
     assert "Any aws.credentials.* key," in common["aws.credentials.role.provider.<credential key>"]
     timestamp_format = source["scan.stream.initpos-timestamp-format"]

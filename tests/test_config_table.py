@@ -402,39 +402,158 @@ def test_custom_credentials_fail_a_table_that_is_read() -> None:
 @pytest.mark.parametrize(
     ("name", "option", "message"),
     [
-        ("source.init.position", "scan.stream.initpos", "takes 'scan.stream.initpos'"),
+        ("source.init.position", "scan.stream.initpos", "set 'scan.stream.initpos', "),
         (
             "source.shard.discovery.interval",
             "scan.shard.discovery.intervalmillis",
-            "takes 'scan.shard.discovery.intervalmillis', in ms",
+            "set 'scan.shard.discovery.intervalmillis', in ms, ",
         ),
-        ("stream.arn", "stream", "takes 'stream'"),
     ],
 )
-def test_options_of_the_5x_connector_name_their_equivalent(
+def test_source_options_in_a_stream_table_name_their_scan_twin_and_stream_arn(
     name: str, option: str, message: str
 ) -> None:
-    without_twin = {key: value for key, value in MINIMAL.items() if key != option}
-    found = problems({**without_twin, name: "x"})[name]
-    assert found.startswith("is an option of the 5.x connector's 'kinesis' table")
-    assert found.endswith(message)
+    found = problems({**MINIMAL, name: "x"})[name]
+    assert found.startswith("is an option of 'stream.arn' tables (connector 5.x's 'kinesis' DDL)")
+    assert message in found
+    assert found.endswith("name the stream with 'stream.arn' instead of 'stream' to read with "
+                          "KinesisStreamsSource, which takes the source.* options")
     assert option in NEWER_CONNECTOR_OPTIONS.values()
 
 
-def test_mixing_the_5x_and_43_families_names_both_options() -> None:
+def test_a_source_option_beside_its_scan_twin_says_keep_the_scan_one() -> None:
     found = problems({**MINIMAL, "source.init.position": "LATEST", "scan.stream.initpos": "LATEST"})
     assert found["source.init.position"].endswith(
-        ", mixed with its 4.3 equivalent 'scan.stream.initpos'; keep 'scan.stream.initpos' only"
+        "and its equivalent 'scan.stream.initpos' is set too; keep 'scan.stream.initpos' only"
     )
     datastream = {**MINIMAL, "source.init.position": "LATEST", "flink.stream.initpos": "LATEST"}
-    assert "mixed with its 4.3 equivalent" in problems(datastream)["source.init.position"]
+    assert "its equivalent 'scan.stream.initpos'" in problems(datastream)["source.init.position"]
 
 
-def test_other_5x_source_options_point_at_the_scan_family() -> None:
+def test_other_source_options_in_a_stream_table_point_at_both_families() -> None:
     found = problems({**MINIMAL, "source.reader.nonempty-records-fetch-interval": "1 s"})
-    assert found["source.reader.nonempty-records-fetch-interval"].endswith(
-        "this 4.3 connector takes 'scan.*' source options"
-    )
+    assert "which takes 'scan.*' source options; or name the stream with 'stream.arn'" in found[
+        "source.reader.nonempty-records-fetch-interval"]
+
+
+# --- 'stream.arn' tables (connector 5.x's kinesis DDL, read by KinesisStreamsSource) ------------
+
+ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/orders"
+BY_ARN = {"connector": "kinesis", "stream.arn": ARN, "format": "json", "aws.region": "us-east-1"}
+
+
+def test_a_stream_arn_table_takes_the_5x_source_options_as_written() -> None:
+    table = {
+        **BY_ARN,
+        "source.init.position": "at_timestamp",
+        "source.init.timestamp": "2026-12-06T22:00:00.000Z",
+        "source.shard.discovery.interval": "2 s",
+        "source.reader.empty-records-fetch-interval": "100ms",
+        "source.shard.get-records.max-record-count": 500,
+        "json.ignore-parse-errors": True,
+        "sink.partitioner": "random",
+    }
+    assert table_options(table) == {name: str(value).lower() if isinstance(value, bool)
+                                     else str(value) for name, value in table.items()}
+
+
+def test_a_stream_arn_table_needs_its_arn_format_and_region_and_names_what_is_missing() -> None:
+    found = problems({"connector": "kinesis", "stream.arn": ARN})
+    assert found["format"] == "missing; set like 'json'"
+    assert "aws.region" in found
+    assert problems({"format": "json", "aws.region": "us-east-1"})["stream"] == (
+        "missing; set the Kinesis stream's name (or 'stream.arn', its ARN)")
+
+
+@pytest.mark.parametrize(
+    ("arn", "message"),
+    [
+        ("orders", "'orders' is not a Kinesis stream ARN like arn:aws:kinesis:"),
+        ("arn:aws:kinesis:eu-west-1:000000000000:stream/orders",
+         "the stream is in eu-west-1 but aws.region is us-east-1"),
+    ],
+)
+def test_the_stream_arn_is_a_stream_arn_of_the_region(arn: str, message: str) -> None:
+    assert problems({**BY_ARN, "stream.arn": arn})["stream.arn"].startswith(message)
+
+
+def test_mixing_the_families_in_a_stream_arn_table_says_what_to_change() -> None:
+    found = problems({
+        **BY_ARN,
+        "stream": "orders",
+        "scan.stream.initpos": "LATEST",
+        "scan.shard.getrecords.intervalmillis": "100",
+        "scan.stream.describe.backoff.base": "100",
+        "flink.stream.initpos.timestamp": "1459799926.480",
+    })
+    assert found["stream"].startswith("and 'stream.arn' are both set: keep 'stream.arn' to read "
+                                      "with KinesisStreamsSource")
+    legacy = "is an option of 'stream' tables (read by FlinkKinesisConsumer); "
+    assert found["scan.stream.initpos"] == legacy + (
+        "this 'stream.arn' table takes 'source.init.position' instead")
+    assert found["scan.shard.getrecords.intervalmillis"] == legacy + (
+        "this 'stream.arn' table takes 'source.reader.empty-records-fetch-interval' instead")
+    assert found["scan.stream.describe.backoff.base"] == legacy + (
+        "this 'stream.arn' table has no equivalent: remove it")
+    assert "flink.stream.initpos.timestamp (as scan.stream.initpos-timestamp)" in found
+
+
+def test_stream_arn_table_values_are_checked_every_one_at_once() -> None:
+    found = problems({
+        **BY_ARN,
+        "source.init.position": "EARLIEST",
+        "source.shard.discovery.interval": "PT10S",
+        "source.shard.get-records.max-record-count": "20000",
+        "source.reader.type": "EFO",
+        "source.shard-assigner": "uniform",
+        "source.init.timestamp.format": "yyyy-MM-dd",
+        "source.inti.timestamp": "x",
+    })
+    assert found["source.init.position"].startswith("'EARLIEST' is not one of LATEST, ")
+    assert "is not a Flink duration like '10 s'" in found["source.shard.discovery.interval"]
+    assert "20000" in found["source.shard.get-records.max-record-count"]
+    assert found["source.efo.consumer.name"] == "missing; source.reader.type = EFO needs it"
+    assert "uniform assigner; remove it" in found["source.shard-assigner"]
+    assert "did you mean 'source.init.timestamp'?" in found["source.inti.timestamp"]
+    assert len(found) == 6
+
+
+def test_at_timestamp_in_a_stream_arn_table_is_checked_with_the_5x_names() -> None:
+    start = {**BY_ARN, "source.init.position": "AT_TIMESTAMP"}
+    assert problems(start)["source.init.timestamp"].endswith(
+        "or a date in source.init.timestamp.format")
+    found = problems({**start, "source.init.timestamp": "yesterday"})
+    assert found["source.init.timestamp"].startswith("'yesterday' is neither epoch seconds")
+    assert table_options({**start, "source.init.timestamp": "1459799926.480"})
+
+
+def test_a_stream_arn_tables_secrets_are_never_shown() -> None:
+    with pytest.raises(KinesisConfigError) as raised:
+        table_options({
+            **BY_ARN,
+            "aws.credentials.provider": "BASIC",
+            "aws.credentials.basic.accesskeyid": "id",
+            "aws.credentials.basic.secretkey": SECRET,
+            "source.init.position": "NOWHERE",
+        })
+    assert SECRET not in str(raised.value)
+
+
+def test_a_stream_arn_table_read_only_refuses_sink_options_and_the_reverse() -> None:
+    assert "sink.partitioner" in problems({**BY_ARN, "sink.partitioner": "random"}, role="source")
+    found = problems({**BY_ARN, "source.init.position": "LATEST"}, role="sink")
+    assert found["source.init.position"] == (
+        "only the source reads it, and this table's role is 'sink'")
+
+
+def test_check_ddl_takes_a_stream_arn_table_and_reports_a_mixed_one() -> None:
+    check_ddl(f"""CREATE TABLE orders (id BIGINT) WITH ('connector' = 'kinesis',
+        'stream.arn' = '{ARN}', 'aws.region' = 'us-east-1', 'format' = 'json',
+        'source.init.position' = 'TRIM_HORIZON')""")
+    found = ddl_problems(f"""CREATE TABLE orders (id BIGINT) WITH ('connector' = 'kinesis',
+        'stream.arn' = '{ARN}', 'aws.region' = 'us-east-1', 'format' = 'json',
+        'scan.stream.initpos' = 'TRIM_HORIZON')""")
+    assert list(found) == ["orders: scan.stream.initpos"]
 
 
 def test_producer_options_of_older_sinks_name_their_replacement() -> None:

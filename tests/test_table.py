@@ -105,6 +105,33 @@ def test_keep_key_order_makes_the_table_one_of_our_table_factory() -> None:
         "sink.http-client.protocol.version"] == "HTTP1_1"
 
 
+ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/orders"
+
+
+def test_a_stream_arn_table_becomes_ours_and_a_stream_table_stays_the_connectors() -> None:
+    by_arn = ddl("http://localhost:4567", "'source.init.position' = 'TRIM_HORIZON'").replace(
+        "'stream' = 'orders'", f"'stream.arn' = '{ARN}'")
+    legacy = ddl("http://localhost:4567", "'scan.stream.initpos' = 'TRIM_HORIZON'").replace(
+        "TABLE orders", "TABLE legacy")
+    prepared = prepare_statement(by_arn + ";\n" + legacy)
+    ours, connectors = ddl_tables(prepared)
+    assert ours.options == {
+        **ddl_tables(by_arn)[0].options,
+        "connector": "pyflink-kinesis",
+        "sink.http-client.protocol.version": "HTTP1_1",
+    }
+    assert connectors.options["connector"] == "kinesis"
+    assert prepare_statement(prepared) == prepared
+    schema = Schema.new_builder().column("id", DataTypes.BIGINT()).build()
+    from pyflink.table import TableDescriptor
+
+    builder = TableDescriptor.for_connector("kinesis").schema(schema).format("json")
+    for key, value in {**LOCAL, "stream.arn": ARN}.items():
+        builder = builder.option(key, value)
+    options = dict(prepare_descriptor(builder.build())._j_table_descriptor.getOptions())
+    assert options["connector"] == "pyflink-kinesis"
+
+
 def test_create_table_ddl_quotes_values_and_round_trips() -> None:
     config = {
         **LOCAL, "flink.stream.initpos": "TRIM_HORIZON", "sink.partitioner-field-delimiter": "'"

@@ -24,6 +24,8 @@ from pyflink_kinesis.config.source import SOURCE_OPTIONS
 from pyflink_kinesis.config.table import (
     FORMAT_KEYS,
     SOURCE_METADATA,
+    STREAM_ARN_KEY,
+    STREAM_ARN_SOURCE_KEYS,
     TABLE_COMMON_KEYS,
     TABLE_KEYS,
     TABLE_SINK_KEYS,
@@ -91,18 +93,27 @@ SECTIONS = (
     (
         "SQL `kinesis` tables: options of every table",
         "The WITH options of a `'connector' = 'kinesis'` table, checked by `table_options` and "
-        "`check_ddl`. `stream`, `format` and `aws.region` are required. The AWS keys are those "
+        "`check_ddl`. `stream` (or `stream.arn`, below), `format` and `aws.region` are "
+        "required. The AWS keys are those "
         "above, `aws.credentials.provider.` shortened to `aws.credentials.` (a table would not "
         "read the long form). `table_options` also takes the DataStream keys (`flink.*`, "
         "`aws.credentials.provider.*`, `aws.http*`) and returns them under their table names.",
         TABLE_COMMON_KEYS.keys,
     ),
     (
-        "SQL `kinesis` tables: source options",
-        "Read by the source only: the `FlinkKinesisConsumer` keys with `flink.` written `scan.` "
-        "(and `initpos.timestamp` written `initpos-timestamp`). The 5.x connector's `source.*` "
-        "options are rejected with their `scan.*` equivalent.",
+        "SQL `kinesis` tables with `stream`: source options",
+        "Read by `FlinkKinesisConsumer` only: its keys with `flink.` written `scan.` "
+        "(and `initpos.timestamp` written `initpos-timestamp`). The `source.*` options of "
+        "`stream.arn` tables are rejected with their `scan.*` equivalent.",
         TABLE_SOURCE_KEYS.keys,
+    ),
+    (
+        "SQL `kinesis` tables with `stream.arn`: source options",
+        "Connector 5.x's `kinesis` DDL: a table that names its stream by `stream.arn` is read "
+        "by `KinesisStreamsSource` with these options (5.x's names, types and defaults), "
+        "besides the options of every table and the sink options. `scan.*` options are "
+        "rejected with their `source.*` equivalent.",
+        (STREAM_ARN_KEY, *STREAM_ARN_SOURCE_KEYS.keys),
     ),
     (
         "SQL `kinesis` tables: sink options",

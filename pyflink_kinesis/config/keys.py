@@ -37,6 +37,7 @@ class ValueType(enum.Enum):
     CLASS_NAME = "class name"
     DATE_PATTERN = "date pattern"
     TIMESTAMP = "timestamp"
+    DURATION = "duration"
 
 
 @dataclass(frozen=True)

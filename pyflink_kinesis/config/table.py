@@ -1,5 +1,12 @@
 """The WITH options of a Flink SQL ``kinesis`` table: key tables, ``table_options`` and DDL checks.
 
+A table names its stream one of two ways, and that picks how it is read. ``'stream.arn'`` (connector
+5.x's ``kinesis`` DDL) is read by our ``KinesisStreamsSource`` with ``source.*`` options
+(:data:`STREAM_ARN_SOURCE_KEYS`) through our table factory; ``'stream'`` is connector 4.3.0's
+``kinesis`` table, read by ``FlinkKinesisConsumer`` with ``scan.*`` options. Both write with
+``KinesisStreamsSink`` and the ``sink.*`` options. Mixing the families is a problem naming what
+to change.
+
 The connector jar serves the SQL identifier ``kinesis`` with a source factory and a sink
 factory. Both read ``stream``, ``format`` (and ``<format>.*`` options) and the ``aws.*`` keys;
 the source also reads ``scan.*``, the sink ``sink.*``. Flink's table factories translate the
@@ -19,9 +26,12 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal, Mapping, Sequence, get_args
 
-from pyflink_kinesis.config.aws import AWS_KEYS, check_aws, uses_custom_credentials
+from pyflink_kinesis.config.aws import AWS_KEYS, REGION, check_aws, uses_custom_credentials
 from pyflink_kinesis.config.consumer import (
     CONSUMER_KEYS,
+    INITIAL_POSITION,
+    INITIAL_TIMESTAMP,
+    TIMESTAMP_FORMAT,
     check_efo,
     check_recoverable_errors,
     check_start_position,
@@ -55,6 +65,8 @@ KEEP_KEY_ORDER = "sink.keep-key-order"
 LEGACY_IDENTIFIER = "kinesis-legacy"  # the 5.x connector's name of the table this one calls kinesis
 CONNECTOR = "connector"
 STREAM = "stream"
+STREAM_ARN = "stream.arn"  # connector 5.x's; such a table is read by our KinesisStreamsSource
+SOURCE_OPTIONS = "io.pyflinkkinesis.source.config.SourceOptions"
 FORMAT = "format"
 SHARD_ASSIGNER = "scan.shard-assigner"
 PARTITIONER = "sink.partitioner"
@@ -264,7 +276,105 @@ TABLE_SINK_KEYS = KeyTable(
 # Every option of a kinesis table, format options aside.
 TABLE_KEYS = KeyTable([*TABLE_COMMON_KEYS.keys, *TABLE_SOURCE_KEYS.keys, *TABLE_SINK_KEYS.keys])
 # The options only our table factory reads.
-OWN_TABLE_OPTIONS = (KEEP_KEY_ORDER,)
+OWN_TABLE_OPTIONS = (KEEP_KEY_ORDER, STREAM_ARN)
+
+
+def _source_option(name: str, type: ValueType, field: str, doc: str, **more: Any) -> Key:
+    return Key(name, type, doc, java=JavaRef(SOURCE_OPTIONS, field), **more)
+
+
+STREAM_ARN_KEY = Key(
+    STREAM_ARN,
+    ValueType.STRING,
+    "ARN of the Kinesis stream (in aws.region), instead of stream: the table is then read by "
+    "KinesisStreamsSource and takes source.* options, not scan.*.",
+    java=JavaRef(OWN_FACTORY, "STREAM_ARN"),
+)
+# The source options of a 'stream.arn' table: connector 5.x's KinesisSourceConfigOptions, as our
+# source takes them (SourceOptions). Flink reads enum values in any letter case.
+STREAM_ARN_SOURCE_KEYS = KeyTable(
+    [
+        _source_option(
+            "source.init.position", ValueType.STRING, "STREAM_INITIAL_POSITION",
+            "Where the shards of the job's first shard listing start (later shards: "
+            "TRIM_HORIZON).",
+            default="LATEST", allowed=("LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"),
+        ),
+        _source_option(
+            "source.init.timestamp", ValueType.TIMESTAMP, "STREAM_INITIAL_TIMESTAMP",
+            "Start time for AT_TIMESTAMP: a date in source.init.timestamp.format, else epoch "
+            "seconds (1459799926.480).",
+        ),
+        _source_option(
+            "source.init.timestamp.format", ValueType.DATE_PATTERN,
+            "STREAM_TIMESTAMP_DATE_FORMAT", "Date format of source.init.timestamp.",
+            default="yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+        ),
+        _source_option(
+            "source.shard.discovery.interval", ValueType.DURATION, "SHARD_DISCOVERY_INTERVAL",
+            "Pause between shard listings looking for new shards.", default="10 s",
+        ),
+        _source_option(
+            "source.shard.get-records.max-record-count", ValueType.INT, "SHARD_GET_RECORDS_MAX",
+            "The most records one GetRecords call asks for.", default="10000",
+            minimum=1, maximum=10000,
+        ),
+        _source_option(
+            "source.reader.type", ValueType.STRING, "READER_TYPE",
+            "POLLING (GetRecords) or EFO (SubscribeToShard, needs source.efo.consumer.name).",
+            default="POLLING", allowed=("POLLING", "EFO"),
+        ),
+        _source_option(
+            "source.reader.empty-records-fetch-interval", ValueType.DURATION,
+            "READER_EMPTY_RECORDS_FETCH_INTERVAL",
+            "Pause before asking a shard again after an empty answer.", default="250 ms",
+        ),
+        _source_option(
+            "source.efo.lifecycle", ValueType.STRING, "EFO_CONSUMER_LIFECYCLE",
+            "JOB_MANAGED (registered by the job) or SELF_MANAGED (registered by you) EFO "
+            "consumer.",
+            default="JOB_MANAGED", allowed=("JOB_MANAGED", "SELF_MANAGED"),
+        ),
+        _source_option(
+            "source.efo.consumer.name", ValueType.STRING, "EFO_CONSUMER_NAME",
+            "The EFO consumer's name (required with EFO).",
+        ),
+        _source_option(
+            "source.efo.subscription.timeout", ValueType.DURATION,
+            "EFO_CONSUMER_SUBSCRIPTION_TIMEOUT",
+            "How long a SubscribeToShard call may take to start.", default="60 s",
+        ),
+        _source_option(
+            "source.efo.describe.retry-strategy.delay.min", ValueType.DURATION,
+            "EFO_DESCRIBE_CONSUMER_RETRY_STRATEGY_MIN_DELAY",
+            "First pause between DescribeStreamConsumer calls.", default="2 s",
+        ),
+        _source_option(
+            "source.efo.describe.retry-strategy.delay.max", ValueType.DURATION,
+            "EFO_DESCRIBE_CONSUMER_RETRY_STRATEGY_MAX_DELAY",
+            "Longest pause between DescribeStreamConsumer calls.", default="60 s",
+        ),
+        _source_option(
+            "source.efo.describe.retry-strategy.attempts.max", ValueType.INT,
+            "EFO_DESCRIBE_CONSUMER_RETRY_STRATEGY_MAX_ATTEMPTS",
+            "DescribeStreamConsumer calls before giving up.", default="100", minimum=1,
+        ),
+        _source_option(
+            "source.efo.deregister.timeout", ValueType.DURATION,
+            "EFO_DEREGISTER_CONSUMER_TIMEOUT",
+            "How long a stop waits for the consumer's deregistration.", default="10 s",
+        ),
+    ]
+)
+# Every option of a 'stream.arn' table, format options aside.
+STREAM_ARN_TABLE_KEYS = KeyTable(
+    [
+        *(key for key in TABLE_COMMON_KEYS.keys if key.name != STREAM),
+        STREAM_ARN_KEY,
+        *STREAM_ARN_SOURCE_KEYS.keys,
+        *TABLE_SINK_KEYS.keys,
+    ]
+)
 
 _JSON = "org.apache.flink.formats.json.JsonFormatOptions"
 _CSV = "org.apache.flink.formats.csv.CsvFormatOptions"
@@ -437,9 +547,13 @@ FORMAT_KEYS: Mapping[str, KeyTable] = {
         ]
     ),
 }
-# The table to check options against, per value of 'format'.
+# The table to check options against, per value of 'format', for 'stream' and 'stream.arn'.
 _TABLE_WITH_FORMAT = {
     name: KeyTable([*TABLE_KEYS.keys, *keys.keys]) for name, keys in FORMAT_KEYS.items()
+}
+_ARN_TABLE_WITH_FORMAT = {
+    name: KeyTable([*STREAM_ARN_TABLE_KEYS.keys, *keys.keys])
+    for name, keys in FORMAT_KEYS.items()
 }
 
 
@@ -492,6 +606,7 @@ NEWER_CONNECTOR_OPTIONS = {
     ),
 }
 _NEWER_SOURCE_PREFIX = "source."
+SOURCE_SHARD_ASSIGNER = "source.shard-assigner"
 # KinesisProducer (KPL) options of older sinks that Java still maps, and what to set instead.
 _PRODUCER_PREFIX = "sink.producer."
 DEPRECATED_PRODUCER_OPTIONS = {
@@ -584,8 +699,12 @@ def _check_table(
     if not isinstance(config, Mapping):
         raise TypeError(f"a config must be a mapping of str to value, got {type(config).__name__}")
     options = table_spelled(config, problems, datastream_keys)
-    table = _TABLE_WITH_FORMAT.get(str(options.get(FORMAT)), TABLE_KEYS)
-    checked = check_properties(options, table, problems, lambda c, name: _unknown(c, name, table))
+    by_arn = STREAM_ARN in options
+    tables = _ARN_TABLE_WITH_FORMAT if by_arn else _TABLE_WITH_FORMAT
+    table = tables.get(str(options.get(FORMAT)), STREAM_ARN_TABLE_KEYS if by_arn else TABLE_KEYS)
+    checked = check_properties(
+        options, table, problems, lambda c, name: _unknown(c, name, table, by_arn)
+    )
     _check_table_keys(checked, table, role, problems)
     # The DataStream connector's checks, on the options as it will read them.
     connector = CheckedProperties(
@@ -593,9 +712,12 @@ def _check_table(
         {java_key(name): value for name, value in checked.values.items()},
     )
     in_table_names = Relabelled(problems, to_table_names, to_table_names)
-    check_aws(connector, in_table_names, client="sink" if role == "sink" else "consumer",
+    # The source of a 'stream.arn' table has an AWS SDK v2 client, as the sink.
+    check_aws(connector, in_table_names, client="sink" if role == "sink" or by_arn else "consumer",
               region_of="the table's stream")
-    if role != "sink":
+    if role != "sink" and by_arn:
+        _check_arn_source(checked, problems)
+    elif role != "sink":
         _check_source(checked, connector, in_table_names)
     if role != "source":
         _check_sink(checked, partitioned_by, in_table_names)
@@ -629,9 +751,21 @@ def _passed_on_as(name: str, option: str) -> bool:
     return name.startswith(UNVALIDATED_PREFIXES) and java_key(name) == java_key(option)
 
 
-def _unknown(checked: CheckedProperties, name: str, table: KeyTable) -> str | None:
-    """The problem of an option ``table`` does not have, or None to let it through."""
-    if name in NEWER_CONNECTOR_OPTIONS or name.startswith(_NEWER_SOURCE_PREFIX):
+def _unknown(
+    checked: CheckedProperties, name: str, table: KeyTable, by_arn: bool
+) -> str | None:
+    """The problem of an option ``table`` does not have, or None to let it through.
+
+    ``by_arn``: the table is a 'stream.arn' one.
+    """
+    if by_arn and (name == STREAM or name.startswith(_SCAN)):
+        return _legacy_option_problem(name)
+    if by_arn and name == SOURCE_SHARD_ASSIGNER:
+        return (
+            "is not read (connector 5.x's table does not read it either): a 'stream.arn' table "
+            "assigns shards with the uniform assigner; remove it"
+        )
+    if not by_arn and (name in NEWER_CONNECTOR_OPTIONS or name.startswith(_NEWER_SOURCE_PREFIX)):
         return _newer_connector_problem(checked, name)
     if name.startswith(_PRODUCER_PREFIX):
         replacement = DEPRECATED_PRODUCER_OPTIONS.get(name)
@@ -649,23 +783,54 @@ def _unknown(checked: CheckedProperties, name: str, table: KeyTable) -> str | No
     return unknown_key_message(table, table_key(name))
 
 
+_SWITCH_TO_ARN = (
+    "or name the stream with 'stream.arn' instead of 'stream' to read with KinesisStreamsSource, "
+    "which takes the source.* options"
+)
+
+
 def _newer_connector_problem(checked: CheckedProperties, name: str) -> str:
-    newer = "is an option of the 5.x connector's 'kinesis' table (flink-connector-aws-kinesis-*)"
+    newer = (
+        "is an option of 'stream.arn' tables (connector 5.x's 'kinesis' DDL); this table names "
+        "its stream with 'stream' and is read by FlinkKinesisConsumer"
+    )
     option = NEWER_CONNECTOR_OPTIONS.get(name)
     if option is None:
-        return f"{newer}; this 4.3 connector takes 'scan.*' source options"
+        return f"{newer}, which takes 'scan.*' source options; {_SWITCH_TO_ARN}"
     if option in checked.properties:
-        return f"{newer}, mixed with its 4.3 equivalent {option!r}; keep {option!r} only"
+        return f"{newer}, and its equivalent {option!r} is set too; keep {option!r} only"
     key = TABLE_KEYS.find(option)
     unit = f", in {key.unit}" if key is not None and key.unit else ""
-    return f"{newer}; this 4.3 connector takes {option!r}{unit}"
+    return f"{newer}: set {option!r}{unit}, {_SWITCH_TO_ARN}"
+
+
+# The option of a 'stream.arn' table for each legacy one (the inverse of NEWER_CONNECTOR_OPTIONS).
+_ARN_TABLE_OPTION = {legacy: newer for newer, legacy in NEWER_CONNECTOR_OPTIONS.items()}
+
+
+def _legacy_option_problem(name: str) -> str:
+    """The problem of a ``'stream'`` table's option (``stream``, ``scan.*``) in a 'stream.arn'
+    table."""
+    legacy = "is an option of 'stream' tables (read by FlinkKinesisConsumer)"
+    if name == STREAM:
+        return (
+            "and 'stream.arn' are both set: keep 'stream.arn' to read with KinesisStreamsSource "
+            "(source.* options), or 'stream' to read with FlinkKinesisConsumer (scan.* options)"
+        )
+    option = _ARN_TABLE_OPTION.get(name)
+    if option is None or STREAM_ARN_SOURCE_KEYS.find(option) is None:
+        return f"{legacy}; this 'stream.arn' table has no equivalent: remove it"
+    return f"{legacy}; this 'stream.arn' table takes {option!r} instead"
 
 
 def _check_table_keys(
     checked: CheckedProperties, table: KeyTable, role: Role, problems: Problems
 ) -> None:
     """Check the options every table has, case-insensitive choices and the role's options."""
-    for name, needed in ((STREAM, "the Kinesis stream's name"), (FORMAT, "like 'json'")):
+    by_arn = STREAM_ARN in checked.properties
+    stream_option = (STREAM_ARN, "the Kinesis stream's ARN") if by_arn else (
+        STREAM, "the Kinesis stream's name (or 'stream.arn', its ARN)")
+    for name, needed in (stream_option, (FORMAT, "like 'json'")):
         if name not in checked.properties:
             problems.add(name, f"missing; set {needed}")
     connector = checked.properties.get(CONNECTOR)
@@ -676,8 +841,12 @@ def _check_table_keys(
     elif connector is not None and connector not in (IDENTIFIER, OWN_IDENTIFIER):
         problems.add(CONNECTOR, f"{connector!r} is not {IDENTIFIER!r}: these are kinesis options")
     stream = checked.properties.get(STREAM, "")
-    if stream.startswith("arn:"):
-        problems.add(STREAM, "is an ARN; give the stream's name (this connector has no stream.arn)")
+    if stream.startswith("arn:") and not by_arn:
+        problems.add(
+            STREAM,
+            "is an ARN; give the stream's name, or set the ARN as 'stream.arn' to read with "
+            "KinesisStreamsSource (source.* options)",
+        )
     elif STREAM in checked.values and stream_name_problem(stream) is not None:
         problems.add(STREAM, str(stream_name_problem(stream)))
     format_name = checked.properties.get(FORMAT, "")
@@ -691,7 +860,8 @@ def _check_table_keys(
             problems.add(name, f"{shown(table, name, str(value))} is not one of {choices}")
     if role != "both":
         reader = "sink" if role == "source" else "source"
-        other = TABLE_SINK_KEYS if role == "source" else TABLE_SOURCE_KEYS
+        sources = STREAM_ARN_SOURCE_KEYS if by_arn else TABLE_SOURCE_KEYS
+        other = TABLE_SINK_KEYS if role == "source" else sources
         for name in checked.properties:
             if other.find(name) is not None:
                 problems.add(name, f"only the {reader} reads it, and this table's role is {role!r}")
@@ -718,6 +888,44 @@ def _check_source(
     check_start_position(connector, problems)
     check_efo(connector, [str(stream)] if valid else [], problems)
     check_recoverable_errors(connector, problems)
+
+
+# A 'stream.arn' table's start position options and the consumer keys checked the same way.
+_ARN_START_POSITION = {
+    "source.init.position": INITIAL_POSITION,
+    "source.init.timestamp": INITIAL_TIMESTAMP,
+    "source.init.timestamp.format": TIMESTAMP_FORMAT,
+}
+_ARN_EFO_CONSUMER_NAME = "source.efo.consumer.name"
+
+
+def _check_arn_source(checked: CheckedProperties, problems: Problems) -> None:
+    """The stream ARN (a Kinesis stream's, in ``aws.region``), the start position, EFO's name."""
+    from pyflink_kinesis.config.source import stream_arn_problem  # it imports this module
+
+    arn = checked.values.get(STREAM_ARN)
+    if arn is not None:
+        problem = stream_arn_problem(arn, checked.values.get(REGION))
+        if problem is not None:
+            problems.add(STREAM_ARN, problem)
+    start = CheckedProperties(
+        {_ARN_START_POSITION[k]: v for k, v in checked.properties.items()
+         if k in _ARN_START_POSITION},
+        {_ARN_START_POSITION[k]: str(v).upper() if k == "source.init.position" else v
+         for k, v in checked.values.items() if k in _ARN_START_POSITION},
+    )
+    as_option = {consumer: option for option, consumer in _ARN_START_POSITION.items()}
+    check_start_position(start, Relabelled(problems, lambda k: as_option.get(k, k), _renamed))
+    reader = str(checked.values.get("source.reader.type", "")).upper()
+    if reader == "EFO" and _ARN_EFO_CONSUMER_NAME not in checked.properties:
+        problems.add(_ARN_EFO_CONSUMER_NAME, "missing; source.reader.type = EFO needs it")
+
+
+def _renamed(message: str) -> str:
+    """``message`` with the consumer's start position keys named as a 'stream.arn' table's."""
+    for option, consumer in _ARN_START_POSITION.items():
+        message = re.sub(rf"(?<![\w.-]){re.escape(consumer)}(?![\w.-])", option, message)
+    return message
 
 
 def _check_sink(

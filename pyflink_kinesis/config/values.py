@@ -30,6 +30,12 @@ _ARN = re.compile(r"arn:[^:]+:[^:]+:.+")
 _STREAM_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
 _JAVA_IDENTIFIER = r"[A-Za-z_$][A-Za-z0-9_$]*"
 _CLASS_NAME = re.compile(rf"{_JAVA_IDENTIFIER}(?:\.{_JAVA_IDENTIFIER})*")
+# What Flink's TimeUtils.parseDuration reads: a whole number and a unit (milliseconds without).
+_DURATION = re.compile(
+    r"\s*[0-9]+\s*(?:d|days?|h|hours?|min|m|minutes?|s|secs?|seconds?|ms|millis?|milliseconds?"
+    r"|µs|micros?|microseconds?|ns|nanos?|nanoseconds?)?\s*",
+    re.IGNORECASE,
+)
 
 
 def to_property_string(value: object) -> str:
@@ -185,4 +191,7 @@ _PARSERS: dict[ValueType, Callable[[Key, str], object]] = {
     ValueType.REGION: _regex_parser(_REGION, "an AWS region id like us-east-1"),
     ValueType.CLASS_NAME: _regex_parser(_CLASS_NAME, "a fully qualified Java class name"),
     ValueType.DATE_PATTERN: _parse_date_pattern,
+    ValueType.DURATION: _regex_parser(
+        _DURATION, "a Flink duration like '10 s', '250 ms' or '1 min' (a bare number is ms)"
+    ),
 }
