@@ -14,9 +14,10 @@ TableEnvironment that declares one gets the "firehose" jars (``pyflink-kinesis d
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Callable, Mapping, Sequence
 
-from pyflink.table import Schema, TableDescriptor
+from pyflink.table import Schema, TableDescriptor, TableResult
 
 from pyflink_kinesis import gateway, jars
 from pyflink_kinesis.config import check_ddl, ddl_tables, mask_secrets, table_options
@@ -202,10 +203,47 @@ def _checking(method: Callable[..., Any], prepare: Callable[[str], str]) -> Call
     def checked(t_env: Any, stmt: str) -> Any:
         if check_firehose_ddl(stmt):
             add_firehose_jars(t_env)
-        return method(t_env, prepare(stmt))
+        result = method(t_env, prepare(stmt))
+        return without_secrets(result) if _SHOW_CREATE_TABLE.match(stmt) else result
 
     checked._pyflink_kinesis = True  # type: ignore[attr-defined]
     return checked
+
+
+_SHOW_CREATE_TABLE = re.compile(r"\s*SHOW\s+CREATE\s+TABLE\b", re.IGNORECASE)
+
+
+def without_secrets(result: TableResult) -> TableResult:
+    """The result of a ``SHOW CREATE TABLE`` with the secret option values of a ``kinesis``
+    (or ``pyflink-kinesis``, ``firehose``) table shown as ``'****'``; Flink shows them in clear.
+    """
+    from pyflink.java_gateway import get_gateway
+
+    with result.collect() as rows:
+        ddl = masked_ddl(str(next(rows)[0]))
+    jvm = get_gateway().jvm
+    row = jvm.org.apache.flink.types.Row(1)
+    row.setField(0, ddl)
+    j_result = (
+        jvm.org.apache.flink.table.api.internal.TableResultImpl.builder()
+        .resultKind(jvm.org.apache.flink.table.api.ResultKind.SUCCESS_WITH_CONTENT)
+        .schema(result._j_table_result.getResolvedSchema())
+        .data(jvm.java.util.Collections.singletonList(row))
+        .build()
+    )
+    return TableResult(j_result)
+
+
+def masked_ddl(ddl: str) -> str:
+    """``ddl`` with the secret option values of its Kinesis and Firehose tables as ``'****'``."""
+    edits: list[tuple[int, int, str]] = []
+    for table in ddl_tables(ddl, (CONNECTOR, OWN_IDENTIFIER, FIREHOSE)):
+        for name, value in mask_secrets(table.options).items():
+            if value != table.options[name]:
+                edits.append((*table.value_spans[name], _sql_string(str(value))))
+    for start, end, text in sorted(edits, reverse=True):
+        ddl = ddl[:start] + text + ddl[end:]
+    return ddl
 
 
 def _checking_descriptor(method: Callable[..., Any]) -> Callable[..., Any]:

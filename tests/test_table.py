@@ -7,7 +7,7 @@ from pyflink.table import DataTypes, Schema
 
 from pyflink_kinesis import KinesisConfigError, create_table_ddl, table_descriptor
 from pyflink_kinesis.config import ddl_tables
-from pyflink_kinesis.table import prepare_descriptor, prepare_statement
+from pyflink_kinesis.table import masked_ddl, prepare_descriptor, prepare_statement
 from tests.test_gateway import expected_urls, run_python
 
 pytestmark = pytest.mark.jvm
@@ -130,6 +130,23 @@ def test_a_stream_arn_table_becomes_ours_and_a_stream_table_stays_the_connectors
         builder = builder.option(key, value)
     options = dict(prepare_descriptor(builder.build())._j_table_descriptor.getOptions())
     assert options["connector"] == "pyflink-kinesis"
+
+
+def test_show_create_table_text_gets_its_secrets_masked() -> None:
+    shown = """CREATE TABLE `default_catalog`.`default_database`.`e` (
+  `id` BIGINT,
+  `at` TIMESTAMP(3) WITH LOCAL TIME ZONE METADATA FROM 'timestamp' VIRTUAL
+) WITH (
+  'aws.credentials.basic.secretkey' = 'it''s-secret',
+  'connector' = 'pyflink-kinesis',
+  'aws.credentials.role.provider.basic.secretkey' = 'nested-secret',
+  'aws.credentials.basic.accesskeyid' = 'AKID'
+)"""
+    masked = masked_ddl(shown)
+    assert masked == shown.replace("'it''s-secret'", "'****'").replace(
+        "'nested-secret'", "'****'")
+    other = "CREATE TABLE t (id BIGINT) WITH ('connector' = 'jdbc', 'password' = 'p')"
+    assert masked_ddl(other) == other
 
 
 def test_create_table_ddl_quotes_values_and_round_trips() -> None:

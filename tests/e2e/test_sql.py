@@ -1,8 +1,9 @@
 """Kinesis tables in Flink SQL, end to end: DDL as users write it, through the local Kinesis.
 
 Each test declares tables with ``CREATE TABLE ... WITH ('connector' = 'kinesis', ...)`` (the
-connector's ``scan.stream.*`` options), runs ``INSERT INTO ... SELECT`` and reads what arrived
-with boto3. The jobs are unbounded: they are cancelled once the output is complete.
+connector's ``scan.stream.*`` options, or connector 5.x's ``stream.arn`` and ``source.*``),
+runs ``INSERT INTO ... SELECT`` and reads what arrived with boto3. The jobs are unbounded:
+they are cancelled once the output is complete.
 """
 
 from __future__ import annotations
@@ -36,10 +37,23 @@ def t_env() -> Iterator[TableEnvironment]:
 
 
 def with_clause(local_kinesis: LocalKinesis, stream: str, fmt: str, **extra: str) -> str:
-    """The WITH options a user writes for a table over ``stream`` on the local server."""
+    """The WITH options a user writes for a table over ``stream`` on the local server.
+
+    ``stream`` is a name (``'stream'``) or an ARN (``'stream.arn'``, connector 5.x's DDL).
+    """
+    return ",\n".join(
+        f"  '{key}' = '{value}'" for key, value in options(local_kinesis, stream, fmt, **extra)
+    )
+
+
+def options(
+    local_kinesis: LocalKinesis, stream: str, fmt: str, **extra: str
+) -> list[tuple[str, str]]:
+    """The options of :func:`with_clause`, in order."""
+    by_arn = stream.startswith("arn:")
     options = {
         "connector": "kinesis",
-        "stream": stream,
+        "stream.arn" if by_arn else "stream": stream,
         "aws.region": local_kinesis.region,
         "aws.endpoint": local_kinesis.endpoint,
         "aws.credentials.provider": "BASIC",
@@ -48,25 +62,38 @@ def with_clause(local_kinesis: LocalKinesis, stream: str, fmt: str, **extra: str
         "format": fmt,
         **extra,
     }
-    return ",\n".join(f"  '{key}' = '{value}'" for key, value in options.items())
+    return list(options.items())
+
+
+def stream_arn(local_kinesis: LocalKinesis, stream: str) -> str:
+    summary = local_kinesis.client().describe_stream_summary(StreamName=stream)
+    return str(summary["StreamDescriptionSummary"]["StreamARN"])
 
 
 def run_until_complete(
     result: TableResult, local_kinesis: LocalKinesis, stream: str, count: int
 ) -> list[KinesisRecord]:
     """Wait until ``stream`` holds ``count`` records (failing fast if the job dies), cancel."""
+    return run_until_all_complete(result, local_kinesis, {stream: count})[stream]
+
+
+def run_until_all_complete(
+    result: TableResult, local_kinesis: LocalKinesis, counts: dict[str, int]
+) -> dict[str, list[KinesisRecord]]:
+    """Wait until each stream holds its count of records (failing fast if the job dies),
+    cancel; the records of each stream."""
     client = result.get_job_client()
     assert client is not None
     deadline = time.monotonic() + TIMEOUT_S
     try:
         while True:
-            records = local_kinesis.read_all(stream)
-            if len(records) >= count:
+            arrived = {stream: len(local_kinesis.read_all(stream)) for stream in counts}
+            if all(arrived[stream] >= count for stream, count in counts.items()):
                 time.sleep(1.0)  # a duplicate would show up within the sink's flush interval
-                return local_kinesis.read_all(stream)
+                return {stream: local_kinesis.read_all(stream) for stream in counts}
             status = client.get_job_status().result()
             assert status not in (JobStatus.FAILED, JobStatus.CANCELED), f"job {status}"
-            assert time.monotonic() < deadline, f"{len(records)} of {count} records arrived"
+            assert time.monotonic() < deadline, f"of {counts} records, {arrived} arrived"
             time.sleep(0.5)
     finally:
         client.cancel().result()
@@ -205,6 +232,67 @@ def test_metadata_columns_carry_arrival_time_shard_and_sequence_number(
         assert arrival.replace(tzinfo=timezone.utc) == expected.replace(
             microsecond=expected.microsecond // 1000 * 1000
         )
+
+
+def test_a_5x_ddl_reads_with_our_source_beside_a_legacy_table_read_by_the_consumer(
+    t_env: TableEnvironment, local_kinesis: LocalKinesis, stream_factory: StreamFactory
+) -> None:
+    """'stream.arn' with source.* options (5.x's DDL) and 'stream' with scan.* in one job."""
+    source, out, legacy_out = stream_factory(3), stream_factory(1), stream_factory(1)
+    local_kinesis.put_records(source, [json.dumps({"id": i}) for i in range(60)])
+    written = {json.loads(r.data)["id"]: r for r in local_kinesis.read_all(source)}
+    assert len({r.shard_id for r in written.values()}) == 3
+    start = {"source.init.position": "TRIM_HORIZON"}
+    arn_options = options(local_kinesis, stream_arn(local_kinesis, source), "json", **start)
+    t_env.execute_sql(f"""
+        CREATE TABLE events (
+          id BIGINT,
+          arrived TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
+          shard STRING METADATA FROM 'shard-id' VIRTUAL,
+          seq STRING METADATA FROM 'sequence-number' VIRTUAL
+        ) WITH ({with_clause(local_kinesis, stream_arn(local_kinesis, source), 'json', **start)})
+        """)
+    t_env.execute_sql(f"""
+        CREATE TABLE described (id BIGINT, arrived STRING, shard STRING, seq STRING)
+        WITH ({with_clause(local_kinesis, stream_arn(local_kinesis, out), 'json')})""")
+    t_env.execute_sql(f"""CREATE TABLE legacy_events (id BIGINT)
+        WITH ({with_clause(local_kinesis, source, 'json',
+                           **{'scan.stream.initpos': 'TRIM_HORIZON'})})""")
+    t_env.execute_sql(f"""CREATE TABLE legacy_copy (id BIGINT)
+        WITH ({with_clause(local_kinesis, legacy_out, 'json')})""")
+
+    shown = show_create_table(t_env, "events")
+    assert "'connector' = 'pyflink-kinesis'" in shown
+    assert "sql-secret-key" not in shown
+    for key, value in arn_options:
+        if key not in ("connector", "aws.credentials.basic.secretkey"):
+            assert f"'{key}' = '{value}'" in shown
+    assert "'aws.credentials.basic.secretkey' = '****'" in shown
+    assert "'connector' = 'kinesis'" in show_create_table(t_env, "legacy_events")
+
+    t_env.get_config().set("table.local-time-zone", "UTC")
+    statements = t_env.create_statement_set()
+    statements.add_insert_sql(
+        "INSERT INTO described SELECT id, CAST(arrived AS STRING), shard, seq FROM events")
+    statements.add_insert_sql("INSERT INTO legacy_copy SELECT id FROM legacy_events")
+    arrived = run_until_all_complete(
+        statements.execute(), local_kinesis, {out: 60, legacy_out: 60})
+    rows = [json.loads(r.data) for r in arrived[out]]
+    assert sorted(row["id"] for row in rows) == list(range(60))
+    for row in rows:
+        original = written[row["id"]]
+        assert (row["shard"], row["seq"]) == (original.shard_id, original.sequence_number)
+        arrival = datetime.strptime(row["arrived"], "%Y-%m-%d %H:%M:%S.%f")
+        expected = original.approximate_arrival_timestamp.astimezone(timezone.utc)
+        assert arrival.replace(tzinfo=timezone.utc) == expected.replace(
+            microsecond=expected.microsecond // 1000 * 1000
+        )
+    assert sorted(json.loads(r.data)["id"] for r in arrived[legacy_out]) == list(range(60))
+
+
+def show_create_table(t_env: TableEnvironment, table: str) -> str:
+    with t_env.execute_sql(f"SHOW CREATE TABLE {table}").collect() as rows:
+        return str(next(rows)[0])
 
 
 def test_at_timestamp_with_scan_stream_initpos_timestamp(
