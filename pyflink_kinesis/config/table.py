@@ -580,11 +580,12 @@ SOURCE_METADATA = (
 
 SHARD_ASSIGNERS = ("default", "uniform")
 PARTITIONERS = ("random", "fixed")
+SOURCE_SHARD_ASSIGNER = "source.shard-assigner"  # 5.x's table declares it and does not read it
 # Options of the 5.x connector's 'kinesis' table (flink-connector-aws-kinesis-streams), and the
-# option of this connector that does the same.
+# option of this connector's legacy ('stream') table that does the same.
 NEWER_CONNECTOR_OPTIONS = {
-    "stream.arn": STREAM,
-    "source.shard-assigner": SHARD_ASSIGNER,
+    STREAM_ARN: STREAM,
+    SOURCE_SHARD_ASSIGNER: SHARD_ASSIGNER,
     "source.init.position": "scan.stream.initpos",
     "source.init.timestamp": "scan.stream.initpos-timestamp",
     "source.init.timestamp.format": "scan.stream.initpos-timestamp-format",
@@ -606,7 +607,6 @@ NEWER_CONNECTOR_OPTIONS = {
     ),
 }
 _NEWER_SOURCE_PREFIX = "source."
-SOURCE_SHARD_ASSIGNER = "source.shard-assigner"
 # KinesisProducer (KPL) options of older sinks that Java still maps, and what to set instead.
 _PRODUCER_PREFIX = "sink.producer."
 DEPRECATED_PRODUCER_OPTIONS = {
