@@ -221,17 +221,12 @@ def without_secrets(result: TableResult) -> TableResult:
 
     with result.collect() as rows:
         ddl = masked_ddl(str(next(rows)[0]))
-    jvm = get_gateway().jvm
-    row = jvm.org.apache.flink.types.Row(1)
-    row.setField(0, ddl)
-    j_result = (
-        jvm.org.apache.flink.table.api.internal.TableResultImpl.builder()
-        .resultKind(jvm.org.apache.flink.table.api.ResultKind.SUCCESS_WITH_CONTENT)
-        .schema(result._j_table_result.getResolvedSchema())
-        .data(jvm.java.util.Collections.singletonList(row))
-        .build()
-    )
-    return TableResult(j_result)
+    gateway = get_gateway()
+    text = gateway.new_array(gateway.jvm.String, 1)
+    text[0] = ddl
+    # As Flink makes the result of SHOW CREATE TABLE (ShowCreateTableOperation).
+    utils = gateway.jvm.org.apache.flink.table.api.internal.TableResultUtils
+    return TableResult(utils.buildStringArrayResult("result", text))
 
 
 def masked_ddl(ddl: str) -> str:
