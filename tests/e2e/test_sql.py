@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import uuid
 from collections import Counter
@@ -22,6 +23,7 @@ from pyflink.common import JobStatus
 from pyflink.table import DataTypes, EnvironmentSettings, Schema, TableEnvironment, TableResult
 
 from pyflink_kinesis import KinesisConfigError
+from pyflink_kinesis.logs import log_dir, process_ident
 from pyflink_kinesis.table import table_descriptor
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
 
@@ -243,15 +245,15 @@ def test_a_5x_ddl_reads_with_our_source_beside_a_legacy_table_read_by_the_consum
     written = {json.loads(r.data)["id"]: r for r in local_kinesis.read_all(source)}
     assert len({r.shard_id for r in written.values()}) == 3
     start = {"source.init.position": "TRIM_HORIZON"}
-    arn_options = options(local_kinesis, stream_arn(local_kinesis, source), "json", **start)
+    source_arn = stream_arn(local_kinesis, source)
+    arn_options = options(local_kinesis, source_arn, "json", **start)
     t_env.execute_sql(f"""
         CREATE TABLE events (
           id BIGINT,
           arrived TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
           shard STRING METADATA FROM 'shard-id' VIRTUAL,
           seq STRING METADATA FROM 'sequence-number' VIRTUAL
-        ) WITH ({with_clause(local_kinesis, stream_arn(local_kinesis, source), 'json', **start)})
-        """)
+        ) WITH ({with_clause(local_kinesis, source_arn, 'json', **start)})""")
     t_env.execute_sql(f"""
         CREATE TABLE described (id BIGINT, arrived STRING, shard STRING, seq STRING)
         WITH ({with_clause(local_kinesis, stream_arn(local_kinesis, out), 'json')})""")
@@ -288,6 +290,17 @@ def test_a_5x_ddl_reads_with_our_source_beside_a_legacy_table_read_by_the_consum
             microsecond=expected.microsecond // 1000 * 1000
         )
     assert sorted(json.loads(r.data)["id"] for r in arrived[legacy_out]) == list(range(60))
+    # Which reader read which table: our source's enumerator and the consumer log the stream.
+    log = flink_log()
+    ours = rf"ShardEnumerator .* Listing the shards of {re.escape(source_arn)} "
+    consumer = rf"FlinkKinesisConsumer .* following streams: {re.escape(source)},"
+    assert re.search(ours, log) and re.search(consumer, log)
+
+
+def flink_log() -> str:
+    """This process's Flink log: its JVM's and the mini-cluster's in it."""
+    [path] = log_dir().glob(f"flink-{process_ident()}-python-*.log")
+    return path.read_text(errors="replace")
 
 
 def show_create_table(t_env: TableEnvironment, table: str) -> str:
