@@ -58,8 +58,8 @@ class Key:
     (inclusive; of durations, in milliseconds). ``required_by`` names the credential provider
     types that need this key. ``sink_only`` marks AWS keys only ``KinesisStreamsSink`` reads.
     ``nests`` turns a pattern key into a prefix under which every key of another prefix may
-    appear again (nested credentials). ``java``, ``java_default`` and ``java_enum`` name what the entry mirrors in
-    the connector jar, so a test can compare the two.
+    appear again (nested credentials). ``java``, ``java_default`` and ``java_enum`` name what
+    the entry mirrors in the connector jar, so a test can compare the two.
     """
 
     name: str
