@@ -22,8 +22,8 @@ from pyflink_kinesis.config import (
 )
 from pyflink_kinesis.config.consumer import CONSUMER_CONSTANTS
 from pyflink_kinesis.config.glue import GLUE_LIBRARY_KEYS
-from pyflink_kinesis.config.sink import SINK_CONSTANTS
 from pyflink_kinesis.config.keys import ValueType
+from pyflink_kinesis.config.sink import SINK_CONSTANTS
 from pyflink_kinesis.config.source import (
     LEGACY_NAMES,
     SOURCE_CONSTANTS,
@@ -191,8 +191,8 @@ def test_the_4_3_0_names_are_those_source_options_renames(load_class: LoadClass)
 DURATIONS = [
     "10 s", "10s", "250", "0", " 7 ms ", "1 MIN", "2 m", "3 h", "1 d", "2 days", "5 sec",
     "5 seconds", "5 millis", "5 milliseconds", "9 µs", "9 micros", "9 ns", "9 nanos", "1 hours",
-    "PT10S", "-1 s", "1.5 s", "10 sex", "s", "+5 s", "1 mins", "1 minutes", "99999999 d", "999999999999999 d",
-    "9223372036854775808 ms",
+    "PT10S", "-1 s", "1.5 s", "10 sex", "s", "+5 s", "1 mins", "1 minutes", "99999999 d",
+    "999999999999999 d", "9223372036854775808 ms",
 ]
 
 
