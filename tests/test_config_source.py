@@ -280,6 +280,7 @@ def test_5x_names_are_checked_as_flink_reads_them() -> None:
         ("source.shard.discovery.interval", "10", None),  # a number alone is milliseconds
         ("source.shard.discovery.interval", "PT10S", "is not a duration like '10 s'"),
         ("source.shard.discovery.interval", "10 sex", "is not a duration like '10 s'"),
+        ("source.shard.discovery.interval", "ms", "is not a duration like '10 s'"),
         ("source.shard.get-records.max-record-count", 10001, "must be 1 to 10000"),
         ("source.shard.get-records.max-record-count", "many", "not a whole number"),
         ("source.reader.type", "efo", "did you mean 'EFO'"),
