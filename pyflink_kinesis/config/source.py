@@ -1,10 +1,11 @@
 """``KinesisStreamsSource`` (FLIP-27) settings: its option keys, ``validate_source`` and the
 migration of a ``FlinkKinesisConsumer`` config.
 
-The source (ours, on connector 4.3.0-1.19's client) polls (GetRecords, no EFO), reads one stream
-named by its ARN, and takes the connector's four options in a Flink ``Configuration`` beside the
-AWS client keys. The options keep the legacy consumer's names (``flink.stream.initpos`` ...), read
-from ``KinesisStreamsSourceConfigConstants``; later connector lines rename them.
+The source (ours, on connector 4.3.0-1.19's client) reads one stream named by its ARN and takes
+its options in a Flink ``Configuration`` beside the AWS client keys, under connector 5.x's names
+(our Java ``SourceOptions``: ``source.init.position`` ..., ``retry-strategy.*``). Four of them
+also go by connector 4.3.0's names (the legacy consumer's, ``flink.stream.initpos`` ...), which
+are accepted instead, never together.
 """
 
 from __future__ import annotations
@@ -258,11 +259,12 @@ _NO_EQUIVALENT: tuple[tuple[str, str], ...] = (
      f"{EFO_REGISTRATION} = NONE, by both"),
     ("flink.stream.efo.http-client.", "the source's EFO HTTP client has no options"),
     ("flink.stream.registerstreamconsumer.", "the source has no options for "
-     "RegisterStreamConsumer: a JOB_MANAGED consumer is registered with the client's retries"),
+     "RegisterStreamConsumer's retries and timeout"),
     ("flink.stream.deregisterstreamconsumer.", "the source has no options for "
      "DeregisterStreamConsumer's retries; source.efo.deregister.timeout bounds the wait"),
-    ("flink.stream.describestreamconsumer.", "the pauses between DescribeStreamConsumer calls "
-     "grow by the source's own factor; source.efo.describe.retry-strategy.* bound them"),
+    ("flink.stream.describestreamconsumer.", "the back-off factor has no equivalent; "
+     "source.efo.describe.retry-strategy.delay.* bound the pauses between "
+     "DescribeStreamConsumer calls"),
     ("flink.shard.subscribetoshard.", "the source has no options for SubscribeToShard's "
      "retries; source.efo.subscription.timeout bounds a subscription's start"),
     ("flink.shard.getrecords.intervalmillis", "the source pauses only after an empty answer "
