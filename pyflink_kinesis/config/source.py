@@ -540,7 +540,7 @@ class Migration:
         if len(self.streams) > 1:
             lines.append(
                 f"{len(self.streams)} streams: the source reads one stream each, so there is "
-                "one source per stream, unioned into one DataStream (Migration.from_sources "
+                "one source per stream, unioned into one DataStream (MigratedSources.data_stream "
                 "does it); each source has its own operator and name"
             )
         return "\n".join(lines)
