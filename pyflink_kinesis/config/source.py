@@ -216,7 +216,7 @@ SOURCE_OPTIONS = KeyTable(
         _five(
             "retry-strategy.delay.min", "RETRY_STRATEGY_MIN_DELAY", ValueType.DURATION,
             "Base delay of the source's Kinesis client between attempts of a failed call "
-            "(exponential back-off with full jitter).",
+            "(exponential back-off, half of each delay random).",
             default="300 ms", minimum=0,
         ),
         _five(
