@@ -445,7 +445,7 @@ BY_ARN = {"connector": "kinesis", "stream.arn": ARN, "format": "json", "aws.regi
 def test_a_stream_arn_table_takes_the_5x_source_options_as_written() -> None:
     table = {
         **BY_ARN,
-        "source.init.position": "at_timestamp",
+        "source.init.position": "AT_TIMESTAMP",
         "source.init.timestamp": "2026-12-06T22:00:00.000Z",
         "source.shard.discovery.interval": "2 s",
         "source.reader.empty-records-fetch-interval": "100ms",
@@ -482,7 +482,7 @@ def test_mixing_the_families_in_a_stream_arn_table_says_what_to_change() -> None
         **BY_ARN,
         "stream": "orders",
         "scan.stream.initpos": "LATEST",
-        "scan.shard.getrecords.intervalmillis": "100",
+        "scan.shard.discovery.intervalmillis": "100",
         "scan.stream.describe.backoff.base": "100",
         "flink.stream.initpos.timestamp": "1459799926.480",
     })
@@ -490,11 +490,14 @@ def test_mixing_the_families_in_a_stream_arn_table_says_what_to_change() -> None
                                       "with KinesisStreamsSource")
     legacy = "is an option of 'stream' tables (read by FlinkKinesisConsumer); "
     assert found["scan.stream.initpos"] == legacy + (
-        "this 'stream.arn' table takes 'source.init.position' instead")
-    assert found["scan.shard.getrecords.intervalmillis"] == legacy + (
-        "this 'stream.arn' table takes 'source.reader.empty-records-fetch-interval' instead")
+        "this 'stream.arn' table takes 'source.init.position', one of TRIM_HORIZON, LATEST, "
+        "AT_TIMESTAMP")
+    assert found["scan.shard.discovery.intervalmillis"] == legacy + (
+        "this 'stream.arn' table takes 'source.shard.discovery.interval', a duration like "
+        "'10 s' or '250 ms'")
     assert found["scan.stream.describe.backoff.base"] == legacy + (
-        "this 'stream.arn' table has no equivalent: remove it")
+        "this 'stream.arn' table has no equivalent, so remove it: the source does not call "
+        "DescribeStream")
     assert "flink.stream.initpos.timestamp (as scan.stream.initpos-timestamp)" in found
 
 
@@ -509,10 +512,11 @@ def test_stream_arn_table_values_are_checked_every_one_at_once() -> None:
         "source.init.timestamp.format": "yyyy-MM-dd",
         "source.inti.timestamp": "x",
     })
-    assert found["source.init.position"].startswith("'EARLIEST' is not one of LATEST, ")
-    assert "is not a Flink duration like '10 s'" in found["source.shard.discovery.interval"]
+    assert found["source.init.position"].startswith("'EARLIEST' is not one of TRIM_HORIZON, ")
+    assert "is not a duration like '10 s'" in found["source.shard.discovery.interval"]
     assert "20000" in found["source.shard.get-records.max-record-count"]
-    assert found["source.efo.consumer.name"] == "missing; source.reader.type = EFO needs it"
+    assert found["source.efo.consumer.name"].startswith(
+        "missing; source.reader.type = EFO needs the name of the EFO consumer")
     assert "uniform assigner; remove it" in found["source.shard-assigner"]
     assert "did you mean 'source.init.timestamp'?" in found["source.inti.timestamp"]
     assert len(found) == 6

@@ -25,10 +25,8 @@ from pyflink_kinesis.config.table import (
     PARTITIONERS,
     SHARD_ASSIGNERS,
     SOURCE_METADATA,
-    SOURCE_OPTIONS,
     STREAM,
     STREAM_ARN_KEY,
-    STREAM_ARN_SOURCE_KEYS,
     TABLE_COMMON_KEYS,
     TABLE_SINK_KEYS,
     TABLE_SOURCE_KEYS,
@@ -149,38 +147,6 @@ def test_every_factory_option_is_a_table_option_and_back(load_class: LoadClass) 
     }
     # aws.region mirrors AWSConfigConstants; the sink factory declares a ConfigOption of it too.
     assert offered == (declared - {"connector"}) | {REGION}
-
-
-# Flink's duration units in milliseconds, for the defaults of the 'stream.arn' tables' options.
-_MILLIS = {"ms": 1, "s": 1000, "min": 60_000}
-
-
-def test_stream_arn_tables_take_the_source_options_of_our_source(load_class: LoadClass) -> None:
-    """Every source.* ConfigOption of SourceOptions, with its key, default and enum values."""
-    fields = load_class(SOURCE_OPTIONS).getFields()
-    java = {
-        option.key(): option
-        for option in (field.get(None) for field in fields)
-        if is_config_option(option) and option.key().startswith("source.")
-    }
-    assert set(java) == {key.name for key in STREAM_ARN_SOURCE_KEYS.keys}
-    for key in STREAM_ARN_SOURCE_KEYS.keys:
-        option = java_field(load_class, key)
-        assert option.key() == key.name
-        if not option.hasDefaultValue():
-            assert key.default is None, key.name
-            continue
-        default = option.defaultValue()
-        if key.type is ValueType.DURATION:
-            assert key.default is not None
-            number, unit = key.default.split()
-            assert int(number) * _MILLIS[unit] == default.toMillis(), key.name
-        elif key.allowed:
-            constants = default.getClass().getEnumConstants()
-            assert sorted(key.allowed) == sorted(constant.name() for constant in constants)
-            assert key.default == default.name()
-        else:
-            assert key.default is not None and parse(key, key.default) == default, key.name
 
 
 def test_the_required_options_are_the_ones_python_requires(load_class: LoadClass) -> None:

@@ -25,7 +25,6 @@ from pyflink_kinesis.config.table import (
     FORMAT_KEYS,
     SOURCE_METADATA,
     STREAM_ARN_KEY,
-    STREAM_ARN_SOURCE_KEYS,
     TABLE_COMMON_KEYS,
     TABLE_KEYS,
     TABLE_SINK_KEYS,
@@ -61,9 +60,11 @@ SECTIONS = (
     (
         "`KinesisStreamsSource` (FLIP-27) options",
         "Beside the AWS keys above (and `aws.kinesis.client.user-agent-prefix`), in "
-        "`set_source_config`. Connector 4.3.0's early source keeps the consumer's key names; "
-        "the consumer's other keys are rejected with the reason (see `pyflink-kinesis docs "
-        "source`).",
+        "`set_source_config`: connector 5.x's names, so a 5.x source's config runs unchanged. "
+        "Durations are Flink's (`10 s`, `250 ms`, `1 min`; a number alone is milliseconds). "
+        "The last four are connector 4.3.0's names of four of them, accepted instead (one "
+        "option under both names is an error). The consumer's other keys are rejected with "
+        "their name here or why there is none (see `pyflink-kinesis docs source`).",
         SOURCE_OPTIONS.keys,
     ),
     (
@@ -108,12 +109,13 @@ SECTIONS = (
         TABLE_SOURCE_KEYS.keys,
     ),
     (
-        "SQL `kinesis` tables with `stream.arn`: source options",
+        "SQL `kinesis` tables with `stream.arn`",
         "Connector 5.x's `kinesis` DDL: a table that names its stream by `stream.arn` is read "
-        "by `KinesisStreamsSource` with these options (5.x's names, types and defaults), "
-        "besides the options of every table and the sink options. `scan.*` options are "
-        "rejected with their `source.*` equivalent.",
-        (STREAM_ARN_KEY, *STREAM_ARN_SOURCE_KEYS.keys),
+        "by `KinesisStreamsSource`, with the `source.*` options of the `KinesisStreamsSource` "
+        "section above (not its `retry-strategy.*` or 4.3.0 names), besides the options of "
+        "every table and the sink options. `scan.*` options are rejected with their "
+        "`source.*` equivalent.",
+        (STREAM_ARN_KEY,),
     ),
     (
         "SQL `kinesis` tables: sink options",

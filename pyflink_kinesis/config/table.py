@@ -1,11 +1,11 @@
 """The WITH options of a Flink SQL ``kinesis`` table: key tables, ``table_options`` and DDL checks.
 
-A table names its stream one of two ways, and that picks how it is read. ``'stream.arn'`` (connector
-5.x's ``kinesis`` DDL) is read by our ``KinesisStreamsSource`` with ``source.*`` options
-(:data:`STREAM_ARN_SOURCE_KEYS`) through our table factory; ``'stream'`` is connector 4.3.0's
-``kinesis`` table, read by ``FlinkKinesisConsumer`` with ``scan.*`` options. Both write with
-``KinesisStreamsSink`` and the ``sink.*`` options. Mixing the families is a problem naming what
-to change.
+A table names its stream one of two ways, and that picks how it is read. ``'stream.arn'``
+(connector 5.x's ``kinesis`` DDL) is read by our ``KinesisStreamsSource`` through our table
+factory, with ``source.*`` options (:data:`STREAM_ARN_SOURCE_KEYS`, the DataStream source's);
+``'stream'`` is connector 4.3.0's ``kinesis`` table, read by ``FlinkKinesisConsumer`` with
+``scan.*`` options. Both write with ``KinesisStreamsSink`` and the ``sink.*`` options. Mixing
+the families is a problem naming what to change.
 
 The connector jar serves the SQL identifier ``kinesis`` with a source factory and a sink
 factory. Both read ``stream``, ``format`` (and ``<format>.*`` options) and the ``aws.*`` keys;
@@ -29,9 +29,6 @@ from typing import Any, Callable, Literal, Mapping, Sequence, get_args
 from pyflink_kinesis.config.aws import AWS_KEYS, REGION, check_aws, uses_custom_credentials
 from pyflink_kinesis.config.consumer import (
     CONSUMER_KEYS,
-    INITIAL_POSITION,
-    INITIAL_TIMESTAMP,
-    TIMESTAMP_FORMAT,
     check_efo,
     check_recoverable_errors,
     check_start_position,
@@ -43,6 +40,16 @@ from pyflink_kinesis.config.sink import (
     SINK_OPTIONS,
     SinkSettings,
     check_sink_options,
+)
+from pyflink_kinesis.config.source import (
+    INIT_POSITION,
+    INIT_TIMESTAMP,
+    INIT_TIMESTAMP_FORMAT,
+    SOURCE_OPTIONS,
+    check_reader,
+    no_equivalent_reason,
+    source_equivalent,
+    stream_arn_problem,
 )
 from pyflink_kinesis.config.validation import (
     MASK,
@@ -66,7 +73,7 @@ LEGACY_IDENTIFIER = "kinesis-legacy"  # the 5.x connector's name of the table th
 CONNECTOR = "connector"
 STREAM = "stream"
 STREAM_ARN = "stream.arn"  # connector 5.x's; such a table is read by our KinesisStreamsSource
-SOURCE_OPTIONS = "io.pyflinkkinesis.source.config.SourceOptions"
+_NEWER_SOURCE_PREFIX = "source."  # the options of a 'stream.arn' table's source
 FORMAT = "format"
 SHARD_ASSIGNER = "scan.shard-assigner"
 PARTITIONER = "sink.partitioner"
@@ -279,10 +286,6 @@ TABLE_KEYS = KeyTable([*TABLE_COMMON_KEYS.keys, *TABLE_SOURCE_KEYS.keys, *TABLE_
 OWN_TABLE_OPTIONS = (KEEP_KEY_ORDER, STREAM_ARN)
 
 
-def _source_option(name: str, type: ValueType, field: str, doc: str, **more: Any) -> Key:
-    return Key(name, type, doc, java=JavaRef(SOURCE_OPTIONS, field), **more)
-
-
 STREAM_ARN_KEY = Key(
     STREAM_ARN,
     ValueType.STRING,
@@ -290,81 +293,10 @@ STREAM_ARN_KEY = Key(
     "KinesisStreamsSource and takes source.* options, not scan.*.",
     java=JavaRef(OWN_FACTORY, "STREAM_ARN"),
 )
-# The source options of a 'stream.arn' table: connector 5.x's KinesisSourceConfigOptions, as our
-# source takes them (SourceOptions). Flink reads enum values in any letter case.
+# The source options of a 'stream.arn' table: those of KinesisStreamsSource under connector
+# 5.x's names (its retry-strategy.* and 4.3.0 names are not table options, as in 5.x's table).
 STREAM_ARN_SOURCE_KEYS = KeyTable(
-    [
-        _source_option(
-            "source.init.position", ValueType.STRING, "STREAM_INITIAL_POSITION",
-            "Where the shards of the job's first shard listing start (later shards: "
-            "TRIM_HORIZON).",
-            default="LATEST", allowed=("LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"),
-        ),
-        _source_option(
-            "source.init.timestamp", ValueType.TIMESTAMP, "STREAM_INITIAL_TIMESTAMP",
-            "Start time for AT_TIMESTAMP: a date in source.init.timestamp.format, else epoch "
-            "seconds (1459799926.480).",
-        ),
-        _source_option(
-            "source.init.timestamp.format", ValueType.DATE_PATTERN,
-            "STREAM_TIMESTAMP_DATE_FORMAT", "Date format of source.init.timestamp.",
-            default="yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
-        ),
-        _source_option(
-            "source.shard.discovery.interval", ValueType.DURATION, "SHARD_DISCOVERY_INTERVAL",
-            "Pause between shard listings looking for new shards.", default="10 s",
-        ),
-        _source_option(
-            "source.shard.get-records.max-record-count", ValueType.INT, "SHARD_GET_RECORDS_MAX",
-            "The most records one GetRecords call asks for.", default="10000",
-            minimum=1, maximum=10000,
-        ),
-        _source_option(
-            "source.reader.type", ValueType.STRING, "READER_TYPE",
-            "POLLING (GetRecords) or EFO (SubscribeToShard, needs source.efo.consumer.name).",
-            default="POLLING", allowed=("POLLING", "EFO"),
-        ),
-        _source_option(
-            "source.reader.empty-records-fetch-interval", ValueType.DURATION,
-            "READER_EMPTY_RECORDS_FETCH_INTERVAL",
-            "Pause before asking a shard again after an empty answer.", default="250 ms",
-        ),
-        _source_option(
-            "source.efo.lifecycle", ValueType.STRING, "EFO_CONSUMER_LIFECYCLE",
-            "JOB_MANAGED (registered by the job) or SELF_MANAGED (registered by you) EFO "
-            "consumer.",
-            default="JOB_MANAGED", allowed=("JOB_MANAGED", "SELF_MANAGED"),
-        ),
-        _source_option(
-            "source.efo.consumer.name", ValueType.STRING, "EFO_CONSUMER_NAME",
-            "The EFO consumer's name (required with EFO).",
-        ),
-        _source_option(
-            "source.efo.subscription.timeout", ValueType.DURATION,
-            "EFO_CONSUMER_SUBSCRIPTION_TIMEOUT",
-            "How long a SubscribeToShard call may take to start.", default="60 s",
-        ),
-        _source_option(
-            "source.efo.describe.retry-strategy.delay.min", ValueType.DURATION,
-            "EFO_DESCRIBE_CONSUMER_RETRY_STRATEGY_MIN_DELAY",
-            "First pause between DescribeStreamConsumer calls.", default="2 s",
-        ),
-        _source_option(
-            "source.efo.describe.retry-strategy.delay.max", ValueType.DURATION,
-            "EFO_DESCRIBE_CONSUMER_RETRY_STRATEGY_MAX_DELAY",
-            "Longest pause between DescribeStreamConsumer calls.", default="60 s",
-        ),
-        _source_option(
-            "source.efo.describe.retry-strategy.attempts.max", ValueType.INT,
-            "EFO_DESCRIBE_CONSUMER_RETRY_STRATEGY_MAX_ATTEMPTS",
-            "DescribeStreamConsumer calls before giving up.", default="100", minimum=1,
-        ),
-        _source_option(
-            "source.efo.deregister.timeout", ValueType.DURATION,
-            "EFO_DEREGISTER_CONSUMER_TIMEOUT",
-            "How long a stop waits for the consumer's deregistration.", default="10 s",
-        ),
-    ]
+    key for key in SOURCE_OPTIONS.keys if key.name.startswith(_NEWER_SOURCE_PREFIX)
 )
 # Every option of a 'stream.arn' table, format options aside.
 STREAM_ARN_TABLE_KEYS = KeyTable(
@@ -606,7 +538,6 @@ NEWER_CONNECTOR_OPTIONS = {
         "scan.stream.describestreamconsumer.maxretries"
     ),
 }
-_NEWER_SOURCE_PREFIX = "source."
 # KinesisProducer (KPL) options of older sinks that Java still maps, and what to set instead.
 _PRODUCER_PREFIX = "sink.producer."
 DEPRECATED_PRODUCER_OPTIONS = {
@@ -804,10 +735,6 @@ def _newer_connector_problem(checked: CheckedProperties, name: str) -> str:
     return f"{newer}: set {option!r}{unit}, {_SWITCH_TO_ARN}"
 
 
-# The option of a 'stream.arn' table for each legacy one (the inverse of NEWER_CONNECTOR_OPTIONS).
-_ARN_TABLE_OPTION = {legacy: newer for newer, legacy in NEWER_CONNECTOR_OPTIONS.items()}
-
-
 def _legacy_option_problem(name: str) -> str:
     """The problem of a ``'stream'`` table's option (``stream``, ``scan.*``) in a 'stream.arn'
     table."""
@@ -817,10 +744,12 @@ def _legacy_option_problem(name: str) -> str:
             "and 'stream.arn' are both set: keep 'stream.arn' to read with KinesisStreamsSource "
             "(source.* options), or 'stream' to read with FlinkKinesisConsumer (scan.* options)"
         )
-    option = _ARN_TABLE_OPTION.get(name)
-    if option is None or STREAM_ARN_SOURCE_KEYS.find(option) is None:
-        return f"{legacy}; this 'stream.arn' table has no equivalent: remove it"
-    return f"{legacy}; this 'stream.arn' table takes {option!r} instead"
+    equivalent = source_equivalent(java_key(name))
+    if equivalent is not None:
+        return f"{legacy}; this 'stream.arn' table takes {equivalent}"
+    reason = no_equivalent_reason(java_key(name))
+    because = f": {reason}" if reason else ""
+    return f"{legacy}; this 'stream.arn' table has no equivalent, so remove it{because}"
 
 
 def _check_table_keys(
@@ -890,42 +819,16 @@ def _check_source(
     check_recoverable_errors(connector, problems)
 
 
-# A 'stream.arn' table's start position options and the consumer keys checked the same way.
-_ARN_START_POSITION = {
-    "source.init.position": INITIAL_POSITION,
-    "source.init.timestamp": INITIAL_TIMESTAMP,
-    "source.init.timestamp.format": TIMESTAMP_FORMAT,
-}
-_ARN_EFO_CONSUMER_NAME = "source.efo.consumer.name"
-
-
 def _check_arn_source(checked: CheckedProperties, problems: Problems) -> None:
-    """The stream ARN (a Kinesis stream's, in ``aws.region``), the start position, EFO's name."""
-    from pyflink_kinesis.config.source import stream_arn_problem  # it imports this module
-
+    """The stream ARN (a Kinesis stream's, in ``aws.region``), the start position, the reader
+    options (checked as the DataStream source's)."""
     arn = checked.values.get(STREAM_ARN)
     if arn is not None:
         problem = stream_arn_problem(arn, checked.values.get(REGION))
         if problem is not None:
             problems.add(STREAM_ARN, problem)
-    start = CheckedProperties(
-        {_ARN_START_POSITION[k]: v for k, v in checked.properties.items()
-         if k in _ARN_START_POSITION},
-        {_ARN_START_POSITION[k]: str(v).upper() if k == "source.init.position" else v
-         for k, v in checked.values.items() if k in _ARN_START_POSITION},
-    )
-    as_option = {consumer: option for option, consumer in _ARN_START_POSITION.items()}
-    check_start_position(start, Relabelled(problems, lambda k: as_option.get(k, k), _renamed))
-    reader = str(checked.values.get("source.reader.type", "")).upper()
-    if reader == "EFO" and _ARN_EFO_CONSUMER_NAME not in checked.properties:
-        problems.add(_ARN_EFO_CONSUMER_NAME, "missing; source.reader.type = EFO needs it")
-
-
-def _renamed(message: str) -> str:
-    """``message`` with the consumer's start position keys named as a 'stream.arn' table's."""
-    for option, consumer in _ARN_START_POSITION.items():
-        message = re.sub(rf"(?<![\w.-]){re.escape(consumer)}(?![\w.-])", option, message)
-    return message
+    check_start_position(checked, problems, INIT_POSITION, INIT_TIMESTAMP, INIT_TIMESTAMP_FORMAT)
+    check_reader(checked, problems)
 
 
 def _check_sink(

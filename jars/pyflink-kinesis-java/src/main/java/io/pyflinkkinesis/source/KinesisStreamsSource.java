@@ -5,6 +5,7 @@ import io.pyflinkkinesis.source.enumerator.CheckpointingProbe;
 import io.pyflinkkinesis.source.enumerator.EnumeratorState;
 import io.pyflinkkinesis.source.enumerator.EnumeratorStateSerializer;
 import io.pyflinkkinesis.source.enumerator.ShardEnumerator;
+import io.pyflinkkinesis.source.proxy.KinesisClients;
 import io.pyflinkkinesis.source.reader.PausableShardSplitReader;
 import io.pyflinkkinesis.source.reader.ShardRecordEmitter;
 import io.pyflinkkinesis.source.reader.ShardSourceReader;
@@ -35,11 +36,11 @@ import java.time.Instant;
  *
  * <p>It replaces connector 4.3.0's enumerator, splits, state and reader with our own ({@link
  * ShardEnumerator}, {@link ShardSplit}, {@link ShardSourceReader}, {@link
- * PausableShardSplitReader}) and keeps the connector's Kinesis client ({@link StreamProxy}), its
- * {@link KinesisDeserializationSchema}, its options and its {@link KinesisShardAssigner}. The
- * client is made, and the schema opened, by a connector {@code KinesisStreamsSource} built from
- * the same settings, through two of its private methods (this pinned connector version has them;
- * a test pins them). It tells Flink the type it produces ({@link ResultTypeQueryable}), which
+ * PausableShardSplitReader}) and keeps the connector's Kinesis client ({@link StreamProxy}, made
+ * by {@link KinesisClients} with 5.x's retry options), its {@link KinesisDeserializationSchema},
+ * its options and its {@link KinesisShardAssigner}. The schema is opened by a connector {@code
+ * KinesisStreamsSource} built from the same settings, through its private method (this pinned
+ * connector version has it; a test pins it). It tells Flink the type it produces ({@link ResultTypeQueryable}), which
  * the connector's source does not, so {@code env.from_source(source, strategy, name)} works.
  */
 public class KinesisStreamsSource<T>
@@ -52,7 +53,7 @@ public class KinesisStreamsSource<T>
     private final KinesisDeserializationSchema<T> schema;
     private final KinesisShardAssigner assigner;
     private final TypeInformation<T> producedType;
-    /** The connector's source of the same settings: makes Kinesis clients, opens the schema. */
+    /** The connector's source of the same settings: opens the schema. */
     private final org.apache.flink.connector.kinesis.source.KinesisStreamsSource<T> clients;
 
     /**
@@ -121,13 +122,9 @@ public class KinesisStreamsSource<T>
         return new EnumeratorStateSerializer();
     }
 
-    /** A Kinesis client as the connector makes it (region, endpoint, credentials, retries). */
+    /** A Kinesis client (region, endpoint, credentials, retries of {@code retry-strategy.*}). */
     StreamProxy streamProxy() {
-        try {
-            return callClients("createKinesisStreamProxy", Configuration.class, config);
-        } catch (Exception e) {
-            throw new IllegalStateException("could not create the source's Kinesis client", e);
-        }
+        return KinesisClients.streamProxy(config);
     }
 
     @SuppressWarnings("unchecked")
