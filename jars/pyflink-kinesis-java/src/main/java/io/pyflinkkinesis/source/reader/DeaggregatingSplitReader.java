@@ -40,8 +40,9 @@ import java.util.Set;
  *   <li>The range rule: when one user record's hash key (its explicit hash key, else the MD5 of
  *       its partition key) is outside the shard's hash key range, the whole aggregate is dropped
  *       (logged). Such an aggregate landed in a shard other than the one its producer meant after
- *       a reshard, and the producer (the KPL, our aggregating sink) sends its records again. A
- *       split without a known range keeps every aggregate.
+ *       a reshard; our aggregating sink sends all its user records again, plain (the KPL only
+ *       those outside the shard it landed in). A split without a known range keeps every
+ *       aggregate.
  * </ul>
  *
  * <p>A split restored after user record {@code k} of the aggregate at sequence number {@code S}
@@ -111,8 +112,8 @@ public final class DeaggregatingSplitReader implements SplitReader<UserRecord, S
         BigInteger[] range = ranges.get(split);
         if (range != null && !allInRange(unpacked, range)) {
             LOG.info("Shard {}: dropped the KPL aggregate {} ({} user records): a user record's "
-                    + "hash key is outside the shard's range, so the aggregate belongs to "
-                    + "another shard and its producer sent its records again",
+                    + "hash key is outside the shard's range (the KCL's rule, which "
+                    + "FlinkKinesisConsumer applies too)",
                     split, record.sequenceNumber(), unpacked.size());
             return;
         }
