@@ -122,9 +122,17 @@ class KinesisStreamsSourceBuilder:
 
     def set_source_config(self, source_config: Mapping[str, object]) -> KinesisStreamsSourceBuilder:
         """AWS client keys (``aws.region`` required, ``aws.endpoint``, credentials) and the
-        source's options (``flink.stream.initpos``, ``flink.stream.initpos.timestamp``,
-        ``flink.stream.initpos.timestamp.format``, ``flink.shard.discovery.intervalmillis``);
-        values may be str, int, float, bool or Enum."""
+        source's options under connector 5.x's names: ``source.init.position``,
+        ``source.init.timestamp``, ``source.init.timestamp.format``,
+        ``source.shard.discovery.interval``, ``source.shard.get-records.max-record-count``,
+        ``source.reader.type``, ``source.reader.empty-records-fetch-interval``,
+        ``source.efo.*`` (with ``source.reader.type = EFO`` only), ``retry-strategy.*``.
+        Durations are Flink's (``'10 s'``, ``'250 ms'``; a number alone is milliseconds).
+        Connector 4.3.0's names of the first four (``flink.stream.initpos``,
+        ``flink.stream.initpos.timestamp``, ``flink.stream.initpos.timestamp.format``,
+        ``flink.shard.discovery.intervalmillis``) are accepted instead, never both for one
+        option. Values may be str, int, float, bool or Enum; ``pyflink-kinesis config <key>``
+        documents each key."""
         self._settings.source_config = (
             dict(source_config) if isinstance(source_config, Mapping) else source_config
         )

@@ -1,8 +1,9 @@
 """``KinesisStreamsSource`` (FLIP-27) in real PyFlink jobs on kinesalite, read back with boto3.
 
-One job reads a 3-shard stream at parallelism 4 (above the shard count) through three sources
-(TRIM_HORIZON with metadata, LATEST by ARN, AT_TIMESTAMP), and a consumer config through both
-``FlinkKinesisConsumer`` and ``migrate_consumer`` (two streams). Another reads KPL aggregates
+One job reads a 3-shard stream at parallelism 4 (above the shard count) through four sources
+(TRIM_HORIZON with metadata, LATEST by ARN, AT_TIMESTAMP under connector 4.3.0's and under 5.x's
+option names), and a consumer config through both ``FlinkKinesisConsumer`` and
+``migrate_consumer`` (two streams, migrated to 5.x's names). Another reads KPL aggregates
 with the source and with the consumer; a third stops the source with a savepoint inside an
 aggregate and restores it. Other restores from a checkpoint and a savepoint are in
 test_restore.py, resharding in test_resharding.py, event time in
@@ -62,7 +63,8 @@ def test_start_positions_metadata_and_migration_in_one_job(
     env: StreamExecutionEnvironment,
 ) -> None:
     stream, other = stream_factory(3), stream_factory(1)
-    outs = {name: stream_factory(1) for name in ("meta", "latest", "ts", "legacy", "migrated")}
+    outs = {name: stream_factory(1)
+            for name in ("meta", "latest", "ts", "ts_5x", "legacy", "migrated")}
     arn = local_kinesis.client().describe_stream_summary(StreamName=stream)[
         "StreamDescriptionSummary"]["StreamARN"]
     before, before_other = put(local_kinesis, stream, "before"), put(local_kinesis, other, "b", 1)
@@ -101,6 +103,16 @@ def test_start_positions_metadata_and_migration_in_one_job(
         built = source(**options).set_stream_arn(arn).set_deserialization_schema(
             SimpleStringSchema()).build()
         env.from_source(built, no_watermarks, name).sink_to(string_sink(aws_config, outs[name]))
+    five_x = {  # connector 5.x's names only, as a 5.x job would give them
+        **aws_config,
+        "source.init.position": "AT_TIMESTAMP",
+        "source.init.timestamp": timestamp,
+        "source.shard.discovery.interval": "500 ms",
+        "retry-strategy.attempts.max": 10,
+    }
+    built = KinesisStreamsSource.builder().set_source_config(five_x).set_stream_arn(
+        arn).set_deserialization_schema(SimpleStringSchema()).build()
+    env.from_source(built, no_watermarks, "ts_5x").sink_to(string_sink(aws_config, outs["ts_5x"]))
 
     legacy_config = {
         **config,
@@ -116,6 +128,7 @@ def test_start_positions_metadata_and_migration_in_one_job(
                   if issubclass(w.category, KinesisMigrationWarning))
     assert "'flink.shard.getrecords.intervalmillis'" in report and "with_idleness" in report
     assert "one source per stream, unioned" in report
+    assert migrated.migration.source_config["source.init.position"] == "TRIM_HORIZON"
     migrated.data_stream(env).sink_to(string_sink(aws_config, outs["migrated"]))
 
     job = start(env, "KinesisStreamsSource positions")
@@ -127,6 +140,7 @@ def test_start_positions_metadata_and_migration_in_one_job(
             "meta": before + middle + after,
             "latest": after,
             "ts": middle + after,
+            "ts_5x": middle + after,
             "legacy": before + before_other + middle + after + after_other,
         }
         expected["migrated"] = expected["legacy"]
@@ -139,7 +153,7 @@ def test_start_positions_metadata_and_migration_in_one_job(
     finally:
         job.cancel()
 
-    for name in ("latest", "ts", "legacy", "migrated"):
+    for name in ("latest", "ts", "ts_5x", "legacy", "migrated"):
         assert got[name] == Counter(expected[name]), name
     boto3_rows = Counter(
         json.dumps([r.text, stream, r.shard_id, r.partition_key, r.sequence_number,

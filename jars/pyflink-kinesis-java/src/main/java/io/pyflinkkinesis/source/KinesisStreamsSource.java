@@ -1,9 +1,11 @@
 package io.pyflinkkinesis.source;
 
+import io.pyflinkkinesis.source.config.SourceOptions;
 import io.pyflinkkinesis.source.enumerator.CheckpointingProbe;
 import io.pyflinkkinesis.source.enumerator.EnumeratorState;
 import io.pyflinkkinesis.source.enumerator.EnumeratorStateSerializer;
 import io.pyflinkkinesis.source.enumerator.ShardEnumerator;
+import io.pyflinkkinesis.source.proxy.KinesisClients;
 import io.pyflinkkinesis.source.reader.DeaggregatingSplitReader;
 import io.pyflinkkinesis.source.reader.PausableShardSplitReader;
 import io.pyflinkkinesis.source.reader.ShardRecordEmitter;
@@ -36,11 +38,11 @@ import java.time.Instant;
  *
  * <p>It replaces connector 4.3.0's enumerator, splits, state and reader with our own ({@link
  * ShardEnumerator}, {@link ShardSplit}, {@link ShardSourceReader}, {@link
- * PausableShardSplitReader}) and keeps the connector's Kinesis client ({@link StreamProxy}), its
- * {@link KinesisDeserializationSchema}, its options and its {@link KinesisShardAssigner}. The
- * client is made, and the schema opened, by a connector {@code KinesisStreamsSource} built from
- * the same settings, through two of its private methods (this pinned connector version has them;
- * a test pins them). It tells Flink the type it produces ({@link ResultTypeQueryable}), which
+ * PausableShardSplitReader}) and keeps the connector's Kinesis client ({@link StreamProxy}, made
+ * by {@link KinesisClients} with 5.x's retry options), its {@link KinesisDeserializationSchema},
+ * its options and its {@link KinesisShardAssigner}. The schema is opened by a connector {@code
+ * KinesisStreamsSource} built from the same settings, through its private method (this pinned
+ * connector version has it; a test pins it). It tells Flink the type it produces ({@link ResultTypeQueryable}), which
  * the connector's source does not, so {@code env.from_source(source, strategy, name)} works.
  */
 public class KinesisStreamsSource<T>
@@ -53,11 +55,12 @@ public class KinesisStreamsSource<T>
     private final KinesisDeserializationSchema<T> schema;
     private final KinesisShardAssigner assigner;
     private final TypeInformation<T> producedType;
-    /** The connector's source of the same settings: makes Kinesis clients, opens the schema. */
+    /** The connector's source of the same settings: opens the schema. */
     private final org.apache.flink.connector.kinesis.source.KinesisStreamsSource<T> clients;
 
     /**
-     * A source of {@code streamArn} with the connector's options and AWS keys in {@code config};
+     * A source of {@code streamArn} with its options ({@link SourceOptions}: 5.x or 4.3.0 names)
+     * and AWS keys in {@code config};
      * {@code assigner} null means {@code ShardAssignerFactory.uniformShardAssigner()}.
      */
     public KinesisStreamsSource(
@@ -67,13 +70,13 @@ public class KinesisStreamsSource<T>
             KinesisShardAssigner assigner,
             TypeInformation<T> producedType) {
         this.streamArn = Preconditions.checkNotNull(streamArn, "streamArn");
-        this.config = Preconditions.checkNotNull(config, "config");
+        this.config = SourceOptions.normalize(Preconditions.checkNotNull(config, "config"));
         this.schema = Preconditions.checkNotNull(schema, "schema");
         this.assigner = assigner == null ? ShardAssignerFactory.uniformShardAssigner() : assigner;
         this.producedType = Preconditions.checkNotNull(producedType, "producedType");
         this.clients = org.apache.flink.connector.kinesis.source.KinesisStreamsSource.<T>builder()
                 .setStreamArn(streamArn)
-                .setSourceConfig(config)
+                .setSourceConfig(this.config)
                 .setDeserializationSchema(schema)
                 .setKinesisShardAssigner(this.assigner)
                 .build();
@@ -121,13 +124,9 @@ public class KinesisStreamsSource<T>
         return new EnumeratorStateSerializer();
     }
 
-    /** A Kinesis client as the connector makes it (region, endpoint, credentials, retries). */
+    /** A Kinesis client (region, endpoint, credentials, retries of {@code retry-strategy.*}). */
     StreamProxy streamProxy() {
-        try {
-            return callClients("createKinesisStreamProxy", Configuration.class, config);
-        } catch (Exception e) {
-            throw new IllegalStateException("could not create the source's Kinesis client", e);
-        }
+        return KinesisClients.streamProxy(config);
     }
 
     @SuppressWarnings("unchecked")
