@@ -6,6 +6,7 @@ import io.pyflinkkinesis.source.enumerator.EnumeratorState;
 import io.pyflinkkinesis.source.enumerator.EnumeratorStateSerializer;
 import io.pyflinkkinesis.source.enumerator.ShardEnumerator;
 import io.pyflinkkinesis.source.proxy.KinesisClients;
+import io.pyflinkkinesis.source.reader.DeaggregatingSplitReader;
 import io.pyflinkkinesis.source.reader.PausableShardSplitReader;
 import io.pyflinkkinesis.source.reader.ShardRecordEmitter;
 import io.pyflinkkinesis.source.reader.ShardSourceReader;
@@ -32,7 +33,8 @@ import java.lang.reflect.Method;
 import java.time.Instant;
 
 /**
- * Our FLIP-27 Kinesis source: reads one stream, a child shard only after its parents.
+ * Our FLIP-27 Kinesis source: reads one stream, a child shard only after its parents, and takes
+ * KPL aggregates apart ({@link DeaggregatingSplitReader}).
  *
  * <p>It replaces connector 4.3.0's enumerator, splits, state and reader with our own ({@link
  * ShardEnumerator}, {@link ShardSplit}, {@link ShardSourceReader}, {@link
@@ -95,7 +97,7 @@ public class KinesisStreamsSource<T>
             throws Exception {
         callClients("setUpDeserializationSchema", SourceReaderContext.class, readerContext);
         return new ShardSourceReader<>(
-                () -> new PausableShardSplitReader(streamProxy()),
+                () -> new DeaggregatingSplitReader(new PausableShardSplitReader(streamProxy())),
                 new ShardRecordEmitter<>(schema), config, readerContext);
     }
 
