@@ -1,5 +1,5 @@
 """The ``pyflink-kinesis`` command: jars, the configuration reference, a local Kinesis, records
-in and out, bundles, and where a job's Flink log is.
+in and out, bundles, a job's IAM policy, and where a job's Flink log is.
 
 ``pyflink-kinesis --help`` lists the commands; each has its own ``--help``. Exit status: 0 on
 success, 1 when the command could not do its work (one line on stderr says why; ``--debug``
@@ -120,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_jars, _add_config, _add_local_kinesis, _add_put, _add_tail, _add_bundle,
-                _add_docs, _add_logs):
+                _add_iam_policy, _add_docs, _add_logs):
         add(commands)
     return parser
 
@@ -249,6 +249,25 @@ def _add_bundle(commands: Any) -> None:
                         help="add a file or folder beside the script; repeatable")
     bundle.add_argument("--json", action="store_true",
                         help="print only the property groups, as CreateApplication JSON")
+
+
+def _add_iam_policy(commands: Any) -> None:
+    policy = _command(
+        commands, "iam-policy", help="print the least-privilege IAM policy of a job's readers "
+        "and writers",
+        description="Print the IAM policy (JSON) a job's role needs: for each reader and "
+        "writer the job describes, exactly the calls the connector makes, on its stream, EFO "
+        "consumer, Firehose delivery stream and Glue registry. docs/deploy.md shows the "
+        "description's format.",
+        handler=_iam_policy)
+    policy.add_argument("description", type=Path,
+                        help="the job's readers and writers (JSON)")
+    policy.add_argument("--properties", type=Path, metavar="FILE",
+                        help="the application's runtime properties (application_properties"
+                        ".json), for entries that name a property group")
+    policy.add_argument("--account", metavar="ID",
+                        help="the AWS account of streams given by name (default: the "
+                        "description's account)")
 
 
 def _add_docs(commands: Any) -> None:
@@ -492,6 +511,24 @@ def _bundle(args: argparse.Namespace) -> int:
               f"{kept}'s, as the class path would")
     print("Set this property group on the application (runtime properties):")
     print(groups)
+    return 0
+
+
+def _iam_policy(args: argparse.Namespace) -> int:
+    from pyflink_kinesis.iam import job_policy, policy_json
+    from pyflink_kinesis.properties import application_properties
+
+    try:
+        description = json.loads(args.description.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise CommandError(f"{args.description} is not valid JSON: {exc}") from exc
+    if not isinstance(description, dict):
+        raise CommandError(f"{args.description} holds {type(description).__name__}; expected "
+                           f'an object with "readers" and "writers"')
+    if args.account:
+        description["account"] = args.account
+    groups = application_properties(args.properties) if args.properties else None
+    print(policy_json(job_policy(description, groups)))
     return 0
 
 
