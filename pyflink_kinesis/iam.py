@@ -17,7 +17,8 @@ Kinds: readers ``consumer`` (``FlinkKinesisConsumer``), ``source`` (``KinesisStr
 ``firehose`` table). ``stream`` is a name or an ARN; an entry may instead name a ``group`` of
 the application properties (``stream.name`` and the config). ``glue`` (optional) is the Glue
 Schema Registry config of the entry's schema. The region comes from the ARN or ``aws.region``,
-the account from the ARN or ``account``.
+the account from the ARN or ``account``. ``"check_streams": true`` adds what
+:func:`pyflink_kinesis.check_streams` calls on each Kinesis stream.
 
 Each statement holds the calls the code makes, read from the bytecode of connector 4.3.0 and
 of our classes (docs/deploy.md lists them): nothing more.
@@ -50,6 +51,9 @@ _DISCOVERY = ("kinesis:DescribeStream", "kinesis:ListShards")
 _POLLING = (*_DISCOVERY, "kinesis:GetRecords", "kinesis:GetShardIterator")
 # KinesisStreamProxy, used by our KinesisStreamsSource: ListShards, GetShardIterator, GetRecords.
 _SOURCE = ("kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards")
+# Where the job is built: KinesisStreamsSource's set_stream_name and check_streams ask Kinesis
+# (boto3) for the stream's summary.
+_SUMMARY = ("kinesis:DescribeStreamSummary",)
 # StreamConsumerRegistrar: DescribeStreamSummary (the stream's ARN), DescribeStreamConsumer,
 # RegisterStreamConsumer; DeregisterStreamConsumer on close with LAZY only. NONE registers
 # nothing and only subscribes.
@@ -132,6 +136,9 @@ def job_policy(
                 _grant(grants, role, kinds, _Entry.parse(entry, where, groups, account))
             except IamPolicyError as exc:
                 problems.extend(exc.problems)
+    if description.get("check_streams") is True:
+        for resource in [r for r in grants if ":kinesis:" in r and "/consumer/" not in r]:
+            grants[resource].update(_SUMMARY)
     if not grants and not problems:
         problems.append("the description has no readers and no writers")
     if problems:
@@ -152,6 +159,8 @@ class _Entry:
     where: str
     kind: str
     arn: str
+    #: Whether the stream is given by name (the builder then looks its ARN up).
+    by_name: bool
     region: str
     account: str
     properties: Mapping[str, str]
@@ -203,7 +212,7 @@ class _Entry:
         kind_name = "deliverystream" if service == "firehose" else "stream"
         arn = f"arn:aws:{service}:{region}:{owner}:{kind_name}/{name}"
         glue = entry.get("glue")
-        return _Entry(where, str(kind), arn, region, owner, properties,
+        return _Entry(where, str(kind), arn, not found, region, owner, properties,
                       dict(glue) if isinstance(glue, dict) else None)
 
 
@@ -238,7 +247,7 @@ def _needs(role: str, entry: _Entry) -> dict[str, Sequence[str]]:
                 f"{entry.where}: the source's EFO reader's calls are not listed yet; "
                 f"only {READER_TYPE} = POLLING"
             ])
-        return {entry.arn: _SOURCE}
+        return {entry.arn: (*_SOURCE, *(_SUMMARY if entry.by_name else ()))}
     consumer = _consumer_properties(entry)
     if consumer.get(RECORD_PUBLISHER, "POLLING").upper() != "EFO":
         return {entry.arn: _POLLING}

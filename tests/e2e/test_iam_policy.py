@@ -1,0 +1,183 @@
+"""Jobs under the IAM policy ``pyflink-kinesis iam-policy`` prints for them.
+
+The readers and writers under test talk to kinesalite through a ``FaultProxy`` that enforces
+the printed policy (``pyflink_kinesis.testing.iam_enforcement``): every request the policy
+does not allow gets AWS's ``AccessDeniedException``. The output is read back with boto3
+directly from kinesalite.
+
+* Under its printed policy, one job with a polling ``FlinkKinesisConsumer`` -> sink and a
+  ``KinesisStreamsSource`` -> aggregating sink moves every record, nothing is denied, and every
+  printed action was called (the policy holds nothing the job does not use).
+* With one action taken out, the job fails with the denial. The suite runs two such cases;
+  ``PYFLINK_KINESIS_IAM_MATRIX=1`` runs every action of every kind (each kind alone behind
+  the proxy), by hand.
+
+Not covered here: EFO (``SubscribeToShard`` is HTTP/2, which the proxy does not speak; the
+policy's EFO statements are checked by tests/test_iam.py against the bytecode's calls),
+Firehose, SQL tables and Glue.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator
+
+import pytest
+from pyflink.common import Types, WatermarkStrategy
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.datastream import StreamExecutionEnvironment
+
+from pyflink_kinesis import FlinkKinesisConsumer
+from pyflink_kinesis.iam import job_policy
+from pyflink_kinesis.testing import LocalKinesis
+from pyflink_kinesis.testing.fault_proxy import FaultProxy
+from pyflink_kinesis.testing.iam_enforcement import (
+    PolicyEnforcer,
+    enforce_policy,
+    policy_actions,
+    without_action,
+)
+from tests.e2e.jobs import Job, failing_env, flip27_source, job_failure, start, string_sink_builder
+from tests.e2e.test_aggregation import user_records
+from tests.support.kinesis_fixtures import MakeStream
+
+RECORDS = 40
+TIMEOUT_S = 120.0
+READERS = ("consumer", "source")
+WRITERS = ("sink", "aggregating-sink")
+MATRIX = os.environ.get("PYFLINK_KINESIS_IAM_MATRIX") == "1"
+
+
+@pytest.fixture
+def proxy(local_kinesis: LocalKinesis) -> Iterator[FaultProxy]:
+    with FaultProxy(local_kinesis.endpoint) as running:
+        yield running
+
+
+def account_of(local_kinesis: LocalKinesis, stream: str) -> str:
+    summary = local_kinesis.client().describe_stream_summary(StreamName=stream)
+    return str(summary["StreamDescriptionSummary"]["StreamARN"].split(":")[4])
+
+
+def add_pipeline(
+    env: StreamExecutionEnvironment,
+    reader: str,
+    writer: str,
+    configs: dict[str, dict[str, object]],
+    source: str,
+    out: str,
+) -> None:
+    """``reader`` on ``source`` -> Python map -> ``writer`` to ``out``, each with its config."""
+    if reader == "consumer":
+        stream = env.add_source(FlinkKinesisConsumer(
+            source, SimpleStringSchema(),
+            {**configs[reader], "flink.stream.initpos": "TRIM_HORIZON"}))
+    else:
+        stream = env.from_source(flip27_source(configs[reader], source),
+                                 WatermarkStrategy.no_watermarks(), "source")
+    builder = string_sink_builder(configs[writer], out)
+    if writer == "aggregating-sink":
+        builder.set_aggregation()
+    stream.map(lambda s: s, output_type=Types.STRING()).sink_to(builder.build())
+
+
+def description(pipelines: list[tuple[str, str, str, str]], configs: dict[str, dict[str, object]],
+                proxied: set[str], account: str) -> dict[str, object]:
+    """The job description of the proxied readers and writers of ``pipelines``."""
+    readers = [{"kind": r, "stream": s, "properties": configs[r]}
+               for r, _, s, _ in pipelines if r in proxied]
+    writers = [{"kind": w, "stream": o, "properties": configs[w]}
+               for _, w, _, o in pipelines if w in proxied]
+    return {"account": account, "readers": readers, "writers": writers}
+
+
+def run(
+    local_kinesis: LocalKinesis,
+    proxy: FaultProxy,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+    pairs: list[tuple[str, str]],
+    proxied: set[str],
+    removed: str | None = None,
+) -> tuple[Job, PolicyEnforcer, dict[str, object], list[tuple[str, str, str, str]]]:
+    """Start one job of ``pairs`` (reader, writer); the kinds in ``proxied`` go through the
+    proxy, which enforces their printed policy (less ``removed``)."""
+    pipelines = [(r, w, stream_factory(), stream_factory()) for r, w in pairs]
+    for _, _, source, _ in pipelines:
+        local_kinesis.put_records(source, [f"{source}-{i}" for i in range(RECORDS)],
+                                  [f"key-{i % 7}" for i in range(RECORDS)])
+    through = {**aws_config, "aws.endpoint": proxy.endpoint}
+    configs = {kind: through if kind in proxied else aws_config for kind in (*READERS, *WRITERS)}
+    account = account_of(local_kinesis, pipelines[0][2])
+    policy = job_policy(description(pipelines, configs, proxied, account))
+    enforced = without_action(policy, removed) if removed else policy
+    enforcer = enforce_policy(proxy, enforced, account=account,
+                              region=str(aws_config["aws.region"]))
+    env = failing_env()
+    for reader, writer, source, out in pipelines:
+        add_pipeline(env, reader, writer, configs, source, out)
+    return start(env, "under-iam-policy"), enforcer, policy, pipelines
+
+
+def arrived(local_kinesis: LocalKinesis, writer: str, out: str) -> set[str]:
+    records = local_kinesis.read_all(out)
+    if writer == "aggregating-sink":
+        return {r.data.decode() for r in user_records(records)}
+    return {r.text for r in records}
+
+
+def test_every_record_moves_under_the_printed_policy(
+    local_kinesis: LocalKinesis,
+    proxy: FaultProxy,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+) -> None:
+    pairs = [("consumer", "sink"), ("source", "aggregating-sink")]
+    job, enforcer, policy, pipelines = run(local_kinesis, proxy, stream_factory, aws_config,
+                                           pairs, {*READERS, *WRITERS})
+    try:
+        for _, writer, source, out in pipelines:
+            expected = {f"{source}-{i}" for i in range(RECORDS)}
+            job.wait_for(lambda w=writer, o=out, e=expected: e <= arrived(local_kinesis, w, o),
+                         TIMEOUT_S, f"every record of {source} in {out} ({writer})")
+    finally:
+        job.cancel_and_wait()
+    print(f"\nIAM | allowed {enforcer.allowed} | denied {len(enforcer.denied)}")
+    assert enforcer.denied == []
+    assert sorted(enforcer.allowed) == policy_actions(policy)
+
+
+def _removal_cases() -> list[Any]:
+    """(kind, action) for every action of every kind; the suite runs two of them."""
+    in_suite = {("consumer", "kinesis:GetRecords"), ("sink", "kinesis:PutRecords")}
+    cases = []
+    for kind, actions in {
+        "consumer": ("DescribeStream", "ListShards", "GetShardIterator", "GetRecords"),
+        "source": ("ListShards", "GetShardIterator", "GetRecords"),
+        "sink": ("PutRecords",),
+        "aggregating-sink": ("ListShards", "PutRecords"),
+    }.items():
+        for name in actions:
+            case = (kind, f"kinesis:{name}")
+            marks = () if case in in_suite or MATRIX else pytest.mark.skip(
+                reason="the removal matrix runs with PYFLINK_KINESIS_IAM_MATRIX=1")
+            cases.append(pytest.param(*case, marks=marks, id=f"{kind}-without-{name}"))
+    return cases
+
+
+@pytest.mark.parametrize(("kind", "action"), _removal_cases())
+def test_the_job_fails_without_any_one_action(
+    local_kinesis: LocalKinesis,
+    proxy: FaultProxy,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+    kind: str,
+    action: str,
+) -> None:
+    pair = (kind, "sink") if kind in READERS else ("consumer", kind)
+    job, enforcer, _, _ = run(local_kinesis, proxy, stream_factory, aws_config, [pair], {kind},
+                              removed=action)
+    failure = job_failure(job, TIMEOUT_S)
+    print(f"\nIAM | {kind} without {action} | denied {enforcer.denied[:1]}")
+    assert f"is not authorized to perform: {action}" in failure, failure
+    assert {d.action for d in enforcer.denied} == {action}
