@@ -144,8 +144,11 @@ def test_every_record_moves_under_the_printed_policy(
     try:
         for _, writer, source, out in pipelines:
             expected = {f"{source}-{i}" for i in range(RECORDS)}
-            job.wait_for(lambda w=writer, o=out, e=expected: e <= arrived(local_kinesis, w, o),
-                         TIMEOUT_S, f"every record of {source} in {out} ({writer})")
+
+            def all_arrived(w: str = writer, o: str = out, e: set[str] = expected) -> bool:
+                return e <= arrived(local_kinesis, w, o)
+
+            job.wait_for(all_arrived, TIMEOUT_S, f"every record of {source} in {out} ({writer})")
     finally:
         job.cancel_and_wait()
     print(f"\nIAM | allowed {enforcer.allowed} | denied {len(enforcer.denied)}")
