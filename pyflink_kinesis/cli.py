@@ -257,8 +257,8 @@ def _add_iam_policy(commands: Any) -> None:
         "and writers",
         description="Print the IAM policy (JSON) a job's role needs: for each reader and "
         "writer the job describes, exactly the calls the connector makes, on its stream, EFO "
-        "consumer, Firehose delivery stream and Glue registry. docs/deploy.md shows the "
-        "description's format.",
+        "consumer, Firehose delivery stream and Glue registry. 'pyflink-kinesis docs deploy' "
+        "shows the description's format.",
         handler=_iam_policy)
     policy.add_argument("description", type=Path,
                         help="the job's readers and writers (JSON)")

@@ -21,7 +21,7 @@ the account from the ARN or ``account``. ``"check_streams": true`` adds what
 :func:`pyflink_kinesis.check_streams` calls on each Kinesis stream.
 
 Each statement holds the calls the code makes, read from the bytecode of connector 4.3.0 and
-of our classes (docs/deploy.md lists them): nothing more.
+of our classes (``pyflink-kinesis docs deploy`` lists them): nothing more.
 """
 
 from __future__ import annotations

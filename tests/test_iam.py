@@ -7,6 +7,7 @@ The actions are what the bytecode of connector 4.3.0 and of our classes calls (r
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from pyflink_kinesis import cli
 from pyflink_kinesis.iam import IamPolicyError, job_policy
 
+REPO = Path(__file__).parents[1]
 ACCOUNT = "123456789012"
 STREAM = f"arn:aws:kinesis:eu-west-1:{ACCOUNT}:stream/orders"
 REGION = {"aws.region": "eu-west-1"}
@@ -143,17 +145,20 @@ def test_every_problem_is_reported_at_once() -> None:
     )
 
 
-def test_the_command_prints_the_policy_from_a_bundled_apps_properties(
+def test_the_command_prints_deploy_mds_sample_from_a_bundled_apps_properties(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """docs/deploy.md's description, run as it shows, prints the policy it shows."""
+    section = (REPO / "docs/deploy.md").read_text(encoding="utf-8").split(
+        "### IAM: what the application's role needs")[1]
+    description, shown = re.findall(r"```json\n(.*?)```", section, re.DOTALL)[:2]
     job = tmp_path / "job.json"
-    job.write_text(json.dumps({"readers": [{"kind": "consumer", "group": "InputStream"}],
-                               "writers": [{"kind": "sink", "group": "OutputStream"}]}))
-    properties = Path(__file__).parents[1] / "demo/managed_flink/application_properties.json"
-    assert cli.main(["iam-policy", str(job), "--properties", str(properties),
-                     "--account", ACCOUNT]) == 0
-    printed = json.loads(capsys.readouterr().out)
-    assert grants(printed) == {
+    job.write_text(description)
+    properties = REPO / "demo/managed_flink/application_properties.json"
+    assert cli.main(["iam-policy", str(job), "--properties", str(properties)]) == 0
+    printed = capsys.readouterr().out
+    assert json.loads(printed) == json.loads(shown)
+    assert grants(json.loads(printed)) == {
         f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/orders":
             kinesis("DescribeStream", "ListShards", "GetShardIterator", "GetRecords"),
         f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/paid-orders": kinesis("PutRecords"),
