@@ -148,7 +148,10 @@ def test_every_record_moves_under_the_printed_policy(
             def all_arrived(w: str = writer, o: str = out, e: set[str] = expected) -> bool:
                 return e <= arrived(local_kinesis, w, o)
 
-            job.wait_for(all_arrived, TIMEOUT_S, f"every record of {source} in {out} ({writer})")
+            try:
+                job.wait_for(all_arrived, TIMEOUT_S, f"every record of {source} in {out}")
+            except AssertionError as error:
+                raise AssertionError(f"{error}; the proxy denied {enforcer.denied}") from None
     finally:
         job.cancel_and_wait()
     print(f"\nIAM | allowed {enforcer.allowed} | denied {len(enforcer.denied)}")
