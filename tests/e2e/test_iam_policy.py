@@ -14,15 +14,22 @@ directly from kinesalite.
   ``PYFLINK_KINESIS_IAM_MATRIX=1`` runs every action of every kind (each kind alone behind
   the proxy), by hand.
 
+* A ``KinesisFirehoseSink`` job and a SQL ``firehose`` table's ``INSERT`` (tests/e2e/
+  firehose_job.py, through a proxy in front of moto) deliver every record under their printed
+  policy; without ``PutRecordBatch`` (matrix only) nothing is delivered.
+
 Not covered here: EFO (``SubscribeToShard`` is HTTP/2, which the proxy does not speak; the
-policy's EFO statements are checked by tests/test_iam.py against the bytecode's calls),
-Firehose, SQL tables and Glue.
+policy's EFO statements are checked by tests/test_iam.py against the bytecode's calls), a
+``kinesis`` SQL table and Glue.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -43,7 +50,9 @@ from pyflink_kinesis.testing.iam_enforcement import (
 )
 from tests.e2e.jobs import Job, failing_env, flip27_source, job_failure, start, string_sink_builder
 from tests.e2e.test_aggregation import user_records
+from tests.support.environment import fresh_process_environment
 from tests.support.kinesis_fixtures import MakeStream
+from tests.support.moto_fixtures import LocalFirehose
 
 RECORDS = 40
 TIMEOUT_S = 120.0
@@ -52,6 +61,10 @@ DENIALS = 3
 READERS = ("consumer", "source")
 WRITERS = ("sink", "aggregating-sink")
 MATRIX = os.environ.get("PYFLINK_KINESIS_IAM_MATRIX") == "1"
+REPO = Path(__file__).parents[2]
+FIREHOSE_JOB = Path(__file__).with_name("firehose_job.py")
+#: The account of the delivery streams' ARNs (moto's default).
+FIREHOSE_ACCOUNT = "123456789012"
 
 
 @pytest.fixture
@@ -217,3 +230,74 @@ def wait(probe: Callable[[], str | None], timeout_s: float, what: str) -> str:
         assert time.monotonic() < deadline, f"timed out after {timeout_s:.0f}s waiting for {what}"
         time.sleep(0.5)
     return value
+
+
+# --------------------------------------------------------------------------- Firehose
+
+
+@pytest.fixture
+def firehose_proxy(local_firehose: LocalFirehose) -> Iterator[FaultProxy]:
+    with FaultProxy(local_firehose.endpoint) as running:
+        yield running
+
+
+def firehose_job(local_firehose: LocalFirehose, proxy: FaultProxy, mode: str,
+                 stream: str) -> subprocess.Popen[str]:
+    """firehose_job.py's ``mode`` job writing RECORDS records to ``stream`` through ``proxy``,
+    in a fresh process whose JVM has the firehose jars."""
+    arguments = {"datastream": ["false", stream], "sql": [stream]}[mode]
+    return subprocess.Popen(
+        [sys.executable, str(FIREHOSE_JOB), mode, proxy.endpoint, local_firehose.region,
+         str(RECORDS), *arguments],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env={**fresh_process_environment(), "PYFLINK_KINESIS_EXTRAS": "firehose"})
+
+
+def firehose_policy(local_firehose: LocalFirehose, stream: str, kind: str) -> dict[str, object]:
+    properties = {"aws.region": local_firehose.region}
+    entry: dict[str, object] = {"kind": kind, "stream": stream, "properties": properties}
+    if kind == "table":
+        entry = {"kind": kind, "properties": {
+            **properties, "connector": "firehose", "delivery-stream": stream}}
+    return job_policy({"account": FIREHOSE_ACCOUNT, "writers": [entry]})
+
+
+def test_the_firehose_sink_and_table_deliver_every_record_under_their_printed_policy(
+    local_firehose: LocalFirehose, firehose_proxy: FaultProxy
+) -> None:
+    for mode, kind in (("datastream", "firehose"), ("sql", "table")):
+        stream = local_firehose.delivery_stream(f"iam-{mode}")
+        policy = firehose_policy(local_firehose, stream, kind)
+        firehose_proxy.clear()
+        enforcer = enforce_policy(firehose_proxy, policy, account=FIREHOSE_ACCOUNT)
+        job = firehose_job(local_firehose, firehose_proxy, mode, stream)
+        _, stderr = job.communicate(timeout=TIMEOUT_S)
+        assert job.returncode == 0, f"{stderr[-3000:]}\nthe proxy denied {enforcer.denied}"
+        delivered = local_firehose.records(stream)
+        print(f"\nIAM | firehose {mode} | allowed {enforcer.allowed} | denied "
+              f"{len(enforcer.denied)} | delivered {len(delivered)}")
+        assert sorted(delivered) == sorted(f"record-{i}" for i in range(RECORDS))
+        assert enforcer.denied == []
+        assert sorted(enforcer.allowed) == policy_actions(policy)
+
+
+@pytest.mark.skipif(not MATRIX, reason="the removal matrix runs with PYFLINK_KINESIS_IAM_MATRIX=1")
+def test_the_firehose_sink_cannot_deliver_without_put_record_batch(
+    local_firehose: LocalFirehose, firehose_proxy: FaultProxy
+) -> None:
+    stream = local_firehose.delivery_stream("iam-denied")
+    action = "firehose:PutRecordBatch"
+    policy = without_action(firehose_policy(local_firehose, stream, "firehose"), action)
+    enforcer = enforce_policy(firehose_proxy, policy, account=FIREHOSE_ACCOUNT)
+    job = firehose_job(local_firehose, firehose_proxy, "datastream", stream)
+    try:
+        ended = wait(lambda: "failed" if job.poll() is not None else "stalled" if len(
+            enforcer.denied) >= DENIALS else None, TIMEOUT_S, f"denials of {action}")
+    finally:
+        job.kill()
+        _, stderr = job.communicate()
+    print(f"\nIAM | firehose without {action} | {ended} | denied {len(enforcer.denied)}")
+    if ended == "failed":
+        assert f"is not authorized to perform: {action}" in stderr, stderr[-3000:]
+    assert local_firehose.records(stream) == []
+    assert {d.action for d in enforcer.denied} == {action}
