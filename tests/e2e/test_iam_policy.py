@@ -18,9 +18,12 @@ directly from kinesalite.
   firehose_job.py, through a proxy in front of moto) deliver every record under their printed
   policy; without ``PutRecordBatch`` (matrix only) nothing is delivered.
 
+* ``kinesis`` SQL tables, one by stream name and one by ``stream.arn``, into a third, move
+  every record under their printed policy.
+
 Not covered here: EFO (``SubscribeToShard`` is HTTP/2, which the proxy does not speak; the
-policy's EFO statements are checked by tests/test_iam.py against the bytecode's calls), a
-``kinesis`` SQL table and Glue.
+policy's EFO statements are checked by tests/test_iam.py against the bytecode's calls), and
+Glue.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from pyflink.common import Types, WatermarkStrategy
 from pyflink.common.job_status import JobStatus
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.table import EnvironmentSettings, TableEnvironment
 
 from pyflink_kinesis import FlinkKinesisConsumer
 from pyflink_kinesis.iam import job_policy
@@ -301,3 +305,58 @@ def test_the_firehose_sink_cannot_deliver_without_put_record_batch(
         assert f"is not authorized to perform: {action}" in stderr, stderr[-3000:]
     assert local_firehose.records(stream) == []
     assert {d.action for d in enforcer.denied} == {action}
+
+
+# --------------------------------------------------------------------------- SQL
+
+
+def test_kinesis_tables_move_every_record_under_their_printed_policy(
+    local_kinesis: LocalKinesis,
+    proxy: FaultProxy,
+    stream_factory: MakeStream,
+    aws_config: dict[str, object],
+) -> None:
+    """A ``kinesis`` table by stream name (read by FlinkKinesisConsumer) and one by
+    ``stream.arn`` (read by our KinesisStreamsSource) into a ``kinesis`` table."""
+    by_name, by_arn, out = stream_factory(), stream_factory(), stream_factory()
+    for source in (by_name, by_arn):
+        local_kinesis.put_records(source, [f"{source}-{i}" for i in range(RECORDS)])
+    arn = str(local_kinesis.client().describe_stream_summary(StreamName=by_arn)[
+        "StreamDescriptionSummary"]["StreamARN"])
+    client = {"connector": "kinesis", "aws.region": str(aws_config["aws.region"]),
+              "aws.endpoint": proxy.endpoint, "aws.credentials.provider": "BASIC",
+              "aws.credentials.basic.accesskeyid": "sql-access-key",
+              "aws.credentials.basic.secretkey": "sql-secret-key", "format": "raw"}
+    tables = {
+        "by_name": {**client, "stream": by_name, "scan.stream.initpos": "TRIM_HORIZON"},
+        "by_arn": {**client, "stream.arn": arn, "source.init.position": "TRIM_HORIZON"},
+        "lines_out": {**client, "stream": out},
+    }
+    account = arn.split(":")[4]
+    policy = job_policy({"account": account, "readers": [
+        {"kind": "table", "properties": tables["by_name"]},
+        {"kind": "table", "properties": tables["by_arn"]},
+    ], "writers": [{"kind": "table", "properties": tables["lines_out"]}]})
+    enforcer = enforce_policy(proxy, policy, account=account,
+                              region=str(aws_config["aws.region"]))
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    t_env.get_config().set("python.executable", sys.executable)
+    for name, options in tables.items():
+        clause = ", ".join(f"'{key}' = '{value}'" for key, value in options.items())
+        t_env.execute_sql(f"CREATE TABLE {name} (line STRING) WITH ({clause})")
+    result = t_env.execute_sql(
+        "INSERT INTO lines_out SELECT line FROM by_name UNION ALL SELECT line FROM by_arn")
+    client_of_job = result.get_job_client()
+    assert client_of_job is not None
+    job = Job(client_of_job)
+    expected = {f"{s}-{i}" for s in (by_name, by_arn) for i in range(RECORDS)}
+    try:
+        job.wait_for(lambda: expected <= {r.text for r in local_kinesis.read_all(out)},
+                     TIMEOUT_S, f"every record in {out}")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the proxy denied {enforcer.denied}") from None
+    finally:
+        job.cancel_and_wait()
+    print(f"\nIAM | sql | allowed {enforcer.allowed} | denied {len(enforcer.denied)}")
+    assert enforcer.denied == []
+    assert sorted(enforcer.allowed) == policy_actions(policy)
