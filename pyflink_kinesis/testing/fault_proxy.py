@@ -29,7 +29,9 @@ in the connector, and botocore), so they classify an injected error exactly as a
 service errors; ``LimitExceededException`` and ``ExpiredIteratorException`` are client errors
 the caller must handle.
 
-Limits: plain ``http://`` and HTTP/1.1 only (keep-alive is supported); only JSON bodies are
+Limits: plain ``http://``; HTTP/1.1 requests only (keep-alive is supported): an HTTP/2
+connection in clear text (EFO's ``SubscribeToShard``) is passed through unchanged, no rule
+applies to it, and ``requests`` counts it under ``HTTP/2``. Only JSON bodies are
 rewritten (turn CBOR off, as ``pyflink_kinesis`` does for local endpoints). A rewritten
 PutRecords request no longer matches its SigV4 signature, which local servers do not check.
 Requests with ``Expect: 100-continue`` are answered ``100 Continue`` by the proxy.
@@ -78,6 +80,10 @@ __all__ = [
 
 _HOST = "127.0.0.1"
 _TARGET_HEADER = "X-Amz-Target"
+# How an HTTP/2 connection in clear text starts (EFO's SubscribeToShard): tunnelled unchanged.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0"
+#: The ``requests`` key that counts HTTP/2 connections.
+HTTP2 = "HTTP/2"
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 # Headers that describe one hop of the connection, not the message; never forwarded.
 _HOP_BY_HOP = frozenset(
@@ -469,6 +475,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the proxy's counters say what happened."""
 
+    def handle_one_request(self) -> None:
+        if self.rfile.peek(len(_HTTP2_PREFACE)).startswith(_HTTP2_PREFACE):  # type: ignore[attr-defined]
+            self.server.proxy._tunnel(self.rfile, self.connection)
+            self.close_connection = True
+            return
+        super().handle_one_request()
+
     def do_POST(self) -> None:
         self._handle()
 
@@ -689,6 +702,29 @@ class FaultProxy:
             if rule._decide(request):
                 return rule.fault.apply(request, forward, rule)
         return forward(request)
+
+    def _tunnel(self, client: Any, connection: socket.socket) -> None:
+        """Pass an HTTP/2 connection's bytes both ways unchanged, until either side closes."""
+        with self._lock:
+            self._requests[HTTP2] = self._requests.get(HTTP2, 0) + 1
+        upstream = socket.create_connection(self._upstream_address)
+
+        def to_client() -> None:
+            with contextlib.suppress(OSError):
+                while data := upstream.recv(65536):
+                    connection.sendall(data)
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_WR)
+
+        replies = threading.Thread(target=to_client, name="FaultProxy:http2", daemon=True)
+        replies.start()
+        with contextlib.suppress(OSError):
+            while data := client.read1(65536):
+                upstream.sendall(data)
+        with contextlib.suppress(OSError):
+            upstream.shutdown(socket.SHUT_WR)
+        replies.join()
+        upstream.close()
 
     def _connect_upstream(self) -> http.client.HTTPConnection:
         host, port = self._upstream_address

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -43,16 +44,25 @@ from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
 from pyflink_kinesis import FlinkKinesisConsumer
+from pyflink_kinesis.efo import deregister_stream_consumer, register_stream_consumer
 from pyflink_kinesis.iam import job_policy
-from pyflink_kinesis.testing import LocalKinesis
-from pyflink_kinesis.testing.fault_proxy import FaultProxy
+from pyflink_kinesis.testing import KinesisMock, LocalKinesis
+from pyflink_kinesis.testing.fault_proxy import HTTP2, FaultProxy
 from pyflink_kinesis.testing.iam_enforcement import (
     PolicyEnforcer,
     enforce_policy,
     policy_actions,
     without_action,
 )
-from tests.e2e.jobs import Job, failing_env, flip27_source, job_failure, start, string_sink_builder
+from tests.e2e.jobs import (
+    Job,
+    failing_env,
+    flip27_source,
+    job_failure,
+    start,
+    string_sink,
+    string_sink_builder,
+)
 from tests.e2e.test_aggregation import user_records
 from tests.support.environment import fresh_process_environment
 from tests.support.kinesis_fixtures import MakeStream
@@ -360,3 +370,60 @@ def test_kinesis_tables_move_every_record_under_their_printed_policy(
     print(f"\nIAM | sql | allowed {enforcer.allowed} | denied {len(enforcer.denied)}")
     assert enforcer.denied == []
     assert sorted(enforcer.allowed) == policy_actions(policy)
+
+
+# --------------------------------------------------------------------------- EFO
+
+
+def test_efo_consumers_of_each_registration_read_every_record_under_their_printed_policy(
+    kinesis_mock: KinesisMock, mock_stream_factory: MakeStream
+) -> None:
+    """One job with a LAZY, an EAGER and a NONE consumer through a proxy in front of
+    kinesis-mock, stopped cleanly (when LAZY deregisters). The proxy passes SubscribeToShard's
+    HTTP/2 connections through unseen: every other call is checked."""
+    aws = {"aws.region": kinesis_mock.region,
+           "aws.credentials.provider.basic.accesskeyid": "efo-access-key",
+           "aws.credentials.provider.basic.secretkey": "efo-secret-key"}
+    out = mock_stream_factory()
+    readers: list[dict[str, Any]] = []
+    sources: dict[str, str] = {}
+    for registration in ("LAZY", "EAGER", "NONE"):
+        source = sources[registration] = mock_stream_factory()
+        kinesis_mock.put_records(source, [f"{source}-{i}" for i in range(RECORDS)])
+        properties: dict[str, object] = {
+            **aws, "flink.stream.initpos": "TRIM_HORIZON", "flink.stream.recordpublisher": "EFO",
+            "flink.stream.efo.consumername": f"iam-{registration.lower()}",
+            "flink.stream.efo.registration": registration}
+        if registration == "NONE":
+            properties[f"flink.stream.efo.consumerarn.{source}"] = register_stream_consumer(
+                kinesis_mock.client(), source, "iam-none")
+        readers.append({"kind": "consumer", "stream": source, "properties": properties})
+    account = str(kinesis_mock.client().describe_stream_summary(StreamName=out)[
+        "StreamDescriptionSummary"]["StreamARN"].split(":")[4])
+    policy = job_policy({"account": account, "readers": readers})
+    with FaultProxy(kinesis_mock.endpoint) as efo_proxy:
+        enforcer = enforce_policy(efo_proxy, policy, account=account,
+                                  region=kinesis_mock.region)
+        env = failing_env()
+        for reader in readers:
+            config = {**reader["properties"], "aws.endpoint": efo_proxy.endpoint}
+            env.add_source(FlinkKinesisConsumer(reader["stream"], SimpleStringSchema(), config))\
+                .sink_to(string_sink({**aws, "aws.endpoint": kinesis_mock.endpoint}, out))
+        job = start(env, "efo under iam policy")
+        expected = {f"{s}-{i}" for s in sources.values() for i in range(RECORDS)}
+        try:
+            job.wait_for(lambda: expected <= {r.text for r in kinesis_mock.read_all(out)},
+                         TIMEOUT_S, f"every record in {out}")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; the proxy denied {enforcer.denied}") from None
+        finally:
+            job.client.stop_with_savepoint(False, "file://" + tempfile.mkdtemp()).result()
+        tunnels = efo_proxy.requests.get(HTTP2, 0)
+    print(f"\nIAM | efo | allowed {enforcer.allowed} | HTTP/2 connections {tunnels} | denied "
+          f"{len(enforcer.denied)}")
+    assert enforcer.denied == []
+    assert tunnels > 0
+    unseen = {"kinesis:SubscribeToShard"}
+    assert sorted(enforcer.allowed) == sorted(set(policy_actions(policy)) - unseen)
+    for name in ("iam-eager", "iam-none"):
+        deregister_stream_consumer(kinesis_mock.client(), sources[name[4:].upper()], name)
