@@ -44,7 +44,11 @@ from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
 from pyflink_kinesis import FlinkKinesisConsumer
-from pyflink_kinesis.efo import deregister_stream_consumer, register_stream_consumer
+from pyflink_kinesis.efo import (
+    deregister_stream_consumer,
+    describe_stream_consumer,
+    register_stream_consumer,
+)
 from pyflink_kinesis.iam import job_policy
 from pyflink_kinesis.testing import KinesisMock, LocalKinesis
 from pyflink_kinesis.testing.fault_proxy import HTTP2, FaultProxy
@@ -427,3 +431,81 @@ def test_efo_consumers_of_each_registration_read_every_record_under_their_printe
     assert sorted(enforcer.allowed) == sorted(set(policy_actions(policy)) - unseen)
     for name in ("iam-eager", "iam-none"):
         deregister_stream_consumer(kinesis_mock.client(), sources[name[4:].upper()], name)
+
+
+def _efo_removal_cases() -> list[Any]:
+    """(registration, action) for every action of each registration's policy but
+    SubscribeToShard, which the proxy cannot see; matrix only."""
+    actions = {
+        "LAZY": ("DescribeStream", "ListShards", "DescribeStreamSummary",
+                 "RegisterStreamConsumer", "DescribeStreamConsumer", "DeregisterStreamConsumer"),
+        "EAGER": ("DescribeStream", "ListShards", "DescribeStreamSummary",
+                  "RegisterStreamConsumer", "DescribeStreamConsumer"),
+        "NONE": ("DescribeStream", "ListShards"),
+    }
+    skip = pytest.mark.skipif(not MATRIX, reason="the removal matrix runs with "
+                              "PYFLINK_KINESIS_IAM_MATRIX=1")
+    return [pytest.param(r, f"kinesis:{a}", marks=skip, id=f"{r}-without-{a}")
+            for r, names in actions.items() for a in names]
+
+
+@pytest.mark.parametrize(("registration", "action"), _efo_removal_cases())
+def test_an_efo_consumer_without_any_one_action(
+    kinesis_mock: KinesisMock, mock_stream_factory: MakeStream, registration: str, action: str
+) -> None:
+    """The job fails (or, EAGER, the constructor), stalls, or (DeregisterStreamConsumer) reads
+    everything and leaves its consumer registered at the stop."""
+    aws = {"aws.region": kinesis_mock.region,
+           "aws.credentials.provider.basic.accesskeyid": "efo-access-key",
+           "aws.credentials.provider.basic.secretkey": "efo-secret-key"}
+    source, out = mock_stream_factory(), mock_stream_factory()
+    kinesis_mock.put_records(source, [f"{source}-{i}" for i in range(RECORDS)])
+    name = f"iam-{registration.lower()}"
+    properties: dict[str, object] = {
+        **aws, "flink.stream.initpos": "TRIM_HORIZON", "flink.stream.recordpublisher": "EFO",
+        "flink.stream.efo.consumername": name, "flink.stream.efo.registration": registration}
+    if registration == "NONE":
+        properties[f"flink.stream.efo.consumerarn.{source}"] = register_stream_consumer(
+            kinesis_mock.client(), source, name)
+    account = str(kinesis_mock.client().describe_stream_summary(StreamName=source)[
+        "StreamDescriptionSummary"]["StreamARN"].split(":")[4])
+    policy = job_policy({"account": account, "readers": [
+        {"kind": "consumer", "stream": source, "properties": properties}]})
+    expected = {f"{source}-{i}" for i in range(RECORDS)}
+    with FaultProxy(kinesis_mock.endpoint) as efo_proxy:
+        enforcer = enforce_policy(efo_proxy, without_action(policy, action), account=account,
+                                  region=kinesis_mock.region)
+        try:
+            consumer = FlinkKinesisConsumer(source, SimpleStringSchema(),
+                                            {**properties, "aws.endpoint": efo_proxy.endpoint})
+        except Exception as error:  # EAGER registers in the constructor
+            ended = "the constructor failed"
+            assert f"is not authorized to perform: {action}" in str(error), error
+        else:
+            env = failing_env()
+            env.add_source(consumer).sink_to(
+                string_sink({**aws, "aws.endpoint": kinesis_mock.endpoint}, out))
+            job = start(env, "efo without an action")
+
+            def outcome() -> str | None:
+                if job.status() in (JobStatus.FAILED, JobStatus.FINISHED):
+                    return "failed"
+                if expected <= {r.text for r in kinesis_mock.read_all(out)}:
+                    return "read everything"
+                denials = sum(d.action == action for d in enforcer.denied)
+                return "stalled" if denials >= DENIALS else None
+
+            ended = wait(outcome, TIMEOUT_S, f"the job to fail, stall or read {source}")
+            if ended == "failed":
+                failure = job_failure(job, TIMEOUT_S)
+                assert f"is not authorized to perform: {action}" in failure, failure
+            else:
+                job.client.stop_with_savepoint(False, "file://" + tempfile.mkdtemp()).result()
+        left = describe_stream_consumer(kinesis_mock.client(), source, name)
+    if left is not None:
+        deregister_stream_consumer(kinesis_mock.client(), source, name)
+    print(f"\nIAM | efo {registration} without {action} | {ended} | consumer left "
+          f"{left is not None} | denied {len(enforcer.denied)}")
+    assert {d.action for d in enforcer.denied} == {action}
+    if ended == "read everything":
+        assert action == "kinesis:DeregisterStreamConsumer" and left is not None
