@@ -176,7 +176,13 @@ class _Entry:
         if not isinstance(entry, dict):
             raise IamPolicyError([f"{where}: expected an object, got {type(entry).__name__}"])
         kind = entry.get("kind")
-        properties = dict(entry.get("properties", {}))
+        given = entry.get("properties", {})
+        if not isinstance(given, dict):
+            raise IamPolicyError([
+                f"{where}: properties must be an object of config keys, got "
+                f"{type(given).__name__}"
+            ])
+        properties = {str(key): str(value) for key, value in given.items()}
         stream = entry.get("stream")
         if "group" in entry:
             group = (groups or {}).get(entry["group"])

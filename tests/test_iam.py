@@ -131,7 +131,7 @@ def test_every_problem_is_reported_at_once() -> None:
         {"kind": "sink", "stream": STREAM},
         {"kind": "consumer", "stream": STREAM,
          "properties": {"flink.stream.recordpublisher": "EFO"}},
-    ], "writers": [{"kind": "sink", "group": "Out"}]}
+    ], "writers": [{"kind": "sink", "group": "Out"}, {"kind": "sink", "properties": "x"}]}
     with pytest.raises(IamPolicyError) as raised:
         job_policy(description)
     assert raised.value.problems == (
@@ -142,6 +142,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "readers[2]: EFO needs flink.stream.efo.consumername",
         "writers[0]: no property group 'Out'; pass the application properties (--properties) "
         "that hold it",
+        "writers[1]: properties must be an object of config keys, got str",
     )
 
 
