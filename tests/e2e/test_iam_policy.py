@@ -1,29 +1,26 @@
 """Jobs under the IAM policy ``pyflink-kinesis iam-policy`` prints for them.
 
-The readers and writers under test talk to kinesalite through a ``FaultProxy`` that enforces
-the printed policy (``pyflink_kinesis.testing.iam_enforcement``): every request the policy
-does not allow gets AWS's ``AccessDeniedException``. The output is read back with boto3
-directly from kinesalite.
+The readers and writers under test talk to the local server (kinesalite, kinesis-mock for EFO,
+moto for Firehose) through a ``FaultProxy`` that enforces the printed policy
+(``pyflink_kinesis.testing.iam_enforcement``): every request the policy does not allow gets
+AWS's ``AccessDeniedException``. The output is read back with boto3 directly from the server.
+Under its printed policy each job moves every record, nothing is denied, and every printed
+action is called (the policy holds nothing the job does not use):
 
-* Under its printed policy, one job with a polling ``FlinkKinesisConsumer`` -> sink and a
-  ``KinesisStreamsSource`` -> aggregating sink moves every record, nothing is denied, and every
-  printed action was called (the policy holds nothing the job does not use).
-* With one action taken out, the job cannot move a record: a reader fails with the denial; a
-  writer (connector 4.3.0's sink takes ``AccessDeniedException`` for retryable) asks again and
-  again and writes nothing. The suite runs two such cases;
-  ``PYFLINK_KINESIS_IAM_MATRIX=1`` runs every action of every kind (each kind alone behind
-  the proxy), by hand.
+* a polling ``FlinkKinesisConsumer`` -> sink and a ``KinesisStreamsSource`` -> aggregating
+  sink, in one job;
+* ``kinesis`` SQL tables, one by stream name and one by ``stream.arn``, into a third;
+* a ``KinesisFirehoseSink`` job and a SQL ``firehose`` table's ``INSERT`` (tests/e2e/
+  firehose_job.py, each in its own process);
+* EFO consumers LAZY, EAGER and NONE in one job, stopped with a savepoint (LAZY deregisters
+  then). ``SubscribeToShard`` is HTTP/2, which the proxy passes through unseen: tests/test_iam.py
+  checks that action against the bytecode's calls.
 
-* A ``KinesisFirehoseSink`` job and a SQL ``firehose`` table's ``INSERT`` (tests/e2e/
-  firehose_job.py, through a proxy in front of moto) deliver every record under their printed
-  policy; without ``PutRecordBatch`` (matrix only) nothing is delivered.
-
-* ``kinesis`` SQL tables, one by stream name and one by ``stream.arn``, into a third, move
-  every record under their printed policy.
-
-Not covered here: EFO (``SubscribeToShard`` is HTTP/2, which the proxy does not speak; the
-policy's EFO statements are checked by tests/test_iam.py against the bytecode's calls), and
-Glue.
+With one action taken out, the job cannot move a record: it fails with the denial, or (where
+the connector retries ``AccessDeniedException``) asks again and again and moves nothing; a LAZY
+EFO consumer without ``DeregisterStreamConsumer`` reads and is left registered. The suite runs
+two such cases; ``PYFLINK_KINESIS_IAM_MATRIX=1`` runs every action of every kind (each kind
+alone behind the proxy), by hand. Not covered: Glue.
 """
 
 from __future__ import annotations
