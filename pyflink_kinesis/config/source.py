@@ -88,6 +88,29 @@ SOURCE_OPTIONS = KeyTable(
             "resharding); at least 1.",
             minimum=1,
         ),
+        # EFO (io.pyflinkkinesis.source.config.SourceOptions); durations as Flink writes them.
+        Key("source.reader.type", ValueType.ENUM,
+            "POLLING (GetRecords) or EFO (SubscribeToShard through a registered consumer).",
+            default="POLLING", allowed=("POLLING", "EFO")),
+        Key("source.efo.consumer.name", ValueType.STRING,
+            "The EFO consumer's name on the stream; required with source.reader.type = EFO."),
+        Key("source.efo.lifecycle", ValueType.ENUM,
+            "JOB_MANAGED: the job registers the consumer (or reuses it) and deregisters it "
+            "when it stops; SELF_MANAGED: registered by you, only looked up.",
+            default="JOB_MANAGED", allowed=("JOB_MANAGED", "SELF_MANAGED")),
+        Key("source.efo.subscription.timeout", ValueType.STRING,
+            "How long a SubscribeToShard call may take to start, a duration ('60 s').",
+            default="60 s"),
+        Key("source.efo.describe.retry-strategy.delay.min", ValueType.STRING,
+            "First pause between DescribeStreamConsumer calls, a duration.", default="2 s"),
+        Key("source.efo.describe.retry-strategy.delay.max", ValueType.STRING,
+            "Longest pause between DescribeStreamConsumer calls, a duration.", default="60 s"),
+        Key("source.efo.describe.retry-strategy.attempts.max", ValueType.INT,
+            "DescribeStreamConsumer calls before the job gives up waiting for ACTIVE.",
+            default="100", minimum=1),
+        Key("source.efo.deregister.timeout", ValueType.STRING,
+            "How long a stopping job waits for the consumer's deregistration, a duration.",
+            default="10 s"),
     ]
 )
 
