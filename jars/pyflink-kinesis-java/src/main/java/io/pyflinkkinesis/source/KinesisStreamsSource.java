@@ -139,7 +139,7 @@ public class KinesisStreamsSource<T>
             return shards;
         }
         KinesisAsyncClient kinesis = KinesisAsyncClients.create(config);
-        return new ConsumerLifecycleEnumerator(shards, context,
+        return new ConsumerLifecycleEnumerator(shards,
                 new StreamConsumerRegistrar(kinesis, streamArn, config), config, kinesis);
     }
 

@@ -98,25 +98,38 @@ public final class StreamConsumerRegistrar {
     }
 
     /**
-     * SELF_MANAGED, and every reader: the ARN of the consumer of that name once it is ACTIVE.
+     * SELF_MANAGED: the ARN of the consumer of that name once it is ACTIVE.
      *
      * @throws IllegalStateException when no consumer of that name is registered on the stream
      */
+    public String existingConsumerArn() throws InterruptedException {
+        return awaitActive(true);
+    }
+
+    /**
+     * A reader: the ARN of the consumer of that name once it is ACTIVE, waiting also while it is
+     * absent (after a global failover the restarted enumerator registers it again).
+     */
     public String activeConsumerArn() throws InterruptedException {
+        return awaitActive(false);
+    }
+
+    private String awaitActive(boolean absentIsError) throws InterruptedException {
         String lastStatus = "absent";
         for (int attempt = 0; attempt < maxAttempts; attempt++) {
             ConsumerDescription description = describe();
-            if (description == null) {
+            if (description == null && absentIsError) {
                 throw new IllegalStateException("No EFO consumer named '" + consumerName
                         + "' is registered on stream " + streamArn + ". With "
                         + SourceOptions.EFO_CONSUMER_LIFECYCLE.key() + " = SELF_MANAGED, register "
                         + "it before the job starts (RegisterStreamConsumer, or "
                         + "pyflink_kinesis.efo.register_stream_consumer), or use JOB_MANAGED.");
             }
-            if (description.consumerStatus() == ConsumerStatus.ACTIVE) {
+            if (description != null && description.consumerStatus() == ConsumerStatus.ACTIVE) {
                 return description.consumerARN();
             }
-            lastStatus = String.valueOf(description.consumerStatus());
+            lastStatus = description == null
+                    ? "absent" : String.valueOf(description.consumerStatus());
             sleeper.sleep(delay(attempt));
         }
         throw notActive(lastStatus);

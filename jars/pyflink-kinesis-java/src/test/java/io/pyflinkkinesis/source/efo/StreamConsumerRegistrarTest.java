@@ -61,10 +61,26 @@ class StreamConsumerRegistrarTest {
     }
 
     @Test
+    void aConsumerBeingDeletedIsWaitedOutThenRegisteredAgain() throws Exception {
+        kinesis.statuses.addAll(Arrays.asList(ConsumerStatus.DELETING, null,
+                ConsumerStatus.ACTIVE));
+        assertEquals(ARN + "/consumer/c", registrar(10).registerOrReuse());
+        assertEquals(1, kinesis.registrations);
+    }
+
+    @Test
+    void aReaderWaitsWhileTheConsumerIsAbsentOrCreating() throws Exception {
+        kinesis.statuses.addAll(Arrays.asList(null, ConsumerStatus.CREATING,
+                ConsumerStatus.ACTIVE));
+        assertEquals(ARN + "/consumer/c", registrar(10).activeConsumerArn());
+        assertEquals(0, kinesis.registrations);
+    }
+
+    @Test
     void aSelfManagedConsumerThatDoesNotExistFailsClearly() {
         kinesis.statuses.add(null);
         IllegalStateException error = assertThrows(IllegalStateException.class,
-                () -> registrar(10).activeConsumerArn());
+                () -> registrar(10).existingConsumerArn());
         assertTrue(error.getMessage().startsWith(
                 "No EFO consumer named 'c' is registered on stream " + ARN), error.getMessage());
         assertEquals(0, kinesis.registrations);
