@@ -1,8 +1,8 @@
 """``KinesisStreamsSource``: the FLIP-27 Kinesis source for ``env.from_source(...)``.
 
 Our Java source (``io.pyflinkkinesis.source``) with connector 4.3.0-1.19's Kinesis client,
-schemas and options: polling, one stream per source, a child shard read only after its parents
-(per-key order across resharding, end to end). ``pyflink-kinesis docs source`` says what it
+schemas and options: polling or EFO (``source.reader.type``), one stream per source, a child
+shard read only after its parents (per-key order across resharding, end to end). ``pyflink-kinesis docs source`` says what it
 guarantees and when to choose it over ``FlinkKinesisConsumer``. Nothing reaches the JVM before
 :meth:`KinesisStreamsSourceBuilder.build`.
 """
@@ -135,8 +135,9 @@ class KinesisStreamsSourceBuilder:
     def set_source_config(self, source_config: Mapping[str, object]) -> KinesisStreamsSourceBuilder:
         """AWS client keys (``aws.region`` required, ``aws.endpoint``, credentials) and the
         source's options (``flink.stream.initpos``, ``flink.stream.initpos.timestamp``,
-        ``flink.stream.initpos.timestamp.format``, ``flink.shard.discovery.intervalmillis``);
-        values may be str, int, float, bool or Enum."""
+        ``flink.stream.initpos.timestamp.format``, ``flink.shard.discovery.intervalmillis``;
+        EFO: ``source.reader.type``, ``source.efo.consumer.name``, ``source.efo.lifecycle``,
+        ``source.efo.*``); values may be str, int, float, bool or Enum."""
         self._settings.source_config = (
             dict(source_config) if isinstance(source_config, Mapping) else source_config
         )

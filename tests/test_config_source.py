@@ -139,7 +139,7 @@ def test_migration_keeps_what_the_source_reads_and_names_everything_else() -> No
     assert set(migration.dropped) == set(legacy) - set(migration.source_config)
     assert "with_idleness" in migration.dropped["flink.shard.idle.interval"]
     assert "with_watermark_alignment" in migration.dropped["flink.watermark.sync.interval"]
-    assert "only polls" in migration.dropped["flink.stream.efo.consumername"]
+    assert "source.efo.consumer.name" in migration.dropped["flink.stream.efo.consumername"]
     report = migration.report()
     for key in migration.dropped:
         assert repr(key) in report

@@ -1,7 +1,8 @@
 """``KinesisStreamsSource`` (FLIP-27) settings: its option keys, ``validate_source`` and the
 migration of a ``FlinkKinesisConsumer`` config.
 
-The source (ours, on connector 4.3.0-1.19's client) polls (GetRecords, no EFO), reads one stream
+The source (ours, on connector 4.3.0-1.19's client) polls (GetRecords) or reads with EFO
+(``source.reader.type``), reads one stream
 named by its ARN, and takes the connector's four options in a Flink ``Configuration`` beside the
 AWS client keys. The options keep the legacy consumer's names (``flink.stream.initpos`` ...), read
 from ``KinesisStreamsSourceConfigConstants``; later connector lines rename them.
@@ -129,14 +130,16 @@ SOURCE_CLIENT_KEYS = KeyTable(
 )
 SOURCE_KEYS = KeyTable([*SOURCE_CLIENT_KEYS.keys, *SOURCE_OPTIONS.keys])
 
+_EFO_KEYS = ("EFO is set with source.reader.type = EFO, source.efo.consumer.name, "
+             "source.efo.lifecycle and source.efo.* in this source")
 # Why each FlinkKinesisConsumer key the source lacks has no equivalent in it (first match wins).
 _NO_EQUIVALENT: tuple[tuple[str, str], ...] = (
-    ("flink.stream.recordpublisher", "this source only polls (no EFO) in connector 4.3.0"),
-    ("flink.stream.efo.", "EFO: this source only polls in connector 4.3.0"),
-    ("flink.stream.registerstreamconsumer.", "EFO: this source only polls in connector 4.3.0"),
-    ("flink.stream.deregisterstreamconsumer.", "EFO: this source only polls in connector 4.3.0"),
-    ("flink.stream.describestreamconsumer.", "EFO: this source only polls in connector 4.3.0"),
-    ("flink.shard.subscribetoshard.", "EFO: this source only polls in connector 4.3.0"),
+    ("flink.stream.recordpublisher", "set source.reader.type (POLLING or EFO) instead"),
+    ("flink.stream.efo.", _EFO_KEYS),
+    ("flink.stream.registerstreamconsumer.", _EFO_KEYS),
+    ("flink.stream.deregisterstreamconsumer.", _EFO_KEYS),
+    ("flink.stream.describestreamconsumer.", _EFO_KEYS),
+    ("flink.shard.subscribetoshard.", _EFO_KEYS),
     ("flink.shard.getrecords.", "GetRecords is fixed in this source: Kinesis' default limit, "
      "200 ms after an empty answer, the AWS SDK's retries"),
     ("flink.shard.adaptivereads", "GetRecords is fixed in this source (no adaptive reads)"),

@@ -117,10 +117,11 @@ public class KinesisStreamsSource<T>
         }
         StreamConsumerRegistrar.consumerName(config);
         Duration timeout = config.get(SourceOptions.EFO_CONSUMER_SUBSCRIPTION_TIMEOUT);
+        boolean checkEnds = !KinesisAsyncClients.talksToAws(config);
         return () -> {
             KinesisAsyncClient kinesis = KinesisAsyncClients.create(config);
             return new FanOutShardSplitReader(kinesis,
-                    new StreamConsumerRegistrar(kinesis, streamArn, config), timeout);
+                    new StreamConsumerRegistrar(kinesis, streamArn, config), timeout, checkEnds);
         };
     }
 

@@ -1,6 +1,7 @@
 package io.pyflinkkinesis.source.efo;
 
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.kinesis.shaded.org.apache.flink.connector.aws.config.AWSConfigConstants;
 import org.apache.flink.kinesis.shaded.org.apache.flink.connector.aws.util.AWSClientUtil;
 import org.apache.flink.kinesis.shaded.org.apache.flink.connector.aws.util.AWSGeneralUtil;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.http.Protocol;
@@ -11,6 +12,8 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.K
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.utils.AttributeMap;
 
 import java.lang.reflect.InvocationHandler;
+import java.net.URI;
+import java.util.Locale;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.util.Properties;
@@ -24,6 +27,31 @@ import java.util.Properties;
 public final class KinesisAsyncClients {
 
     private KinesisAsyncClients() {
+    }
+
+    /** AWS service hosts end in one of these (as pyflink_kinesis.config.endpoint has them). */
+    private static final String[] AWS_DOMAINS = {"amazonaws.com", "amazonaws.com.cn", "api.aws"};
+
+    /**
+     * True when the client talks to AWS: no {@code aws.endpoint}, or one on an AWS host. Local
+     * servers (kinesis-mock) differ from AWS in ways the EFO reader works around.
+     */
+    public static boolean talksToAws(Configuration config) {
+        String endpoint = config.toMap().get(AWSConfigConstants.AWS_ENDPOINT);
+        if (endpoint == null || endpoint.isEmpty()) {
+            return true;
+        }
+        String host = URI.create(endpoint).getHost();
+        if (host == null) {
+            return false;
+        }
+        host = host.toLowerCase(Locale.ROOT);
+        for (String domain : AWS_DOMAINS) {
+            if (host.equals(domain) || host.endsWith("." + domain)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A client and the HTTP client under it; closing it closes both. */

@@ -58,9 +58,11 @@ import java.util.function.LongSupplier;
  * a denied access, fail the job at once with what to check.
  *
  * <p>kinesis-mock (0.6.2, and so LocalStack) never ends a closed shard's subscription, which would
- * hold its children back for ever. So a shard whose subscription has brought no records for
- * {@link #END_CHECK_INTERVAL_MILLIS} is asked with GetRecords whether it is closed and nothing
- * follows its last record, and finished if so.
+ * hold its children back for ever. So with {@code checkEnds} (a server that is not AWS), a shard
+ * whose subscription has brought no records for {@link #END_CHECK_INTERVAL_MILLIS} is asked with
+ * GetRecords whether it is closed and nothing follows its last record, and finished if so. On
+ * AWS the subscription says so itself, and the GetRecords calls would take from the shard's
+ * limit that every consumer of the stream shares.
  */
 public class FanOutShardSplitReader implements SplitReader<Record, ShardSplit> {
 
@@ -86,6 +88,7 @@ public class FanOutShardSplitReader implements SplitReader<Record, ShardSplit> {
     private final KinesisAsyncClient kinesis;
     private final StreamConsumerRegistrar consumers;
     private final long subscriptionTimeoutNanos;
+    private final boolean checkEnds;
     private final LongSupplier nanoClock;
     private final Object lock = new Object();
     /** Guarded by {@link #lock}: the shards in turn, the paused ones, and the wake-up flags. */
@@ -97,15 +100,16 @@ public class FanOutShardSplitReader implements SplitReader<Record, ShardSplit> {
     private String consumerArn;
 
     public FanOutShardSplitReader(KinesisAsyncClient kinesis, StreamConsumerRegistrar consumers,
-            Duration subscriptionTimeout) {
-        this(kinesis, consumers, subscriptionTimeout, System::nanoTime);
+            Duration subscriptionTimeout, boolean checkEnds) {
+        this(kinesis, consumers, subscriptionTimeout, checkEnds, System::nanoTime);
     }
 
     FanOutShardSplitReader(KinesisAsyncClient kinesis, StreamConsumerRegistrar consumers,
-            Duration subscriptionTimeout, LongSupplier nanoClock) {
+            Duration subscriptionTimeout, boolean checkEnds, LongSupplier nanoClock) {
         this.kinesis = Preconditions.checkNotNull(kinesis, "kinesis");
         this.consumers = Preconditions.checkNotNull(consumers, "consumers");
         this.subscriptionTimeoutNanos = subscriptionTimeout.toNanos();
+        this.checkEnds = checkEnds;
         this.nanoClock = Preconditions.checkNotNull(nanoClock, "nanoClock");
     }
 
@@ -166,7 +170,7 @@ public class FanOutShardSplitReader implements SplitReader<Record, ShardSplit> {
                 if (!shard.unsent.isEmpty() || shard.ended) {
                     return handOver(shard, calls);
                 }
-                if (now - shard.lastEndCheckNanos
+                if (checkEnds && now - shard.lastEndCheckNanos
                         >= TimeUnit.MILLISECONDS.toNanos(END_CHECK_INTERVAL_MILLIS)) {
                     shard.lastEndCheckNanos = now;
                     idle.add(shard);

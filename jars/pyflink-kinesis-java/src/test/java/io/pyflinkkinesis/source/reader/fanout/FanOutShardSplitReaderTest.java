@@ -53,7 +53,8 @@ class FanOutShardSplitReaderTest {
         Configuration config = new Configuration();
         config.set(SourceOptions.EFO_CONSUMER_NAME, "c");
         reader = new FanOutShardSplitReader(kinesis,
-                new StreamConsumerRegistrar(kinesis, ARN, config, d -> { }), TIMEOUT, clock::get);
+                new StreamConsumerRegistrar(kinesis, ARN, config, d -> { }), TIMEOUT, true,
+                clock::get);
     }
 
     private void add(String... shardIds) {
