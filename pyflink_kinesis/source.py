@@ -2,9 +2,9 @@
 
 Our Java source (``io.pyflinkkinesis.source``) with connector 4.3.0-1.19's Kinesis client,
 schemas and options: polling or EFO (``source.reader.type``), one stream per source, a child
-shard read only after its parents (per-key order across resharding, end to end). ``pyflink-kinesis docs source`` says what it
-guarantees and when to choose it over ``FlinkKinesisConsumer``. Nothing reaches the JVM before
-:meth:`KinesisStreamsSourceBuilder.build`.
+shard read only after its parents (per-key order across resharding, end to end).
+``pyflink-kinesis docs source`` says what it guarantees and when to choose it over
+``FlinkKinesisConsumer``. Nothing reaches the JVM before :meth:`KinesisStreamsSourceBuilder.build`.
 """
 
 from __future__ import annotations

@@ -159,6 +159,14 @@ def test_a_plain_config_migrates_with_an_empty_report() -> None:
     assert migration.dropped == {} and migration.report() == ""
 
 
+def test_efo_needs_a_consumer_name() -> None:
+    found = problems_of(source_config={"aws.region": "us-east-1", "source.reader.type": "EFO"})
+    assert found["source.efo.consumer.name"].startswith(
+        "missing; source.reader.type = EFO reads through a stream consumer of this name")
+    validate(source_config={"aws.region": "us-east-1", "source.reader.type": "EFO",
+                            "source.efo.consumer.name": "orders-flink"})
+
+
 def test_source_keys_have_docs_and_no_duplicates() -> None:
     assert all(key.doc for key in SOURCE_KEYS.keys)
 

@@ -39,6 +39,8 @@ SOURCE_CONSTANTS = (
     "org.apache.flink.connector.kinesis.source.config.KinesisStreamsSourceConfigConstants"
 )
 DISCOVERY_INTERVAL = "flink.shard.discovery.intervalmillis"
+READER_TYPE = "source.reader.type"
+EFO_CONSUMER_NAME = "source.efo.consumer.name"
 USER_AGENT_PREFIX = "aws.kinesis.client.user-agent-prefix"
 _SINK_CONSTANTS = "org.apache.flink.connector.kinesis.sink.KinesisStreamsConfigConstants"
 
@@ -90,10 +92,10 @@ SOURCE_OPTIONS = KeyTable(
             minimum=1,
         ),
         # EFO (io.pyflinkkinesis.source.config.SourceOptions); durations as Flink writes them.
-        Key("source.reader.type", ValueType.ENUM,
+        Key(READER_TYPE, ValueType.ENUM,
             "POLLING (GetRecords) or EFO (SubscribeToShard through a registered consumer).",
             default="POLLING", allowed=("POLLING", "EFO")),
-        Key("source.efo.consumer.name", ValueType.STRING,
+        Key(EFO_CONSUMER_NAME, ValueType.STRING,
             "The EFO consumer's name on the stream; required with source.reader.type = EFO."),
         Key("source.efo.lifecycle", ValueType.ENUM,
             "JOB_MANAGED: the job registers the consumer (or reuses it) and deregisters it "
@@ -200,6 +202,10 @@ def validate_source(settings: SourceSettings, problems: Problems) -> dict[str, s
         checked = check_properties(config, SOURCE_KEYS, problems, _source_unknown_key)
         check_aws(checked, problems, client="sink", region_of="the source's stream")
         check_start_position(checked, problems)
+        if checked.values.get(READER_TYPE) == "EFO" and EFO_CONSUMER_NAME not in checked.values:
+            problems.add(EFO_CONSUMER_NAME, f"missing; {READER_TYPE} = EFO reads through a "
+                         "stream consumer of this name (registered by the job with "
+                         "source.efo.lifecycle JOB_MANAGED, the default)")
     _check_stream(settings, checked, problems)
     if not settings.has_deserialization_schema:
         problems.add(

@@ -111,7 +111,7 @@ public class KinesisStreamsSource<T>
     }
 
     /** The split readers of {@code source.reader.type}: polling, or EFO subscriptions. */
-    private Supplier<SplitReader<Record, ShardSplit>> splitReaders() {
+    Supplier<SplitReader<Record, ShardSplit>> splitReaders() {
         if (config.get(SourceOptions.READER_TYPE) == SourceOptions.ReaderType.POLLING) {
             return () -> new PausableShardSplitReader(streamProxy());
         }

@@ -45,6 +45,8 @@ final class ShardSubscription {
     ShardSubscription(ShardSplitState split, long nowNanos) {
         this.split = split;
         this.lastEndCheckNanos = nowNanos;
+        this.nextSubscribeNanos = nowNanos;
+
     }
 
     /** One SubscribeToShard call and its event stream. */

@@ -42,7 +42,8 @@ class FanOutShardSplitReaderTest {
     private static final String ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/s";
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
-    private final AtomicLong clock = new AtomicLong();
+    /** System.nanoTime may be negative: the reader compares differences only. */
+    private final AtomicLong clock = new AtomicLong(-TimeUnit.HOURS.toNanos(1));
     private FakeKinesisAsync kinesis;
     private FanOutShardSplitReader reader;
 
