@@ -13,7 +13,6 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.awscore.exception.
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.KinesisAsyncClient;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
-import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.SubscribeToShardEvent;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.SubscribeToShardRequest;
 import org.apache.flink.util.Preconditions;
@@ -168,7 +167,7 @@ public class FanOutShardSplitReader implements SplitReader<Record, ShardSplit> {
             if (!pausedSplitIds.contains(shard.split.getSplitId())) {
                 take(shard, now, calls);
                 if (!shard.unsent.isEmpty() || shard.ended) {
-                    return handOver(shard, calls);
+                    return handOver(shard);
                 }
                 if (checkEnds && now - shard.lastEndCheckNanos
                         >= TimeUnit.MILLISECONDS.toNanos(END_CHECK_INTERVAL_MILLIS)) {
@@ -265,7 +264,7 @@ public class FanOutShardSplitReader implements SplitReader<Record, ShardSplit> {
         }
     }
 
-    private RecordsWithSplitIds<Record> handOver(ShardSubscription shard, List<Runnable> calls) {
+    private RecordsWithSplitIds<Record> handOver(ShardSubscription shard) {
         List<Record> records = new ArrayList<>();
         while (records.size() < MAX_RECORDS_PER_FETCH && !shard.unsent.isEmpty()) {
             records.add(shard.unsent.poll());

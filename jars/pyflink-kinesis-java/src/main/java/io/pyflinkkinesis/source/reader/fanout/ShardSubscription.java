@@ -25,12 +25,11 @@ import java.util.concurrent.CompletableFuture;
  */
 final class ShardSubscription {
 
+    /** The shard; its next starting position is where the next subscription starts. */
     final ShardSplitState split;
     /** Records of taken events, not yet handed over. */
     final Deque<Record> unsent = new ArrayDeque<>();
-    /** Where a renewal starts: the continuation of the last event taken (null: none yet). */
-    String continuationSequenceNumber;
-    /** The shard's end was seen (an event without continuation); nothing more to read. */
+    /** The shard's end was seen (an event without continuation, or the end check). */
     boolean ended;
 
     /** The current subscription; null between subscriptions. */
