@@ -49,7 +49,6 @@ from pyflink_kinesis.sink import (
 )
 from pyflink_kinesis.source import (
     KinesisSourceShardAssigner,
-    KinesisSourceWarning,
     KinesisStreamsSource,
     KinesisStreamsSourceBuilder,
 )
@@ -83,7 +82,6 @@ __all__ = [
     "KinesisMigrationWarning",
     "KinesisShardAssigner",
     "KinesisSourceShardAssigner",
-    "KinesisSourceWarning",
     "KinesisStreamsSink",
     "KinesisStreamsSinkBuilder",
     "KinesisStreamsSource",

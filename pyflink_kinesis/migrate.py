@@ -74,8 +74,12 @@ def migrate_consumer(
     """The sources that read what ``FlinkKinesisConsumer(streams, deserializer, config)`` reads.
 
     The config is validated as the consumer's (every problem in one
-    :class:`~pyflink_kinesis.KinesisConfigError`); the start position and its timestamp keys,
-    the discovery interval and the AWS keys are kept, every other key is named with the reason in
+    :class:`~pyflink_kinesis.KinesisConfigError`); the keys the source has are carried over
+    under connector 5.x's names (start position and timestamp, discovery interval, GetRecords
+    size, EFO: ``flink.stream.recordpublisher`` -> ``source.reader.type``, LAZY and EAGER
+    registration -> ``JOB_MANAGED``, NONE -> ``SELF_MANAGED`` with the consumer's name from
+    each stream's consumer ARN, the EFO timeouts and DescribeStreamConsumer retries) with the
+    AWS keys; what reads differently and every key without an equivalent are named in
     :meth:`MigratedSources.report` and a :class:`KinesisMigrationWarning`. Each stream's ARN is
     resolved with boto3 from the config (see ``set_stream_name``).
     """
@@ -83,7 +87,7 @@ def migrate_consumer(
     sources = {
         stream: KinesisStreamsSource.builder()
         .set_stream_name(stream)
-        .set_source_config(migration.source_config)
+        .set_source_config(migration.config_for(stream))
         .set_deserialization_schema(deserializer)
         .build()
         for stream in migration.streams

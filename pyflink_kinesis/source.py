@@ -2,14 +2,14 @@
 
 Our Java source (``io.pyflinkkinesis.source``) with connector 4.3.0-1.19's Kinesis client,
 schemas and options: polling or EFO (``source.reader.type``), one stream per source, a child
-shard read only after its parents (per-key order across resharding, end to end).
-``pyflink-kinesis docs source`` says what it guarantees and when to choose it over
-``FlinkKinesisConsumer``. Nothing reaches the JVM before :meth:`KinesisStreamsSourceBuilder.build`.
+shard read only after its parents (per-key order across resharding, end to end), KPL aggregates
+taken apart into their user records. ``pyflink-kinesis docs source`` says what it guarantees
+and when to choose it over ``FlinkKinesisConsumer``. Nothing reaches the JVM before
+:meth:`KinesisStreamsSourceBuilder.build`.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable, Mapping, Union
 
 from pyflink.common import DeserializationSchema
@@ -29,18 +29,6 @@ _SOURCE = "org.apache.flink.connector.kinesis.source"
 _WITH_METADATA = "io.pyflinkkinesis.SourceRecordWithMetadata"
 # Our FLIP-27 source: the connector's client, schema and options, our enumerator and reader.
 _OUR_SOURCE = "io.pyflinkkinesis.source.KinesisStreamsSource"
-
-SOURCE_LIMITS = (
-    "KinesisStreamsSource passes KPL-aggregated records to the schema as the aggregate, not "
-    "de-aggregated (`pyflink-kinesis docs source`, 'Limits'); read such streams with "
-    "FlinkKinesisConsumer."
-)
-
-
-class KinesisSourceWarning(UserWarning):
-    """What :meth:`KinesisStreamsSourceBuilder.build` warns about: what this source does not
-    do yet."""
-
 
 class KinesisSourceShardAssigner(JavaRecipe):
     """Maps the source's shard splits to its subtasks (the source's own assigner interface,
@@ -134,10 +122,17 @@ class KinesisStreamsSourceBuilder:
 
     def set_source_config(self, source_config: Mapping[str, object]) -> KinesisStreamsSourceBuilder:
         """AWS client keys (``aws.region`` required, ``aws.endpoint``, credentials) and the
-        source's options (``flink.stream.initpos``, ``flink.stream.initpos.timestamp``,
-        ``flink.stream.initpos.timestamp.format``, ``flink.shard.discovery.intervalmillis``;
-        EFO: ``source.reader.type``, ``source.efo.consumer.name``, ``source.efo.lifecycle``,
-        ``source.efo.*``); values may be str, int, float, bool or Enum."""
+        source's options under connector 5.x's names: ``source.init.position``,
+        ``source.init.timestamp``, ``source.init.timestamp.format``,
+        ``source.shard.discovery.interval``, ``source.shard.get-records.max-record-count``,
+        ``source.reader.type``, ``source.reader.empty-records-fetch-interval``,
+        ``source.efo.*`` (with ``source.reader.type = EFO`` only), ``retry-strategy.*``.
+        Durations are Flink's (``'10 s'``, ``'250 ms'``; a number alone is milliseconds).
+        Connector 4.3.0's names of the first four (``flink.stream.initpos``,
+        ``flink.stream.initpos.timestamp``, ``flink.stream.initpos.timestamp.format``,
+        ``flink.shard.discovery.intervalmillis``) are accepted instead, never both for one
+        option. Values may be str, int, float, bool or Enum; ``pyflink-kinesis config <key>``
+        documents each key."""
         self._settings.source_config = (
             dict(source_config) if isinstance(source_config, Mapping) else source_config
         )
@@ -164,8 +159,7 @@ class KinesisStreamsSourceBuilder:
 
     def build(self) -> KinesisStreamsSource:
         """Check every setting (all problems in one KinesisConfigError), resolve a stream name
-        to its ARN, then create the source; warns (:class:`KinesisSourceWarning`) about what
-        this source does not do yet."""
+        to its ARN, then create the source."""
         problems = Problems("source settings")
         self._check_parts(problems)
         properties = validate_source(self._settings, problems)
@@ -182,7 +176,6 @@ class KinesisStreamsSourceBuilder:
             if isinstance(self._assigner, KinesisSourceShardAssigner)
             else None
         )
-        warnings.warn(SOURCE_LIMITS, KinesisSourceWarning, stacklevel=2)
         j_source = our_source(arn, j_config, j_schema, j_assigner, j_schema.getProducedType())
         return KinesisStreamsSource(j_source, self._describe(arn))
 

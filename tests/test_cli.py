@@ -210,6 +210,12 @@ def test_config_prints_the_reference_or_the_keys_named() -> None:
     assert wrong.returncode == 1
     assert "'flink.stream.initpoz': unknown key; did you mean 'flink.stream.initpos'?" in (
         wrong.stderr)
+    five_x = run("config", "source.shard.discovery.interval", "retry-strategy.attempts.max")
+    assert five_x.returncode == 0
+    assert ("| `source.shard.discovery.interval` | duration | `10 s` | >= 1 ms |"
+            in five_x.stdout)
+    assert "| `retry-strategy.attempts.max` | int | `50` | >= 1 |" in five_x.stdout
+    assert five_x.stdout.count("## `KinesisStreamsSource` (FLIP-27) options") == 2
 
 
 def free_port() -> int:

@@ -7,6 +7,7 @@ missing or holds another key, and when enum values or defaults differ.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -21,8 +22,14 @@ from pyflink_kinesis.config import (
 )
 from pyflink_kinesis.config.consumer import CONSUMER_CONSTANTS
 from pyflink_kinesis.config.glue import GLUE_LIBRARY_KEYS
+from pyflink_kinesis.config.keys import ValueType
 from pyflink_kinesis.config.sink import SINK_CONSTANTS
-from pyflink_kinesis.config.source import SOURCE_CONSTANTS, SOURCE_OPTIONS
+from pyflink_kinesis.config.source import (
+    LEGACY_NAMES,
+    SOURCE_CONSTANTS,
+    SOURCE_OPTIONS,
+    SOURCE_OPTIONS_CLASS,
+)
 from pyflink_kinesis.config.values import parse
 from pyflink_kinesis.errors import KinesisError
 
@@ -104,6 +111,9 @@ def as_python(key: Key, java_value: Any) -> object:
     if isinstance(java_value, (bool, int, float, str)):
         return java_value
     if java_value.getClass().getName() == "java.time.Duration":
+        if key.type is ValueType.DURATION:
+            nanos = java_value.getNano()
+            return timedelta(seconds=java_value.getSeconds(), microseconds=nanos / 1000)
         return java_value.toMillis() if key.unit == "ms" else java_value.getSeconds()
     return java_value.name()  # an enum constant
 
@@ -155,12 +165,53 @@ def test_every_java_default_constant_is_mirrored(load_class: LoadClass) -> None:
 
 # KinesisStreamsSource (FLIP-27): its options are ConfigOptions, not String constants.
 
-def test_every_source_config_option_of_the_jar_is_in_the_table(load_class: LoadClass) -> None:
+@pytest.mark.parametrize("cls", [SOURCE_CONSTANTS, SOURCE_OPTIONS_CLASS])
+def test_every_source_config_option_of_the_jar_is_in_the_table(
+    load_class: LoadClass, cls: str
+) -> None:
     options = [
-        field.getName() for field in load_class(SOURCE_CONSTANTS).getFields()
+        field.getName() for field in load_class(cls).getFields()
         if field.getType().getName() == "org.apache.flink.configuration.ConfigOption"
     ]
-    assert sorted(options) == sorted(key.java.field for key in SOURCE_OPTIONS.keys if key.java)
+    in_table = [key.java.field for key in SOURCE_OPTIONS.keys if key.java and key.java.cls == cls]
+    assert sorted(options) == sorted(in_table)
+
+
+def test_the_4_3_0_names_are_those_source_options_renames(load_class: LoadClass) -> None:
+    renamed = static_value(load_class, SOURCE_OPTIONS_CLASS, "RENAMED")
+    pairs = {}
+    for option in renamed:
+        fields = {name: option.getClass().getDeclaredField(name) for name in ("fiveX", "legacy")}
+        for field in fields.values():
+            field.setAccessible(True)
+        pairs[fields["fiveX"].get(option)] = fields["legacy"].get(option)
+    assert pairs == LEGACY_NAMES
+
+
+DURATIONS = [
+    "10 s", "10s", "250", "0", " 7 ms ", "1 MIN", "2 m", "3 h", "1 d", "2 days", "5 sec",
+    "5 seconds", "5 millis", "5 milliseconds", "9 µs", "9 micros", "9 ns", "9 nanos", "1 hours",
+    "PT10S", "-1 s", "1.5 s", "10 sex", "s", "+5 s", "1 mins", "1 minutes", "99999999 d",
+    "999999999999999 d", "9223372036854775808 ms",
+]
+
+
+@pytest.mark.parametrize("text", DURATIONS)
+def test_durations_are_read_as_flink_reads_them(text: str) -> None:
+    key = SOURCE_OPTIONS.find("retry-strategy.delay.min")
+    assert key is not None and key.type is ValueType.DURATION
+    from py4j.protocol import Py4JJavaError
+    from pyflink.java_gateway import get_gateway
+
+    try:
+        java_value = get_gateway().jvm.org.apache.flink.util.TimeUtils.parseDuration(text)
+    except Py4JJavaError:
+        java_value = None
+    try:
+        python_value = parse(key, text)
+    except ValueError:
+        python_value = None
+    assert python_value == (java_value and as_python(key, java_value))
 
 
 @pytest.mark.parametrize("key", SOURCE_OPTIONS.keys, ids=key_name)

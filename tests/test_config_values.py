@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import timedelta
 
 import pytest
 
@@ -172,3 +173,37 @@ def test_kinesis_stream_names_pass(name: str) -> None:
 @pytest.mark.parametrize("name", ["", "a b", "s" * 129, "arn:aws:kinesis:x", 7])
 def test_invalid_stream_names_are_explained(name: object) -> None:
     assert stream_name_problem(name) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10 s", timedelta(seconds=10)),
+        ("250", timedelta(milliseconds=250)),
+        (" 2 MIN ", timedelta(minutes=2)),
+        ("3 hours", timedelta(hours=3)),
+        ("1d", timedelta(days=1)),
+        ("7 µs", timedelta(microseconds=7)),
+        ("1500 ns", timedelta(microseconds=1.5)),
+    ],
+)
+def test_durations_are_flink_duration_strings(text: str, expected: timedelta) -> None:
+    assert parse(key(ValueType.DURATION), text) == expected
+
+
+@pytest.mark.parametrize("text", ["PT10S", "1.5 s", "-1 s", "+1 s", "s", "10 fortnights"])
+def test_other_duration_spellings_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a duration like '10 s'"):
+        parse(key(ValueType.DURATION), text)
+
+
+def test_duration_bounds_are_milliseconds() -> None:
+    bounded = key(ValueType.DURATION, minimum=1, maximum=60_000)
+    assert describe_range(bounded) == "1 to 60000 ms"
+    assert parse(bounded, "1 min") == timedelta(minutes=1)
+    with pytest.raises(ValueError, match="must be 1 to 60000 ms"):
+        parse(bounded, "999 µs")
+    with pytest.raises(ValueError, match="must be 1 to 60000 ms"):
+        parse(bounded, "61 s")
+    with pytest.raises(ValueError, match="longer than a Java Duration holds"):
+        parse(bounded, "99999999999999999 d")

@@ -44,10 +44,3 @@ def test_an_unknown_stream_name_is_reported_when_build_resolves_it(
     )
     with pytest.raises(KinesisConfigError, match="the stream does not exist"):
         builder.build()
-
-
-def test_build_warns_only_about_kpl_aggregates() -> None:
-    from pyflink_kinesis.source import SOURCE_LIMITS
-
-    assert "not de-aggregated" in SOURCE_LIMITS
-    assert "TRIM_HORIZON" not in SOURCE_LIMITS and "child shards" not in SOURCE_LIMITS

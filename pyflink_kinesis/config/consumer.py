@@ -341,25 +341,32 @@ def _check_streams(streams: object, problems: Problems) -> list[str]:
     return valid
 
 
-def check_start_position(checked: CheckedProperties, problems: Problems) -> None:
-    """AT_TIMESTAMP needs a timestamp that is epoch seconds or parses in the given format."""
-    if checked.values.get(INITIAL_POSITION) != "AT_TIMESTAMP":
+def check_start_position(
+    checked: CheckedProperties,
+    problems: Problems,
+    position: str = INITIAL_POSITION,
+    timestamp: str = INITIAL_TIMESTAMP,
+    timestamp_format: str = TIMESTAMP_FORMAT,
+) -> None:
+    """AT_TIMESTAMP needs a timestamp that is epoch seconds or parses in the given format;
+    the three keys go by the names given (the source's may differ)."""
+    if checked.values.get(position) != "AT_TIMESTAMP":
         return
-    timestamp = checked.properties.get(INITIAL_TIMESTAMP)
-    if timestamp is None:
+    text = checked.properties.get(timestamp)
+    if text is None:
         problems.add(
-            INITIAL_TIMESTAMP,
-            f"missing; {INITIAL_POSITION} = AT_TIMESTAMP needs it: epoch seconds like "
-            f"1459799926.480, or a date in {TIMESTAMP_FORMAT}",
+            timestamp,
+            f"missing; {position} = AT_TIMESTAMP needs it: epoch seconds like "
+            f"1459799926.480, or a date in {timestamp_format}",
         )
         return
-    if TIMESTAMP_FORMAT in checked.properties and TIMESTAMP_FORMAT not in checked.values:
+    if timestamp_format in checked.properties and timestamp_format not in checked.values:
         return  # the format itself is invalid, and reported
-    pattern = str(checked.values.get(TIMESTAMP_FORMAT, _FORMAT_KEY.default))
-    if not is_epoch_seconds(timestamp) and dates.matches(timestamp, pattern) is False:
+    pattern = str(checked.values.get(timestamp_format, _FORMAT_KEY.default))
+    if not is_epoch_seconds(text) and dates.matches(text, pattern) is False:
         problems.add(
-            INITIAL_TIMESTAMP,
-            f"{shown(CONSUMER_KEYS, INITIAL_TIMESTAMP, timestamp)} is neither epoch seconds "
+            timestamp,
+            f"{shown(CONSUMER_KEYS, INITIAL_TIMESTAMP, text)} is neither epoch seconds "
             f"(like 1459799926.480) nor a date in the format {pattern!r}",
         )
 

@@ -59,9 +59,11 @@ SECTIONS = (
     (
         "`KinesisStreamsSource` (FLIP-27) options",
         "Beside the AWS keys above (and `aws.kinesis.client.user-agent-prefix`), in "
-        "`set_source_config`. Connector 4.3.0's early source keeps the consumer's key names; "
-        "the consumer's other keys are rejected with the reason (see `pyflink-kinesis docs "
-        "source`).",
+        "`set_source_config`: connector 5.x's names, so a 5.x source's config runs unchanged. "
+        "Durations are Flink's (`10 s`, `250 ms`, `1 min`; a number alone is milliseconds). "
+        "The last four are connector 4.3.0's names of four of them, accepted instead (one "
+        "option under both names is an error). The consumer's other keys are rejected with "
+        "their name here or why there is none (see `pyflink-kinesis docs source`).",
         SOURCE_OPTIONS.keys,
     ),
     (

@@ -37,6 +37,7 @@ class ValueType(enum.Enum):
     CLASS_NAME = "class name"
     DATE_PATTERN = "date pattern"
     TIMESTAMP = "timestamp"
+    DURATION = "duration"
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,11 @@ class Key:
     ``name`` is the key itself, or for a pattern key a template with ``<placeholders>``
     (``flink.stream.efo.consumerarn.<stream>``). ``default`` is the value Java uses when the
     key is absent, written as the property string. ``minimum``/``maximum`` bound numbers
-    (inclusive). ``required_by`` names the credential provider types that need this key.
-    ``sink_only`` marks AWS keys only ``KinesisStreamsSink`` reads. ``nests`` turns a pattern
-    key into a prefix under which every key of another prefix may appear again (nested
-    credentials). ``java``, ``java_default`` and ``java_enum`` name what the entry mirrors in
-    the connector jar, so a test can compare the two.
+    (inclusive; of durations, in milliseconds). ``required_by`` names the credential provider
+    types that need this key. ``sink_only`` marks AWS keys only ``KinesisStreamsSink`` reads.
+    ``nests`` turns a pattern key into a prefix under which every key of another prefix may
+    appear again (nested credentials). ``java``, ``java_default`` and ``java_enum`` name what
+    the entry mirrors in the connector jar, so a test can compare the two.
     """
 
     name: str

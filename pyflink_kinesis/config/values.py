@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import math
 import re
+from datetime import timedelta
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -30,6 +31,20 @@ _ARN = re.compile(r"arn:[^:]+:[^:]+:.+")
 _STREAM_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
 _JAVA_IDENTIFIER = r"[A-Za-z_$][A-Za-z0-9_$]*"
 _CLASS_NAME = re.compile(rf"{_JAVA_IDENTIFIER}(?:\.{_JAVA_IDENTIFIER})*")
+# Flink's TimeUtils.parseDuration: digits, then a unit label (none: milliseconds), any case;
+# the long labels also take a plural "s". Nanoseconds per unit.
+_DURATION_UNITS = {
+    **dict.fromkeys(("d", "day", "days"), 86_400 * 10**9),
+    **dict.fromkeys(("h", "hour", "hours"), 3_600 * 10**9),
+    **dict.fromkeys(("min", "m", "minute", "minutes"), 60 * 10**9),
+    **dict.fromkeys(("s", "sec", "second", "seconds"), 10**9),
+    **dict.fromkeys(("ms", "milli", "millis", "millisecond", "milliseconds"), 10**6),
+    **dict.fromkeys(("µs", "micro", "micros", "microsecond", "microseconds"), 10**3),
+    **dict.fromkeys(("ns", "nano", "nanos", "nanosecond", "nanoseconds"), 1),
+}
+_DURATION = re.compile(r"([0-9]*)(.*)", re.DOTALL)
+_JAVA_WHITESPACE = "".join(map(chr, range(0x21)))  # what Java's String.trim() removes
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 def to_property_string(value: object) -> str:
@@ -63,17 +78,20 @@ def parse(key: Key, text: str) -> object:
     value = _PARSERS[key.type](key, text)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         _check_range(key, value)
+    elif isinstance(value, timedelta):
+        _check_range(key, value / _MILLISECOND)
     return value
 
 
 def describe_range(key: Key) -> str:
     """The allowed range of a numeric key in words, or "" when any value of its type goes."""
+    unit = " ms" if key.type is ValueType.DURATION else ""
     if key.minimum is not None and key.maximum is not None:
-        return f"{key.minimum} to {key.maximum}"
+        return f"{key.minimum} to {key.maximum}{unit}"
     if key.minimum is not None:
-        return f">= {key.minimum}"
+        return f">= {key.minimum}{unit}"
     if key.maximum is not None:
-        return f"<= {key.maximum}"
+        return f"<= {key.maximum}{unit}"
     return ""
 
 
@@ -168,6 +186,25 @@ def _parse_date_pattern(key: Key, text: str) -> object:
     return text
 
 
+def _parse_duration(key: Key, text: str) -> object:
+    match = _DURATION.fullmatch(text.strip(_JAVA_WHITESPACE))
+    assert match is not None  # the pattern matches every string
+    number, label = match.groups()
+    unit = _DURATION_UNITS.get(label.strip(_JAVA_WHITESPACE).lower() or "ms")
+    if not number or unit is None:
+        raise ValueError(
+            "is not a duration like '10 s', '250 ms', '1 min' (a whole number, then d, h, "
+            "min, s, ms, µs or ns; a number alone is milliseconds)"
+        )
+    nanos = int(number) * unit
+    if int(number) > JAVA_LONG_MAX or nanos // 10**9 > JAVA_LONG_MAX:
+        raise ValueError("is longer than a Java Duration holds")
+    try:
+        return timedelta(seconds=nanos // 10**9, microseconds=nanos % 10**9 / 10**3)
+    except OverflowError:
+        raise ValueError("is longer than Python's timedelta holds (2.7 million years)") from None
+
+
 def _parse_text(key: Key, text: str) -> object:
     return text
 
@@ -185,4 +222,5 @@ _PARSERS: dict[ValueType, Callable[[Key, str], object]] = {
     ValueType.REGION: _regex_parser(_REGION, "an AWS region id like us-east-1"),
     ValueType.CLASS_NAME: _regex_parser(_CLASS_NAME, "a fully qualified Java class name"),
     ValueType.DATE_PATTERN: _parse_date_pattern,
+    ValueType.DURATION: _parse_duration,
 }

@@ -22,6 +22,7 @@ from pyflink_kinesis import (
     PartitionKeyGenerator,
 )
 from pyflink_kinesis.testing import LocalKinesisServer
+from tests.support import stopping
 
 T = TypeVar("T")
 
@@ -66,21 +67,22 @@ class Job:
                 raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
             time.sleep(0.5)
 
-    def cancel(self, timeout_s: float = 120.0) -> None:
-        """Cancel the job and wait until it has stopped (up to ``timeout_s``).
-
-        Cancelling is acknowledged at once but can take tens of seconds (EFO readers on
-        kinesis-mock); a test that returned then would delete the job's streams under it. A
-        source whose stream is gone fails the job, and Flink 1.20 can restart a job that fails
-        while it is being cancelled; the mini-cluster then hit a closed executor and stopped the
-        whole JVM (FatalExitExceptionHandler), failing the next test, as seen once in CI."""
+    def cancel(self) -> None:
+        """Cancel the job; it goes on stopping after this returns (a Python job takes about
+        2 s). The clean-up of the test's streams waits until it has stopped
+        (``tests.support.stopping``); call :meth:`wait_stopped` when the test itself needs it."""
         if self.status() in _FINISHED:
             return
         self.client.cancel().result()
+        stopping.track(lambda: self.status() in _FINISHED)
+
+    def cancel_and_wait(self, timeout_s: float = 120.0) -> None:
+        """Cancel the job and wait until it has stopped: before a restore of its state, which
+        must not run beside it."""
+        self.cancel()
         deadline = time.monotonic() + timeout_s
         while self.status() not in _FINISHED and time.monotonic() < deadline:
             time.sleep(0.2)
-
 
 def checkpoint_dirs(root: Path) -> dict[int, Path]:
     """chk-<n> directories under ``root`` (any job), by n."""

@@ -302,7 +302,7 @@ def copy_all(
         )
         time.sleep(3)
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     return copied(local_kinesis, out)
 
 
@@ -406,7 +406,7 @@ def test_a_failure_after_a_checkpoint_loses_nothing(
 
         job.wait_for(all_there, TIMEOUT_S, "every input record in the output")
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     written = [read_pair_text(s) for s in user_records(local_kinesis.read_all(out))]
     counts = Counter(written)
     print(
@@ -461,7 +461,7 @@ def test_resharding_while_writing_loses_nothing_for_a_range_checking_reader(
         local_kinesis.wait_until_active(out)
         job.client.get_job_execution_result().result()
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     ranges = shard_ranges(local_kinesis, out)
     visible: list[str] = []
     dropped = 0

@@ -152,7 +152,7 @@ def window_counts(
         time.sleep(3)  # windows of the lagging shard, if any, fire with the same watermark
         lines = output(local_kinesis, out)
     finally:
-        job.cancel()
+        job.cancel_and_wait()
         proxy.stop()
     return parse_counts(lines), expected
 
@@ -226,7 +226,7 @@ def test_shard_idle_interval_lets_the_watermark_advance_past_an_idle_shard(
             time.sleep(0.2)
         lines = wait_for_output(job, local_kinesis, out, len(events) + 1)
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     seen = sorted((int(ts), int(wm)) for ts, wm in (line.split("|") for line in lines))
 
     assert len(seen) == 26
@@ -289,7 +289,7 @@ def max_spread(
             time.sleep(0.2)
         lines = wait_for_output(job, local_kinesis, out, len(fast) + len(slow))
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     rows = [line.split("|") for line in lines]
     return len(rows), max(int(spread) for _, _, spread in rows)
 
@@ -428,7 +428,7 @@ def backlog_lead(
             time.sleep(0.2)
         lines = wait_for_output(job, local_kinesis, out, len(slow))
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     rows = [[int(field) for field in line.split("|")] for line in lines]
     half = len(rows) // 2
     return (
@@ -513,7 +513,7 @@ def test_arrival_time_assigner_gives_each_record_its_arrival_time_and_watermarks
             time.sleep(0.2)
         lines = wait_for_output(job, local_kinesis, out, 20)
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     rows = [line.split("|") for line in lines]
     arrivals = {r.text: round(r.approximate_arrival_timestamp.timestamp() * 1000)
                 for r in local_kinesis.read_all(source)}
@@ -575,7 +575,7 @@ def test_flip27_source_with_idleness_fires_exact_windows_while_a_shard_is_idle(
                 break
             time.sleep(0.1)
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     arrivals = arrival_windows(local_kinesis, source, window_ms)
     print(f"FLIP-27 | with_idleness | {written} busy records; windows fired: {sorted(got)}")
     assert quiet_windows <= set(got), f"no window of the quiet shard fired in {TIMEOUT_S:.0f} s"

@@ -182,7 +182,7 @@ def run_copy(
         )
         time.sleep(3.0)  # a late duplicate would arrive within the sink's 100 ms flushes
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     outcome = Outcome(scenario, produced, copied(local_kinesis, out), rules)
     print("\n" + outcome.row())
     return outcome
@@ -259,7 +259,7 @@ def test_without_retries_the_same_throttling_fails_the_consumer(
     try:
         cause = job_failure(job, TIMEOUT_S)
     finally:
-        job.cancel()
+        job.cancel_and_wait()
 
     assert rule.injected == 1
     assert "Retries exceeded for getRecords operation - all 0 retry attempts failed" in cause
@@ -347,7 +347,7 @@ def test_sink_with_fail_on_error_fails_the_job_and_says_why(
     try:
         cause = job_failure(job, TIMEOUT_S)
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     outcome = Outcome(
         f"fail-on-error/{type(injection.fault).__name__}",
         produced,

@@ -271,7 +271,7 @@ class Run:
             problems = finish(job, self.producer, self.output, pipelines)
         finally:
             self.producer.halt()
-            job.cancel()
+            job.cancel_and_wait()
         print(f"KEY ORDER | sink faults: {self.faults}")
         assert self.faults.injected() > 0, "no sink fault was injected"
         assert problems == []

@@ -511,7 +511,7 @@ def test_keep_key_order_after_a_restore_writes_again_in_order_what_came_after_th
         put(parts[2])  # the map fails on the first of these
         placement = job.wait_for(lambda: written(len(PRODUCED)), TIMEOUT_S, "every record")
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     cut = {key: runs(seqs) for key, seqs in placement.seqs.items()}
     repeated = {key: (r[1][0], r[1][-1]) for key, r in cut.items() if len(r) > 1}
     print(placement.report("keep_key_order, failure + restart from a checkpoint")
@@ -677,7 +677,7 @@ def test_per_key_order_holds_from_input_stream_to_output_stream(
             lambda: len(local_kinesis.read_all(out)) >= len(PRODUCED) or None, 240, "every record"
         )
     finally:
-        job.cancel()
+        job.cancel_and_wait()
     placement = Placement.of(local_kinesis.read_all(out), _read_payload)
     print(placement.report("Kinesis -> key_by -> from_field('customer')"))
     assert_each_key_in_one_shard_under_its_key(placement, ROUTES["from-field-by-name"])

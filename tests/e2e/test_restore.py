@@ -297,14 +297,14 @@ def savepoint_then_cancel(first: FirstRun) -> tuple[str, list[str]]:
     path = first.job.client.trigger_savepoint(first.savepoints.as_uri()).result()
     after = first.producer.batch()
     wait_for_records(first.job, first.producer.kinesis, first.out, after, "the batch after it")
-    first.job.cancel()
+    first.job.cancel_and_wait()
     return path, after
 
 
 def cancel_keeping_the_checkpoint(first: FirstRun) -> tuple[str, list[str]]:
     """Cancel once a checkpoint covers what was read; restore from the newest retained one."""
     wait_for_new_checkpoint(first.job, first.checkpoints)
-    first.job.cancel()
+    first.job.cancel_and_wait()
     done = [n for n, p in checkpoint_dirs(first.checkpoints).items() if (p / "_metadata").exists()]
     return checkpoint_dirs(first.checkpoints)[max(done)].as_uri(), []
 

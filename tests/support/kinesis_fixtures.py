@@ -6,7 +6,8 @@ Load it from ``tests/conftest.py`` with ``pytest_plugins = ["tests.support.kines
   It needs kinesalite installed (``make kinesis-server``); if it is missing, every test that
   uses it errors with install instructions.
 * ``stream_factory`` (function): ``make_stream(shard_count=1) -> str`` creates a uniquely named
-  ACTIVE stream; all of them are deleted after the test.
+  ACTIVE stream; all of them are deleted after the test, once no cancelled job is still
+  stopping (``tests.support.stopping``).
 * ``kinesis_mock`` (session): one kinesis-mock server (enhanced fan-out, UpdateShardCount) for
   the whole run, started on first use and stopped at the end; it also needs
   ``make kinesis-server``.
@@ -27,6 +28,7 @@ from typing import Any, Generator, Iterator, Protocol
 import pytest
 
 from pyflink_kinesis.testing import KinesisMock, LocalKinesis, LocalKinesisServer
+from tests.support import stopping
 
 __all__ = [
     "MakeStream",
@@ -58,6 +60,7 @@ def local_kinesis(request: pytest.FixtureRequest) -> Iterator[LocalKinesis]:
     try:
         yield server
     finally:
+        stopping.wait_for_jobs()
         server.stop()
 
 
@@ -70,6 +73,7 @@ def kinesis_mock(request: pytest.FixtureRequest) -> Iterator[KinesisMock]:
     try:
         yield server
     finally:
+        stopping.wait_for_jobs()
         server.stop()
 
 
@@ -86,9 +90,13 @@ def _streams_for_test(
         return name
 
     yield make_stream
-    if server.is_running:
-        for name in reversed(created):
-            server.delete_stream(name)
+
+    def delete() -> None:
+        if server.is_running:
+            for name in reversed(created):
+                server.delete_stream(name)
+
+    stopping.when_jobs_stopped(delete)
 
 
 @pytest.fixture

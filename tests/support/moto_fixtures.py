@@ -31,6 +31,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
+from tests.support import stopping
 from tests.support.environment import fresh_process_environment
 
 __all__ = [
@@ -151,6 +152,7 @@ def glue_registry(request: pytest.FixtureRequest) -> Iterator[LocalGlueRegistry]
     try:
         yield server
     finally:
+        stopping.wait_for_jobs()
         server.stop()
 
 

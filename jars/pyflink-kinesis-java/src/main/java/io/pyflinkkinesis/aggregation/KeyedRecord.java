@@ -3,28 +3,38 @@ package io.pyflinkkinesis.aggregation;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 
-/** One user record: its partition key (as a string and in UTF-8), the key's hash key and data. */
-final class KeyedRecord {
+/**
+ * One user record: its partition key (as a string and in UTF-8), its explicit hash key if it has
+ * one, the hash key Kinesis routes it by, and its data.
+ */
+public final class KeyedRecord {
 
-    final String partitionKey;
+    public final String partitionKey;
     /** The partition key in UTF-8: what Kinesis hashes and what an aggregate stores. */
     final byte[] keyBytes;
-    /** MD5 of the key as an unsigned 128-bit big-endian integer: where Kinesis routes the key. */
-    final BigInteger hashKey;
-    final byte[] data;
+    /** The explicit hash key (decimal) the producer gave, or null (this sink never gives one). */
+    public final String explicitHashKey;
+    /**
+     * Where Kinesis routes the record: the explicit hash key if there is one, else the MD5 of the
+     * partition key as an unsigned 128-bit big-endian integer.
+     */
+    public final BigInteger hashKey;
+    public final byte[] data;
 
     KeyedRecord(String partitionKey, byte[] data) {
         this(partitionKey, partitionKey.getBytes(StandardCharsets.UTF_8), data);
     }
 
     private KeyedRecord(String partitionKey, byte[] keyBytes, byte[] data) {
-        this(partitionKey, keyBytes, hashKeyOf(keyBytes), data);
+        this(partitionKey, keyBytes, null, hashKeyOf(keyBytes), data);
     }
 
     /** For records that share a key: the key's bytes and hash key computed once. */
-    KeyedRecord(String partitionKey, byte[] keyBytes, BigInteger hashKey, byte[] data) {
+    KeyedRecord(String partitionKey, byte[] keyBytes, String explicitHashKey, BigInteger hashKey,
+            byte[] data) {
         this.partitionKey = partitionKey;
         this.keyBytes = keyBytes;
+        this.explicitHashKey = explicitHashKey;
         this.hashKey = hashKey;
         this.data = data;
     }

@@ -20,10 +20,12 @@ import java.util.List;
  *          required bytes data = 3; repeated Tag tags = 4; }
  * </pre>
  *
- * <p>{@link KplAggregate} writes it; {@link #unpack} reads it back. Both handle what this sink
- * writes: partition keys and data, no explicit hash keys and no tags (unpack skips them).
+ * <p>{@link KplAggregate} writes it: partition keys and data, no explicit hash keys and no tags.
+ * {@link #unpack} reads any producer's aggregates (the KPL's, {@code aws-kinesis-agg}'s, this
+ * sink's): partition keys, explicit hash keys and data; tags are skipped. The FLIP-27 source
+ * de-aggregates with it.
  */
-final class KplFormat {
+public final class KplFormat {
 
     static final byte[] MAGIC = {(byte) 0xF3, (byte) 0x89, (byte) 0x9A, (byte) 0xC2};
     static final int DIGEST_BYTES = 16;
@@ -35,12 +37,16 @@ final class KplFormat {
     private static final int LENGTH_DELIMITED = 2;
     private static final int FIXED32 = 5;
 
-    // AggregatedRecord.partition_key_table and AggregatedRecord.records
+    // AggregatedRecord.partition_key_table, .explicit_hash_key_table and .records
     static final byte KEY_TABLE_TAG = tag(1, LENGTH_DELIMITED);
+    static final byte HASH_KEY_TABLE_TAG = tag(2, LENGTH_DELIMITED);
     static final byte RECORDS_TAG = tag(3, LENGTH_DELIMITED);
-    // Record.partition_key_index and Record.data
+    // Record.partition_key_index, .explicit_hash_key_index and .data
     static final byte KEY_INDEX_TAG = tag(1, VARINT);
+    static final byte HASH_KEY_INDEX_TAG = tag(2, VARINT);
     static final byte DATA_TAG = tag(3, LENGTH_DELIMITED);
+    /** A record without an explicit hash key index. */
+    private static final long NO_INDEX = -1;
 
     private static final ThreadLocal<MessageDigest> MD5 = ThreadLocal.withInitial(() -> {
         try {
@@ -115,12 +121,14 @@ final class KplFormat {
     }
 
     /**
-     * The user records of an aggregate, in order, or null when {@code data} is no aggregate.
+     * The user records of an aggregate, in order, or null when {@code data} is no aggregate (no
+     * magic, or a digest that does not match).
      *
      * @throws IllegalArgumentException when the data has the magic and digest of an aggregate
-     *     but its protobuf is malformed
+     *     but its protobuf is malformed (an index past its table, an explicit hash key that is no
+     *     decimal number, a field running past its message)
      */
-    static List<KeyedRecord> unpack(byte[] data) {
+    public static List<KeyedRecord> unpack(byte[] data) {
         Parsed parsed = parse(data, true);
         return parsed == null ? null : toRecords(data, parsed);
     }
@@ -136,7 +144,9 @@ final class KplFormat {
 
     private static final class Parsed {
         final List<String> keys = new ArrayList<>();
-        final List<long[]> records = new ArrayList<>();  // {key index, data offset, data length}
+        final List<String> hashKeys = new ArrayList<>();
+        // {key index, hash key index or NO_INDEX, data offset, data length}
+        final List<long[]> records = new ArrayList<>();
     }
 
     private static Parsed parse(byte[] data, boolean withRecords) {
@@ -150,6 +160,11 @@ final class KplFormat {
             if (tag == KEY_TABLE_TAG) {
                 int length = reader.length();
                 parsed.keys.add(new String(data, reader.position, length, StandardCharsets.UTF_8));
+                reader.position += length;
+            } else if (tag == HASH_KEY_TABLE_TAG && withRecords) {
+                int length = reader.length();
+                parsed.hashKeys.add(
+                        new String(data, reader.position, length, StandardCharsets.UTF_8));
                 reader.position += length;
             } else if (tag == RECORDS_TAG && withRecords) {
                 int length = reader.length();
@@ -165,12 +180,15 @@ final class KplFormat {
 
     private static long[] readRecord(Reader reader) {
         long keyIndex = -1;
+        long hashKeyIndex = NO_INDEX;
         long dataOffset = -1;
         long dataLength = 0;
         while (reader.hasMore()) {
             int tag = (int) reader.varint();
             if (tag == KEY_INDEX_TAG) {
                 keyIndex = reader.varint();
+            } else if (tag == HASH_KEY_INDEX_TAG) {
+                hashKeyIndex = reader.varint();
             } else if (tag == DATA_TAG) {
                 dataLength = reader.length();
                 dataOffset = reader.position;
@@ -182,7 +200,7 @@ final class KplFormat {
         if (keyIndex < 0 || dataOffset < 0) {
             throw malformed("a record without partition key index or data");
         }
-        return new long[] {keyIndex, dataOffset, dataLength};
+        return new long[] {keyIndex, hashKeyIndex, dataOffset, dataLength};
     }
 
     private static List<KeyedRecord> toRecords(byte[] data, Parsed parsed) {
@@ -194,18 +212,40 @@ final class KplFormat {
             keyBytes.add(bytes);
             hashKeys.add(KeyedRecord.hashKeyOf(bytes));
         }
+        List<BigInteger> explicitHashKeys = new ArrayList<>(parsed.hashKeys.size());
+        for (String hashKey : parsed.hashKeys) {
+            explicitHashKeys.add(explicitHashKey(hashKey));
+        }
         List<KeyedRecord> result = new ArrayList<>(parsed.records.size());
         for (long[] record : parsed.records) {
-            if (record[0] >= keys.size()) {
-                throw malformed("partition key index " + record[0] + " of a table of "
-                        + keys.size());
+            int key = index(record[0], keys.size(), "partition key");
+            int from = (int) record[2];
+            byte[] userData = Arrays.copyOfRange(data, from, from + (int) record[3]);
+            if (record[1] == NO_INDEX) {
+                result.add(new KeyedRecord(keys.get(key), keyBytes.get(key), null,
+                        hashKeys.get(key), userData));
+            } else {
+                int hashKey = index(record[1], explicitHashKeys.size(), "explicit hash key");
+                result.add(new KeyedRecord(keys.get(key), keyBytes.get(key),
+                        parsed.hashKeys.get(hashKey), explicitHashKeys.get(hashKey), userData));
             }
-            int key = (int) record[0];
-            int from = (int) record[1];
-            result.add(new KeyedRecord(keys.get(key), keyBytes.get(key), hashKeys.get(key),
-                    Arrays.copyOfRange(data, from, from + (int) record[2])));
         }
         return result;
+    }
+
+    private static int index(long index, int tableSize, String table) {
+        if (index < 0 || index >= tableSize) {
+            throw malformed(table + " index " + index + " of a table of " + tableSize);
+        }
+        return (int) index;
+    }
+
+    private static BigInteger explicitHashKey(String decimal) {
+        try {
+            return new BigInteger(decimal);
+        } catch (NumberFormatException e) {
+            throw malformed("an explicit hash key that is no decimal number");
+        }
     }
 
     private static IllegalArgumentException malformed(String what) {

@@ -2,12 +2,13 @@ package io.pyflinkkinesis.source;
 
 import io.pyflinkkinesis.source.config.SourceOptions;
 import io.pyflinkkinesis.source.efo.ConsumerLifecycleEnumerator;
-import io.pyflinkkinesis.source.efo.KinesisAsyncClients;
 import io.pyflinkkinesis.source.efo.StreamConsumerRegistrar;
 import io.pyflinkkinesis.source.enumerator.CheckpointingProbe;
 import io.pyflinkkinesis.source.enumerator.EnumeratorState;
 import io.pyflinkkinesis.source.enumerator.EnumeratorStateSerializer;
 import io.pyflinkkinesis.source.enumerator.ShardEnumerator;
+import io.pyflinkkinesis.source.proxy.KinesisClients;
+import io.pyflinkkinesis.source.reader.DeaggregatingSplitReader;
 import io.pyflinkkinesis.source.reader.PausableShardSplitReader;
 import io.pyflinkkinesis.source.reader.ShardRecordEmitter;
 import io.pyflinkkinesis.source.reader.ShardSourceReader;
@@ -40,15 +41,16 @@ import java.time.Instant;
 import java.util.function.Supplier;
 
 /**
- * Our FLIP-27 Kinesis source: reads one stream, a child shard only after its parents.
+ * Our FLIP-27 Kinesis source: reads one stream, a child shard only after its parents, and takes
+ * KPL aggregates apart ({@link DeaggregatingSplitReader}).
  *
  * <p>It replaces connector 4.3.0's enumerator, splits, state and reader with our own ({@link
  * ShardEnumerator}, {@link ShardSplit}, {@link ShardSourceReader}, {@link
- * PausableShardSplitReader}) and keeps the connector's Kinesis client ({@link StreamProxy}), its
- * {@link KinesisDeserializationSchema}, its options and its {@link KinesisShardAssigner}. The
- * client is made, and the schema opened, by a connector {@code KinesisStreamsSource} built from
- * the same settings, through two of its private methods (this pinned connector version has them;
- * a test pins them). It tells Flink the type it produces ({@link ResultTypeQueryable}), which
+ * PausableShardSplitReader}) and keeps the connector's Kinesis client ({@link StreamProxy}, made
+ * by {@link KinesisClients} with 5.x's retry options), its {@link KinesisDeserializationSchema},
+ * its options and its {@link KinesisShardAssigner}. The schema is opened by a connector {@code
+ * KinesisStreamsSource} built from the same settings, through its private method (this pinned
+ * connector version has it; a test pins it). It tells Flink the type it produces ({@link ResultTypeQueryable}), which
  * the connector's source does not, so {@code env.from_source(source, strategy, name)} works.
  *
  * <p>{@code source.reader.type = EFO} reads with enhanced fan-out ({@link
@@ -65,7 +67,7 @@ public class KinesisStreamsSource<T>
     private final KinesisDeserializationSchema<T> schema;
     private final KinesisShardAssigner assigner;
     private final TypeInformation<T> producedType;
-    /** The connector's source of the same settings: makes Kinesis clients, opens the schema. */
+    /** The connector's source of the same settings: opens the schema. */
     private final org.apache.flink.connector.kinesis.source.KinesisStreamsSource<T> clients;
 
     /**
@@ -106,20 +108,21 @@ public class KinesisStreamsSource<T>
     public SourceReader<T, ShardSplit> createReader(SourceReaderContext readerContext)
             throws Exception {
         callClients("setUpDeserializationSchema", SourceReaderContext.class, readerContext);
-        return new ShardSourceReader<>(splitReaders(), new ShardRecordEmitter<>(schema), config,
-                readerContext);
+        Supplier<SplitReader<Record, ShardSplit>> shardReaders = splitReaders();
+        return new ShardSourceReader<>(() -> new DeaggregatingSplitReader(shardReaders.get()),
+                new ShardRecordEmitter<>(schema), config, readerContext);
     }
 
-    /** The split readers of {@code source.reader.type}: polling, or EFO subscriptions. */
+    /** The shard readers of {@code source.reader.type}: polling, or EFO subscriptions. */
     Supplier<SplitReader<Record, ShardSplit>> splitReaders() {
         if (config.get(SourceOptions.READER_TYPE) == SourceOptions.ReaderType.POLLING) {
             return () -> new PausableShardSplitReader(streamProxy());
         }
         StreamConsumerRegistrar.consumerName(config);
         Duration timeout = config.get(SourceOptions.EFO_CONSUMER_SUBSCRIPTION_TIMEOUT);
-        boolean checkEnds = !KinesisAsyncClients.talksToAws(config);
+        boolean checkEnds = !KinesisClients.talksToAws(config);
         return () -> {
-            KinesisAsyncClient kinesis = KinesisAsyncClients.create(config);
+            KinesisAsyncClient kinesis = KinesisClients.asyncClient(config);
             return new FanOutShardSplitReader(kinesis,
                     new StreamConsumerRegistrar(kinesis, streamArn, config), timeout, checkEnds);
         };
@@ -139,7 +142,7 @@ public class KinesisStreamsSource<T>
         if (config.get(SourceOptions.READER_TYPE) == SourceOptions.ReaderType.POLLING) {
             return shards;
         }
-        KinesisAsyncClient kinesis = KinesisAsyncClients.create(config);
+        KinesisAsyncClient kinesis = KinesisClients.asyncClient(config);
         return new ConsumerLifecycleEnumerator(shards,
                 new StreamConsumerRegistrar(kinesis, streamArn, config), config, kinesis);
     }
@@ -154,13 +157,9 @@ public class KinesisStreamsSource<T>
         return new EnumeratorStateSerializer();
     }
 
-    /** A Kinesis client as the connector makes it (region, endpoint, credentials, retries). */
+    /** A Kinesis client (region, endpoint, credentials, retries of {@code retry-strategy.*}). */
     StreamProxy streamProxy() {
-        try {
-            return callClients("createKinesisStreamProxy", Configuration.class, config);
-        } catch (Exception e) {
-            throw new IllegalStateException("could not create the source's Kinesis client", e);
-        }
+        return KinesisClients.streamProxy(config);
     }
 
     @SuppressWarnings("unchecked")

@@ -4,6 +4,7 @@ import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibr
 import org.apache.flink.kinesis.shaded.com.google.protobuf.ByteString;
 import org.junit.jupiter.api.Test;
 
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -44,7 +45,7 @@ class KplFormatTest {
     }
 
     @Test
-    void aggregatesOfOtherProducersAreReadSkippingWhatThisSinkDoesNotWrite() {
+    void aggregatesOfOtherProducersAreReadWithTheirExplicitHashKeysSkippingTags() {
         byte[] protobuf = Messages.AggregatedRecord.newBuilder()
                 .addRecords(Messages.Record.newBuilder()  // records before the key table
                         .setPartitionKeyIndex(1)
@@ -69,9 +70,40 @@ class KplFormatTest {
         assertEquals(Arrays.asList("Zoë", "b"), KplFormat.partitionKeys(data));
         assertEquals(2, records.size());
         assertEquals("b", records.get(0).partitionKey);
+        assertEquals("12345", records.get(0).explicitHashKey);
+        assertEquals(BigInteger.valueOf(12345), records.get(0).hashKey);
         assertEquals("first", new String(records.get(0).data, StandardCharsets.UTF_8));
         assertEquals("Zoë", records.get(1).partitionKey);
+        assertNull(records.get(1).explicitHashKey);
+        assertEquals(KeyedRecord.hashKeyOf("Zoë".getBytes(StandardCharsets.UTF_8)),
+                records.get(1).hashKey);
         assertEquals("second", new String(records.get(1).data, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void anExplicitHashKeyIndexPastItsTableOrNoNumberIsMalformed() {
+        Messages.Record record = Messages.Record.newBuilder().setPartitionKeyIndex(0)
+                .setExplicitHashKeyIndex(1).setData(ByteString.copyFromUtf8("x")).build();
+        byte[] pastTable = withDigest(Messages.AggregatedRecord.newBuilder()
+                .addPartitionKeyTable("a").addExplicitHashKeyTable("1").addRecords(record)
+                .build().toByteArray());
+        byte[] noNumber = withDigest(Messages.AggregatedRecord.newBuilder()
+                .addPartitionKeyTable("a").addExplicitHashKeyTable("1")
+                .addExplicitHashKeyTable("x1").addRecords(record).build().toByteArray());
+
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> KplFormat.unpack(pastTable))
+                .getMessage().contains("explicit hash key index 1 of a table of 1"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> KplFormat.unpack(noNumber))
+                .getMessage().contains("no decimal number"));
+    }
+
+    private static byte[] withDigest(byte[] protobuf) {
+        byte[] data = new byte[KplFormat.OVERHEAD + protobuf.length];
+        System.arraycopy(KplFormat.MAGIC, 0, data, 0, 4);
+        System.arraycopy(protobuf, 0, data, 4, protobuf.length);
+        System.arraycopy(KplFormat.md5(protobuf, 0, protobuf.length), 0, data,
+                4 + protobuf.length, 16);
+        return data;
     }
 
     @Test

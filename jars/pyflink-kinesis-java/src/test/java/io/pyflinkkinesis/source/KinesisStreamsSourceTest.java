@@ -70,9 +70,8 @@ class KinesisStreamsSourceTest {
         assertEquals(Types.STRING, InstantiationUtil.clone(source()).getProducedType());
     }
 
-    /** The connector's private method that makes the Kinesis client is still there. */
     @Test
-    void makesKinesisClientsThroughTheConnector() throws Exception {
+    void makesKinesisClients() throws Exception {
         assertNotNull(source().streamProxy());
         source().streamProxy().close();
     }

@@ -15,12 +15,13 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Writes {@link EnumeratorState} into checkpoints. Version 1: the listed flag, the unassigned
- * splits (in {@link ShardSplitSerializer}'s format), the assigned and the finished shard ids.
+ * Writes {@link EnumeratorState} into checkpoints. Version 2: the listed flag, the unassigned
+ * splits (in {@link ShardSplitSerializer}'s format, version 2), the assigned and the finished
+ * shard ids. Version 1 held splits in their version 1 format; it is not read.
  */
 public final class EnumeratorStateSerializer implements SimpleVersionedSerializer<EnumeratorState> {
 
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     @Override
     public int getVersion() {

@@ -4,17 +4,16 @@ import io.pyflinkkinesis.source.split.ShardSplitState;
 import org.apache.flink.api.connector.source.SourceOutput;
 import org.apache.flink.connector.base.source.reader.RecordEmitter;
 import org.apache.flink.connector.kinesis.source.serialization.KinesisDeserializationSchema;
-import org.apache.flink.connector.kinesis.source.split.StartingPosition;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.Preconditions;
 
 /**
- * Deserializes a Kinesis record into the elements it makes, each stamped with the record's
- * approximate arrival time, and moves the shard's position past it (as connector 4.3.0's
- * emitter does).
+ * Deserializes a record (a whole Kinesis record, or one user record of a KPL aggregate) into the
+ * elements it makes, each stamped with the record's approximate arrival time, and moves the
+ * shard's position past it: past the Kinesis record, or past that user record of the aggregate.
  */
-public final class ShardRecordEmitter<T> implements RecordEmitter<Record, T, ShardSplitState> {
+public final class ShardRecordEmitter<T> implements RecordEmitter<UserRecord, T, ShardSplitState> {
 
     private final KinesisDeserializationSchema<T> schema;
     private final TimestampedOutput<T> output = new TimestampedOutput<>();
@@ -24,13 +23,13 @@ public final class ShardRecordEmitter<T> implements RecordEmitter<Record, T, Sha
     }
 
     @Override
-    public void emitRecord(Record record, SourceOutput<T> sourceOutput, ShardSplitState split)
-            throws Exception {
+    public void emitRecord(UserRecord userRecord, SourceOutput<T> sourceOutput,
+            ShardSplitState split) throws Exception {
+        Record record = userRecord.record();
         output.target = sourceOutput;
         output.timestamp = record.approximateArrivalTimestamp().toEpochMilli();
         schema.deserialize(record, split.getStreamArn(), split.getShardId(), output);
-        split.setNextStartingPosition(
-                StartingPosition.continueFromSequenceNumber(record.sequenceNumber()));
+        split.setLastEmitted(record.sequenceNumber(), userRecord.subSequenceNumber());
     }
 
     /** Hands the schema's elements to the source output with the record's timestamp. */

@@ -10,7 +10,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.source.reader.SingleThreadMultiplexSourceReaderBase;
 import org.apache.flink.connector.base.source.reader.fetcher.SingleThreadFetcherManager;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
-import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,7 +32,8 @@ import java.util.function.Supplier;
  * vanishing from both states.
  */
 public final class ShardSourceReader<T>
-        extends SingleThreadMultiplexSourceReaderBase<Record, T, ShardSplit, ShardSplitState> {
+        extends SingleThreadMultiplexSourceReaderBase<
+                UserRecord, T, ShardSplit, ShardSplitState> {
 
     private static final Logger LOG = LoggerFactory.getLogger(ShardSourceReader.class);
 
@@ -41,7 +41,7 @@ public final class ShardSourceReader<T>
     private final Map<String, ShardSplit> unacknowledgedFinished = new TreeMap<>();
 
     public ShardSourceReader(
-            Supplier<SplitReader<Record, ShardSplit>> splitReaders,
+            Supplier<SplitReader<UserRecord, ShardSplit>> splitReaders,
             ShardRecordEmitter<T> emitter,
             Configuration config,
             SourceReaderContext context) {

@@ -3,6 +3,7 @@ package io.pyflinkkinesis.source.split;
 import org.apache.flink.api.connector.source.SourceSplit;
 import org.apache.flink.connector.kinesis.source.split.KinesisShardSplit;
 import org.apache.flink.connector.kinesis.source.split.StartingPosition;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
 import org.apache.flink.util.Preconditions;
 
 import java.util.Collections;
@@ -13,7 +14,9 @@ import java.util.TreeSet;
 /**
  * One Kinesis shard to read: where to start, and the shards it came from.
  *
- * <p>The parent shard ids (one after a split, two after a merge) let the enumerator hold a shard
+ * <p>Where to start is a Kinesis position and, after a KPL aggregate was read, the user record of
+ * it emitted last ({@link #getSubSequenceNumber()}): a restore reads that aggregate again and
+ * skips its user records up to that one. The parent shard ids (one after a split, two after a merge) let the enumerator hold a shard
  * back until its parents are read to their end; the hash key range says which keys it holds.
  * A split marked {@link #isFinished() finished} is not read: it stands in a reader's checkpoint
  * for a shard the reader has read to its end but the enumerator has not yet acknowledged, so that
@@ -21,18 +24,23 @@ import java.util.TreeSet;
  */
 public final class ShardSplit implements SourceSplit {
 
+    /** {@link #getSubSequenceNumber()} of a position after a whole Kinesis record. */
+    public static final long NO_SUB_SEQUENCE_NUMBER = -1;
+
     private final String streamArn;
     private final String shardId;
     private final StartingPosition startingPosition;
+    private final long subSequenceNumber;
     private final Set<String> parentShardIds;
     private final String startingHashKey;
     private final String endingHashKey;
     private final boolean finished;
 
-    public ShardSplit(
+    ShardSplit(
             String streamArn,
             String shardId,
             StartingPosition startingPosition,
+            long subSequenceNumber,
             Set<String> parentShardIds,
             String startingHashKey,
             String endingHashKey,
@@ -40,6 +48,13 @@ public final class ShardSplit implements SourceSplit {
         this.streamArn = Preconditions.checkNotNull(streamArn, "streamArn");
         this.shardId = Preconditions.checkNotNull(shardId, "shardId");
         this.startingPosition = Preconditions.checkNotNull(startingPosition, "startingPosition");
+        Preconditions.checkArgument(subSequenceNumber >= NO_SUB_SEQUENCE_NUMBER,
+                "subSequenceNumber must be >= -1");
+        Preconditions.checkArgument(subSequenceNumber == NO_SUB_SEQUENCE_NUMBER
+                || startingPosition.getShardIteratorType()
+                        == ShardIteratorType.AFTER_SEQUENCE_NUMBER,
+                "a sub-sequence number needs a position after a sequence number");
+        this.subSequenceNumber = subSequenceNumber;
         this.parentShardIds = Collections.unmodifiableSet(new TreeSet<>(parentShardIds));
         this.startingHashKey = startingHashKey;
         this.endingHashKey = endingHashKey;
@@ -54,8 +69,8 @@ public final class ShardSplit implements SourceSplit {
             Set<String> parentShardIds,
             String startingHashKey,
             String endingHashKey) {
-        this(streamArn, shardId, startingPosition, parentShardIds, startingHashKey,
-                endingHashKey, false);
+        this(streamArn, shardId, startingPosition, NO_SUB_SEQUENCE_NUMBER, parentShardIds,
+                startingHashKey, endingHashKey, false);
     }
 
     @Override
@@ -73,6 +88,16 @@ public final class ShardSplit implements SourceSplit {
 
     public StartingPosition getStartingPosition() {
         return startingPosition;
+    }
+
+    /**
+     * The sub-sequence number of the last user record emitted of the KPL aggregate at the
+     * starting position's sequence number, or {@link #NO_SUB_SEQUENCE_NUMBER} when the position
+     * is after a whole record. Readers start at the starting position; the de-aggregating reader
+     * reads the aggregate again and skips its user records up to this one.
+     */
+    public long getSubSequenceNumber() {
+        return subSequenceNumber;
     }
 
     /** The shards this one was split or merged from (none for a shard of the stream's start). */
@@ -95,16 +120,24 @@ public final class ShardSplit implements SourceSplit {
         return finished;
     }
 
-    /** The same shard, to be read on from {@code position}. */
+    /** The same shard, to be read on from {@code position} (after a whole record). */
     public ShardSplit withStartingPosition(StartingPosition position) {
-        return new ShardSplit(streamArn, shardId, position, parentShardIds, startingHashKey,
-                endingHashKey, finished);
+        return withStartingPosition(position, NO_SUB_SEQUENCE_NUMBER);
+    }
+
+    /**
+     * The same shard, to be read on from {@code position}, after user record {@code
+     * subSequenceNumber} of the aggregate there ({@link #NO_SUB_SEQUENCE_NUMBER}: none).
+     */
+    public ShardSplit withStartingPosition(StartingPosition position, long subSequenceNumber) {
+        return new ShardSplit(streamArn, shardId, position, subSequenceNumber, parentShardIds,
+                startingHashKey, endingHashKey, finished);
     }
 
     /** The same shard, marked as read to its end. */
     public ShardSplit asFinished() {
-        return new ShardSplit(streamArn, shardId, startingPosition, parentShardIds,
-                startingHashKey, endingHashKey, true);
+        return new ShardSplit(streamArn, shardId, startingPosition, subSequenceNumber,
+                parentShardIds, startingHashKey, endingHashKey, true);
     }
 
     /** The connector's split for this shard, as a {@code KinesisShardAssigner} takes it. */
@@ -122,6 +155,7 @@ public final class ShardSplit implements SourceSplit {
                 && streamArn.equals(that.streamArn)
                 && shardId.equals(that.shardId)
                 && startingPosition.equals(that.startingPosition)
+                && subSequenceNumber == that.subSequenceNumber
                 && parentShardIds.equals(that.parentShardIds)
                 && Objects.equals(startingHashKey, that.startingHashKey)
                 && Objects.equals(endingHashKey, that.endingHashKey);
@@ -129,12 +163,15 @@ public final class ShardSplit implements SourceSplit {
 
     @Override
     public int hashCode() {
-        return Objects.hash(streamArn, shardId, startingPosition, parentShardIds, finished);
+        return Objects.hash(streamArn, shardId, startingPosition, subSequenceNumber,
+                parentShardIds, finished);
     }
 
     @Override
     public String toString() {
         return "ShardSplit{shardId=" + shardId + ", startingPosition=" + startingPosition
+                + (subSequenceNumber == NO_SUB_SEQUENCE_NUMBER
+                        ? "" : ", after user record " + subSequenceNumber)
                 + ", parents=" + parentShardIds + (finished ? ", finished" : "") + "}";
     }
 }

@@ -14,14 +14,15 @@ import java.util.TreeSet;
 
 /**
  * Writes {@link ShardSplit}s into readers' checkpoints (and, through {@link #write}, into the
- * enumerator's). Version 1: stream ARN, shard id, starting position (iterator type and marker),
- * parent shard ids, hash key range, finished flag.
+ * enumerator's). Version 2: stream ARN, shard id, starting position (iterator type and marker),
+ * sub-sequence number in a KPL aggregate (-1: none), parent shard ids, hash key range, finished
+ * flag. Version 1 had no sub-sequence number; it is not read (nothing that wrote it was released).
  */
 public final class ShardSplitSerializer implements SimpleVersionedSerializer<ShardSplit> {
 
     public static final ShardSplitSerializer INSTANCE = new ShardSplitSerializer();
 
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     @Override
     public int getVersion() {
@@ -46,6 +47,7 @@ public final class ShardSplitSerializer implements SimpleVersionedSerializer<Sha
         out.writeUTF(split.getStreamArn());
         out.writeUTF(split.getShardId());
         writePosition(split.getStartingPosition(), out);
+        out.writeLong(split.getSubSequenceNumber());
         out.writeInt(split.getParentShardIds().size());
         for (String parent : split.getParentShardIds()) {
             out.writeUTF(parent);
@@ -60,6 +62,7 @@ public final class ShardSplitSerializer implements SimpleVersionedSerializer<Sha
         String streamArn = in.readUTF();
         String shardId = in.readUTF();
         StartingPosition position = readPosition(in);
+        long subSequenceNumber = in.readLong();
         int parentCount = in.readInt();
         Set<String> parents = new TreeSet<>();
         for (int i = 0; i < parentCount; i++) {
@@ -68,8 +71,8 @@ public final class ShardSplitSerializer implements SimpleVersionedSerializer<Sha
         String startingHashKey = readNullable(in);
         String endingHashKey = readNullable(in);
         boolean finished = in.readBoolean();
-        return new ShardSplit(streamArn, shardId, position, parents, startingHashKey,
-                endingHashKey, finished);
+        return new ShardSplit(streamArn, shardId, position, subSequenceNumber, parents,
+                startingHashKey, endingHashKey, finished);
     }
 
     static void checkVersion(int version) throws IOException {

@@ -84,7 +84,8 @@ class ShardSourceReaderTest {
     };
 
     private ShardSourceReader<String> reader() {
-        return new ShardSourceReader<>(() -> new PausableShardSplitReader(NO_KINESIS),
+        return new ShardSourceReader<>(
+                () -> new DeaggregatingSplitReader(new PausableShardSplitReader(NO_KINESIS)),
                 new ShardRecordEmitter<>(KinesisDeserializationSchema.of(new SimpleStringSchema())),
                 new Configuration(), context);
     }

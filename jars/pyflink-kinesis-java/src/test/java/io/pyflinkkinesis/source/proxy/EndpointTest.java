@@ -1,4 +1,4 @@
-package io.pyflinkkinesis.source.efo;
+package io.pyflinkkinesis.source.proxy;
 
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
@@ -6,14 +6,15 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class KinesisAsyncClientsTest {
+/** Which endpoints are AWS (the EFO reader works around local servers only). */
+class EndpointTest {
 
     private static boolean talksToAws(String endpoint) {
         Configuration config = new Configuration();
         if (endpoint != null) {
             config.setString("aws.endpoint", endpoint);
         }
-        return KinesisAsyncClients.talksToAws(config);
+        return KinesisClients.talksToAws(config);
     }
 
     @Test

@@ -1,0 +1,71 @@
+package io.pyflinkkinesis.source.split;
+
+import org.apache.flink.connector.kinesis.source.split.StartingPosition;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ShardSplitSerializerTest {
+
+    private static final String ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/s";
+    private static final ShardSplitSerializer SERIALIZER = ShardSplitSerializer.INSTANCE;
+
+    private static ShardSplit roundTrip(ShardSplit split) throws IOException {
+        return SERIALIZER.deserialize(SERIALIZER.getVersion(), SERIALIZER.serialize(split));
+    }
+
+    @Test
+    void everyPartOfASplitSurvivesARoundTrip() throws IOException {
+        ShardSplit child = new ShardSplit(ARN, "shardId-000000000002", StartingPosition.fromStart(),
+                new HashSet<>(Arrays.asList("shardId-000000000000", "shardId-000000000001")),
+                "0", "170141183460469231731687303715884105727");
+        ShardSplit[] splits = {
+            child,
+            child.withStartingPosition(StartingPosition.fromTimestamp(
+                    Instant.ofEpochSecond(1459799926, 480_000_000))),
+            child.withStartingPosition(StartingPosition.continueFromSequenceNumber("4960")),
+            child.withStartingPosition(StartingPosition.continueFromSequenceNumber("4960"), 0),
+            child.withStartingPosition(StartingPosition.continueFromSequenceNumber("4960"), 41),
+            child.withStartingPosition(StartingPosition.continueFromSequenceNumber("4960"), 41)
+                    .asFinished(),
+            new ShardSplit(ARN, "s", StartingPosition.fromStart(), Collections.emptySet(),
+                    null, null),
+        };
+        for (ShardSplit split : splits) {
+            ShardSplit read = roundTrip(split);
+            assertEquals(split, read);
+            assertEquals(split.getSubSequenceNumber(), read.getSubSequenceNumber());
+            assertEquals(split.getStartingHashKey(), read.getStartingHashKey());
+            assertEquals(split.getEndingHashKey(), read.getEndingHashKey());
+        }
+    }
+
+    @Test
+    void aSplitOfAnotherVersionIsRefusedWithWhatToDo() throws IOException {
+        byte[] bytes = SERIALIZER.serialize(new ShardSplit(ARN, "s", StartingPosition.fromStart(),
+                Collections.emptySet(), null, null));
+
+        assertEquals(2, SERIALIZER.getVersion());
+        IOException error = assertThrows(IOException.class, () -> SERIALIZER.deserialize(1, bytes));
+        assertTrue(error.getMessage().contains("version 1"), error.getMessage());
+        assertTrue(error.getMessage().contains("restore with the pyflink-kinesis version"),
+                error.getMessage());
+    }
+
+    @Test
+    void onlyAPositionAfterASequenceNumberTakesASubSequenceNumber() {
+        ShardSplit split = new ShardSplit(ARN, "s", StartingPosition.fromStart(),
+                Collections.emptySet(), null, null);
+
+        assertThrows(IllegalArgumentException.class,
+                () -> split.withStartingPosition(StartingPosition.fromStart(), 3));
+    }
+}
