@@ -94,7 +94,8 @@ public class KinesisStreamsSource<T>
             throws Exception {
         callClients("setUpDeserializationSchema", SourceReaderContext.class, readerContext);
         return new ShardSourceReader<>(
-                () -> new PausableShardSplitReader(streamProxy()),
+                () -> new PausableShardSplitReader(
+                        streamProxy(), config, readerContext.metricGroup()),
                 new ShardRecordEmitter<>(schema), config, readerContext);
     }
 

@@ -84,7 +84,8 @@ class ShardSourceReaderTest {
     };
 
     private ShardSourceReader<String> reader() {
-        return new ShardSourceReader<>(() -> new PausableShardSplitReader(NO_KINESIS),
+        return new ShardSourceReader<>(() -> new PausableShardSplitReader(
+                NO_KINESIS, new Configuration(), context.metricGroup()),
                 new ShardRecordEmitter<>(KinesisDeserializationSchema.of(new SimpleStringSchema())),
                 new Configuration(), context);
     }
