@@ -20,6 +20,7 @@ from pyflink_kinesis.config.firehose import (
     FIREHOSE_OPTIONS,
     FIREHOSE_TABLE_KEYS,
 )
+from pyflink_kinesis.config.source import SOURCE_OPTIONS
 from pyflink_kinesis.config.table import SOURCE_METADATA
 
 METADATA_SECTION = "SQL `kinesis` tables: source metadata columns"
@@ -54,8 +55,8 @@ def test_every_key_and_option_has_exactly_one_row_in_its_section() -> None:
 
 def test_every_key_table_is_documented() -> None:
     tables = (
-        CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS, KEY_ORDER_OPTIONS,
-        TABLE_KEYS,
+        CONSUMER_KEYS, SOURCE_OPTIONS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS,
+        KEY_ORDER_OPTIONS, TABLE_KEYS,
         *FORMAT_KEYS.values(), FIREHOSE_CLIENT_KEYS, FIREHOSE_OPTIONS, FIREHOSE_TABLE_KEYS,
     )
     documented = {key.name for _, _, keys in SECTIONS for key in keys}

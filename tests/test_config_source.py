@@ -179,3 +179,10 @@ def test_keys_of_the_5x_source_name_what_this_one_reads() -> None:
         newer + "connector 4.3.0's source has no equivalent (")
     assert found["stream.arn"] == (
         newer + "here the stream is set with set_stream_arn(...) or set_stream_name(...)")
+
+
+def test_fetch_threads_is_a_positive_int_passed_on_as_a_string() -> None:
+    assert validate(source_config={**AWS, "source.reader.fetch-threads": 4})[
+        "source.reader.fetch-threads"] == "4"
+    assert problems_of(source_config={**AWS, "source.reader.fetch-threads": 0}) == {
+        "source.reader.fetch-threads": "0 is out of range: must be >= 1"}

@@ -88,6 +88,16 @@ SOURCE_OPTIONS = KeyTable(
             "resharding); at least 1.",
             minimum=1,
         ),
+        Key(
+            "source.reader.fetch-threads",
+            ValueType.INT,
+            "GetRecords calls a subtask has in flight at once, each for a different shard "
+            "(threads per subtask); a subtask with at most this many shards reads them all "
+            "concurrently.",
+            default="16",
+            minimum=1,
+            java=JavaRef("io.pyflinkkinesis.source.reader.ReaderOptions", "FETCH_THREADS"),
+        ),
     ]
 )
 
