@@ -68,6 +68,8 @@ public class PausableShardSplitReader implements SplitReader<Record, ShardSplit>
      * than after the whole answer: the granularity of watermark alignment.
      */
     public static final int MAX_RECORDS_PER_FETCH = 500;
+    /** How long closing waits for the calls in flight before interrupting them. */
+    static final long CLOSE_WAIT_SECONDS = 30;
 
     /** A shard: where its next call starts, its state between calls, records not handed over. */
     private static final class Shard {
@@ -291,10 +293,17 @@ public class PausableShardSplitReader implements SplitReader<Record, ShardSplit>
         }
     }
 
+    /**
+     * Lets the calls in flight finish (up to {@link #CLOSE_WAIT_SECONDS}) before closing the
+     * client: an interrupted call aborts its HTTP request mid-way, which kinesalite does not
+     * survive (it stops on the aborted request).
+     */
     @Override
     public void close() throws Exception {
-        calls.shutdownNow();
-        calls.awaitTermination(10, TimeUnit.SECONDS);
+        calls.shutdown();
+        if (!calls.awaitTermination(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+            calls.shutdownNow();
+        }
         synchronized (lock) {
             for (Shard shard : assignedSplits) {
                 shard.metrics.unregister();

@@ -54,6 +54,8 @@ class PausableShardSplitReaderTest {
         boolean gated;
         int inFlight;
         int maxInFlight;
+        volatile boolean interrupted;
+        volatile boolean closed;
 
         @Override
         public List<Shard> listShards(String streamArn, String lastSeenShardId) {
@@ -75,6 +77,7 @@ class PausableShardSplitReaderTest {
                     try {
                         wait();
                     } catch (InterruptedException e) {
+                        interrupted = true;
                         throw new IllegalStateException(e);
                     }
                 }
@@ -109,6 +112,7 @@ class PausableShardSplitReaderTest {
 
         @Override
         public void close() {
+            closed = true;
         }
     }
 
@@ -330,5 +334,29 @@ class PausableShardSplitReaderTest {
         long millis = (System.nanoTime() - start) / 1_000_000;
         assertTrue(millis >= 2 * 50 - 5, "3 calls to an idle shard took " + millis + " ms");
         assertTrue(fetches < 20, "a fetch waits rather than spins: " + fetches + " fetches");
+    }
+
+    @Test
+    void closingLetsTheCallsInFlightFinishThenClosesTheClient() throws Exception {
+        kinesis.sizes.put("a", 1);
+        kinesis.gated = true;
+        PausableShardSplitReader reader = reader("a");
+        reader.fetch();
+        waitFor(() -> kinesis.inFlight() == 1, "a call in flight");
+
+        Thread closing = new Thread(() -> {
+            try {
+                reader.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        closing.start();
+        waitFor(() -> closing.getState() == Thread.State.TIMED_WAITING, "close to wait");
+        assertFalse(kinesis.closed, "the client stays open while a call is in flight");
+        kinesis.release();
+        closing.join(PATIENCE_MILLIS);
+        assertFalse(kinesis.interrupted, "the call in flight was not interrupted");
+        assertTrue(kinesis.closed);
     }
 }
