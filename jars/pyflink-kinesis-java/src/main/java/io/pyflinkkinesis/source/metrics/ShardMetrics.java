@@ -49,7 +49,7 @@ public final class ShardMetrics {
         return millisBehindLatest;
     }
 
-    /** Records how far the shard's latest answer was behind its tip; null (not given) is ignored. */
+    /** Sets how far the shard's latest answer was behind its tip; null (not given): no change. */
     public void setMillisBehindLatest(Long millis) {
         if (millis != null) {
             millisBehindLatest = millis;

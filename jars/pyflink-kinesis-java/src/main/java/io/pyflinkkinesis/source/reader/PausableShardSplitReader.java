@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.source.reader;
 
+import io.pyflinkkinesis.source.config.SourceOptions;
 import io.pyflinkkinesis.source.metrics.ShardMetrics;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import io.pyflinkkinesis.source.split.ShardSplitState;
@@ -51,8 +52,8 @@ import java.util.function.LongSupplier;
  * shard's next call starts once at most one part of its last answer is left to hand over, so the
  * call overlaps the hand-over; records of a shard are handed over in the order read. A shard
  * whose last answer had no records is asked again only after {@link
- * ReaderOptions#EMPTY_RECORDS_FETCH_INTERVAL}, where the connector's reader calls GetRecords on
- * an idle shard without a pause. A finished shard (no next iterator) is reported once, after its
+ * SourceOptions#READER_EMPTY_RECORDS_FETCH_INTERVAL}, where the connector's reader calls
+ * GetRecords on an idle shard without a pause. A finished shard (no next iterator) is reported once, after its
  * last records, and dropped, where the connector's keeps polling it. Each answer's {@code
  * millisBehindLatest} updates the shard's {@link ShardMetrics}. The split state the source
  * checkpoints is the source reader's (the last record emitted), so records read but not handed
@@ -116,7 +117,7 @@ public class PausableShardSplitReader implements SplitReader<Record, ShardSplit>
         Preconditions.checkArgument(threads > 0, "%s must be at least 1, not %s",
                 ReaderOptions.FETCH_THREADS.key(), threads);
         this.emptyShardIntervalNanos =
-                config.get(ReaderOptions.EMPTY_RECORDS_FETCH_INTERVAL).toNanos();
+                config.get(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL).toNanos();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), PausableShardSplitReader::callThread);
         pool.allowCoreThreadTimeOut(true);

@@ -3,8 +3,6 @@ package io.pyflinkkinesis.source.reader;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
-import java.time.Duration;
-
 /** Options of the source's shard reader, read from the source's configuration. */
 public final class ReaderOptions {
 
@@ -19,13 +17,6 @@ public final class ReaderOptions {
                     .defaultValue(16)
                     .withDescription("GetRecords calls a subtask has in flight at once, each for"
                             + " a different shard (threads per subtask).");
-
-    // Connector 5.x's key; SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL will hold it: switch
-    // over to that constant once it is on main (the default stays ours, 5 calls/s per idle shard).
-    static final ConfigOption<Duration> EMPTY_RECORDS_FETCH_INTERVAL =
-            ConfigOptions.key("source.reader.empty-records-fetch-interval")
-                    .durationType()
-                    .defaultValue(Duration.ofMillis(200));
 
     private ReaderOptions() {
     }

@@ -35,7 +35,8 @@ public final class RecordingMetricGroup extends GenericMetricGroup {
         Registry registry = (Registry) this.registry;
         Map<String, Object> values = new TreeMap<>();
         synchronized (registry) {
-            registry.metrics.forEach((id, metric) -> values.put(id, ((Gauge<?>) metric).getValue()));
+            registry.metrics.forEach(
+                    (id, metric) -> values.put(id, ((Gauge<?>) metric).getValue()));
         }
         return values;
     }

@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.source.reader;
 
+import io.pyflinkkinesis.source.config.SourceOptions;
 import io.pyflinkkinesis.source.metrics.RecordingMetricGroup;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import org.apache.flink.configuration.Configuration;
@@ -300,7 +301,7 @@ class PausableShardSplitReaderTest {
     @Test
     void anIdleShardIsAskedAgainOnlyAfterTheIntervalWhileAShardWithRecordsIsReadAtOnce()
             throws Exception {
-        config.set(ReaderOptions.EMPTY_RECORDS_FETCH_INTERVAL, Duration.ofSeconds(1));
+        config.set(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL, Duration.ofSeconds(1));
         kinesis.sizes.put("idle", 0);
         kinesis.sizes.put("busy", 1_000_000);
         long[] now = {0};
@@ -321,7 +322,7 @@ class PausableShardSplitReaderTest {
 
     @Test
     void whenOnlyIdleShardsAreLeftAFetchWaitsForTheFirstToBeDue() throws Exception {
-        config.set(ReaderOptions.EMPTY_RECORDS_FETCH_INTERVAL, Duration.ofMillis(50));
+        config.set(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL, Duration.ofMillis(50));
         kinesis.sizes.put("idle", 0);
         PausableShardSplitReader reader = reader("idle");
 
