@@ -32,6 +32,7 @@ import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.KinesisAsyncClient;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.Preconditions;
 
 import java.lang.reflect.InvocationTargetException;
@@ -108,15 +109,16 @@ public class KinesisStreamsSource<T>
     public SourceReader<T, ShardSplit> createReader(SourceReaderContext readerContext)
             throws Exception {
         callClients("setUpDeserializationSchema", SourceReaderContext.class, readerContext);
-        Supplier<SplitReader<Record, ShardSplit>> shardReaders = splitReaders();
+        Supplier<SplitReader<Record, ShardSplit>> shardReaders =
+                splitReaders(readerContext.metricGroup());
         return new ShardSourceReader<>(() -> new DeaggregatingSplitReader(shardReaders.get()),
                 new ShardRecordEmitter<>(schema), config, readerContext);
     }
 
     /** The shard readers of {@code source.reader.type}: polling, or EFO subscriptions. */
-    Supplier<SplitReader<Record, ShardSplit>> splitReaders() {
+    Supplier<SplitReader<Record, ShardSplit>> splitReaders(MetricGroup metrics) {
         if (config.get(SourceOptions.READER_TYPE) == SourceOptions.ReaderType.POLLING) {
-            return () -> new PausableShardSplitReader(streamProxy());
+            return () -> new PausableShardSplitReader(streamProxy(), config, metrics);
         }
         StreamConsumerRegistrar.consumerName(config);
         Duration timeout = config.get(SourceOptions.EFO_CONSUMER_SUBSCRIPTION_TIMEOUT);
@@ -124,7 +126,8 @@ public class KinesisStreamsSource<T>
         return () -> {
             KinesisAsyncClient kinesis = KinesisClients.asyncClient(config);
             return new FanOutShardSplitReader(kinesis,
-                    new StreamConsumerRegistrar(kinesis, streamArn, config), timeout, checkEnds);
+                    new StreamConsumerRegistrar(kinesis, streamArn, config), metrics, timeout,
+                    checkEnds);
         };
     }
 

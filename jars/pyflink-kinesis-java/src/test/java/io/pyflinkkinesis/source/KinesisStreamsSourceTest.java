@@ -8,6 +8,7 @@ import org.apache.flink.api.common.serialization.SimpleStringSchema;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.connector.kinesis.source.serialization.KinesisDeserializationSchema;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
 import org.apache.flink.connector.kinesis.source.split.StartingPosition;
@@ -78,18 +79,18 @@ class KinesisStreamsSourceTest {
 
     @Test
     void picksTheSplitReaderBySourceReaderType() throws Exception {
-        SplitReader<Record, ShardSplit> polling = source().splitReaders().get();
+        SplitReader<Record, ShardSplit> polling = source().splitReaders(new UnregisteredMetricsGroup()).get();
         assertTrue(polling instanceof PausableShardSplitReader, polling.getClass().getName());
         polling.close();
 
         Configuration efo = new Configuration();
         efo.setString("source.reader.type", "EFO");
         efo.setString("source.efo.consumer.name", "orders-flink");
-        SplitReader<Record, ShardSplit> fanOut = source(efo).splitReaders().get();
+        SplitReader<Record, ShardSplit> fanOut = source(efo).splitReaders(new UnregisteredMetricsGroup()).get();
         assertTrue(fanOut instanceof FanOutShardSplitReader, fanOut.getClass().getName());
         fanOut.close();
 
         efo.removeKey("source.efo.consumer.name");
-        assertThrows(IllegalArgumentException.class, () -> source(efo).splitReaders());
+        assertThrows(IllegalArgumentException.class, () -> source(efo).splitReaders(new UnregisteredMetricsGroup()));
     }
 }

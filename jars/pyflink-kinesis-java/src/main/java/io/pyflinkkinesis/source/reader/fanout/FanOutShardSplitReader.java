@@ -2,6 +2,7 @@ package io.pyflinkkinesis.source.reader.fanout;
 
 import io.pyflinkkinesis.source.efo.StreamConsumerRegistrar;
 import io.pyflinkkinesis.source.reader.fanout.ShardSubscription.Attempt;
+import io.pyflinkkinesis.source.metrics.ShardMetrics;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import io.pyflinkkinesis.source.split.ShardSplitState;
 import org.apache.flink.connector.base.source.reader.RecordsBySplits;
@@ -15,6 +16,7 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.m
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.SubscribeToShardEvent;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.SubscribeToShardRequest;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.Preconditions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -97,16 +99,20 @@ public class FanOutShardSplitReader implements SplitReader<Record, ShardSplit> {
     private boolean wokenUp;
     /** Looked up on the first fetch with shards (fetch thread only). */
     private String consumerArn;
+    /** Where each shard's lag gauge is registered. */
+    private final MetricGroup metricGroup;
 
     public FanOutShardSplitReader(KinesisAsyncClient kinesis, StreamConsumerRegistrar consumers,
-            Duration subscriptionTimeout, boolean checkEnds) {
-        this(kinesis, consumers, subscriptionTimeout, checkEnds, System::nanoTime);
+            MetricGroup metricGroup, Duration subscriptionTimeout, boolean checkEnds) {
+        this(kinesis, consumers, metricGroup, subscriptionTimeout, checkEnds, System::nanoTime);
     }
 
     FanOutShardSplitReader(KinesisAsyncClient kinesis, StreamConsumerRegistrar consumers,
-            Duration subscriptionTimeout, boolean checkEnds, LongSupplier nanoClock) {
+            MetricGroup metricGroup, Duration subscriptionTimeout, boolean checkEnds,
+            LongSupplier nanoClock) {
         this.kinesis = Preconditions.checkNotNull(kinesis, "kinesis");
         this.consumers = Preconditions.checkNotNull(consumers, "consumers");
+        this.metricGroup = Preconditions.checkNotNull(metricGroup, "metricGroup");
         this.subscriptionTimeoutNanos = subscriptionTimeout.toNanos();
         this.checkEnds = checkEnds;
         this.nanoClock = Preconditions.checkNotNull(nanoClock, "nanoClock");
@@ -248,8 +254,7 @@ public class FanOutShardSplitReader implements SplitReader<Record, ShardSplit> {
         SubscribeToShardEvent event = attempt.delivered;
         attempt.delivered = null;
         shard.failures = 0;
-        // Lag metric: event.millisBehindLatest() is the shard's millisBehindLatest; the
-        // per-shard gauge of source/metrics is to be set here.
+        shard.metrics.setMillisBehindLatest(event.millisBehindLatest());
         List<Record> records = event.records();
         if (!records.isEmpty()) {
             shard.unsent.addAll(records);
@@ -274,6 +279,7 @@ public class FanOutShardSplitReader implements SplitReader<Record, ShardSplit> {
         batch.addAll(shard.split.getSplitId(), records);
         if (done) {
             batch.addFinishedSplit(shard.split.getSplitId());
+            shard.metrics.unregister();
         } else {
             shards.add(shard);
         }
@@ -442,7 +448,9 @@ public class FanOutShardSplitReader implements SplitReader<Record, ShardSplit> {
         long now = nanoClock.getAsLong();
         synchronized (lock) {
             for (ShardSplit split : splitsChanges.splits()) {
-                shards.add(new ShardSubscription(new ShardSplitState(split), now));
+                shards.add(new ShardSubscription(new ShardSplitState(split),
+                        new ShardMetrics(metricGroup, split.getStreamArn(), split.getShardId()),
+                        now));
             }
         }
     }
@@ -488,6 +496,7 @@ public class FanOutShardSplitReader implements SplitReader<Record, ShardSplit> {
                 if (shard.attempt != null) {
                     cancel(shard.attempt, calls);
                 }
+                shard.metrics.unregister();
             }
             shards.clear();
         }

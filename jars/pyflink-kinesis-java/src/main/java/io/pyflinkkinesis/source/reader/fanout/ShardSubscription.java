@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.source.reader.fanout;
 
+import io.pyflinkkinesis.source.metrics.ShardMetrics;
 import io.pyflinkkinesis.source.split.ShardSplitState;
 import org.apache.flink.kinesis.shaded.org.reactivestreams.Subscriber;
 import org.apache.flink.kinesis.shaded.org.reactivestreams.Subscription;
@@ -27,6 +28,8 @@ final class ShardSubscription {
 
     /** The shard; its next starting position is where the next subscription starts. */
     final ShardSplitState split;
+    /** The shard's lag gauge, set from each event taken. */
+    final ShardMetrics metrics;
     /** Records of taken events, not yet handed over. */
     final Deque<Record> unsent = new ArrayDeque<>();
     /** The shard's end was seen (an event without continuation, or the end check). */
@@ -41,11 +44,11 @@ final class ShardSubscription {
     /** When the shard was last asked whether it is closed and drained (System.nanoTime). */
     long lastEndCheckNanos;
 
-    ShardSubscription(ShardSplitState split, long nowNanos) {
+    ShardSubscription(ShardSplitState split, ShardMetrics metrics, long nowNanos) {
         this.split = split;
+        this.metrics = metrics;
         this.lastEndCheckNanos = nowNanos;
         this.nextSubscribeNanos = nowNanos;
-
     }
 
     /** One SubscribeToShard call and its event stream. */

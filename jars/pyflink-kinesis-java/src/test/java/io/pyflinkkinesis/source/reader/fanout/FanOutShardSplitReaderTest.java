@@ -4,6 +4,7 @@ import io.pyflinkkinesis.source.config.SourceOptions;
 import io.pyflinkkinesis.source.efo.FakeKinesisAsync;
 import io.pyflinkkinesis.source.efo.FakeKinesisAsync.Stream;
 import io.pyflinkkinesis.source.efo.StreamConsumerRegistrar;
+import io.pyflinkkinesis.source.metrics.RecordingMetricGroup;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static io.pyflinkkinesis.source.metrics.RecordingMetricGroup.lagOf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -46,6 +48,7 @@ class FanOutShardSplitReaderTest {
     private final AtomicLong clock = new AtomicLong(-TimeUnit.HOURS.toNanos(1));
     private FakeKinesisAsync kinesis;
     private FanOutShardSplitReader reader;
+    private final RecordingMetricGroup metrics = new RecordingMetricGroup();
 
     @BeforeEach
     void setUp() {
@@ -54,8 +57,8 @@ class FanOutShardSplitReaderTest {
         Configuration config = new Configuration();
         config.set(SourceOptions.EFO_CONSUMER_NAME, "c");
         reader = new FanOutShardSplitReader(kinesis,
-                new StreamConsumerRegistrar(kinesis, ARN, config, d -> { }), TIMEOUT, true,
-                clock::get);
+                new StreamConsumerRegistrar(kinesis, ARN, config, d -> { }), metrics, TIMEOUT,
+                true, clock::get);
     }
 
     private void add(String... shardIds) {
@@ -73,12 +76,16 @@ class FanOutShardSplitReaderTest {
     }
 
     private static SubscribeToShardEvent event(String continuation, int... numbers) {
+        return event(0L, continuation, numbers);
+    }
+
+    private static SubscribeToShardEvent event(long lag, String continuation, int... numbers) {
         List<Record> records = new ArrayList<>();
         for (int n : numbers) {
             records.add(record(n));
         }
         SubscribeToShardEvent.Builder event = SubscribeToShardEvent.builder().records(records)
-                .continuationSequenceNumber(continuation).millisBehindLatest(0L);
+                .continuationSequenceNumber(continuation).millisBehindLatest(lag);
         if (continuation == null) {
             event.childShards(ChildShard.builder().shardId("child").build());
         }
@@ -269,5 +276,27 @@ class FanOutShardSplitReaderTest {
         assertEquals(0, stream.requested);  // ... and no more until it is taken
         assertEquals(Arrays.asList("s0:900"), fetch());
         assertEquals(1, stream.requested);
+    }
+
+    @Test
+    void eachShardsLagIsTheLastEventsUntilItsEnd() throws Exception {
+        add("s0", "s1");
+        assertEquals(-1L, metrics.gauges().get(lagOf("s0")));
+        fetch();
+        Stream s0 = kinesis.stream(0).start();
+        kinesis.stream(1).start();
+        fetch();
+        s0.emit(event(1500L, "2", 1, 2));
+        fetch();
+        assertEquals(1500L, metrics.gauges().get(lagOf("s0")));
+        assertEquals(-1L, metrics.gauges().get(lagOf("s1")));
+
+        s0.emit(event(0L, null, 3));
+        while (!fetch().contains("s0:finished")) {
+            assertTrue(metrics.gauges().containsKey(lagOf("s0")));
+        }
+        assertFalse(metrics.gauges().containsKey(lagOf("s0")));
+        reader.close();
+        assertEquals(Collections.emptyMap(), metrics.gauges());
     }
 }
