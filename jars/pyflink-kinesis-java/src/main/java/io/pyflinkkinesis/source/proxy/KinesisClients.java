@@ -9,7 +9,11 @@ import org.apache.flink.kinesis.shaded.org.apache.flink.connector.aws.util.AWSCl
 import org.apache.flink.kinesis.shaded.org.apache.flink.connector.aws.util.AWSGeneralUtil;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.SdkRequest;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.client.config.SdkAdvancedClientOption;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.interceptor.Context;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.retry.RetryMode;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.retry.RetryPolicy;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.retry.backoff.BackoffStrategy;
@@ -25,6 +29,7 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.http.async.SdkAsyn
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.KinesisAsyncClient;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.KinesisClient;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.GetRecordsRequest;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.LimitExceededException;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.utils.AttributeMap;
 
@@ -33,6 +38,7 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.net.URI;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Locale;
 import java.util.Properties;
@@ -59,8 +65,9 @@ public final class KinesisClients {
         Properties properties = properties(config);
         SdkHttpClient httpClient = AWSGeneralUtil.createSyncHttpClient(
                 AttributeMap.builder().build(), ApacheHttpClient.builder());
+        GetRecordsLimit limit = new GetRecordsLimit(config.get(SourceOptions.SHARD_GET_RECORDS_MAX));
         KinesisClient client = configured(KinesisClient.builder().httpClient(httpClient),
-                config, properties).build();
+                config, properties, limit).build();
         return new KinesisStreamProxy(client, httpClient);
     }
 
@@ -79,7 +86,8 @@ public final class KinesisClients {
                         .build(),
                 NettyNioAsyncHttpClient.builder());
         KinesisAsyncClient client = configured(
-                KinesisAsyncClient.builder().httpClient(httpClient), config, properties).build();
+                KinesisAsyncClient.builder().httpClient(httpClient), config, properties)
+                .build();
         return closingBoth(client, httpClient);
     }
 
@@ -113,13 +121,18 @@ public final class KinesisClients {
         return properties;
     }
 
-    /** {@code builder} with the user agent, retries, credentials, region and endpoint. */
+    /**
+     * {@code builder} with the user agent, retries, credentials, region, endpoint and {@code
+     * interceptors}.
+     */
     private static <B extends AwsClientBuilder<B, ?>> B configured(
-            B builder, Configuration config, Properties properties) {
+            B builder, Configuration config, Properties properties,
+            ExecutionInterceptor... interceptors) {
         builder.overrideConfiguration(ClientOverrideConfiguration.builder()
                         .putAdvancedOption(SdkAdvancedClientOption.USER_AGENT_PREFIX,
                                 userAgentPrefix(properties))
                         .retryPolicy(retryPolicy(config))
+                        .executionInterceptors(Arrays.asList(interceptors))
                         .build())
                 .credentialsProvider(AWSGeneralUtil.getCredentialsProvider(properties))
                 .region(AWSGeneralUtil.getRegion(properties));
@@ -146,6 +159,27 @@ public final class KinesisClients {
         return (KinesisAsyncClient) Proxy.newProxyInstance(
                 KinesisAsyncClient.class.getClassLoader(),
                 new Class<?>[] {KinesisAsyncClient.class}, calls);
+    }
+
+    /**
+     * Asks for at most {@code source.shard.get-records.max-record-count} records in each
+     * GetRecords call (connector 4.3.0's client sends no limit: Kinesis' 10,000).
+     */
+    static final class GetRecordsLimit implements ExecutionInterceptor {
+        private final int limit;
+
+        GetRecordsLimit(int limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public SdkRequest modifyRequest(
+                Context.ModifyRequest context, ExecutionAttributes attributes) {
+            SdkRequest request = context.request();
+            return request instanceof GetRecordsRequest
+                    ? ((GetRecordsRequest) request).toBuilder().limit(limit).build()
+                    : request;
+        }
     }
 
     /** The retries of {@code config}'s {@code retry-strategy.*} options (5.x's defaults). */
