@@ -6,10 +6,14 @@ record lost, counted twice or counted out of its key's order shows). The first j
 its JOB_MANAGED consumer, survives a failure restart with it, reads across UpdateShardCount
 under load and deregisters it on stop-with-savepoint. The second restores that savepoint and
 reads on through a SELF_MANAGED consumer the test registered, which it leaves in place.
+A third job reads the seed page's EFO example with the consumer and as ``migrate_consumer``
+moves it to the source.
 """
 
 from __future__ import annotations
 
+import time
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
@@ -18,9 +22,15 @@ from pyflink.common import WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
-from pyflink_kinesis import KinesisStreamsSource
+from pyflink_kinesis import (
+    FlinkKinesisConsumer,
+    KinesisMigrationWarning,
+    KinesisStreamsSource,
+    migrate_consumer,
+)
 from pyflink_kinesis.efo import describe_stream_consumer, register_stream_consumer
 from pyflink_kinesis.testing import KinesisMock
+from tests.e2e.jobs import start, string_sink
 from tests.e2e.test_efo import consumer_gone
 from tests.e2e.test_restore import (
     KEYS,
@@ -36,6 +46,7 @@ from tests.e2e.test_restore import (
 )
 
 StreamFactory = Callable[..., str]
+TIMEOUT_S = 120.0
 RESTARTS = {
     "restart-strategy.type": "fixed-delay",
     "restart-strategy.fixed-delay.attempts": "3",
@@ -142,3 +153,69 @@ def test_efo_source_restarts_reshards_stops_and_restores_without_loss_or_reorder
     # across the restart, the resharding (parents before children) and the restore.
     tally = assert_exactly_once_state(lines, producer.records)
     print(f"EFO source: {tally}; lines per run and attempt {dict(runs)}")
+
+
+# The seed page's EFO consumer example (its Python tab), as written there.
+SEED_EFO_CONFIG = {
+    "aws.region": "us-east-1",
+    "flink.stream.initpos": "LATEST",
+    "flink.stream.recordpublisher": "EFO",
+    "flink.stream.efo.consumername": "my-flink-efo-consumer",
+}
+
+
+def test_the_seed_efo_example_moved_with_migrate_consumer_reads_what_the_consumer_reads(
+    kinesis_mock: KinesisMock,
+    mock_stream_factory: StreamFactory,
+    env: StreamExecutionEnvironment,
+) -> None:
+    """The seed's EFO config, for kinesis-mock, read by ``FlinkKinesisConsumer`` and by the
+    source ``migrate_consumer`` makes of it (another consumer name: two readers of one
+    consumer would take each other's subscriptions), in one job. Both start at LATEST, so
+    records are put until each reader has one of them; the records put after that must come out
+    of both, each once."""
+    stream, by_consumer, by_source = (mock_stream_factory(2) for _ in range(3))
+    aws = mock_aws(kinesis_mock)
+    config = {**SEED_EFO_CONFIG, **aws, "flink.shard.discovery.intervalmillis": 500}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", KinesisMigrationWarning)  # every key has its option
+        migrated = migrate_consumer(
+            stream, SimpleStringSchema(),
+            {**config, "flink.stream.efo.consumername": "my-flink-efo-consumer-source"})
+    assert migrated.migration.source_config["source.reader.type"] == "EFO"
+    env.add_source(FlinkKinesisConsumer(stream, SimpleStringSchema(), config)).sink_to(
+        string_sink(aws, by_consumer))
+    migrated.data_stream(env).sink_to(string_sink(aws, by_source))
+
+    def texts(out: str) -> set[str]:
+        return {record.text for record in kinesis_mock.read_all(out)}
+
+    job = start(env, "seed EFO example, consumer and migrated source")
+    try:
+        warm_up: list[str] = []
+
+        def both_reading() -> bool | None:
+            warm_up.append(f"warm-up:{len(warm_up)}")
+            kinesis_mock.put_records(stream, [warm_up[-1]], [f"k{len(warm_up) % 8}"])
+            seen = set(warm_up)
+            return bool(texts(by_consumer) & seen and texts(by_source) & seen) or None
+
+        job.wait_for(both_reading, 180, "both readers reading from LATEST")
+        for name in ("my-flink-efo-consumer", "my-flink-efo-consumer-source"):  # both use EFO
+            assert consumer(kinesis_mock, stream, name) is not None, name
+        records = [f"r{n}" for n in range(200)]
+        kinesis_mock.put_records(stream, records, [f"k{n % 8}" for n in range(200)])
+
+        def read_by(out: str) -> Counter[str]:
+            return Counter(r.text for r in kinesis_mock.read_all(out) if r.text.startswith("r"))
+
+        def both_done() -> bool | None:
+            return len(read_by(by_consumer)) == len(read_by(by_source)) == len(records) or None
+
+        job.wait_for(both_done, TIMEOUT_S, "the records in both outputs")
+        time.sleep(1)  # copies, if any, would come now
+        consumer_read, source_read = read_by(by_consumer), read_by(by_source)
+    finally:
+        job.cancel()
+    assert consumer_read == Counter(records)
+    assert source_read == consumer_read
