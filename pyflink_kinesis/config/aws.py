@@ -104,6 +104,7 @@ AWS_KEYS = KeyTable(
             f"{CREDENTIALS_PROVIDER}.role.externalId",
             ValueType.STRING,
             "External id sent with STS AssumeRole, for ASSUME_ROLE.",
+            secret=True,
             java=_aws("AWS_ROLE_EXTERNAL_ID"),
         ),
         Key(
