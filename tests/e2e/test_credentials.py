@@ -36,7 +36,7 @@ from pyflink_kinesis.testing import LocalKinesis
 from pyflink_kinesis.testing.fault_proxy import FaultProxy
 from tests.e2e.jobs import start, string_sink
 from tests.support.environment import fresh_process_environment
-from tests.support.moto_fixtures import LocalGlueRegistry
+from tests.support.moto_fixtures import LocalFirehose, LocalGlueRegistry
 
 StreamFactory = Callable[..., str]
 ROLE_ARN = "arn:aws:iam::123456789012:role/pyflink-kinesis-job"
@@ -218,32 +218,47 @@ def test_profile_sys_prop_and_assume_role_sign_every_request(
 
 def test_env_var_auto_and_the_default_profile_read_the_environment(
     local_kinesis: LocalKinesis,
+    local_firehose: LocalFirehose,
     stream_factory: StreamFactory,
     proxies: Callable[[], FaultProxy],
     tmp_path: Path,
 ) -> None:
-    """One job in a process started with the AWS environment variables of both kinds: ENV_VAR
-    and AUTO sign with AWS_ACCESS_KEY_ID (AUTO tries the environment before any profile), and
-    PROFILE without path or name reads AWS_SHARED_CREDENTIALS_FILE's profile AWS_PROFILE."""
+    """One job in a process started with the AWS environment variables of both kinds: a
+    KinesisStreamsSink with ENV_VAR and an SQL table with AUTO sign with AWS_ACCESS_KEY_ID
+    (AUTO tries the environment before any profile), a KinesisFirehoseSink with PROFILE and
+    neither path nor name with AWS_SHARED_CREDENTIALS_FILE's profile AWS_PROFILE."""
     credentials = profile_file(tmp_path, default="AKIDDEFAULT", named="AKIDNAMEDPROFILE")
     environment = fresh_process_environment(
         AWS_ACCESS_KEY_ID="AKIDENVIRONMENT",
         AWS_SECRET_ACCESS_KEY="secret-of-the-environment",
         AWS_SHARED_CREDENTIALS_FILE=str(credentials),
         AWS_PROFILE="named",
+        PYFLINK_KINESIS_EXTRAS="firehose",
     )
-    expected = {
-        "ENV_VAR": "AKIDENVIRONMENT", "AUTO": "AKIDENVIRONMENT", "PROFILE": "AKIDNAMEDPROFILE"
+    firehose_proxy = FaultProxy(local_firehose.endpoint).start()
+    delivery_stream = local_firehose.delivery_stream("credentials")
+    writers = {
+        "kinesis:ENV_VAR": (proxies(), stream_factory(1), "AKIDENVIRONMENT"),
+        "table:AUTO": (proxies(), stream_factory(1), "AKIDENVIRONMENT"),
+        "firehose:PROFILE": (firehose_proxy, delivery_stream, "AKIDNAMEDPROFILE"),
     }
-    sinks = {provider: (proxies(), stream_factory(1)) for provider in expected}
-    process = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.credentials_job", local_kinesis.region, str(RECORDS),
-         *(f"{p}={proxy.endpoint}={stream}" for p, (proxy, stream) in sinks.items())],
-        cwd=REPO, env=environment, capture_output=True, text=True, timeout=300,
-    )
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "tests.e2e.credentials_job", local_kinesis.region,
+             str(RECORDS),
+             *(f"{w}={proxy.endpoint}={stream}" for w, (proxy, stream, _) in writers.items())],
+            cwd=REPO, env=environment, capture_output=True, text=True, timeout=300,
+        )
+    finally:
+        firehose_proxy.stop()
     assert process.returncode == 0, process.stderr[-4000:]
-    for provider, (proxy, stream) in sinks.items():
-        assert len(local_kinesis.read_all(stream)) == RECORDS, provider
-        keys = signers(proxy)
-        assert "PutRecords" in keys, (provider, keys)
-        assert all(k == {expected[provider]} for k in keys.values()), (provider, keys)
+    assert len(local_firehose.records(delivery_stream)) == RECORDS
+    for writer, (_, stream, _) in writers.items():
+        if not writer.startswith("firehose"):
+            assert len(local_kinesis.read_all(stream)) == RECORDS, writer
+    signed = {writer: signers(proxy) for writer, (proxy, _, _) in writers.items()}
+    assert all(keys.keys() & {"PutRecords", "PutRecordBatch"} for keys in signed.values()), signed
+    assert {
+        writer: keys for writer, keys in signed.items()
+        if any(k != {writers[writer][2]} for k in keys.values())
+    } == {}
