@@ -34,7 +34,7 @@ def run(region: str, count: int, sinks: list[str]) -> None:
     for sink in sinks:
         kind, _, spec = sink.partition(":")
         provider, endpoint, stream = spec.split("=")
-        config = {"aws.region": region, "aws.endpoint": endpoint,
+        config: dict[str, object] = {"aws.region": region, "aws.endpoint": endpoint,
                   "aws.credentials.provider": provider}
         if kind == "table":
             tables += 1

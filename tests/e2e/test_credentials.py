@@ -153,7 +153,7 @@ def test_profile_sys_prop_and_assume_role_sign_every_request(
             "flink.stream.initpos": "TRIM_HORIZON",
         },
     )
-    assume_role = {
+    assume_role: dict[str, object] = {
         "aws.region": region,
         "aws.endpoint": sink_proxy.endpoint,
         PROVIDER: "ASSUME_ROLE",
@@ -165,8 +165,10 @@ def test_profile_sys_prop_and_assume_role_sign_every_request(
         f"{PROVIDER}.role.provider.profile.path": str(credentials),
         f"{PROVIDER}.role.provider.profile.name": "assumer",
     }
-    sys_prop = {"aws.region": region, "aws.endpoint": source_proxy.endpoint, PROVIDER: "SYS_PROP"}
-    basic = {
+    sys_prop: dict[str, object] = {
+        "aws.region": region, "aws.endpoint": source_proxy.endpoint, PROVIDER: "SYS_PROP"
+    }
+    basic: dict[str, object] = {
         "aws.region": region,
         "aws.endpoint": local_kinesis.endpoint,
         f"{PROVIDER}.basic.accesskeyid": "local-access-key",
