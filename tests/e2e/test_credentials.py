@@ -35,6 +35,7 @@ from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSource
 from pyflink_kinesis.testing import LocalKinesis
 from pyflink_kinesis.testing.fault_proxy import FaultProxy
 from tests.e2e.jobs import start, string_sink
+from tests.e2e.test_secrets import LOG_DIR, logs_mentioning
 from tests.support.environment import fresh_process_environment
 from tests.support.moto_fixtures import LocalFirehose, LocalGlueRegistry
 
@@ -97,12 +98,15 @@ def profile_file(directory: Path, **profiles: str) -> Path:
     return path
 
 
-def assumed_keys(moto: LocalGlueRegistry, session_name: str, external_id: str) -> set[str]:
-    """The temporary access key ids moto's STS issued for ``ROLE_ARN`` in this session."""
+def assumed_keys(
+    moto: LocalGlueRegistry, session_name: str, external_id: str
+) -> dict[str, str]:
+    """The temporary access key ids moto's STS issued for ``ROLE_ARN`` in this role session,
+    with their session tokens."""
     with urllib.request.urlopen(f"{moto.endpoint}/moto-api/data.json", timeout=10) as response:
         state = json.load(response)
     return {
-        role["access_key_id"]
+        role["access_key_id"]: role["session_token"]
         for role in state.get("sts", {}).get("AssumedRole", [])
         if role["role_arn"] == ROLE_ARN
         and role["session_name"] == session_name
@@ -130,7 +134,8 @@ def test_profile_sys_prop_and_assume_role_sign_every_request(
     """One job, two pipelines, each reader and writer with its own provider and proxy:
     FlinkKinesisConsumer (PROFILE: file and profile name) -> KinesisStreamsSink (ASSUME_ROLE
     with session name and external id, calling STS with PROFILE credentials nested under
-    ``...role.provider``), and KinesisStreamsSource (SYS_PROP) -> KinesisStreamsSink (BASIC)."""
+    ``...role.provider``), and KinesisStreamsSource (SYS_PROP) -> KinesisStreamsSink (BASIC).
+    Neither the external id nor the session tokens STS issued reach the Flink log."""
     region = local_kinesis.region
     credentials = profile_file(tmp_path, reader="AKIDPROFILEREADER", assumer="AKIDPROFILEASSUMER")
     system_properties("AKIDSYSPROP", "secret-of-sys-prop")
@@ -192,7 +197,8 @@ def test_profile_sys_prop_and_assume_role_sign_every_request(
         string_sink(basic, basic_out)
     )
 
-    job = start(env, "credentials: PROFILE, ASSUME_ROLE, SYS_PROP")
+    job_name = f"credentials-{session_name}"
+    job = start(env, job_name)
     try:
         for stream in (sink_out, basic_out):
             job.wait_for(
@@ -212,7 +218,10 @@ def test_profile_sys_prop_and_assume_role_sign_every_request(
     assert signers(sts_proxy)[""] == {"AKIDPROFILEASSUMER"}
     sink_signers = signers(sink_proxy)
     assert "PutRecords" in sink_signers, sink_signers
-    assert all(keys <= temporary for keys in sink_signers.values()), (sink_signers, temporary)
+    assert all(keys <= temporary.keys() for keys in sink_signers.values()), sink_signers
+    secrets = [external_id, *temporary.values()]
+    assert logs_mentioning(job_name), f"the job logged nothing to {LOG_DIR}"
+    assert [s for s in secrets if logs_mentioning(s)] == []
     for proxy, key in ((consumer_proxy, "AKIDPROFILEREADER"), (source_proxy, "AKIDSYSPROP")):
         keys = signers(proxy)
         assert "GetRecords" in keys and all(k == {key} for k in keys.values()), (key, keys)
