@@ -110,7 +110,8 @@ AWS_KEYS = KeyTable(
         Key(
             f"{CREDENTIALS_PROVIDER}.role.stsEndpoint",
             ValueType.URL,
-            "STS endpoint for ASSUME_ROLE (default: from aws.region); read at top level only.",
+            "STS endpoint for ASSUME_ROLE (default: from aws.region); read at top level only "
+            "(not by WEB_IDENTITY_TOKEN, whose SDK calls sts.amazonaws.com).",
             java=_aws("AWS_ROLE_STS_ENDPOINT"),
         ),
         Key(
