@@ -31,10 +31,10 @@ from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 
-from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSource
+from pyflink_kinesis import FlinkKinesisConsumer, JobFailedError, KinesisStreamsSource
 from pyflink_kinesis.testing import LocalKinesis
 from pyflink_kinesis.testing.fault_proxy import FaultProxy
-from tests.e2e.jobs import start, string_sink
+from tests.e2e.jobs import failing_env, start, string_sink
 from tests.e2e.test_secrets import LOG_DIR, logs_mentioning
 from tests.support.environment import fresh_process_environment
 from tests.support.moto_fixtures import LocalFirehose, LocalGlueRegistry
@@ -273,3 +273,22 @@ def test_env_var_auto_and_the_default_profile_read_the_environment(
         writer: keys for writer, keys in signed.items()
         if any(k != {writers[writer][2]} for k in keys.values())
     } == {}
+
+
+def test_a_missing_profile_fails_the_job_naming_the_provider_and_what_to_do(
+    local_kinesis: LocalKinesis, stream_factory: StreamFactory, tmp_path: Path
+) -> None:
+    """Where the job runs (here: a sink, which asks nothing before the job starts), the SDK's
+    message comes with what to do about the provider."""
+    credentials = profile_file(tmp_path, present="AKIDPRESENT")
+    config: dict[str, object] = {
+        "aws.region": local_kinesis.region, "aws.endpoint": local_kinesis.endpoint,
+        PROVIDER: "PROFILE", f"{PROVIDER}.profile.path": str(credentials),
+        f"{PROVIDER}.profile.name": "absent",
+    }
+    env = failing_env()
+    env.from_collection(["a"], Types.STRING()).sink_to(string_sink(config, stream_factory(1)))
+    with pytest.raises(JobFailedError) as failed:
+        env.execute("credentials: a missing profile")
+    assert "Profile file contained no credentials for profile 'absent'" in str(failed.value)
+    assert "What to do: PROFILE (or AUTO) found no such profile" in str(failed.value)
