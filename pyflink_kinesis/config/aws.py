@@ -104,12 +104,14 @@ AWS_KEYS = KeyTable(
             f"{CREDENTIALS_PROVIDER}.role.externalId",
             ValueType.STRING,
             "External id sent with STS AssumeRole, for ASSUME_ROLE.",
+            secret=True,
             java=_aws("AWS_ROLE_EXTERNAL_ID"),
         ),
         Key(
             f"{CREDENTIALS_PROVIDER}.role.stsEndpoint",
             ValueType.URL,
-            "STS endpoint for ASSUME_ROLE (default: from aws.region); read at top level only.",
+            "STS endpoint for ASSUME_ROLE (default: from aws.region); read at top level only "
+            "(not by WEB_IDENTITY_TOKEN, whose SDK calls sts.amazonaws.com).",
             java=_aws("AWS_ROLE_STS_ENDPOINT"),
         ),
         Key(
