@@ -32,6 +32,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping, TypeVar
 
+from pyflink_kinesis.config.tls import jvm_untrusted_certificate
 from pyflink_kinesis.errors import JobFailedError
 
 #: How often a job's exception history is read.
@@ -61,6 +62,10 @@ class Cause:
 
     def __str__(self) -> str:
         return f"{self.exception}: {self.message}" if self.message else self.exception
+
+    def advice(self) -> str | None:
+        """What to do about this cause, for the causes whose fix the package knows."""
+        return jvm_untrusted_certificate(str(self))
 
 
 def root_cause(stack_trace: str) -> Cause:
@@ -128,7 +133,8 @@ class Failure:
         if cut > 0:
             lines = [*lines[:_HEAD_LINES], f"... ({cut} lines more in the log)",
                      *lines[-_TAIL_LINES:]]
-        body = "\n".join(f"    {line}" for line in lines)
+        advice = self.cause.advice()
+        body = "\n".join(f"    {line}" for line in [*lines, *([advice] if advice else [])])
         return f"job {job!r} failed{where}{', restarting' if restarting else ''}:\n{body}"
 
 
@@ -347,8 +353,10 @@ def job_failed_error(error: Exception) -> JobFailedError | None:
     cause = root_cause(_stack_trace(java))
     task = watch.final.task if watch.final and watch.final.cause == cause else None
     where = f" in {task}" if task else ""
+    advice = cause.advice()
     return JobFailedError(
         f"job {watch.name!r} ({job_id}) failed{where}: {cause}\n"
+        + (f"{advice}\n" if advice else "") +
         f"Flink's log of this process has every stack trace: {log_file()} "
         "(`pyflink-kinesis logs` prints its end)",
         job_id, str(cause))

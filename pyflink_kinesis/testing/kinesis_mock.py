@@ -16,8 +16,10 @@ Things to know about kinesis-mock 0.6.2 (``kinesis-local``):
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,6 +114,18 @@ def find_kinesis_mock() -> Path:
     )
 
 
+def _certificate_file(
+    certificate: str | os.PathLike[str], key: str | os.PathLike[str]
+) -> str:
+    """kinesis-mock's certificate file (``{"server": {"cert": PEM, "key": PEM}}``, the layout
+    of its own ``server.json``) for a PEM certificate and key; returns its path."""
+    content = {"server": {"cert": Path(certificate).read_text(), "key": Path(key).read_text()}}
+    handle, path = tempfile.mkstemp(prefix="kinesis-mock-cert-", suffix=".json")
+    with os.fdopen(handle, "w") as file:
+        json.dump(content, file)
+    return path
+
+
 def _kinesis_mock_package_dir(executable: Path) -> Path | None:
     """The kinesis-local npm package an executable belongs to, if it is the package's main.js."""
     real = executable.resolve()
@@ -131,8 +145,10 @@ class KinesisMock(LocalKinesisServer):
 
     The server has two ports: ``endpoint`` (``http://127.0.0.1:PORT``) speaks plain HTTP/1.1
     and HTTP/2 cleartext (the Flink EFO consumer works against it), and ``tls_endpoint``
-    (``https://127.0.0.1:TLS_PORT``) uses kinesis-mock's self-signed certificate: use
-    ``tls_client()`` from Python, and turn certificate checks off in other clients.
+    (``https://127.0.0.1:TLS_PORT``) uses kinesis-mock's self-signed certificate, or
+    ``tls_certificate``: a pair of PEM files (the server's certificate, signed by your CA for
+    ``127.0.0.1``, and its unencrypted private key), so that clients trusting that CA verify
+    the TLS port as they verify AWS. ``tls_client()`` is a Python client for the TLS port.
 
     ``executable`` overrides ``find_kinesis_mock()``. ``create_stream_ms``,
     ``delete_stream_ms``, ``consumer_ms`` (RegisterStreamConsumer, DeregisterStreamConsumer,
@@ -177,6 +193,7 @@ class KinesisMock(LocalKinesisServer):
         host: str = _HOST,
         port: int | None = None,
         install: bool = False,
+        tls_certificate: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None = None,
     ) -> None:
         super().__init__(
             executable=executable,
@@ -212,6 +229,8 @@ class KinesisMock(LocalKinesisServer):
             "SHOULD_PERSIST_DATA": "false",
             "LOAD_DATA_IF_EXISTS": "false",
         }
+        if tls_certificate is not None:
+            self._settings["KINESIS_MOCK_CERT_PATH"] = _certificate_file(*tls_certificate)
 
     def _find_executable(self) -> Path:
         return find_kinesis_mock()
@@ -256,8 +275,12 @@ class KinesisMock(LocalKinesisServer):
         """The AWS account id in the server's ARNs."""
         return self._account_id
 
-    def tls_client(self, *, max_attempts: int = 5, read_timeout_s: float = 30.0) -> KinesisClient:
-        """Like ``client()``, for ``tls_endpoint``; the certificate is not verified.
+    def tls_client(
+        self, *, max_attempts: int = 5, read_timeout_s: float = 30.0,
+        verify: str | os.PathLike[str] | bool = False,
+    ) -> KinesisClient:
+        """Like ``client()``, for ``tls_endpoint``; ``verify`` is the CA bundle (PEM) that
+        verifies the server's certificate, or False (the default) not to verify it.
 
         urllib3 warns about each unverified HTTPS request (``InsecureRequestWarning``).
         """
@@ -266,7 +289,7 @@ class KinesisMock(LocalKinesisServer):
             max_attempts=max_attempts,
             connect_timeout_s=5.0,
             read_timeout_s=read_timeout_s,
-            verify=False,
+            verify=verify if isinstance(verify, bool) else os.fspath(verify),
         )
 
     # ----------------------------------------------------------------- streams and consumers
