@@ -225,3 +225,12 @@ def test_a_job_that_failed_between_two_reads_is_reported_from_its_result(
     assert final == Failure(root_cause(TYPO), None, 0)
     assert "pyflink-kinesis: job 'orders' failed:\n    java.lang.IllegalArgumentException" in (
         capsys.readouterr().err)
+
+
+def test_an_untrusted_certificate_is_shown_with_what_to_do() -> None:
+    cause = Cause("sun.security.provider.certpath.SunCertPathBuilderException",
+                  "unable to find valid certification path to requested target")
+    lines = Failure(cause, "Sink: Writer (1/1)", 0).describe("job", restarting=False).splitlines()
+    assert lines[1] == f"    {cause}"
+    assert lines[2].startswith("    an endpoint's TLS certificate is not trusted by the JVM; ")
+    assert len(lines) == 3
