@@ -41,8 +41,9 @@ _WHAT_TO_DO = (
 def untrusted_certificate(endpoint: str, detail: str) -> str:
     """The message for an endpoint whose certificate Python's check did not trust."""
     return (
-        f"the TLS certificate of {endpoint} is not trusted ({detail}); {_WHAT_TO_DO}. This "
-        "check runs in Python: give it the CA's PEM file in AWS_CA_BUNDLE"
+        f"the TLS certificate of {endpoint} is not trusted ({detail}); this check runs in "
+        f"Python: give it your CA's PEM file in AWS_CA_BUNDLE. The job runs in the JVM: "
+        f"{_WHAT_TO_DO}"
     )
 
 

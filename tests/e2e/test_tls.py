@@ -7,8 +7,9 @@ a fresh Python process (tests/e2e/tls_job.py) started the way a user trusts a co
 
 * One job reads a stream through the TLS port with the consumer (AWS SDK v1) and the FLIP-27
   source (SDK v2, Apache client) and writes both copies with the sink (SDK v2, Netty client).
-* Without the trust store, the source's job fails with a message that says what is wrong and
-  what to do; without the CA, ``check_streams`` says so before any job starts.
+* Without the trust store, a sink's job fails with a message that says what is wrong and what
+  to do, unless ``aws.trust.all.certificates`` (which warns) turns the checks off; without the
+  CA, ``check_streams`` says so before any job starts.
 """
 
 from __future__ import annotations
@@ -111,3 +112,16 @@ def test_check_streams_names_the_untrusted_endpoint_before_the_job(
     assert "certificate verify failed" in message
     assert "AWS_CA_BUNDLE" in message
     assert "-Djavax.net.ssl.trustStore=" in message
+
+
+def test_trusting_all_certificates_lets_the_sink_write_with_a_warning(
+    tls_mock: KinesisMock, private_ca: PrivateCA
+) -> None:
+    tls_mock.create_stream("tls-trust-all")
+
+    done = run_job("write", tls_mock.tls_endpoint, tls_mock.region, "tls-trust-all",
+                   "trust-all", jvm_args="", ca_bundle=private_ca.ca_pem, timeout_s=120)
+
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "KinesisConfigWarning: sink settings: 'aws.trust.all.certificates': true" in done.stderr
+    assert read_all_verified(tls_mock, private_ca, "tls-trust-all") == ["one"]

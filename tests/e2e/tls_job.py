@@ -4,14 +4,15 @@ with the JVM options the test gives it in ``JVM_ARGS`` (a trust store), as a use
 Usage::
 
     python tls_job.py copy ENDPOINT REGION IN OUT COUNT
-    python tls_job.py write ENDPOINT REGION OUT
+    python tls_job.py write ENDPOINT REGION OUT [trust-all]
 
 ``copy`` checks both streams (``check_streams``, which trusts ``AWS_CA_BUNDLE``), then reads
 ``IN`` with a ``FlinkKinesisConsumer`` (AWS SDK v1) and a ``KinesisStreamsSource`` (SDK v2,
 Apache client) and writes what each read, prefixed ``consumer:`` or ``source:``, to ``OUT``
 with a ``KinesisStreamsSink`` (SDK v2, Netty client); once ``OUT`` holds 2 x COUNT records
 (read with boto3) it cancels the job and exits 0. ``write`` runs a job that writes one
-record to ``OUT`` with the sink. A failure is printed on stderr (``JOB FAILED: ...``), exit code 1.
+record to ``OUT`` with the sink (with ``aws.trust.all.certificates = true`` if
+``trust-all``). A failure is printed on stderr (``JOB FAILED: ...``), exit code 1.
 """
 
 from __future__ import annotations
@@ -92,10 +93,10 @@ def copy(endpoint: str, region: str, source: str, target: str, count: int) -> No
         job.cancel()
 
 
-def write(endpoint: str, region: str, target: str) -> None:
+def write(endpoint: str, region: str, target: str, trust_all: bool) -> None:
     env = environment()
-    env.from_collection(["one"], type_info=Types.STRING()).sink_to(
-        string_sink(sink_config(endpoint, region), target))
+    config = {**sink_config(endpoint, region), "aws.trust.all.certificates": trust_all}
+    env.from_collection(["one"], type_info=Types.STRING()).sink_to(string_sink(config, target))
     env.execute("tls write")
 
 
@@ -105,7 +106,7 @@ def main(argv: list[str]) -> int:
         if mode == "copy":
             copy(endpoint, region, argv[3], argv[4], int(argv[5]))
         else:
-            write(endpoint, region, argv[3])
+            write(endpoint, region, argv[3], argv[4:] == ["trust-all"])
     except Exception as exc:  # the job's failure, for the test to read
         print(f"JOB FAILED: {exc}", file=sys.stderr)
         return 1

@@ -87,6 +87,7 @@ class PrivateCA:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ))
+        self.trust_store.unlink(missing_ok=True)  # keytool adds to an existing store
         keytool = shutil.which("keytool") or "keytool"
         subprocess.run(
             [keytool, "-importcert", "-noprompt", "-alias", "private-ca",
