@@ -6,7 +6,8 @@ a fresh Python process (tests/e2e/tls_job.py) started the way a user trusts a co
 ``JVM_ARGS`` gives the JVM the CA's trust store, ``AWS_CA_BUNDLE`` gives boto3 its PEM file.
 
 * One job reads a stream through the TLS port with the consumer (AWS SDK v1) and the FLIP-27
-  source (SDK v2, Apache client) and writes both copies with the sink (SDK v2, Netty client).
+  source (SDK v2, Apache client) and writes both copies with the sink (SDK v2, Netty client),
+  and with the Firehose sink to moto's server, which serves HTTPS with the same CA.
 * Without the trust store, a sink's job fails with a message that says what is wrong and what
   to do, unless ``aws.trust.all.certificates`` (which warns) turns the checks off; without the
   CA, ``check_streams`` says so before any job starts.
@@ -26,6 +27,7 @@ from pyflink_kinesis import StreamCheckError, check_streams
 from pyflink_kinesis.testing import KinesisMock
 from tests.e2e.tls_job import aws_config, read_all
 from tests.support.environment import fresh_process_environment
+from tests.support.moto_fixtures import LocalFirehose, LocalGlueRegistry
 from tests.support.tls import PrivateCA
 
 JOB = Path(__file__).with_name("tls_job.py")
@@ -48,18 +50,30 @@ def tls_mock(private_ca: PrivateCA) -> Iterator[KinesisMock]:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def tls_firehose(private_ca: PrivateCA) -> Iterator[LocalFirehose]:
+    """Firehose and S3 on a moto server whose certificate ``private_ca`` signed."""
+    server = LocalGlueRegistry(tls=private_ca).start()
+    try:
+        yield LocalFirehose(server)
+    finally:
+        server.stop()
+
+
 def run_job(*args: str, jvm_args: str, ca_bundle: Path, timeout_s: float = 240) -> (
         subprocess.CompletedProcess[str]):
-    """Run one tls_job.py job to its end in a fresh process with these JVM options."""
-    environment = fresh_process_environment(JVM_ARGS=jvm_args, AWS_CA_BUNDLE=str(ca_bundle))
+    """Run one tls_job.py job to its end in a fresh process with these JVM options (and the
+    Firehose jars, which the Kinesis connector works beside)."""
+    environment = fresh_process_environment(
+        JVM_ARGS=jvm_args, AWS_CA_BUNDLE=str(ca_bundle), PYFLINK_KINESIS_EXTRAS="firehose")
     return subprocess.run(
         [sys.executable, str(JOB), *args], capture_output=True, text=True,
         env=environment, timeout=timeout_s, cwd=Path(__file__).parents[2],
     )
 
 
-def test_consumer_source_and_sink_trust_a_private_ca(
-    tls_mock: KinesisMock, private_ca: PrivateCA
+def test_consumer_source_and_sinks_trust_a_private_ca(
+    tls_mock: KinesisMock, tls_firehose: LocalFirehose, private_ca: PrivateCA
 ) -> None:
     source, target = "tls-in", "tls-out"
     tls_mock.create_stream(source, 2)
@@ -67,14 +81,16 @@ def test_consumer_source_and_sink_trust_a_private_ca(
     records = [f"r{i}" for i in range(COUNT)]
     tls_mock.put_records(source, records)
 
+    delivery_stream = tls_firehose.delivery_stream("tls")
+
     done = run_job("copy", tls_mock.tls_endpoint, tls_mock.region, source, target, str(COUNT),
+                   tls_firehose.endpoint, delivery_stream,
                    jvm_args=private_ca.jvm_args(), ca_bundle=private_ca.ca_pem)
 
     assert done.returncode == 0, done.stderr[-4000:]
-    written = read_all_verified(tls_mock, private_ca, target)
-    assert Counter(written) == Counter(
-        [f"consumer:{r}" for r in records] + [f"source:{r}" for r in records]
-    )
+    expected = Counter([f"consumer:{r}" for r in records] + [f"source:{r}" for r in records])
+    assert Counter(read_all_verified(tls_mock, private_ca, target)) == expected
+    assert Counter(tls_firehose.records(delivery_stream)) == expected
 
 
 def read_all_verified(server: KinesisMock, ca: PrivateCA, stream: str) -> list[str]:

@@ -3,15 +3,16 @@ with the JVM options the test gives it in ``JVM_ARGS`` (a trust store), as a use
 
 Usage::
 
-    python tls_job.py copy ENDPOINT REGION IN OUT COUNT
+    python tls_job.py copy ENDPOINT REGION IN OUT COUNT FIREHOSE_ENDPOINT DELIVERY_STREAM
     python tls_job.py write ENDPOINT REGION OUT [trust-all]
 
 ``copy`` checks both streams (``check_streams``, which trusts ``AWS_CA_BUNDLE``), then reads
 ``IN`` with a ``FlinkKinesisConsumer`` (AWS SDK v1) and a ``KinesisStreamsSource`` (SDK v2,
 Apache client) and writes what each read, prefixed ``consumer:`` or ``source:``, to ``OUT``
-with a ``KinesisStreamsSink`` (SDK v2, Netty client); once ``OUT`` holds 2 x COUNT records
-(read with boto3) it cancels the job and exits 0. ``write`` runs a job that writes one
-record to ``OUT`` with the sink (with ``aws.trust.all.certificates = true`` if
+with a ``KinesisStreamsSink`` (SDK v2, Netty client), and to ``DELIVERY_STREAM`` with a
+``KinesisFirehoseSink`` (the same client) at ``FIREHOSE_ENDPOINT`` (moto); once both hold
+2 x COUNT records (read with boto3) it cancels the job and exits 0. ``write`` runs a job that
+writes one record to ``OUT`` with the sink (with ``aws.trust.all.certificates = true`` if
 ``trust-all``). A failure is printed on stderr (``JOB FAILED: ...``), exit code 1.
 """
 
@@ -24,8 +25,10 @@ from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 
-from pyflink_kinesis import FlinkKinesisConsumer, check_streams
+from pyflink_kinesis import FlinkKinesisConsumer, KinesisFirehoseSink, check_streams
+from tests.e2e.firehose_job import client_properties
 from tests.e2e.jobs import flip27_source, start, string_sink
+from tests.support.moto_fixtures import LocalFirehose
 
 _TIMEOUT_S = 120.0
 
@@ -72,7 +75,30 @@ def read_all(endpoint: str, region: str, stream: str) -> list[str]:
     return found
 
 
-def copy(endpoint: str, region: str, source: str, target: str, count: int) -> None:
+def delivered(endpoint: str, region: str, delivery_stream: str) -> list[str]:
+    """The records a delivery stream of moto delivered to S3, read with boto3."""
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region,
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    listed = s3.list_objects_v2(Bucket=LocalFirehose.BUCKET, Prefix=f"{delivery_stream}/")
+    keys = sorted(item["Key"] for item in listed.get("Contents", ()))
+    bodies = (s3.get_object(Bucket=LocalFirehose.BUCKET, Key=key)["Body"].read() for key in keys)
+    return b"".join(bodies).decode().splitlines()
+
+
+def firehose_sink(endpoint: str, region: str, delivery_stream: str) -> KinesisFirehoseSink:
+    return (
+        KinesisFirehoseSink.builder()
+        .set_firehose_client_properties(
+            {**client_properties(endpoint, region), "aws.http.protocol.version": "HTTP1_1"})
+        .set_serialization_schema(SimpleStringSchema())
+        .set_delivery_stream_name(delivery_stream)
+        .set_max_time_in_buffer_ms(100)
+        .build()
+    )
+
+
+def copy(endpoint: str, region: str, source: str, target: str, count: int,
+         firehose: str, delivery_stream: str) -> None:
     config = aws_config(endpoint, region)
     check_streams([source, target], config)
     env = environment()
@@ -84,11 +110,15 @@ def copy(endpoint: str, region: str, source: str, target: str, count: int) -> No
     from_source = env.from_source(
         flip27_source(config, source), WatermarkStrategy.no_watermarks(), "source"
     ).map(lambda text: f"source:{text}", output_type=Types.STRING())
-    from_consumer.union(from_source).sink_to(string_sink(sink_config(endpoint, region), target))
+    both = from_consumer.union(from_source)
+    both.sink_to(string_sink(sink_config(endpoint, region), target))
+    both.map(lambda text: text + "\n", output_type=Types.STRING()).sink_to(
+        firehose_sink(firehose, region, delivery_stream))
     job = start(env, "tls copy")
     try:
-        job.wait_for(lambda: len(read_all(endpoint, region, target)) >= 2 * count or None,
-                     _TIMEOUT_S, f"{2 * count} records in {target}")
+        job.wait_for(lambda: (len(read_all(endpoint, region, target)) >= 2 * count
+                              and len(delivered(firehose, region, delivery_stream)) >= 2 * count)
+                     or None, _TIMEOUT_S, f"{2 * count} records in {target} and {delivery_stream}")
     finally:
         job.cancel()
 
@@ -104,7 +134,7 @@ def main(argv: list[str]) -> int:
     mode, endpoint, region = argv[0], argv[1], argv[2]
     try:
         if mode == "copy":
-            copy(endpoint, region, argv[3], argv[4], int(argv[5]))
+            copy(endpoint, region, argv[3], argv[4], int(argv[5]), argv[6], argv[7])
         else:
             write(endpoint, region, argv[3], argv[4:] == ["trust-all"])
     except Exception as exc:  # the job's failure, for the test to read
