@@ -8,6 +8,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import warnings
@@ -102,10 +103,17 @@ def test_the_tls_port_shows_the_certificate_it_is_given(tmp_path: Path) -> None:
     import botocore.exceptions
 
     ca = PrivateCA(tmp_path)
+
+    def certificate_files() -> set[Path]:  # kinesis-mock reads the key from one
+        return set(Path(tempfile.gettempdir()).glob("kinesis-mock-cert-*.json"))
+
+    before = certificate_files()
     with KinesisMock(tls_certificate=(ca.server_pem, ca.server_key_pem)) as server:
         assert server.tls_client(verify=ca.ca_pem).list_streams()["StreamNames"] == []
         with pytest.raises(botocore.exceptions.SSLError):
             server.tls_client(verify=True, max_attempts=1).list_streams()
+        assert len(certificate_files() - before) == 1
+    assert certificate_files() - before == set()
 
 
 @pytest.mark.skipif(os.name != "posix", reason="kills a process with SIGKILL")

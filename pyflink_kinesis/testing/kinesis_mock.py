@@ -9,7 +9,8 @@ Things to know about kinesis-mock 0.6.2 (``kinesis-local``):
 * It keeps everything in memory; a stopped server loses its streams.
 * Its plain port serves HTTP/1.1 and HTTP/2 cleartext, so the AWS SDK v2 Netty client that
   SubscribeToShard needs works with an ``http://`` endpoint; its TLS port uses a self-signed
-  certificate.
+  certificate, or one given to ``KinesisMock``. It speaks HTTP/2 there only to clients that
+  ask for it (ALPN), which the connector's SDK v2 Netty client does not.
 * It has no setting for its listen address (it binds every interface); ``KinesisMock``
   binds it to 127.0.0.1 when it runs the npm package's ``main.js``.
 """
@@ -116,14 +117,14 @@ def find_kinesis_mock() -> Path:
 
 def _certificate_file(
     certificate: str | os.PathLike[str], key: str | os.PathLike[str]
-) -> str:
+) -> Path:
     """kinesis-mock's certificate file (``{"server": {"cert": PEM, "key": PEM}}``, the layout
-    of its own ``server.json``) for a PEM certificate and key; returns its path."""
+    of its own ``server.json``) for a PEM certificate and key, readable by its owner only."""
     content = {"server": {"cert": Path(certificate).read_text(), "key": Path(key).read_text()}}
     handle, path = tempfile.mkstemp(prefix="kinesis-mock-cert-", suffix=".json")
     with os.fdopen(handle, "w") as file:
         json.dump(content, file)
-    return path
+    return Path(path)
 
 
 def _kinesis_mock_package_dir(executable: Path) -> Path | None:
@@ -148,7 +149,8 @@ class KinesisMock(LocalKinesisServer):
     (``https://127.0.0.1:TLS_PORT``) uses kinesis-mock's self-signed certificate, or
     ``tls_certificate``: a pair of PEM files (the server's certificate, signed by your CA for
     ``127.0.0.1``, and its unencrypted private key), so that clients trusting that CA verify
-    the TLS port as they verify AWS. ``tls_client()`` is a Python client for the TLS port.
+    the TLS port as they verify AWS (kinesis-mock reads them from a temporary file, deleted
+    when the server stops). ``tls_client()`` is a Python client for the TLS port.
 
     ``executable`` overrides ``find_kinesis_mock()``. ``create_stream_ms``,
     ``delete_stream_ms``, ``consumer_ms`` (RegisterStreamConsumer, DeregisterStreamConsumer,
@@ -229,8 +231,8 @@ class KinesisMock(LocalKinesisServer):
             "SHOULD_PERSIST_DATA": "false",
             "LOAD_DATA_IF_EXISTS": "false",
         }
-        if tls_certificate is not None:
-            self._settings["KINESIS_MOCK_CERT_PATH"] = _certificate_file(*tls_certificate)
+        self._tls_certificate = tls_certificate
+        self._certificate_path: Path | None = None
 
     def _find_executable(self) -> Path:
         return find_kinesis_mock()
@@ -246,6 +248,10 @@ class KinesisMock(LocalKinesisServer):
         env = {k: v for k, v in os.environ.items() if k not in _KINESIS_MOCK_SETTINGS}
         env.update(self._settings)
         env.update(KINESIS_MOCK_PLAIN_PORT=str(plain_port), KINESIS_MOCK_TLS_PORT=str(tls_port))
+        if self._tls_certificate is not None:
+            self._remove_certificate_file()
+            self._certificate_path = _certificate_file(*self._tls_certificate)
+            env["KINESIS_MOCK_CERT_PATH"] = str(self._certificate_path)
         package_dir = _kinesis_mock_package_dir(executable)
         if package_dir is None:
             return _Launch([str(executable)], executable.resolve().parent, env, stdin_pipe=False)
@@ -253,6 +259,16 @@ class KinesisMock(LocalKinesisServer):
         launcher = str(LAUNCHERS / "kinesis-mock.js")
         command = [_node("kinesis-mock"), launcher, main_js, self._bind_host, "watch-stdin"]
         return _Launch(command, cwd=package_dir, env=env, stdin_pipe=True)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        super().stop(timeout_s)
+        self._remove_certificate_file()
+
+    def _remove_certificate_file(self) -> None:
+        """Delete the certificate file of the last start (it holds the private key)."""
+        if self._certificate_path is not None:
+            self._certificate_path.unlink(missing_ok=True)
+            self._certificate_path = None
 
     def _probe(self, ports: tuple[int, ...]) -> None:
         super()._probe(ports)
