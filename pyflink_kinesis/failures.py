@@ -15,7 +15,8 @@ For every job that runs in this process's mini-cluster (a local job started with
   :class:`~pyflink_kinesis.errors.JobFailedError` (task, root cause, log file) from py4j's error,
   so it comes last; a job nobody waits for gets its last failure printed like the others;
 * a failure of the credential providers (a missing profile or token file, a role STS refuses,
-  expired credentials) comes with what to do about the provider's settings.
+  expired credentials) comes with what to do about the provider's settings, and an untrusted
+  TLS certificate with how to trust its CA.
 
 How: a ``JobListener`` (a py4j callback) on each environment that runs a local job hears of
 each job submitted; a thread per job then reads the mini-cluster's REST API (the job's exception
@@ -34,6 +35,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping, TypeVar
 
+from pyflink_kinesis.config.tls import jvm_untrusted_certificate
 from pyflink_kinesis.errors import JobFailedError
 
 #: How often a job's exception history is read.
@@ -85,11 +87,13 @@ _CREDENTIAL_HINTS = (
 )
 
 
-def credential_hint(stack_trace: str) -> str | None:
-    """What to do about a failure of the credential providers in ``stack_trace``, or None."""
+def failure_hint(stack_trace: str) -> str | None:
+    """What to do about a failure in ``stack_trace`` whose fix the package knows (the
+    credential providers, an untrusted TLS certificate), or None."""
     return next(
-        (hint for pattern, hint in _CREDENTIAL_HINTS if pattern.search(stack_trace)), None
-    )
+        (hint for pattern, hint in _CREDENTIAL_HINTS if pattern.search(stack_trace)),
+        None,
+    ) or jvm_untrusted_certificate(stack_trace)
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,7 @@ class Failure:
     task: str | None
     #: When it happened, epoch milliseconds.
     timestamp: int
-    #: What to do, for a failure of the credential providers.
+    #: What to do, for a failure whose fix the package knows (``failure_hint``).
     hint: str | None = None
 
     def key(self) -> tuple[str, str, str | None]:
@@ -186,7 +190,7 @@ def failures(exceptions: Mapping[str, Any]) -> list[Failure]:
             root_cause(stack_trace),
             _ATTEMPT.sub("", each["taskName"]) if each.get("taskName") else None,
             int(each.get("timestamp", 0)),
-            credential_hint(stack_trace),
+            failure_hint(stack_trace),
         )
         for entry in entries
         for each in (entry, *entry.get("concurrentExceptions", ()))
@@ -333,7 +337,7 @@ class _Watch:
             if java is None or _find(java, _JOB_EXECUTION_EXCEPTION) is None:
                 return None
             stack_trace = _stack_trace(java)
-            return Failure(root_cause(stack_trace), None, 0, credential_hint(stack_trace))
+            return Failure(root_cause(stack_trace), None, 0, failure_hint(stack_trace))
         return None
 
     def _show(self, failure: Failure, restarting: bool) -> None:
@@ -395,7 +399,7 @@ def job_failed_error(error: Exception) -> JobFailedError | None:
     cause = root_cause(stack_trace)
     task = watch.final.task if watch.final and watch.final.cause == cause else None
     where = f" in {task}" if task else ""
-    hint = credential_hint(stack_trace)
+    hint = failure_hint(stack_trace)
     return JobFailedError(
         f"job {watch.name!r} ({job_id}) failed{where}: {cause}\n"
         + (f"What to do: {hint}\n" if hint else "") +

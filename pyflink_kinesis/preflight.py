@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from pyflink_kinesis.config import consumer_properties
 from pyflink_kinesis.config.aws import ACCESS_KEY_ID, CREDENTIALS_PROVIDER, REGION, SECRET_KEY
+from pyflink_kinesis.config.tls import untrusted_certificate
 from pyflink_kinesis.errors import ConfigProblem, StreamCheckError
 
 _ENDPOINT = "aws.endpoint"
@@ -41,9 +42,10 @@ def check_streams(
 
     ``config`` is the consumer's (``aws.region``, ``aws.endpoint``, credentials); it is
     validated first (:class:`~pyflink_kinesis.KinesisConfigError`). One problem is reported per
-    stream: missing, not ACTIVE/UPDATING, credentials rejected, or the endpoint unreachable
-    (then every stream is affected and the check stops there). No secret appears in the
-    report. Each call waits at most ``timeout_s`` per request and does not retry.
+    stream: missing, not ACTIVE/UPDATING, credentials rejected, or the endpoint unreachable or
+    its TLS certificate not trusted (then every stream is affected and the check stops there;
+    like boto3, the check trusts the CAs of ``AWS_CA_BUNDLE`` when it is set). No secret
+    appears in the report. Each call waits at most ``timeout_s`` per request and does not retry.
     """
     names = [streams] if isinstance(streams, str) else list(streams)
     describe_streams(names, consumer_properties(config, names), timeout_s)
@@ -73,6 +75,10 @@ def describe_streams(
         except errors.ClientError as error:
             problems.append(ConfigProblem(name, _client_error_message(error)))
             continue
+        except errors.SSLError as error:
+            detail = str(error.kwargs.get("error", error))
+            problems.append(ConfigProblem(_ENDPOINT, untrusted_certificate(where, detail)))
+            break
         except (
             errors.EndpointConnectionError, errors.ConnectTimeoutError, errors.ReadTimeoutError
         ) as error:

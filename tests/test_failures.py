@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from pyflink_kinesis import failures
-from pyflink_kinesis.failures import Cause, Failure, credential_hint, root_cause
+from pyflink_kinesis.failures import Cause, Failure, failure_hint, root_cause
 
 TYPO = (
     "org.apache.flink.runtime.taskmanager.AsynchronousException: Caught exception while "
@@ -252,12 +252,23 @@ _SDK = "org.apache.flink.kinesis.shaded.software.amazon.awssdk"
     ],
 )
 def test_credential_failures_get_a_hint_naming_the_provider(stack_trace: str, names: str) -> None:
-    hint = credential_hint(stack_trace)
+    hint = failure_hint(stack_trace)
     assert hint is not None and names in hint
     failure = Failure(root_cause(stack_trace), None, 0, hint)
     assert f"what to do: {hint}" in failure.describe("orders", restarting=False)
 
 
-def test_other_failures_and_files_get_no_credential_hint() -> None:
-    assert credential_hint(TYPO) is None
-    assert credential_hint("java.nio.file.NoSuchFileException: /data/input.csv") is None
+def test_other_failures_and_files_get_no_failure_hint() -> None:
+    assert failure_hint(TYPO) is None
+    assert failure_hint("java.nio.file.NoSuchFileException: /data/input.csv") is None
+
+
+def test_an_untrusted_certificate_is_shown_with_what_to_do() -> None:
+    cause = Cause("sun.security.provider.certpath.SunCertPathBuilderException",
+                  "unable to find valid certification path to requested target")
+    failure = Failure(cause, "Sink: Writer (1/1)", 0, failure_hint(f"{cause}\n\tat ..."))
+    lines = failure.describe("job", restarting=False).splitlines()
+    assert lines[1] == f"    {cause}"
+    assert lines[2].startswith(
+        "    what to do: an endpoint's TLS certificate is not trusted by the JVM; ")
+    assert len(lines) == 3
