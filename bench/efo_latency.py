@@ -1,12 +1,13 @@
-"""Benchmark: put-to-receive latency of POLLING and EFO consumers on the same local server.
+"""Benchmark: put-to-receive latency of POLLING and EFO readers on the same local server.
 
-Starts kinesis-mock, then for each record publisher runs a job that stamps each record with the
+Starts kinesis-mock, then for each reader (FlinkKinesisConsumer polling, FlinkKinesisConsumer
+EFO, KinesisStreamsSource EFO) runs a job that stamps each record with the
 time it reached the job (a Python map) and writes it out. A producer puts records carrying
 their put time at a steady rate. Latency = time seen in the job - time put, measured on one
 machine clock; the first seconds are warm-up and are dropped. Prints the figures and saves them
 to docs/benchmarks/efo_latency.json. Not a test: numbers depend on the machine and its load.
 
-Usage: python bench/efo_latency.py [--seconds 20] [--rate 50]
+Usage: python bench/efo_latency.py [--seconds 20] [--rate 50] [--readers POLLING EFO SOURCE_EFO]
 """
 
 from __future__ import annotations
@@ -21,15 +22,22 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pyflink.common import Configuration, Types
+from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 
-from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
+from pyflink_kinesis import (
+    FlinkKinesisConsumer,
+    KinesisStreamsSink,
+    KinesisStreamsSource,
+    PartitionKeyGenerator,
+)
 from pyflink_kinesis.testing import KINESIS_MOCK_VERSION, KinesisMock
 
 OUT = Path(__file__).parents[1] / "docs" / "benchmarks" / "efo_latency.json"
 WARM_UP_S = 3.0
+# FlinkKinesisConsumer polling and EFO, and KinesisStreamsSource with EFO.
+PUBLISHERS = ("POLLING", "EFO", "SOURCE_EFO")
 BUNDLE_MS = 10
 
 
@@ -39,6 +47,7 @@ def stamp(line: str) -> str:
 
 def measure(mock: KinesisMock, publisher: str, seconds: float, rate: int) -> dict[str, float]:
     source, out = f"latency-{publisher.lower()}", f"latency-{publisher.lower()}-out"
+    source, out = source.replace("_", "-"), out.replace("_", "-")
     mock.create_stream(source, 2)
     mock.create_stream(out, 2)
     aws = {
@@ -69,8 +78,22 @@ def measure(mock: KinesisMock, publisher: str, seconds: float, rate: int) -> dic
         .set_max_time_in_buffer_ms(100)
         .build()
     )
-    consumer = FlinkKinesisConsumer(source, SimpleStringSchema(), consumer_config)
-    env.add_source(consumer).map(stamp, output_type=Types.STRING()).sink_to(sink)
+    if publisher == "SOURCE_EFO":
+        built = (
+            KinesisStreamsSource.builder()
+            .set_stream_name(source)
+            .set_source_config({**aws, "flink.stream.initpos": "LATEST",
+                                "source.reader.type": "EFO",
+                                "source.efo.consumer.name": "latency-bench-source",
+                                "source.efo.describe.retry-strategy.delay.min": "200 ms"})
+            .set_deserialization_schema(SimpleStringSchema())
+            .build()
+        )
+        records = env.from_source(built, WatermarkStrategy.no_watermarks(), "source")
+    else:
+        consumer = FlinkKinesisConsumer(source, SimpleStringSchema(), consumer_config)
+        records = env.add_source(consumer)
+    records.map(stamp, output_type=Types.STRING()).sink_to(sink)
     job = env.execute_async(f"latency {publisher}")
     try:
         time.sleep(8.0)  # job start-up; LATEST skips nothing we measure
@@ -105,10 +128,11 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=int, default=50, help="records per second")
+    parser.add_argument("--readers", nargs="+", choices=PUBLISHERS, default=list(PUBLISHERS))
     args = parser.parse_args()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with KinesisMock() as mock:
-        results = {p: measure(mock, p, args.seconds, args.rate) for p in ("POLLING", "EFO")}
+        results = {p: measure(mock, p, args.seconds, args.rate) for p in args.readers}
     report = {
         "what": "put-to-receive latency (ms), record put with boto3 -> seen in the job's map",
         "server": f"kinesis-mock (npm kinesis-local {KINESIS_MOCK_VERSION}) on loopback",
@@ -123,7 +147,7 @@ def main() -> int:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")
     for publisher, figures in results.items():
-        print(f"{publisher:8} p50 {figures['p50_ms']:7.1f} ms   p99 {figures['p99_ms']:7.1f} ms"
+        print(f"{publisher:10} p50 {figures['p50_ms']:7.1f} ms   p99 {figures['p99_ms']:7.1f} ms"
               f"   ({figures['records_measured']} records)")
     print(f"saved {OUT}")
     return 0

@@ -314,7 +314,8 @@ def latency_section(report: dict[str, Any]) -> str:
 
 
 def efo_latency_section(efo: dict[str, Any] | None) -> str:
-    """POLLING vs EFO latency on kinesis-mock, from ``bench/efo_latency.py``'s results file."""
+    """POLLING vs EFO latency (the consumer's, the source's EFO) on kinesis-mock, from
+    ``bench/efo_latency.py``'s results file."""
     if efo is None:
         return ("Not measured: `make bench-efo` (or `make bench`, which runs it too) writes "
                 f"`{EFO_JSON_PATH.relative_to(REPO).as_posix()}`.")
@@ -329,9 +330,11 @@ def efo_latency_section(efo: dict[str, Any] | None) -> str:
         f"SubscribeToShard. {settings['rate_per_s']} records/s for {settings['seconds']:g} s, "
         f"parallelism {settings['parallelism']}, the first {settings['warm_up_s']:g} s dropped, "
         f"`python.fn-execution.bundle.time` {settings['python.fn-execution.bundle.time_ms']} ms; "
-        "put with boto3 -> seen in the job's Python map. The EFO figure is kinesis-mock's "
-        "pacing of subscription events, not the connector's (see [efo.md](efo.md)).\n\n"
-        + table(["publisher", "p50 ms", "p99 ms", "max ms", "records measured"], rows)
+        "put with boto3 -> seen in the job's Python map. POLLING and EFO are "
+        "`FlinkKinesisConsumer`'s record publishers, SOURCE_EFO is `KinesisStreamsSource` with "
+        "`source.reader.type = EFO`. The EFO figures are kinesis-mock's pacing of subscription "
+        "events, not the readers' (see [efo.md](efo.md)).\n\n"
+        + table(["reader", "p50 ms", "p99 ms", "max ms", "records measured"], rows)
     )
 
 

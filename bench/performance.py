@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -976,6 +976,17 @@ def run(profile: Profile) -> dict[str, Any]:
     return report
 
 
+def parse_cells(text: str) -> tuple[tuple[int, int], ...]:
+    """``1024x4,10240x4`` as ((1024, 4), (10240, 4)): (record bytes, shards) per cell."""
+    try:
+        return tuple((int(size), int(shards))
+                     for size, shards in (cell.split("x") for cell in text.split(",")))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected cells as SIZExSHARDS separated by commas, e.g. 1024x4,10240x4"
+        ) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -991,8 +1002,18 @@ def main(argv: list[str] | None = None) -> int:
                              "(--json), keeping its other figures; flip27: the FLIP-27 "
                              "KinesisStreamsSource next to FlinkKinesisConsumer (drains on the "
                              "Flink cells, latency), its key flip27_source")
+    parser.add_argument("--cells", type=parse_cells, default=None,
+                        help="run only these Flink cells, as SIZExSHARDS,... (1024x4,10240x4); "
+                             "for a partial run, e.g. with --only flip27 and --json a copy")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="repeats per Flink cell and latency run instead of the profile's")
     args = parser.parse_args(argv)
     profile = PROFILES["quick" if args.quick else "full"]
+    if args.cells:
+        profile = replace(profile, flink_cells=args.cells)
+    if args.repeats:
+        profile = replace(profile, repeats=args.repeats,
+                          latency_repeats=min(profile.latency_repeats, args.repeats))
     out = args.json or (Path(tempfile.gettempdir(), "performance-quick.json") if args.quick
                         else JSON_OUT)
     if args.only:

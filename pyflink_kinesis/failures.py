@@ -13,7 +13,10 @@ For every job that runs in this process's mini-cluster (a local job started with
   (a cause counts as new when its exception, its message or its operator differ);
 * ``env.execute()`` and ``TableResult.wait()`` of a job that fails raise
   :class:`~pyflink_kinesis.errors.JobFailedError` (task, root cause, log file) from py4j's error,
-  so it comes last; a job nobody waits for gets its last failure printed like the others.
+  so it comes last; a job nobody waits for gets its last failure printed like the others;
+* a failure of the credential providers (a missing profile or token file, a role STS refuses,
+  expired credentials) comes with what to do about the provider's settings, and an untrusted
+  TLS certificate with how to trust its CA.
 
 How: a ``JobListener`` (a py4j callback) on each environment that runs a local job hears of
 each job submitted; a thread per job then reads the mini-cluster's REST API (the job's exception
@@ -32,6 +35,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping, TypeVar
 
+from pyflink_kinesis.config.tls import jvm_untrusted_certificate
 from pyflink_kinesis.errors import JobFailedError
 
 #: How often a job's exception history is read.
@@ -50,6 +54,46 @@ _HEADER = re.compile(r"(?P<exception>[\w$.]+)(?:: (?P<message>.*))?", re.DOTALL)
 _REST = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_PROVIDER = "aws.credentials.provider"
+# Failures of the credential providers where the job runs, found in a stack trace, and what to
+# do about each: the SDK's own message names what it missed, not the setting behind it.
+_CREDENTIAL_HINTS = (
+    (re.compile(r"Invalid AWS Credential Provider Type set in config"),
+     f"the connector reports any error in creating a credential provider so, and drops its "
+     f"cause: check the {_PROVIDER}.* keys and that the credentials file PROFILE names is "
+     f"well-formed where the job runs"),
+    (re.compile(r"Profile file contained no credentials for profile|Profile file '.*' does not "
+                r"exist|No AWS profile named|profile file cannot be null"),
+     f"PROFILE (or AUTO) found no such profile or credentials file where the job runs: check "
+     f"{_PROVIDER}.profile.path and .profile.name, or AWS_SHARED_CREDENTIALS_FILE (the polling "
+     f"consumer: AWS_CREDENTIAL_PROFILES_FILE) and AWS_PROFILE there"),
+    (re.compile(r"WebIdentityToken\w*CredentialsProvider.*(NoSuchFileException|"
+                r"AccessDeniedException)|(NoSuchFileException|AccessDeniedException).*"
+                r"WebIdentityToken\w*CredentialsProvider", re.DOTALL),
+     f"WEB_IDENTITY_TOKEN cannot read its token file where the job runs: check "
+     f"{_PROVIDER}.webIdentityToken.file (else AWS_WEB_IDENTITY_TOKEN_FILE) and its permissions"),
+    (re.compile(r"not authorized to perform: sts:AssumeRole|StsException|"
+                r"AWSSecurityTokenServiceException", re.IGNORECASE),
+     f"ASSUME_ROLE: STS refused to issue credentials for the role: check {_PROVIDER}.role.arn "
+     f"and .role.externalId, and that the role's trust policy allows the caller (the "
+     f"{_PROVIDER}.role.provider credentials)"),
+    (re.compile(r"ExpiredToken|security token included in the request is expired"),
+     "the credentials expired: a session token given as BASIC keys or in the environment is "
+     "not renewed; use ASSUME_ROLE, WEB_IDENTITY_TOKEN or AUTO, which renew theirs"),
+    (re.compile(r"Unable to load (AWS )?credentials from any (of the )?providers? in the chain"),
+     f"AUTO found no credentials where the job runs (environment, system properties, web "
+     f"identity, profile, container, instance role): provide some there, or set {_PROVIDER}"),
+)
+
+
+def failure_hint(stack_trace: str) -> str | None:
+    """What to do about a failure in ``stack_trace`` whose fix the package knows (the
+    credential providers, an untrusted TLS certificate), or None."""
+    return next(
+        (hint for pattern, hint in _CREDENTIAL_HINTS if pattern.search(stack_trace)),
+        None,
+    ) or jvm_untrusted_certificate(stack_trace)
 
 
 @dataclass(frozen=True)
@@ -114,6 +158,8 @@ class Failure:
     task: str | None
     #: When it happened, epoch milliseconds.
     timestamp: int
+    #: What to do, for a failure whose fix the package knows (``failure_hint``).
+    hint: str | None = None
 
     def key(self) -> tuple[str, str, str | None]:
         """What makes a cause new: exception, message, operator (any subtask)."""
@@ -128,6 +174,8 @@ class Failure:
         if cut > 0:
             lines = [*lines[:_HEAD_LINES], f"... ({cut} lines more in the log)",
                      *lines[-_TAIL_LINES:]]
+        if self.hint:
+            lines.append(f"what to do: {self.hint}")
         body = "\n".join(f"    {line}" for line in lines)
         return f"job {job!r} failed{where}{', restarting' if restarting else ''}:\n{body}"
 
@@ -139,12 +187,14 @@ def failures(exceptions: Mapping[str, Any]) -> list[Failure]:
     entries = exceptions.get("exceptionHistory", {}).get("entries", [])
     found = [
         Failure(
-            root_cause(each.get("stacktrace") or each.get("exceptionName", "")),
+            root_cause(stack_trace),
             _ATTEMPT.sub("", each["taskName"]) if each.get("taskName") else None,
             int(each.get("timestamp", 0)),
+            failure_hint(stack_trace),
         )
         for entry in entries
         for each in (entry, *entry.get("concurrentExceptions", ()))
+        for stack_trace in [each.get("stacktrace") or each.get("exceptionName", "")]
     ]
     return sorted(found, key=lambda failure: failure.timestamp)
 
@@ -286,7 +336,8 @@ class _Watch:
             java = getattr(exc, "java_exception", None)
             if java is None or _find(java, _JOB_EXECUTION_EXCEPTION) is None:
                 return None
-            return Failure(root_cause(_stack_trace(java)), None, 0)
+            stack_trace = _stack_trace(java)
+            return Failure(root_cause(stack_trace), None, 0, failure_hint(stack_trace))
         return None
 
     def _show(self, failure: Failure, restarting: bool) -> None:
@@ -344,11 +395,14 @@ def job_failed_error(error: Exception) -> JobFailedError | None:
     if watch is None:
         return None
     watch.done.wait(timeout=10)  # it stops once the mini-cluster is gone
-    cause = root_cause(_stack_trace(java))
+    stack_trace = _stack_trace(java)
+    cause = root_cause(stack_trace)
     task = watch.final.task if watch.final and watch.final.cause == cause else None
     where = f" in {task}" if task else ""
+    hint = failure_hint(stack_trace)
     return JobFailedError(
         f"job {watch.name!r} ({job_id}) failed{where}: {cause}\n"
+        + (f"What to do: {hint}\n" if hint else "") +
         f"Flink's log of this process has every stack trace: {log_file()} "
         "(`pyflink-kinesis logs` prints its end)",
         job_id, str(cause))

@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from pyflink_kinesis.config import consumer_properties
 from pyflink_kinesis.config.aws import ACCESS_KEY_ID, CREDENTIALS_PROVIDER, REGION, SECRET_KEY
+from pyflink_kinesis.config.tls import untrusted_certificate
 from pyflink_kinesis.errors import ConfigProblem, StreamCheckError
 
 _ENDPOINT = "aws.endpoint"
@@ -41,9 +42,10 @@ def check_streams(
 
     ``config`` is the consumer's (``aws.region``, ``aws.endpoint``, credentials); it is
     validated first (:class:`~pyflink_kinesis.KinesisConfigError`). One problem is reported per
-    stream: missing, not ACTIVE/UPDATING, credentials rejected, or the endpoint unreachable
-    (then every stream is affected and the check stops there). No secret appears in the
-    report. Each call waits at most ``timeout_s`` per request and does not retry.
+    stream: missing, not ACTIVE/UPDATING, credentials rejected, or the endpoint unreachable or
+    its TLS certificate not trusted (then every stream is affected and the check stops there;
+    like boto3, the check trusts the CAs of ``AWS_CA_BUNDLE`` when it is set). No secret
+    appears in the report. Each call waits at most ``timeout_s`` per request and does not retry.
     """
     names = [streams] if isinstance(streams, str) else list(streams)
     describe_streams(names, consumer_properties(config, names), timeout_s)
@@ -56,22 +58,29 @@ def describe_streams(
 
     Raises :class:`StreamCheckError` as :func:`check_streams` does.
     """
-    import botocore.exceptions
+    import botocore.exceptions as errors
 
-    client = _client(properties, timeout_s)
     where = properties.get(_ENDPOINT) or f"region {properties[REGION]}"
     problems = []
     summaries = {}
+    try:
+        client = _client(properties, timeout_s)
+    except errors.ProfileNotFound:
+        raise StreamCheckError([_no_credentials(properties)], where) from None
     for name in names:
         try:
             summary = client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
-        except botocore.exceptions.ClientError as error:
+        except (errors.NoCredentialsError, errors.PartialCredentialsError):
+            raise StreamCheckError([_no_credentials(properties)], where) from None
+        except errors.ClientError as error:
             problems.append(ConfigProblem(name, _client_error_message(error)))
             continue
+        except errors.SSLError as error:
+            detail = str(error.kwargs.get("error", error))
+            problems.append(ConfigProblem(_ENDPOINT, untrusted_certificate(where, detail)))
+            break
         except (
-            botocore.exceptions.EndpointConnectionError,
-            botocore.exceptions.ConnectTimeoutError,
-            botocore.exceptions.ReadTimeoutError,
+            errors.EndpointConnectionError, errors.ConnectTimeoutError, errors.ReadTimeoutError
         ) as error:
             problems.append(ConfigProblem(_ENDPOINT, (
                 f"cannot reach Kinesis ({type(error).__name__}: {error}); check "
@@ -113,6 +122,36 @@ def _client(properties: Mapping[str, str], timeout_s: float) -> Any:
     if _ENDPOINT in properties:
         client_args["endpoint_url"] = properties[_ENDPOINT]
     return boto3.session.Session(botocore_session=core).client("kinesis", **client_args)
+
+
+# Where a provider looks for credentials, for the message when Python finds none there.
+_LOOKS_IN = {
+    "PROFILE": "the profile '{name}' of the credentials file {path}",
+    "ENV_VAR": "the environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    "AUTO": "the default chain: environment variables, profile, web identity, instance role",
+}
+
+
+def _no_credentials(properties: Mapping[str, str]) -> ConfigProblem:
+    """The problem of a provider whose credentials Python cannot find: where it looked, what
+    to do. SYS_PROP reads the JVM's system properties, which Python cannot see."""
+    provider = properties.get(CREDENTIALS_PROVIDER, "AUTO")
+    if provider == "SYS_PROP":
+        return ConfigProblem(CREDENTIALS_PROVIDER, (
+            "SYS_PROP reads the JVM's system properties (aws.accessKeyId, "
+            "aws.secretAccessKey), which this check in Python cannot see; run the check with "
+            "credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or skip "
+            "it (a FLIP-27 source: give the stream's ARN, set_stream_arn, not its name)"
+        ))
+    looks_in = _LOOKS_IN.get(provider, "boto3's default chain (Python cannot follow this provider)")
+    looks_in = looks_in.format(
+        name=properties.get(_PROFILE_NAME, "default (or AWS_PROFILE)"),
+        path=properties.get(_PROFILE_PATH, "~/.aws/credentials (or AWS_SHARED_CREDENTIALS_FILE)"),
+    )
+    return ConfigProblem(CREDENTIALS_PROVIDER, (
+        f"{provider} found no credentials in {looks_in}; add them there, or fix the "
+        f"{CREDENTIALS_PROVIDER}.* keys"
+    ))
 
 
 def _client_error_message(error: Any) -> str:

@@ -1,10 +1,10 @@
 """``KinesisStreamsSource``: the FLIP-27 Kinesis source for ``env.from_source(...)``.
 
 Our Java source (``io.pyflinkkinesis.source``) with connector 4.3.0-1.19's Kinesis client,
-schemas and options: polling, one stream per source, a child shard read only after its parents
-(per-key order across resharding, end to end), KPL aggregates taken apart into their user
-records. ``pyflink-kinesis docs source`` says what it
-guarantees and when to choose it over ``FlinkKinesisConsumer``. Nothing reaches the JVM before
+schemas and options: polling or EFO (``source.reader.type``), one stream per source, a child
+shard read only after its parents (per-key order across resharding, end to end), KPL aggregates
+taken apart into their user records. ``pyflink-kinesis docs source`` says what it guarantees
+and when to choose it over ``FlinkKinesisConsumer``. Nothing reaches the JVM before
 :meth:`KinesisStreamsSourceBuilder.build`.
 """
 

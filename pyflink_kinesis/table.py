@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 from pyflink.table import Schema, TableDescriptor, TableResult
 
 from pyflink_kinesis import gateway, jars
-from pyflink_kinesis.config import check_ddl, ddl_tables, mask_secrets, table_options
+from pyflink_kinesis.config import check_ddl, ddl_tables, table_options
 from pyflink_kinesis.config.endpoint import TABLE_HTTP_PROTOCOL_VERSION, with_endpoint_defaults
 from pyflink_kinesis.config.firehose import (
     TABLE_IDENTIFIER as FIREHOSE,
@@ -29,7 +29,12 @@ from pyflink_kinesis.config.firehose import (
     check_firehose_ddl,
     firehose_table_options,
 )
-from pyflink_kinesis.config.table import OWN_IDENTIFIER, OWN_TABLE_OPTIONS, PARTITIONER
+from pyflink_kinesis.config.table import (
+    OWN_IDENTIFIER,
+    OWN_TABLE_OPTIONS,
+    PARTITIONER,
+    mask_table_secrets,
+)
 from pyflink_kinesis.firehose import warn_if_kinesis_copy_loads
 from pyflink_kinesis.sink import SUBTASK_KEYS
 
@@ -80,7 +85,7 @@ class KinesisTableDescriptor(TableDescriptor):  # type: ignore[misc]
     def __str__(self) -> str:
         text = str(super().__str__())
         options = {str(k): str(v) for k, v in self.get_options().items()}
-        for name, value in mask_secrets(options).items():
+        for name, value in mask_table_secrets(options).items():
             if value != options[name] and options[name]:
                 text = text.replace(_sql_string(options[name]), _sql_string(str(value)))
         return text
@@ -233,7 +238,7 @@ def masked_ddl(ddl: str) -> str:
     """``ddl`` with the secret option values of its Kinesis and Firehose tables as ``'****'``."""
     edits: list[tuple[int, int, str]] = []
     for table in ddl_tables(ddl, (CONNECTOR, OWN_IDENTIFIER, FIREHOSE)):
-        for name, value in mask_secrets(table.options).items():
+        for name, value in mask_table_secrets(table.options).items():
             if value != table.options[name]:
                 edits.append((*table.value_spans[name], _sql_string(str(value))))
     for start, end, text in sorted(edits, reverse=True):

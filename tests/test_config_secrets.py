@@ -25,6 +25,15 @@ def test_nested_secret_keys_are_masked() -> None:
     assert mask_secrets({nested: "s3cr3t"}) == {nested: "****"}
 
 
+def test_external_ids_are_masked_and_token_file_paths_kept() -> None:
+    external_id = "aws.credentials.provider.role.externalId"
+    nested = "aws.credentials.provider.role.provider.role.externalId"
+    token_file = "aws.credentials.provider.webIdentityToken.file"
+    config = {external_id: "ext-1", nested: "ext-2", token_file: "/var/run/token"}
+    masked = {external_id: "****", nested: "****", token_file: "/var/run/token"}
+    assert mask_secrets(config) == masked
+
+
 def test_misspelt_and_unknown_secret_looking_keys_are_masked() -> None:
     config = {
         "aws.credentials.provider.basic.secretkye": "a",

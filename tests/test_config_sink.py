@@ -51,12 +51,12 @@ def test_unset_options_take_the_connector_defaults() -> None:
 def test_client_properties_become_strings() -> None:
     client = {
         "aws.region": "us-east-1",
-        "aws.trust.all.certificates": True,
+        "aws.trust.all.certificates": False,
         "aws.http-client.max-concurrency": 64,
     }
     assert validate_sink(replace(MINIMAL, client_properties=client)) == {
         "aws.region": "us-east-1",
-        "aws.trust.all.certificates": "true",
+        "aws.trust.all.certificates": "false",
         "aws.http-client.max-concurrency": "64",
     }
 

@@ -378,3 +378,10 @@ def test_keys_of_other_apis_say_what_to_use_here() -> None:
         "POLLING, EFO")
     assert found["flink.shard.subscribetoshard.timeout"].endswith(
         "reads 'source.efo.subscription.timeout', a duration like '10 s' or '250 ms'")
+
+
+def test_fetch_threads_is_a_positive_int_passed_on_as_a_string() -> None:
+    assert validate(source_config={**AWS, "source.reader.fetch-threads": 4})[
+        "source.reader.fetch-threads"] == "4"
+    assert problems_of(source_config={**AWS, "source.reader.fetch-threads": 0}) == {
+        "source.reader.fetch-threads": "0 is out of range: must be >= 1"}

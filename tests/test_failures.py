@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from pyflink_kinesis import failures
-from pyflink_kinesis.failures import Cause, Failure, root_cause
+from pyflink_kinesis.failures import Cause, Failure, failure_hint, root_cause
 
 TYPO = (
     "org.apache.flink.runtime.taskmanager.AsynchronousException: Caught exception while "
@@ -225,3 +225,50 @@ def test_a_job_that_failed_between_two_reads_is_reported_from_its_result(
     assert final == Failure(root_cause(TYPO), None, 0)
     assert "pyflink-kinesis: job 'orders' failed:\n    java.lang.IllegalArgumentException" in (
         capsys.readouterr().err)
+
+
+_SDK = "org.apache.flink.kinesis.shaded.software.amazon.awssdk"
+
+
+@pytest.mark.parametrize(
+    ("stack_trace", "names"),
+    [
+        (f"{_SDK}.core.exception.SdkClientException: Profile file contained no credentials for "
+         f"profile 'absent': ProfileFile(...)", "PROFILE"),
+        ("java.lang.IllegalStateException: Profile file '/tmp/none' does not exist.", "PROFILE"),
+        (f"java.io.UncheckedIOException: java.nio.file.NoSuchFileException: /run/token\n"
+         f"\tat {_SDK}.auth.credentials.WebIdentityTokenFileCredentialsProvider.resolve"
+         f"Credentials(WebIdentityTokenFileCredentialsProvider.java:1)\n"
+         f"Caused by: java.nio.file.NoSuchFileException: /run/token", "WEB_IDENTITY_TOKEN"),
+        (f"{_SDK}.services.sts.model.StsException: User: arn:aws:iam::1:user/u is not "
+         f"authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/r "
+         f"(Service: Sts, Status Code: 403)", "ASSUME_ROLE"),
+        (f"{_SDK}.services.kinesis.model.KinesisException: The security token included in the "
+         f"request is expired (Service: Kinesis, Status Code: 400)", "expired"),
+        ("java.lang.IllegalArgumentException: Invalid AWS Credential Provider Type set in "
+         "config. Valid values are: ENV_VAR, SYS_PROP, PROFILE, ", "drops its cause"),
+        (f"{_SDK}.core.exception.SdkClientException: Unable to load credentials from any of the "
+         f"providers in the chain AwsCredentialsProviderChain(...)", "AUTO"),
+    ],
+)
+def test_credential_failures_get_a_hint_naming_the_provider(stack_trace: str, names: str) -> None:
+    hint = failure_hint(stack_trace)
+    assert hint is not None and names in hint
+    failure = Failure(root_cause(stack_trace), None, 0, hint)
+    assert f"what to do: {hint}" in failure.describe("orders", restarting=False)
+
+
+def test_other_failures_and_files_get_no_failure_hint() -> None:
+    assert failure_hint(TYPO) is None
+    assert failure_hint("java.nio.file.NoSuchFileException: /data/input.csv") is None
+
+
+def test_an_untrusted_certificate_is_shown_with_what_to_do() -> None:
+    cause = Cause("sun.security.provider.certpath.SunCertPathBuilderException",
+                  "unable to find valid certification path to requested target")
+    failure = Failure(cause, "Sink: Writer (1/1)", 0, failure_hint(f"{cause}\n\tat ..."))
+    lines = failure.describe("job", restarting=False).splitlines()
+    assert lines[1] == f"    {cause}"
+    assert lines[2].startswith(
+        "    what to do: an endpoint's TLS certificate is not trusted by the JVM; ")
+    assert len(lines) == 3

@@ -42,7 +42,9 @@ def proxy(local_kinesis: LocalKinesis) -> Iterator[FaultProxy]:
         yield running
 
 
-def client(endpoint: str, read_timeout_s: float = 10.0) -> KinesisClient:
+def client(
+    endpoint: str, read_timeout_s: float = 10.0, access_key_id: str = "local"
+) -> KinesisClient:
     """A boto3 client that never retries, so each request shows what the proxy answered."""
     config = botocore.config.Config(
         retries={"total_max_attempts": 1}, read_timeout=read_timeout_s, connect_timeout=5
@@ -51,7 +53,7 @@ def client(endpoint: str, read_timeout_s: float = 10.0) -> KinesisClient:
         "kinesis",
         endpoint_url=endpoint,
         region_name="us-east-1",
-        aws_access_key_id="local",
+        aws_access_key_id=access_key_id,
         aws_secret_access_key="local",
         config=config,
     )
@@ -242,6 +244,20 @@ def test_partial_failure_of_every_entry_forwards_nothing(
     assert rule.failed_entries == 5
     assert proxy.requests.get("PutRecords") == 1
     assert texts(local_kinesis, stream) == []
+
+
+def test_records_the_access_key_id_that_signed_each_operation(
+    proxy: FaultProxy, stream_factory: StreamFactory
+) -> None:
+    stream = stream_factory(1)
+    put_one(client(proxy.endpoint, access_key_id="AKIDWRITER"), stream, "x")
+    reader = client(proxy.endpoint, access_key_id="AKIDREADER")
+    reader.list_shards(StreamName=stream)
+    put_one(reader, stream, "y")
+    assert proxy.access_keys == {
+        "PutRecord": {"AKIDWRITER", "AKIDREADER"},
+        "ListShards": {"AKIDREADER"},
+    }
 
 
 def test_schedules_pick_the_documented_requests(

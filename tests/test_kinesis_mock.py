@@ -8,6 +8,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import warnings
@@ -26,6 +27,7 @@ from pyflink_kinesis.testing import (
 )
 from tests.support.kinesis_fixtures import MakeStream
 from tests.support.servers import by_key, listening_addresses, pid_exists
+from tests.support.tls import PrivateCA
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPO_MAIN_JS = REPO_ROOT / "tools" / "local-kinesis" / "node_modules" / "kinesis-local" / "main.js"
@@ -93,6 +95,25 @@ def test_short_operation_durations_reach_the_server() -> None:
         "mergeShardsDuration": "9",
     }
     assert '"shouldPersist":false' in log
+
+
+def test_the_tls_port_shows_the_certificate_it_is_given(tmp_path: Path) -> None:
+    """A client that trusts only the private CA verifies the port; one that trusts the usual
+    CAs does not."""
+    import botocore.exceptions
+
+    ca = PrivateCA(tmp_path)
+
+    def certificate_files() -> set[Path]:  # kinesis-mock reads the key from one
+        return set(Path(tempfile.gettempdir()).glob("kinesis-mock-cert-*.json"))
+
+    before = certificate_files()
+    with KinesisMock(tls_certificate=(ca.server_pem, ca.server_key_pem)) as server:
+        assert server.tls_client(verify=ca.ca_pem).list_streams()["StreamNames"] == []
+        with pytest.raises(botocore.exceptions.SSLError):
+            server.tls_client(verify=True, max_attempts=1).list_streams()
+        assert len(certificate_files() - before) == 1
+    assert certificate_files() - before == set()
 
 
 @pytest.mark.skipif(os.name != "posix", reason="kills a process with SIGKILL")

@@ -4,6 +4,7 @@ from Python before a job starts, all at once, without showing the secret."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -69,6 +70,57 @@ def test_rejected_credentials_are_named_without_the_secret(
 
     assert "credentials were rejected (InvalidSignatureException" in str(error.value)
     assert SECRET not in str(error.value) and SECRET not in repr(error.value)
+
+
+@pytest.fixture
+def no_python_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """boto3 finds no credentials: no AWS variables, empty credential files, no instance role.
+    Returns a credentials file with the profile 'present' only."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[present]\naws_access_key_id = a\naws_secret_access_key = s\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return credentials
+
+
+def without_keys(endpoint: str, **credentials: str) -> dict[str, object]:
+    """``config(endpoint)`` with ``aws.credentials.provider.<key>`` settings instead of BASIC."""
+    return {
+        "aws.region": "us-east-1", "aws.endpoint": endpoint,
+        **{f"aws.credentials.provider{key}": value for key, value in credentials.items()},
+    }
+
+
+def test_a_missing_profile_names_the_profile_and_its_file(
+    local_kinesis: LocalKinesis, no_python_credentials: Path
+) -> None:
+    settings = without_keys(
+        local_kinesis.endpoint, **{"": "PROFILE", ".profile.path": str(no_python_credentials),
+                                   ".profile.name": "absent"},
+    )
+    with pytest.raises(StreamCheckError) as error:
+        check_streams("orders", settings)
+
+    assert [p.key for p in error.value.problems] == ["aws.credentials.provider"]
+    assert (
+        f"PROFILE found no credentials in the profile 'absent' of the credentials file "
+        f"{no_python_credentials}; add them there" in str(error.value)
+    )
+
+
+def test_sys_prop_says_python_cannot_see_the_jvms_properties(
+    local_kinesis: LocalKinesis, no_python_credentials: Path
+) -> None:
+    with pytest.raises(StreamCheckError) as error:
+        check_streams("orders", without_keys(local_kinesis.endpoint, **{"": "SYS_PROP"}))
+
+    assert [p.key for p in error.value.problems] == ["aws.credentials.provider"]
+    assert "SYS_PROP reads the JVM's system properties" in str(error.value)
+    assert "set_stream_arn" in str(error.value)
 
 
 def test_the_config_is_checked_first() -> None:

@@ -140,11 +140,12 @@ def test_show_create_table_text_gets_its_secrets_masked() -> None:
   'aws.credentials.basic.secretkey' = 'it''s-secret',
   'connector' = 'pyflink-kinesis',
   'aws.credentials.role.provider.basic.secretkey' = 'nested-secret',
+  'aws.credentials.role.externalId' = 'external-id',
   'aws.credentials.basic.accesskeyid' = 'AKID'
 )"""
     masked = masked_ddl(shown)
     assert masked == shown.replace("'it''s-secret'", "'****'").replace(
-        "'nested-secret'", "'****'")
+        "'nested-secret'", "'****'").replace("'external-id'", "'****'")
     other = "CREATE TABLE t (id BIGINT) WITH ('connector' = 'jdbc', 'password' = 'p')"
     assert masked_ddl(other) == other
 

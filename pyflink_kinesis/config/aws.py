@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
+from pyflink_kinesis.config.tls import check_tls
 from pyflink_kinesis.config.validation import CheckedProperties, Problems
 
 _SHADED_AWS = "org.apache.flink.kinesis.shaded.org.apache.flink.connector.aws"
@@ -104,12 +105,14 @@ AWS_KEYS = KeyTable(
             f"{CREDENTIALS_PROVIDER}.role.externalId",
             ValueType.STRING,
             "External id sent with STS AssumeRole, for ASSUME_ROLE.",
+            secret=True,
             java=_aws("AWS_ROLE_EXTERNAL_ID"),
         ),
         Key(
             f"{CREDENTIALS_PROVIDER}.role.stsEndpoint",
             ValueType.URL,
-            "STS endpoint for ASSUME_ROLE (default: from aws.region); read at top level only.",
+            "STS endpoint for ASSUME_ROLE (default: from aws.region); read at top level only "
+            "(not by WEB_IDENTITY_TOKEN, whose SDK calls sts.amazonaws.com).",
             java=_aws("AWS_ROLE_STS_ENDPOINT"),
         ),
         Key(
@@ -195,7 +198,8 @@ AWS_KEYS = KeyTable(
 def check_aws(
     checked: CheckedProperties, problems: Problems, *, client: Client, region_of: str
 ) -> None:
-    """Cross-key AWS checks: the region is set, each credential provider has its keys.
+    """Cross-key AWS checks: the region is set, each credential provider has its keys, and a
+    warning for ``aws.trust.all.certificates = true``.
 
     ``client`` is ``"consumer"`` or ``"sink"``; the consumer cannot use CUSTOM credentials.
     ``region_of`` names what the region is of in the message, like "the sink's stream".
@@ -205,6 +209,7 @@ def check_aws(
     prefix: str | None = CREDENTIALS_PROVIDER
     while prefix is not None:
         prefix = _check_provider(checked, problems, prefix, client)
+    check_tls(checked, problems)
 
 
 def region_missing(region_of: str, endpoint_set: bool, endpoint_key: str = ENDPOINT) -> str:

@@ -866,6 +866,13 @@ def _partitioner_problem(partitioner: str) -> str | None:
 # --- DDL ---------------------------------------------------------------------------------------
 
 
+def mask_table_secrets(options: Mapping[str, str]) -> dict[str, str]:
+    """A copy of a table's ``options`` with every secret value replaced by ``'****'``: the
+    options in their SQL spelling (``aws.credentials.role.externalId``, also nested), and any
+    unknown option named like a secret."""
+    return {name: MASK if TABLE_KEYS.is_secret(name) else value for name, value in options.items()}
+
+
 @dataclass(frozen=True)
 class DdlTable:
     """A ``CREATE TABLE`` of a DDL script whose ``'connector'`` is ``'kinesis'``.
@@ -883,10 +890,7 @@ class DdlTable:
     value_spans: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
-        options = {
-            name: MASK if TABLE_KEYS.is_secret(name) else value
-            for name, value in self.options.items()
-        }
+        options = mask_table_secrets(self.options)
         return (
             f"DdlTable(name={self.name!r}, options={options!r}, "
             f"partitioned_by={self.partitioned_by!r}, with_end={self.with_end!r})"

@@ -549,7 +549,7 @@ class LocalKinesisServer:
         max_attempts: int,
         connect_timeout_s: float,
         read_timeout_s: float,
-        verify: bool = True,
+        verify: bool | str = True,
     ) -> KinesisClient:
         session = boto3.session.Session(
             aws_access_key_id="local",

@@ -45,6 +45,7 @@ import contextlib
 import http.client
 import json
 import random
+import re
 import socket
 import struct
 import threading
@@ -85,6 +86,7 @@ _HTTP2_PREFACE = b"PRI * HTTP/2.0"
 #: The ``requests`` key that counts HTTP/2 connections.
 HTTP2 = "HTTP/2"
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+_SIGV4_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 # Headers that describe one hop of the connection, not the message; never forwarded.
 _HOP_BY_HOP = frozenset(
     {
@@ -121,6 +123,16 @@ class _Request:
         for name, value in self.headers:
             if name.lower() == _TARGET_HEADER.lower():
                 return value.rpartition(".")[2]
+        return ""
+
+    @property
+    def access_key_id(self) -> str:
+        """The access key id that signed the request (SigV4 ``Credential=<id>/...``); empty
+        when the request is not signed."""
+        for name, value in self.headers:
+            if name.lower() == "authorization":
+                match = _SIGV4_CREDENTIAL.search(value)
+                return match.group(1) if match else ""
         return ""
 
     def with_body(self, body: bytes) -> _Request:
@@ -567,7 +579,8 @@ class FaultProxy:
     Use it as a context manager or call ``start()`` / ``stop()``; ``endpoint`` is the URL to
     give clients. ``inject()`` adds a rule at any time (also while requests flow) and returns
     it with its counters; ``remove()`` and ``clear()`` take rules away. ``requests`` counts
-    every request the proxy received, by operation. All methods are thread-safe.
+    every request the proxy received, by operation, and ``access_keys`` the access key ids that
+    signed them (which credentials a client really used). All methods are thread-safe.
     """
 
     def __init__(self, upstream: str, *, seed: int = 0, upstream_timeout_s: float = 60.0) -> None:
@@ -584,6 +597,7 @@ class FaultProxy:
         self._rules: list[FaultRule] = []
         self._rules_added = 0
         self._requests: dict[str, int] = {}
+        self._access_keys: dict[str, set[str]] = {}
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -688,6 +702,13 @@ class FaultProxy:
         with self._lock:
             return dict(self._requests)
 
+    @property
+    def access_keys(self) -> dict[str, set[str]]:
+        """The access key ids that signed the requests the proxy received, by operation (``""``
+        as in ``requests``; an unsigned request adds the id ``""``)."""
+        with self._lock:
+            return {operation: set(keys) for operation, keys in self._access_keys.items()}
+
     def __repr__(self) -> str:
         where = self.endpoint if self._server is not None else "not started"
         return f"FaultProxy({where} -> {self.upstream}, rules={len(self.rules)})"
@@ -697,6 +718,7 @@ class FaultProxy:
     def _answer(self, request: _Request, forward: Forward) -> _Response:
         with self._lock:
             self._requests[request.operation] = self._requests.get(request.operation, 0) + 1
+            self._access_keys.setdefault(request.operation, set()).add(request.access_key_id)
             rules = list(self._rules)
         for rule in rules:
             if rule._decide(request):

@@ -9,15 +9,18 @@ Things to know about kinesis-mock 0.6.2 (``kinesis-local``):
 * It keeps everything in memory; a stopped server loses its streams.
 * Its plain port serves HTTP/1.1 and HTTP/2 cleartext, so the AWS SDK v2 Netty client that
   SubscribeToShard needs works with an ``http://`` endpoint; its TLS port uses a self-signed
-  certificate.
+  certificate, or one given to ``KinesisMock``. It speaks HTTP/2 there only to clients that
+  ask for it (ALPN), which the connector's SDK v2 Netty client does not.
 * It has no setting for its listen address (it binds every interface); ``KinesisMock``
   binds it to 127.0.0.1 when it runs the npm package's ``main.js``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,6 +115,18 @@ def find_kinesis_mock() -> Path:
     )
 
 
+def _certificate_file(
+    certificate: str | os.PathLike[str], key: str | os.PathLike[str]
+) -> Path:
+    """kinesis-mock's certificate file (``{"server": {"cert": PEM, "key": PEM}}``, the layout
+    of its own ``server.json``) for a PEM certificate and key, readable by its owner only."""
+    content = {"server": {"cert": Path(certificate).read_text(), "key": Path(key).read_text()}}
+    handle, path = tempfile.mkstemp(prefix="kinesis-mock-cert-", suffix=".json")
+    with os.fdopen(handle, "w") as file:
+        json.dump(content, file)
+    return Path(path)
+
+
 def _kinesis_mock_package_dir(executable: Path) -> Path | None:
     """The kinesis-local npm package an executable belongs to, if it is the package's main.js."""
     real = executable.resolve()
@@ -131,8 +146,11 @@ class KinesisMock(LocalKinesisServer):
 
     The server has two ports: ``endpoint`` (``http://127.0.0.1:PORT``) speaks plain HTTP/1.1
     and HTTP/2 cleartext (the Flink EFO consumer works against it), and ``tls_endpoint``
-    (``https://127.0.0.1:TLS_PORT``) uses kinesis-mock's self-signed certificate: use
-    ``tls_client()`` from Python, and turn certificate checks off in other clients.
+    (``https://127.0.0.1:TLS_PORT``) uses kinesis-mock's self-signed certificate, or
+    ``tls_certificate``: a pair of PEM files (the server's certificate, signed by your CA for
+    ``127.0.0.1``, and its unencrypted private key), so that clients trusting that CA verify
+    the TLS port as they verify AWS (kinesis-mock reads them from a temporary file, deleted
+    when the server stops). ``tls_client()`` is a Python client for the TLS port.
 
     ``executable`` overrides ``find_kinesis_mock()``. ``create_stream_ms``,
     ``delete_stream_ms``, ``consumer_ms`` (RegisterStreamConsumer, DeregisterStreamConsumer,
@@ -177,6 +195,7 @@ class KinesisMock(LocalKinesisServer):
         host: str = _HOST,
         port: int | None = None,
         install: bool = False,
+        tls_certificate: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None = None,
     ) -> None:
         super().__init__(
             executable=executable,
@@ -212,6 +231,8 @@ class KinesisMock(LocalKinesisServer):
             "SHOULD_PERSIST_DATA": "false",
             "LOAD_DATA_IF_EXISTS": "false",
         }
+        self._tls_certificate = tls_certificate
+        self._certificate_path: Path | None = None
 
     def _find_executable(self) -> Path:
         return find_kinesis_mock()
@@ -227,6 +248,10 @@ class KinesisMock(LocalKinesisServer):
         env = {k: v for k, v in os.environ.items() if k not in _KINESIS_MOCK_SETTINGS}
         env.update(self._settings)
         env.update(KINESIS_MOCK_PLAIN_PORT=str(plain_port), KINESIS_MOCK_TLS_PORT=str(tls_port))
+        if self._tls_certificate is not None:
+            self._remove_certificate_file()
+            self._certificate_path = _certificate_file(*self._tls_certificate)
+            env["KINESIS_MOCK_CERT_PATH"] = str(self._certificate_path)
         package_dir = _kinesis_mock_package_dir(executable)
         if package_dir is None:
             return _Launch([str(executable)], executable.resolve().parent, env, stdin_pipe=False)
@@ -234,6 +259,16 @@ class KinesisMock(LocalKinesisServer):
         launcher = str(LAUNCHERS / "kinesis-mock.js")
         command = [_node("kinesis-mock"), launcher, main_js, self._bind_host, "watch-stdin"]
         return _Launch(command, cwd=package_dir, env=env, stdin_pipe=True)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        super().stop(timeout_s)
+        self._remove_certificate_file()
+
+    def _remove_certificate_file(self) -> None:
+        """Delete the certificate file of the last start (it holds the private key)."""
+        if self._certificate_path is not None:
+            self._certificate_path.unlink(missing_ok=True)
+            self._certificate_path = None
 
     def _probe(self, ports: tuple[int, ...]) -> None:
         super()._probe(ports)
@@ -256,8 +291,12 @@ class KinesisMock(LocalKinesisServer):
         """The AWS account id in the server's ARNs."""
         return self._account_id
 
-    def tls_client(self, *, max_attempts: int = 5, read_timeout_s: float = 30.0) -> KinesisClient:
-        """Like ``client()``, for ``tls_endpoint``; the certificate is not verified.
+    def tls_client(
+        self, *, max_attempts: int = 5, read_timeout_s: float = 30.0,
+        verify: str | os.PathLike[str] | bool = False,
+    ) -> KinesisClient:
+        """Like ``client()``, for ``tls_endpoint``; ``verify`` is the CA bundle (PEM) that
+        verifies the server's certificate, or False (the default) not to verify it.
 
         urllib3 warns about each unverified HTTPS request (``InsecureRequestWarning``).
         """
@@ -266,7 +305,7 @@ class KinesisMock(LocalKinesisServer):
             max_attempts=max_attempts,
             connect_timeout_s=5.0,
             read_timeout_s=read_timeout_s,
-            verify=False,
+            verify=verify if isinstance(verify, bool) else os.fspath(verify),
         )
 
     # ----------------------------------------------------------------- streams and consumers

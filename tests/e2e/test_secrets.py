@@ -1,4 +1,5 @@
-"""A BASIC secret key never shows: not in reprs, errors, the job's log files or printed plans.
+"""A BASIC secret key never shows: not in reprs, errors, the job's log files or printed plans;
+nor does an ASSUME_ROLE external id (test_credentials runs a job with one and searches its log).
 
 Each test uses a fresh random secret and searches every text a user could see or ship for it:
 the reprs of the objects built from the config, the errors raised for a config that holds it,
@@ -90,6 +91,39 @@ def test_reprs_of_everything_built_from_the_config_mask_the_secret(
     shown = {"consumer": repr(consumer), "builder": builder_repr, "sink": repr(sink)}
     assert all("****" in text for text in shown.values()), shown
     assert [name for name, text in shown.items() if secret in text] == []
+
+
+def test_reprs_and_errors_mask_the_external_id_of_an_assumed_role(
+    local_kinesis: LocalKinesis, secret: str
+) -> None:
+    """Top-level and nested (the role that assumes the role) external ids, in the reprs of the
+    consumer, the sink and a table descriptor, and in a config error."""
+    role: dict[str, object] = {
+        "aws.region": local_kinesis.region,
+        "aws.endpoint": local_kinesis.endpoint,
+        "aws.credentials.provider": "ASSUME_ROLE",
+        "aws.credentials.provider.role.arn": "arn:aws:iam::123456789012:role/job",
+        "aws.credentials.provider.role.sessionName": "secrets-test",
+        "aws.credentials.provider.role.externalId": secret,
+        "aws.credentials.provider.role.provider": "ASSUME_ROLE",
+        "aws.credentials.provider.role.provider.role.arn": "arn:aws:iam::123456789012:role/hop",
+        "aws.credentials.provider.role.provider.role.sessionName": "secrets-hop",
+        "aws.credentials.provider.role.provider.role.externalId": secret[::-1],
+    }
+    consumer = FlinkKinesisConsumer(
+        "orders", SimpleStringSchema(), {**role, "flink.stream.initpos": "TRIM_HORIZON"}
+    )
+    schema = Schema.new_builder().column("payload", DataTypes.STRING()).build()
+    with pytest.raises(KinesisConfigError) as error:
+        FlinkKinesisConsumer("orders", SimpleStringSchema(), {**role, "aws.region": 5})
+    shown = {
+        "consumer": repr(consumer),
+        "sink": repr(string_sink(role, "orders-out")),
+        "descriptor": repr(table_descriptor("orders", schema, role, "raw")),
+        "error": str(error.value),
+    }
+    assert [name for name, text in shown.items() if "****" not in text] == ["error"], shown
+    assert [name for name, text in shown.items() if secret in text or secret[::-1] in text] == []
 
 
 def test_table_descriptor_str_masks_the_secret(aws_config: dict[str, object], secret: str) -> None:

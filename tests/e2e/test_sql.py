@@ -202,33 +202,19 @@ def test_avro_format_round_trips_records_written_with_fastavro(
     assert sorted(decoded, key=lambda o: int(o["id"])) == BIG
 
 
-def test_metadata_columns_carry_arrival_time_shard_and_sequence_number(
-    t_env: TableEnvironment, local_kinesis: LocalKinesis, stream_factory: StreamFactory
-) -> None:
-    source, out = stream_factory(3), stream_factory(1)
-    local_kinesis.put_records(source, [json.dumps({"id": i}) for i in range(60)])
-    written = {json.loads(r.data)["id"]: r for r in local_kinesis.read_all(source)}
-    extra = {"scan.stream.initpos": "TRIM_HORIZON"}
-    t_env.execute_sql(f"""
-        CREATE TABLE events (
-          id BIGINT,
+METADATA_COLUMNS = """
           arrived TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
           shard STRING METADATA FROM 'shard-id' VIRTUAL,
-          seq STRING METADATA FROM 'sequence-number' VIRTUAL
-        ) WITH ({with_clause(local_kinesis, source, 'json', **extra)})""")
-    t_env.execute_sql(f"""
-        CREATE TABLE described (id BIGINT, arrived STRING, shard STRING, seq STRING)
-        WITH ({with_clause(local_kinesis, out, 'json')})""")
-    t_env.get_config().set("table.local-time-zone", "UTC")
-    result = t_env.execute_sql(
-        "INSERT INTO described SELECT id, CAST(arrived AS STRING), shard, seq FROM events"
-    )
-    arrived = [json.loads(r.data) for r in run_until_complete(result, local_kinesis, out, 60)]
-    assert sorted(row["id"] for row in arrived) == list(range(60))
-    for row in arrived:
+          seq STRING METADATA FROM 'sequence-number' VIRTUAL"""
+
+
+def assert_metadata(rows: list[dict[str, Any]], written: dict[int, KinesisRecord]) -> None:
+    """Each row's id, shard, sequence number and arrival time (a metadata column cast to a
+    string in UTC) are those of the record written with its id."""
+    assert sorted(row["id"] for row in rows) == sorted(written)
+    for row in rows:
         original = written[row["id"]]
-        assert row["shard"] == original.shard_id
-        assert row["seq"] == original.sequence_number
+        assert (row["shard"], row["seq"]) == (original.shard_id, original.sequence_number)
         arrival = datetime.strptime(row["arrived"], "%Y-%m-%d %H:%M:%S.%f")
         expected = original.approximate_arrival_timestamp.astimezone(timezone.utc)
         assert arrival.replace(tzinfo=timezone.utc) == expected.replace(
@@ -239,7 +225,8 @@ def test_metadata_columns_carry_arrival_time_shard_and_sequence_number(
 def test_a_5x_ddl_reads_with_our_source_beside_a_legacy_table_read_by_the_consumer(
     t_env: TableEnvironment, local_kinesis: LocalKinesis, stream_factory: StreamFactory
 ) -> None:
-    """'stream.arn' with source.* options (5.x's DDL) and 'stream' with scan.* in one job."""
+    """'stream.arn' with source.* options (5.x's DDL) and 'stream' with scan.* in one job, each
+    with the metadata columns."""
     source, out, legacy_out = stream_factory(3), stream_factory(1), stream_factory(1)
     local_kinesis.put_records(source, [json.dumps({"id": i}) for i in range(60)])
     written = {json.loads(r.data)["id"]: r for r in local_kinesis.read_all(source)}
@@ -248,19 +235,16 @@ def test_a_5x_ddl_reads_with_our_source_beside_a_legacy_table_read_by_the_consum
     source_arn = stream_arn(local_kinesis, source)
     arn_options = options(local_kinesis, source_arn, "json", **start)
     t_env.execute_sql(f"""
-        CREATE TABLE events (
-          id BIGINT,
-          arrived TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
-          shard STRING METADATA FROM 'shard-id' VIRTUAL,
-          seq STRING METADATA FROM 'sequence-number' VIRTUAL
-        ) WITH ({with_clause(local_kinesis, source_arn, 'json', **start)})""")
+        CREATE TABLE events (id BIGINT, {METADATA_COLUMNS})
+        WITH ({with_clause(local_kinesis, source_arn, 'json', **start)})""")
     t_env.execute_sql(f"""
         CREATE TABLE described (id BIGINT, arrived STRING, shard STRING, seq STRING)
         WITH ({with_clause(local_kinesis, stream_arn(local_kinesis, out), 'json')})""")
-    t_env.execute_sql(f"""CREATE TABLE legacy_events (id BIGINT)
+    t_env.execute_sql(f"""CREATE TABLE legacy_events (id BIGINT, {METADATA_COLUMNS})
         WITH ({with_clause(local_kinesis, source, 'json',
                            **{'scan.stream.initpos': 'TRIM_HORIZON'})})""")
-    t_env.execute_sql(f"""CREATE TABLE legacy_copy (id BIGINT)
+    t_env.execute_sql(f"""
+        CREATE TABLE legacy_described (id BIGINT, arrived STRING, shard STRING, seq STRING)
         WITH ({with_clause(local_kinesis, legacy_out, 'json')})""")
 
     shown = show_create_table(t_env, "events")
@@ -276,20 +260,12 @@ def test_a_5x_ddl_reads_with_our_source_beside_a_legacy_table_read_by_the_consum
     statements = t_env.create_statement_set()
     statements.add_insert_sql(
         "INSERT INTO described SELECT id, CAST(arrived AS STRING), shard, seq FROM events")
-    statements.add_insert_sql("INSERT INTO legacy_copy SELECT id FROM legacy_events")
+    statements.add_insert_sql("INSERT INTO legacy_described SELECT id, CAST(arrived AS STRING), "
+                              "shard, seq FROM legacy_events")
     arrived = run_until_all_complete(
         statements.execute(), local_kinesis, {out: 60, legacy_out: 60})
-    rows = [json.loads(r.data) for r in arrived[out]]
-    assert sorted(row["id"] for row in rows) == list(range(60))
-    for row in rows:
-        original = written[row["id"]]
-        assert (row["shard"], row["seq"]) == (original.shard_id, original.sequence_number)
-        arrival = datetime.strptime(row["arrived"], "%Y-%m-%d %H:%M:%S.%f")
-        expected = original.approximate_arrival_timestamp.astimezone(timezone.utc)
-        assert arrival.replace(tzinfo=timezone.utc) == expected.replace(
-            microsecond=expected.microsecond // 1000 * 1000
-        )
-    assert sorted(json.loads(r.data)["id"] for r in arrived[legacy_out]) == list(range(60))
+    assert_metadata([json.loads(r.data) for r in arrived[out]], written)
+    assert_metadata([json.loads(r.data) for r in arrived[legacy_out]], written)
     # Which reader read which table: our source's enumerator and the consumer log the stream.
     log = flink_log()
     ours = rf"ShardEnumerator .* Listing the shards of {re.escape(source_arn)} "

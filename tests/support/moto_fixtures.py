@@ -33,6 +33,7 @@ import pytest
 
 from tests.support import stopping
 from tests.support.environment import fresh_process_environment
+from tests.support.tls import PrivateCA
 
 __all__ = [
     "LocalFirehose",
@@ -53,15 +54,22 @@ _KEY = pytest.StashKey["LocalGlueRegistry"]()
 class LocalGlueRegistry:
     """A moto server on loopback with helpers to register Avro schemas in its Glue registry."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: PrivateCA | None = None) -> None:
+        """``tls``: serve HTTPS with a certificate this CA signed (its clients trust the CA)."""
         self.port = 0
+        self.tls = tls
         self._process: subprocess.Popen[bytes] | None = None
         self._log_dir = Path(tempfile.mkdtemp(prefix="moto-glue-"))
         self.log_path = self._log_dir / "moto.log"
 
     @property
     def endpoint(self) -> str:
-        return f"http://{_HOST}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{_HOST}:{self.port}"
+
+    @property
+    def verify(self) -> str | None:
+        """What boto3 clients of this server verify its certificate with (None: the default)."""
+        return str(self.tls.ca_pem) if self.tls else None
 
     @property
     def region(self) -> str:
@@ -80,7 +88,7 @@ class LocalGlueRegistry:
             self.port = probe.getsockname()[1]
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
-                [executable, "-H", _HOST, "-p", str(self.port)],
+                [executable, "-H", _HOST, "-p", str(self.port), *self._tls_arguments()],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=fresh_process_environment(),
             )
@@ -96,6 +104,11 @@ class LocalGlueRegistry:
                         f"moto_server did not start on {self.endpoint}:\n{self.log_tail()}"
                     ) from None
                 time.sleep(0.2)
+
+    def _tls_arguments(self) -> list[str]:
+        if self.tls is None:
+            return []
+        return ["--ssl-cert", str(self.tls.server_pem), "--ssl-key", str(self.tls.server_key_pem)]
 
     def stop(self) -> None:
         """Stop the server (it keeps everything in memory: registries are gone after this)."""
@@ -117,7 +130,7 @@ class LocalGlueRegistry:
     def client(self) -> Any:
         """A boto3 Glue client for this server (dummy credentials)."""
         return boto3.client(
-            "glue", endpoint_url=self.endpoint, region_name=_REGION,
+            "glue", endpoint_url=self.endpoint, region_name=_REGION, verify=self.verify,
             aws_access_key_id="local-access-key", aws_secret_access_key="local-secret-key",
             config=botocore.config.Config(retries={"max_attempts": 1}),
         )
@@ -182,7 +195,7 @@ class LocalFirehose:
     def client(self, service: str) -> Any:
         """A boto3 client of ``service`` for this server (dummy credentials, no retries)."""
         return boto3.client(  # type: ignore[call-overload]
-            service, endpoint_url=self.endpoint, region_name=_REGION,
+            service, endpoint_url=self.endpoint, region_name=_REGION, verify=self.server.verify,
             aws_access_key_id="local-access-key", aws_secret_access_key="local-secret-key",
             config=botocore.config.Config(retries={"max_attempts": 1}),
         )

@@ -1,6 +1,8 @@
 package io.pyflinkkinesis.source;
 
 import io.pyflinkkinesis.source.config.SourceOptions;
+import io.pyflinkkinesis.source.efo.ConsumerLifecycleEnumerator;
+import io.pyflinkkinesis.source.efo.StreamConsumerRegistrar;
 import io.pyflinkkinesis.source.enumerator.CheckpointingProbe;
 import io.pyflinkkinesis.source.enumerator.EnumeratorState;
 import io.pyflinkkinesis.source.enumerator.EnumeratorStateSerializer;
@@ -10,6 +12,7 @@ import io.pyflinkkinesis.source.reader.DeaggregatingSplitReader;
 import io.pyflinkkinesis.source.reader.PausableShardSplitReader;
 import io.pyflinkkinesis.source.reader.ShardRecordEmitter;
 import io.pyflinkkinesis.source.reader.ShardSourceReader;
+import io.pyflinkkinesis.source.reader.fanout.FanOutShardSplitReader;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import io.pyflinkkinesis.source.split.ShardSplitSerializer;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -25,12 +28,18 @@ import org.apache.flink.connector.kinesis.source.enumerator.KinesisShardAssigner
 import org.apache.flink.connector.kinesis.source.enumerator.assigner.ShardAssignerFactory;
 import org.apache.flink.connector.kinesis.source.proxy.StreamProxy;
 import org.apache.flink.connector.kinesis.source.serialization.KinesisDeserializationSchema;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.KinesisAsyncClient;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.Preconditions;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.function.Supplier;
 
 /**
  * Our FLIP-27 Kinesis source: reads one stream, a child shard only after its parents, and takes
@@ -44,6 +53,10 @@ import java.time.Instant;
  * KinesisStreamsSource} built from the same settings, through its private method (this pinned
  * connector version has it; a test pins it). It tells Flink the type it produces ({@link ResultTypeQueryable}), which
  * the connector's source does not, so {@code env.from_source(source, strategy, name)} works.
+ *
+ * <p>{@code source.reader.type = EFO} reads with enhanced fan-out ({@link
+ * FanOutShardSplitReader}), the EFO consumer registered and deregistered as {@code
+ * source.efo.lifecycle} says ({@link ConsumerLifecycleEnumerator}).
  */
 public class KinesisStreamsSource<T>
         implements Source<T, ShardSplit, EnumeratorState>, ResultTypeQueryable<T> {
@@ -96,9 +109,26 @@ public class KinesisStreamsSource<T>
     public SourceReader<T, ShardSplit> createReader(SourceReaderContext readerContext)
             throws Exception {
         callClients("setUpDeserializationSchema", SourceReaderContext.class, readerContext);
-        return new ShardSourceReader<>(
-                () -> new DeaggregatingSplitReader(new PausableShardSplitReader(streamProxy())),
+        Supplier<SplitReader<Record, ShardSplit>> shardReaders =
+                splitReaders(readerContext.metricGroup());
+        return new ShardSourceReader<>(() -> new DeaggregatingSplitReader(shardReaders.get()),
                 new ShardRecordEmitter<>(schema), config, readerContext);
+    }
+
+    /** The shard readers of {@code source.reader.type}: polling, or EFO subscriptions. */
+    Supplier<SplitReader<Record, ShardSplit>> splitReaders(MetricGroup metrics) {
+        if (config.get(SourceOptions.READER_TYPE) == SourceOptions.ReaderType.POLLING) {
+            return () -> new PausableShardSplitReader(streamProxy(), config, metrics);
+        }
+        StreamConsumerRegistrar.consumerName(config);
+        Duration timeout = config.get(SourceOptions.EFO_CONSUMER_SUBSCRIPTION_TIMEOUT);
+        boolean checkEnds = !KinesisClients.talksToAws(config);
+        return () -> {
+            KinesisAsyncClient kinesis = KinesisClients.asyncClient(config);
+            return new FanOutShardSplitReader(kinesis,
+                    new StreamConsumerRegistrar(kinesis, streamArn, config), metrics, timeout,
+                    checkEnds);
+        };
     }
 
     @Override
@@ -110,8 +140,14 @@ public class KinesisStreamsSource<T>
     @Override
     public SplitEnumerator<ShardSplit, EnumeratorState> restoreEnumerator(
             SplitEnumeratorContext<ShardSplit> context, EnumeratorState state) {
-        return new ShardEnumerator(context, streamArn, config, streamProxy(), assigner,
-                () -> CheckpointingProbe.checkpointMode(context), Instant::now, state);
+        ShardEnumerator shards = new ShardEnumerator(context, streamArn, config, streamProxy(),
+                assigner, () -> CheckpointingProbe.checkpointMode(context), Instant::now, state);
+        if (config.get(SourceOptions.READER_TYPE) == SourceOptions.ReaderType.POLLING) {
+            return shards;
+        }
+        KinesisAsyncClient kinesis = KinesisClients.asyncClient(config);
+        return new ConsumerLifecycleEnumerator(shards,
+                new StreamConsumerRegistrar(kinesis, streamArn, config), config, kinesis);
     }
 
     @Override

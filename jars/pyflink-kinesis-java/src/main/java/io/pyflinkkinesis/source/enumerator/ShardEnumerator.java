@@ -234,8 +234,27 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
         assignReadyShards();
     }
 
+    /**
+     * A reader registers at start, and again after its subtask failed over alone (the
+     * enumerator keeps running). It then restarted from its last completed checkpoint, which
+     * still holds as shards to read those it reported finished since (not yet flushed): they
+     * count as assigned to it again, and their children wait until it reports them again.
+     */
     @Override
     public void addReader(int subtaskId) {
+        Set<String> readAgain = new TreeSet<>();
+        finished.entrySet().removeIf(entry -> {
+            Finish finish = entry.getValue();
+            boolean undone = finish.reader == subtaskId && !finish.flushed;
+            if (undone) {
+                assigned.put(entry.getKey(), subtaskId);
+                readAgain.add(entry.getKey());
+            }
+            return undone;
+        });
+        if (!readAgain.isEmpty()) {
+            LOG.info("Subtask {} restarted: it reads shards {} again", subtaskId, readAgain);
+        }
         assignReadyShards();
     }
 

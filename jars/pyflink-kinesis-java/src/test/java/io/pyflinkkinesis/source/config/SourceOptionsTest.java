@@ -69,10 +69,10 @@ class SourceOptionsTest {
     }
 
     @Test
-    void defaultsAreConnector5s() {
+    void defaultsAreConnector5sButTheEmptyShardPause() {
         Configuration empty = new Configuration();
         assertEquals(SourceOptions.ReaderType.POLLING, empty.get(SourceOptions.READER_TYPE));
-        assertEquals(Duration.ofMillis(250),
+        assertEquals(Duration.ofMillis(200),  // the consumer's, not 5.x's 250 ms: latency
                 empty.get(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL));
         assertEquals(10000, empty.get(SourceOptions.SHARD_GET_RECORDS_MAX));
         assertEquals(SourceOptions.ConsumerLifecycle.JOB_MANAGED,

@@ -393,6 +393,30 @@ class ShardEnumeratorTest {
     }
 
     @Test
+    void aReaderRestartedAloneReadsItsUnflushedFinishedShardsAgainBeforeTheirChildren()
+            throws Exception {
+        FakeEnumeratorContext context = readers(2);
+        kinesis.shards.addAll(Arrays.asList(shard("p", true), shard("c", false, "p")));
+        ShardEnumerator enumerator = enumerator(context, true, EnumeratorState.initial());
+        context.runPeriodic();
+        enumerator.snapshotState(1);
+        enumerator.notifyCheckpointComplete(1);
+        enumerator.handleSourceEvent(0, finished("p"));
+        assertEquals(Arrays.asList("p", "c"), context.assignedTo(0));
+
+        // Subtask 0 fails over from checkpoint 1 (p in its state, c assigned after it).
+        ShardSplit c = new ShardSplit(ARN, "c", StartingPosition.fromStart(),
+                Collections.singleton("p"), "0", "9");
+        context.readers.remove(0);
+        enumerator.addSplitsBack(Collections.singletonList(c), 0);
+        context.register(0);
+        enumerator.addReader(0);
+        assertEquals(Arrays.asList("p", "c"), context.assignedTo(0), "c waits for p again");
+        enumerator.handleSourceEvent(0, finished("p"));
+        assertEquals(Arrays.asList("p", "c", "c"), context.assignedTo(0));
+    }
+
+    @Test
     void splitsAddedBackAreAssignedAgainAndTheirFinishForgotten() throws Exception {
         FakeEnumeratorContext context = readers(2);
         kinesis.shards.addAll(Arrays.asList(shard("p", true), shard("c", false, "p")));

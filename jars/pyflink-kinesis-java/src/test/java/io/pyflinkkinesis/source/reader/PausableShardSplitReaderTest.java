@@ -1,6 +1,9 @@
 package io.pyflinkkinesis.source.reader;
 
+import io.pyflinkkinesis.source.config.SourceOptions;
+import io.pyflinkkinesis.source.metrics.RecordingMetricGroup;
 import io.pyflinkkinesis.source.split.ShardSplit;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitsAddition;
 import org.apache.flink.connector.kinesis.source.proxy.StreamProxy;
@@ -8,30 +11,52 @@ import org.apache.flink.connector.kinesis.source.split.StartingPosition;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Shard;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
+import static io.pyflinkkinesis.source.metrics.RecordingMetricGroup.lagOf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PausableShardSplitReaderTest {
 
     private static final String ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/s";
+    /** How long a test waits for something that should happen at once (a loaded CI machine). */
+    private static final long PATIENCE_MILLIS = 10_000;
 
-    /** Each shard holds records "<shard>:<n>", sequence numbers n; answers one per call. */
+    /**
+     * Each shard holds records with sequence numbers 0, 1, ...; answers {@code perCall} records
+     * a call, {@code millisBehindLatest} 1000 per record left after the answer. A call blocks
+     * while {@code gated} is set, until released.
+     */
     private static final class FakeProxy implements StreamProxy {
         final Map<String, Integer> sizes = new HashMap<>();
-        final Set<String> closedShards = new java.util.HashSet<>();
+        final Set<String> closedShards = new HashSet<>();
         final List<String> calls = new ArrayList<>();
         final List<StartingPosition> positions = new ArrayList<>();
-        int perCall = 1;
+        volatile int perCall = 1;
+        boolean gated;
+        int inFlight;
+        int maxInFlight;
+        volatile boolean interrupted;
+        volatile boolean closed;
 
         @Override
         public List<Shard> listShards(String streamArn, String lastSeenShardId) {
@@ -41,23 +66,83 @@ class PausableShardSplitReaderTest {
         @Override
         public GetRecordsResponse getRecords(
                 String streamArn, String shardId, StartingPosition position) {
-            calls.add(shardId);
-            positions.add(position);
+            int size;
+            synchronized (this) {
+                calls.add(shardId);
+                positions.add(position);
+                size = sizes.get(shardId);
+                inFlight++;
+                maxInFlight = Math.max(maxInFlight, inFlight);
+                notifyAll();
+                while (gated) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                        throw new IllegalStateException(e);
+                    }
+                }
+                inFlight--;
+            }
             int next = position.getStartingMarker() == null
                     ? 0 : Integer.parseInt((String) position.getStartingMarker()) + 1;
+            int end = Math.min(next + perCall, size);
             List<Record> records = new ArrayList<>();
-            for (int n = next; n < Math.min(next + perCall, sizes.get(shardId)); n++) {
+            for (int n = next; n < end; n++) {
                 records.add(Record.builder().sequenceNumber(String.valueOf(n))
                         .partitionKey("k").build());
             }
-            boolean done = closedShards.contains(shardId) && next + perCall >= sizes.get(shardId);
+            boolean done = closedShards.contains(shardId) && end >= size;
             return GetRecordsResponse.builder().records(records)
+                    .millisBehindLatest(1000L * (size - end))
                     .nextShardIterator(done ? null : "iterator").build();
+        }
+
+        synchronized void release() {
+            gated = false;
+            notifyAll();
+        }
+
+        synchronized long callsTo(String shardId) {
+            return calls.stream().filter(shardId::equals).count();
+        }
+
+        synchronized int inFlight() {
+            return inFlight;
         }
 
         @Override
         public void close() {
+            closed = true;
         }
+    }
+
+    private final FakeProxy kinesis = new FakeProxy();
+    private final RecordingMetricGroup metrics = new RecordingMetricGroup();
+    private final Configuration config = new Configuration();
+    private final List<PausableShardSplitReader> readers = new ArrayList<>();
+
+    @AfterEach
+    void closeReaders() throws Exception {
+        kinesis.release();
+        for (PausableShardSplitReader reader : readers) {
+            reader.close();
+        }
+    }
+
+    private PausableShardSplitReader reader(int maxRecordsPerFetch, LongSupplier clock,
+            String... shardIds) {
+        PausableShardSplitReader reader = new PausableShardSplitReader(
+                kinesis, config, metrics, maxRecordsPerFetch, clock);
+        readers.add(reader);
+        List<ShardSplit> splits = Arrays.stream(shardIds).map(PausableShardSplitReaderTest::split)
+                .collect(Collectors.toList());
+        reader.handleSplitsChanges(new SplitsAddition<>(splits));
+        return reader;
+    }
+
+    private PausableShardSplitReader reader(String... shardIds) {
+        return reader(PausableShardSplitReader.MAX_RECORDS_PER_FETCH, System::nanoTime, shardIds);
     }
 
     private static ShardSplit split(String shardId) {
@@ -65,138 +150,214 @@ class PausableShardSplitReaderTest {
                 null, null);
     }
 
-    private static List<String> read(RecordsWithSplitIds<Record> batch) {
-        List<String> out = new ArrayList<>();
-        for (String split = batch.nextSplit(); split != null; split = batch.nextSplit()) {
-            for (Record r = batch.nextRecordFromSplit(); r != null; r = batch.nextRecordFromSplit()) {
-                out.add(split + ":" + r.sequenceNumber());
+    /** What fetches hand over: records by shard, and the shards reported finished, in order. */
+    private static final class Received {
+        final Map<String, List<Integer>> records = new TreeMap<>();
+        final List<String> finished = new ArrayList<>();
+
+        void add(RecordsWithSplitIds<Record> batch) {
+            for (String split = batch.nextSplit(); split != null; split = batch.nextSplit()) {
+                List<Integer> list = records.computeIfAbsent(split, s -> new ArrayList<>());
+                for (Record r = batch.nextRecordFromSplit(); r != null;
+                        r = batch.nextRecordFromSplit()) {
+                    list.add(Integer.parseInt(r.sequenceNumber()));
+                }
             }
+            finished.addAll(batch.finishedSplits());
         }
-        return out;
+
+        int count(String shardId) {
+            return records.getOrDefault(shardId, Collections.emptyList()).size();
+        }
+    }
+
+    /** Fetches until {@code done} holds (failing after the patience). */
+    private static void fetchUntil(PausableShardSplitReader reader, Received received,
+            BooleanSupplier done, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MILLIS);
+        while (!done.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what
+                    + "; received " + received.records + ", finished " + received.finished);
+            received.add(reader.fetch());
+        }
+    }
+
+    private static void waitFor(BooleanSupplier condition, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MILLIS);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
+            Thread.sleep(1);
+        }
+    }
+
+    private static List<Integer> upTo(int count) {
+        return IntStream.range(0, count).boxed().collect(Collectors.toList());
     }
 
     @Test
-    void readsShardsInTurnSkipsPausedOnesAndGoesOnWhereItLeftOffWhenResumed() {
-        FakeProxy kinesis = new FakeProxy();
-        kinesis.sizes.put("a", 10);
-        kinesis.sizes.put("b", 10);
-        PausableShardSplitReader reader = new PausableShardSplitReader(kinesis);
-        reader.handleSplitsChanges(new SplitsAddition<>(Arrays.asList(split("a"), split("b"))));
+    void shardsAreReadConcurrentlyAtMostFetchThreadsCallsAtOnce() throws Exception {
+        config.set(SourceOptions.FETCH_THREADS, 3);
+        for (String shard : Arrays.asList("a", "b", "c", "d")) {
+            kinesis.sizes.put(shard, 1);
+        }
+        kinesis.gated = true;
+        PausableShardSplitReader reader = reader("a", "b", "c", "d");
 
-        assertEquals(Collections.singletonList("a:0"), read(reader.fetch()));
-        assertEquals(Collections.singletonList("b:0"), read(reader.fetch()));
+        reader.fetch();
+        waitFor(() -> kinesis.inFlight() == 3, "3 calls in flight at once");
+        kinesis.release();
+        Received received = new Received();
+        fetchUntil(reader, received, () -> received.records.size() == 4, "a record of each shard");
+        assertEquals(3, kinesis.maxInFlight, "never more calls at once than fetch threads");
+    }
+
+    @Test
+    void eachShardsRecordsAreHandedOverInOrderWithoutGapsOrRepeats() throws Exception {
+        kinesis.perCall = 37;
+        List<String> shards = Arrays.asList("a", "b", "c", "d");
+        shards.forEach(shard -> kinesis.sizes.put(shard, 1000));
+        PausableShardSplitReader reader = reader(10, System::nanoTime, "a", "b", "c", "d");
+
+        Received received = new Received();
+        fetchUntil(reader, received,
+                () -> shards.stream().allMatch(s -> received.count(s) >= 1000), "all records");
+        for (String shard : shards) {
+            assertEquals(upTo(1000), received.records.get(shard), shard);
+        }
+    }
+
+    @Test
+    void aPausedShardGetsNoCallsAndHandsNothingOverUntilResumedWhereItLeftOff() throws Exception {
+        kinesis.perCall = 5;
+        kinesis.sizes.put("a", 100_000);
+        kinesis.sizes.put("b", 100_000);
+        PausableShardSplitReader reader = reader(5, System::nanoTime, "a", "b");
+        Received received = new Received();
+        fetchUntil(reader, received, () -> received.count("a") >= 20, "records of a");
 
         reader.pauseOrResumeSplits(Collections.singletonList(split("a")), Collections.emptyList());
-        assertEquals(Collections.singletonList("b:1"), read(reader.fetch()));
-        assertEquals(Collections.singletonList("b:2"), read(reader.fetch()));
         assertEquals(Collections.singleton("a"), reader.pausedSplitIds());
+        long callsToA = kinesis.callsTo("a");
+        int handedOverOfA = received.count("a");
+        int bBefore = received.count("b");
+        fetchUntil(reader, received, () -> received.count("b") >= bBefore + 200, "b goes on");
+        assertEquals(handedOverOfA, received.count("a"), "a paused shard hands nothing over");
+        assertTrue(kinesis.callsTo("a") <= callsToA + 1,
+                "at most the call in flight when paused: " + callsToA + " then "
+                        + kinesis.callsTo("a"));
 
         reader.pauseOrResumeSplits(Collections.emptyList(), Collections.singletonList(split("a")));
-        List<String> next = new ArrayList<>(read(reader.fetch()));
-        next.addAll(read(reader.fetch()));
-        assertEquals(Arrays.asList("a:1", "b:3"), next);
         assertTrue(reader.pausedSplitIds().isEmpty());
+        fetchUntil(reader, received, () -> received.count("a") >= handedOverOfA + 20, "a again");
+        assertEquals(upTo(received.count("a")), received.records.get("a"));
     }
 
     @Test
     void whenEveryShardIsPausedAFetchWaitsWithoutCallingKinesisUntilWokenUp() throws Exception {
-        FakeProxy kinesis = new FakeProxy();
         kinesis.sizes.put("a", 10);
-        PausableShardSplitReader reader = new PausableShardSplitReader(kinesis);
-        reader.handleSplitsChanges(new SplitsAddition<>(Collections.singletonList(split("a"))));
+        PausableShardSplitReader reader = reader();
         reader.pauseOrResumeSplits(Collections.singletonList(split("a")), Collections.emptyList());
+        reader.handleSplitsChanges(new SplitsAddition<>(Collections.singletonList(split("a"))));
 
         long start = System.nanoTime();
-        assertEquals(Collections.emptyList(), read(reader.fetch()));
+        Received received = new Received();
+        received.add(reader.fetch());
         long waitedMillis = (System.nanoTime() - start) / 1_000_000;
-        assertTrue(waitedMillis >= PausableShardSplitReader.ALL_PAUSED_WAIT_MILLIS - 10,
+        assertTrue(waitedMillis >= PausableShardSplitReader.IDLE_WAIT_MILLIS - 10,
                 "waited " + waitedMillis + " ms");
 
         reader.wakeUp();
         start = System.nanoTime();
-        assertEquals(Collections.emptyList(), read(reader.fetch()));
+        received.add(reader.fetch());
         assertTrue((System.nanoTime() - start) / 1_000_000 < 50, "a woken-up fetch returns");
+        assertTrue(received.records.isEmpty());
         assertTrue(kinesis.calls.isEmpty(), "a paused shard is not read: " + kinesis.calls);
     }
 
     @Test
-    void aFinishedShardIsReportedOnceWithItsLastRecordsAndNotReadAgain() {
-        FakeProxy kinesis = new FakeProxy();
+    void aFinishedShardIsReportedOnceAfterItsLastRecordsAndNotReadAgain() throws Exception {
         kinesis.sizes.put("closed", 2);
-        kinesis.sizes.put("open", 10);
+        kinesis.sizes.put("open", 1_000_000);
         kinesis.closedShards.add("closed");
-        PausableShardSplitReader reader = new PausableShardSplitReader(kinesis);
-        reader.handleSplitsChanges(
-                new SplitsAddition<>(Arrays.asList(split("closed"), split("open"))));
+        PausableShardSplitReader reader = reader("closed", "open");
+        assertEquals(-1L, metrics.gauges().get(lagOf("closed")));
 
-        assertEquals(Collections.singletonList("closed:0"), read(reader.fetch()));
-        reader.fetch();
-        RecordsWithSplitIds<Record> last = reader.fetch();
-        assertEquals(Collections.singleton("closed"), last.finishedSplits());
-        assertEquals(Collections.singletonList("closed:1"), read(last));
-        for (int i = 0; i < 3; i++) {
-            assertTrue(reader.fetch().finishedSplits().isEmpty());
+        Received received = new Received();
+        fetchUntil(reader, received, () -> !received.finished.isEmpty(), "the end of closed");
+        assertEquals(Arrays.asList(0, 1), received.records.get("closed"));
+        int openBefore = received.count("open");
+        fetchUntil(reader, received, () -> received.count("open") >= openBefore + 100, "open");
+        assertEquals(Collections.singletonList("closed"), received.finished);
+        assertEquals(2, kinesis.callsTo("closed"));
+        // Each call goes on after the last record the shard's previous call returned.
+        synchronized (kinesis) {
+            int second = kinesis.calls.lastIndexOf("closed");
+            assertEquals("0", kinesis.positions.get(second).getStartingMarker());
         }
-        assertEquals(Arrays.asList("closed", "open", "closed", "open", "open", "open"),
-                kinesis.calls);
-        // Each call goes on after the last record read from the shard.
-        assertEquals("0", kinesis.positions.get(2).getStartingMarker());
+        assertFalse(metrics.gauges().containsKey(lagOf("closed")), "its metrics go with it");
+        assertTrue((Long) metrics.gauges().get(lagOf("open")) >= 0, "each answer sets the lag");
     }
 
     @Test
-    void aLargeAnswerIsHandedOverInPartsAndAPauseStopsTheRestUntilResumed() {
-        FakeProxy kinesis = new FakeProxy();
-        kinesis.perCall = 12;
-        kinesis.sizes.put("a", 100);
-        PausableShardSplitReader reader = new PausableShardSplitReader(kinesis, 5, System::nanoTime);
-        reader.handleSplitsChanges(new SplitsAddition<>(Collections.singletonList(split("a"))));
-
-        assertEquals(Arrays.asList("a:0", "a:1", "a:2", "a:3", "a:4"), read(reader.fetch()));
-        reader.pauseOrResumeSplits(Collections.singletonList(split("a")), Collections.emptyList());
-        assertEquals(Collections.emptyList(), read(reader.fetch()));
-        reader.pauseOrResumeSplits(Collections.emptyList(), Collections.singletonList(split("a")));
-        assertEquals(Arrays.asList("a:5", "a:6", "a:7", "a:8", "a:9"), read(reader.fetch()));
-        assertEquals(Arrays.asList("a:10", "a:11"), read(reader.fetch()));
-        assertEquals(1, kinesis.calls.size(), "one GetRecords for the first 12 records");
-        assertEquals(Arrays.asList("a:12", "a:13", "a:14", "a:15", "a:16"), read(reader.fetch()));
-        assertEquals("11", kinesis.positions.get(1).getStartingMarker());
-    }
-
-    @Test
-    void anIdleShardIsAskedAgainOnlyAfterTheIntervalWhileAShardWithRecordsIsReadAtOnce() {
-        FakeProxy kinesis = new FakeProxy();
+    void anIdleShardIsAskedAgainOnlyAfterTheIntervalWhileAShardWithRecordsIsReadAtOnce()
+            throws Exception {
+        config.set(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL, Duration.ofSeconds(1));
         kinesis.sizes.put("idle", 0);
-        kinesis.sizes.put("busy", 100);
+        kinesis.sizes.put("busy", 1_000_000);
         long[] now = {0};
-        PausableShardSplitReader reader = new PausableShardSplitReader(kinesis, 500, () -> now[0]);
-        reader.handleSplitsChanges(
-                new SplitsAddition<>(Arrays.asList(split("idle"), split("busy"))));
+        PausableShardSplitReader reader = reader(500, () -> now[0], "idle", "busy");
 
-        for (int i = 0; i < 4; i++) {
-            reader.fetch();
-        }
-        assertEquals(Arrays.asList("idle", "busy", "busy", "busy"), kinesis.calls);
+        Received received = new Received();
+        fetchUntil(reader, received, () -> received.count("busy") >= 50, "50 records of busy");
+        assertEquals(1, kinesis.callsTo("idle"));
+        assertEquals(0L, metrics.gauges().get(lagOf("idle")), "an idle shard is not behind");
 
-        now[0] += java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(
-                PausableShardSplitReader.EMPTY_SHARD_INTERVAL_MILLIS);
-        reader.fetch();
-        reader.fetch();
-        assertEquals(Arrays.asList("idle", "busy", "busy", "busy", "idle", "busy"), kinesis.calls);
+        now[0] += TimeUnit.MILLISECONDS.toNanos(999);
+        fetchUntil(reader, received, () -> received.count("busy") >= 100, "50 more of busy");
+        assertEquals(1, kinesis.callsTo("idle"));
+
+        now[0] += TimeUnit.MILLISECONDS.toNanos(1);
+        fetchUntil(reader, received, () -> kinesis.callsTo("idle") == 2, "idle asked again");
     }
 
     @Test
-    void whenOnlyIdleShardsAreLeftAFetchWaitsForTheFirstToBeDue() {
-        FakeProxy kinesis = new FakeProxy();
+    void whenOnlyIdleShardsAreLeftAFetchWaitsForTheFirstToBeDue() throws Exception {
+        config.set(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL, Duration.ofMillis(50));
         kinesis.sizes.put("idle", 0);
-        PausableShardSplitReader reader = new PausableShardSplitReader(kinesis);
-        reader.handleSplitsChanges(new SplitsAddition<>(Collections.singletonList(split("idle"))));
+        PausableShardSplitReader reader = reader("idle");
 
         long start = System.nanoTime();
-        while (kinesis.calls.size() < 3) {
+        int fetches = 0;
+        while (kinesis.callsTo("idle") < 3) {
             reader.fetch();
+            fetches++;
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        assertTrue(millis >= 2 * PausableShardSplitReader.EMPTY_SHARD_INTERVAL_MILLIS - 20,
-                "3 calls to an idle shard took " + millis + " ms");
+        assertTrue(millis >= 2 * 50 - 5, "3 calls to an idle shard took " + millis + " ms");
+        assertTrue(fetches < 20, "a fetch waits rather than spins: " + fetches + " fetches");
+    }
+
+    @Test
+    void closingLetsTheCallsInFlightFinishThenClosesTheClient() throws Exception {
+        kinesis.sizes.put("a", 1);
+        kinesis.gated = true;
+        PausableShardSplitReader reader = reader("a");
+        reader.fetch();
+        waitFor(() -> kinesis.inFlight() == 1, "a call in flight");
+
+        Thread closing = new Thread(() -> {
+            try {
+                reader.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        closing.start();
+        waitFor(() -> closing.getState() == Thread.State.TIMED_WAITING, "close to wait");
+        assertFalse(kinesis.closed, "the client stays open while a call is in flight");
+        kinesis.release();
+        closing.join(PATIENCE_MILLIS);
+        assertFalse(kinesis.interrupted, "the call in flight was not interrupted");
+        assertTrue(kinesis.closed);
     }
 }

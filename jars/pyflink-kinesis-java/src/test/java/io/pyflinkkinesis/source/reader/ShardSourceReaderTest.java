@@ -85,7 +85,8 @@ class ShardSourceReaderTest {
 
     private ShardSourceReader<String> reader() {
         return new ShardSourceReader<>(
-                () -> new DeaggregatingSplitReader(new PausableShardSplitReader(NO_KINESIS)),
+                () -> new DeaggregatingSplitReader(new PausableShardSplitReader(
+                        NO_KINESIS, new Configuration(), context.metricGroup())),
                 new ShardRecordEmitter<>(KinesisDeserializationSchema.of(new SimpleStringSchema())),
                 new Configuration(), context);
     }
