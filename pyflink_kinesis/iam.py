@@ -11,7 +11,8 @@ properties)::
                    "properties": {"aws.region": "eu-west-1"}}]
     }
 
-Kinds: readers ``consumer`` (``FlinkKinesisConsumer``), ``source`` (``KinesisStreamsSource``),
+Kinds: readers ``consumer`` (``FlinkKinesisConsumer``), ``source`` (``KinesisStreamsSource``,
+polling or EFO),
 ``table``; writers ``sink`` (``KinesisStreamsSink``), ``aggregating-sink`` (the sink with
 ``set_aggregation``), ``firehose`` (``KinesisFirehoseSink``), ``table`` (a ``kinesis`` or
 ``firehose`` table). ``stream`` is a name or an ARN; an entry may instead name a ``group`` of
@@ -38,7 +39,7 @@ from pyflink_kinesis.config.consumer import (
     RECORD_PUBLISHER,
 )
 from pyflink_kinesis.config.firehose import DELIVERY_STREAM, TABLE_IDENTIFIER
-from pyflink_kinesis.config.source import READER_TYPE
+from pyflink_kinesis.config.source import EFO_CONSUMER, EFO_LIFECYCLE, READER_TYPE
 from pyflink_kinesis.config.table import CONNECTOR, STREAM, STREAM_ARN
 from pyflink_kinesis.errors import KinesisError
 
@@ -51,6 +52,13 @@ _DISCOVERY = ("kinesis:DescribeStream", "kinesis:ListShards")
 _POLLING = (*_DISCOVERY, "kinesis:GetRecords", "kinesis:GetShardIterator")
 # KinesisStreamProxy, used by our KinesisStreamsSource: ListShards, GetShardIterator, GetRecords.
 _SOURCE = ("kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards")
+# Our EFO source: the enumerator lists shards; StreamConsumerRegistrar registers (JOB_MANAGED)
+# or only describes (SELF_MANAGED) the consumer and deregisters it on close (JOB_MANAGED);
+# FanOutShardSplitReader subscribes, and checks a closed shard's end with GetShardIterator and
+# GetRecords.
+_SOURCE_REGISTERING = ("kinesis:RegisterStreamConsumer",)
+_SOURCE_SUBSCRIBING = ("kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard")
+_SOURCE_DEREGISTERING = ("kinesis:DeregisterStreamConsumer",)
 # Where the job is built: KinesisStreamsSource's set_stream_name and check_streams ask Kinesis
 # (boto3) for the stream's summary.
 _SUMMARY = ("kinesis:DescribeStreamSummary",)
@@ -248,12 +256,7 @@ def _needs(role: str, entry: _Entry) -> dict[str, Sequence[str]]:
             return {entry.arn: _FIREHOSE}
         return {entry.arn: _WRITING}
     if entry.kind == "source" or (entry.kind == "table" and STREAM_ARN in properties):
-        if properties.get(READER_TYPE, "POLLING").upper() != "POLLING":
-            raise IamPolicyError([
-                f"{entry.where}: the source's EFO reader's calls are not listed yet; "
-                f"only {READER_TYPE} = POLLING"
-            ])
-        return {entry.arn: (*_SOURCE, *(_SUMMARY if entry.by_name else ()))}
+        return _source_needs(entry)
     consumer = _consumer_properties(entry)
     if consumer.get(RECORD_PUBLISHER, "POLLING").upper() != "EFO":
         return {entry.arn: _POLLING}
@@ -278,6 +281,22 @@ def _needs(role: str, entry: _Entry) -> dict[str, Sequence[str]]:
         ])
     return {entry.arn: (*_DISCOVERY, *_EFO_STREAM[registration]),
             consumer_arn: _EFO_CONSUMER[registration]}
+
+
+def _source_needs(entry: _Entry) -> dict[str, Sequence[str]]:
+    """What a ``KinesisStreamsSource`` (or a ``stream.arn`` table) calls, by resource ARN."""
+    looked_up = _SUMMARY if entry.by_name else ()
+    if entry.properties.get(READER_TYPE, "POLLING").upper() != "EFO":
+        return {entry.arn: (*_SOURCE, *looked_up)}
+    name = entry.properties.get(EFO_CONSUMER)
+    if not name:
+        raise IamPolicyError([f"{entry.where}: EFO needs {EFO_CONSUMER}"])
+    managed = entry.properties.get(EFO_LIFECYCLE, "JOB_MANAGED").upper() == "JOB_MANAGED"
+    return {
+        entry.arn: (*_SOURCE, *looked_up, *(_SOURCE_REGISTERING if managed else ())),
+        f"{entry.arn}/consumer/{name}:*": (
+            *_SOURCE_SUBSCRIBING, *(_SOURCE_DEREGISTERING if managed else ())),
+    }
 
 
 def _consumer_properties(entry: _Entry) -> dict[str, str]:

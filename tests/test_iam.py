@@ -79,6 +79,23 @@ def test_the_source_by_name_also_looks_its_arn_up() -> None:
     assert grants(job_policy(by_name)) == {STREAM: polling | kinesis("DescribeStreamSummary")}
 
 
+@pytest.mark.parametrize(("lifecycle", "on_stream", "on_consumer"), [
+    ("JOB_MANAGED", ("RegisterStreamConsumer",), ("DeregisterStreamConsumer",)),
+    ("SELF_MANAGED", (), ()),
+])
+def test_the_efo_source_subscribes_and_registers_only_when_it_manages_its_consumer(
+    lifecycle: str, on_stream: tuple[str, ...], on_consumer: tuple[str, ...]
+) -> None:
+    policy = job_policy(reader("source", **{"source.reader.type": "EFO",
+                                            "source.efo.consumer.name": "app",
+                                            "source.efo.lifecycle": lifecycle}))
+    assert grants(policy) == {
+        STREAM: kinesis("ListShards", "GetShardIterator", "GetRecords", *on_stream),
+        f"{STREAM}/consumer/app:*": kinesis("DescribeStreamConsumer", "SubscribeToShard",
+                                            *on_consumer),
+    }
+
+
 def test_writers_firehose_and_glue() -> None:
     hose = f"arn:aws:firehose:eu-west-1:{ACCOUNT}:deliverystream/archive"
     glue = {"registry.name": "shop", "region": "eu-west-1",
