@@ -12,9 +12,10 @@ action is called (the policy holds nothing the job does not use):
 * ``kinesis`` SQL tables, one by stream name and one by ``stream.arn``, into a third;
 * a ``KinesisFirehoseSink`` job and a SQL ``firehose`` table's ``INSERT`` (tests/e2e/
   firehose_job.py, each in its own process);
-* EFO consumers LAZY, EAGER and NONE in one job, stopped with a savepoint (LAZY deregisters
-  then). ``SubscribeToShard`` is HTTP/2, which the proxy passes through unseen: tests/test_iam.py
-  checks that action against the bytecode's calls.
+* EFO consumers LAZY, EAGER and NONE and a JOB_MANAGED EFO ``KinesisStreamsSource`` in one
+  job, stopped with a savepoint (LAZY and JOB_MANAGED deregister then). HTTP/2 passes the proxy
+  unseen: the consumers' ``SubscribeToShard`` and every call of the source's EFO client
+  (registration included) are checked by tests/test_iam.py against the code only.
 
 With one action taken out, the job cannot move a record: it fails with the denial, or (where
 the connector retries ``AccessDeniedException``) asks again and again and moves nothing; a LAZY
@@ -40,7 +41,7 @@ from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
-from pyflink_kinesis import FlinkKinesisConsumer
+from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSource
 from pyflink_kinesis.efo import (
     deregister_stream_consumer,
     describe_stream_consumer,
@@ -379,9 +380,12 @@ def test_kinesis_tables_move_every_record_under_their_printed_policy(
 def test_efo_consumers_of_each_registration_read_every_record_under_their_printed_policy(
     kinesis_mock: KinesisMock, mock_stream_factory: MakeStream
 ) -> None:
-    """One job with a LAZY, an EAGER and a NONE consumer through a proxy in front of
-    kinesis-mock, stopped cleanly (when LAZY deregisters). The proxy passes SubscribeToShard's
-    HTTP/2 connections through unseen: every other call is checked."""
+    """One job with a LAZY, an EAGER and a NONE consumer and a JOB_MANAGED EFO source through
+    a proxy in front of kinesis-mock, stopped cleanly (when LAZY and JOB_MANAGED deregister).
+    The proxy passes HTTP/2 connections through unseen: the consumers' SubscribeToShard, and
+    every call of the source's EFO client (Register/Describe/DeregisterStreamConsumer,
+    SubscribeToShard, a closed shard's end check); the source's ListShards and its builder's
+    DescribeStreamSummary are checked, as is every other call of the consumers."""
     aws = {"aws.region": kinesis_mock.region,
            "aws.credentials.provider.basic.accesskeyid": "efo-access-key",
            "aws.credentials.provider.basic.secretkey": "efo-secret-key"}
@@ -399,6 +403,12 @@ def test_efo_consumers_of_each_registration_read_every_record_under_their_printe
             properties[f"flink.stream.efo.consumerarn.{source}"] = register_stream_consumer(
                 kinesis_mock.client(), source, "iam-none")
         readers.append({"kind": "consumer", "stream": source, "properties": properties})
+    source = sources["SOURCE"] = mock_stream_factory()
+    kinesis_mock.put_records(source, [f"{source}-{i}" for i in range(RECORDS)])
+    readers.append({"kind": "source", "stream": source, "properties": {
+        **aws, "flink.stream.initpos": "TRIM_HORIZON", "source.reader.type": "EFO",
+        "source.efo.consumer.name": "iam-source", "source.efo.lifecycle": "JOB_MANAGED",
+        "source.efo.describe.retry-strategy.delay.min": "200 ms"}})
     account = str(kinesis_mock.client().describe_stream_summary(StreamName=out)[
         "StreamDescriptionSummary"]["StreamARN"].split(":")[4])
     policy = job_policy({"account": account, "readers": readers})
@@ -408,8 +418,15 @@ def test_efo_consumers_of_each_registration_read_every_record_under_their_printe
         env = failing_env()
         for reader in readers:
             config = {**reader["properties"], "aws.endpoint": efo_proxy.endpoint}
-            env.add_source(FlinkKinesisConsumer(reader["stream"], SimpleStringSchema(), config))\
-                .sink_to(string_sink({**aws, "aws.endpoint": kinesis_mock.endpoint}, out))
+            if reader["kind"] == "consumer":
+                stream = env.add_source(
+                    FlinkKinesisConsumer(reader["stream"], SimpleStringSchema(), config))
+            else:
+                efo_source = KinesisStreamsSource.builder().set_stream_name(reader["stream"])\
+                    .set_source_config(config).set_deserialization_schema(SimpleStringSchema())
+                stream = env.from_source(efo_source.build(), WatermarkStrategy.no_watermarks(),
+                                         "efo source")
+            stream.sink_to(string_sink({**aws, "aws.endpoint": kinesis_mock.endpoint}, out))
         job = start(env, "efo under iam policy")
         expected = {f"{s}-{i}" for s in sources.values() for i in range(RECORDS)}
         try:
@@ -424,7 +441,9 @@ def test_efo_consumers_of_each_registration_read_every_record_under_their_printe
           f"{len(enforcer.denied)}")
     assert enforcer.denied == []
     assert tunnels > 0
-    unseen = {"kinesis:SubscribeToShard"}
+    # Sent over HTTP/2 only (GetShardIterator and GetRecords: the source's end check of a
+    # closed shard, which needs a reshard).
+    unseen = {"kinesis:SubscribeToShard", "kinesis:GetShardIterator", "kinesis:GetRecords"}
     assert sorted(enforcer.allowed) == sorted(set(policy_actions(policy)) - unseen)
     for name in ("iam-eager", "iam-none"):
         deregister_stream_consumer(kinesis_mock.client(), sources[name[4:].upper()], name)
