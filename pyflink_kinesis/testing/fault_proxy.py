@@ -51,6 +51,7 @@ import struct
 import threading
 import time
 import uuid
+import xml.sax.saxutils
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,6 +69,7 @@ __all__ = [
     "FaultRule",
     "First",
     "PartialFailure",
+    "QueryErrorResponse",
     "Rate",
     "Reset",
     "Schedule",
@@ -262,6 +264,28 @@ class ErrorResponse(Fault):
         reason = http.client.responses.get(self.status, "Error")
         body = _error_body(self.error_type, self.message)
         return _Response(self.status, reason, _json_headers(), body)
+
+
+@dataclass(frozen=True)
+class QueryErrorResponse(Fault):
+    """Answer with an AWS query-protocol (XML) error, as STS answers, instead of forwarding
+    the request."""
+
+    status: int
+    code: str
+    message: str
+
+    def apply(self, request: _Request, forward: Forward, rule: FaultRule) -> _Response:
+        reason = http.client.responses.get(self.status, "Error")
+        request_id = str(uuid.uuid4())
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{xml.sax.saxutils.escape(self.code)}</Code>"
+            f"<Message>{xml.sax.saxutils.escape(self.message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+        headers = (("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id))
+        return _Response(self.status, reason, headers, body)
 
 
 def throttle() -> ErrorResponse:

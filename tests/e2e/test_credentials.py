@@ -33,7 +33,12 @@ from pyflink.java_gateway import get_gateway
 
 from pyflink_kinesis import FlinkKinesisConsumer, JobFailedError, KinesisStreamsSource
 from pyflink_kinesis.testing import LocalKinesis
-from pyflink_kinesis.testing.fault_proxy import FaultProxy
+from pyflink_kinesis.testing.fault_proxy import (
+    ErrorResponse,
+    Every,
+    FaultProxy,
+    QueryErrorResponse,
+)
 from tests.e2e.jobs import failing_env, start, string_sink
 from tests.e2e.test_secrets import LOG_DIR, logs_mentioning
 from tests.support.environment import fresh_process_environment
@@ -292,3 +297,54 @@ def test_a_missing_profile_fails_the_job_naming_the_provider_and_what_to_do(
         env.execute("credentials: a missing profile")
     assert "Profile file contained no credentials for profile 'absent'" in str(failed.value)
     assert "What to do: PROFILE (or AUTO) found no such profile" in str(failed.value)
+
+
+def test_a_role_sts_refuses_fails_the_job_naming_the_provider_and_what_to_do(
+    local_kinesis: LocalKinesis, stream_factory: StreamFactory, sts_proxy: FaultProxy,
+    tmp_path: Path,
+) -> None:
+    """STS answers AssumeRole with AccessDenied (moto's STS issues any role, so the proxy in
+    front of it refuses, as AWS answers a role whose trust policy does not allow the caller)."""
+    refusal = sts_proxy.inject(QueryErrorResponse(
+        403, "AccessDenied", f"User: arn:aws:iam::123456789012:user/job is not authorized to "
+        f"perform: sts:AssumeRole on resource: {ROLE_ARN}"), operation=None, when=Every(1))
+    credentials = profile_file(tmp_path, assumer="AKIDPROFILEASSUMER")
+    config: dict[str, object] = {
+        "aws.region": local_kinesis.region, "aws.endpoint": local_kinesis.endpoint,
+        PROVIDER: "ASSUME_ROLE", f"{PROVIDER}.role.arn": ROLE_ARN,
+        f"{PROVIDER}.role.sessionName": "refused", f"{PROVIDER}.role.stsEndpoint":
+        sts_proxy.endpoint, f"{PROVIDER}.role.provider": "PROFILE",
+        f"{PROVIDER}.role.provider.profile.path": str(credentials),
+        f"{PROVIDER}.role.provider.profile.name": "assumer",
+    }
+    env = failing_env()
+    env.from_collection(["a"], Types.STRING()).sink_to(string_sink(config, stream_factory(1)))
+    with pytest.raises(JobFailedError) as failed:
+        env.execute("credentials: a role STS refuses")
+    assert refusal.injected >= 1
+    assert "not authorized to perform: sts:AssumeRole" in str(failed.value)
+    assert "What to do: ASSUME_ROLE: STS refused to issue credentials" in str(failed.value)
+
+
+def test_expired_credentials_fail_the_job_with_what_to_do(
+    local_kinesis: LocalKinesis, stream_factory: StreamFactory,
+    proxies: Callable[[], FaultProxy], aws_config: dict[str, object],
+) -> None:
+    """Kinesis answers with ExpiredTokenException (as for a session token given as BASIC keys
+    once it expires); the polling consumer does not retry it."""
+    stream = stream_factory(1)
+    local_kinesis.put_records(stream, ["a"])
+    proxy = proxies()
+    expired = proxy.inject(ErrorResponse(
+        400, "ExpiredTokenException", "The security token included in the request is expired"),
+        operation="GetRecords", when=Every(1))
+    config = {**aws_config, "aws.endpoint": proxy.endpoint, "flink.stream.initpos":
+              "TRIM_HORIZON"}
+    env = failing_env()
+    env.add_source(FlinkKinesisConsumer(stream, SimpleStringSchema(), config)).sink_to(
+        string_sink(aws_config, stream_factory(1)))
+    with pytest.raises(JobFailedError) as failed:
+        env.execute("credentials: expired")
+    assert expired.injected >= 1
+    assert "The security token included in the request is expired" in str(failed.value)
+    assert "What to do: the credentials expired" in str(failed.value)
