@@ -8,8 +8,9 @@ from where Python runs, with the same config, and reports every problem at once:
 
 It is opt-in: the machine that builds the job may not have the cluster's network access or
 credentials, and a stream may legitimately be created after the job starts. Credentials: BASIC
-keys and PROFILE are used as given; every other provider uses boto3's default chain (env vars,
-profile, web identity, instance roles), which is what those providers resolve to for most users.
+keys and PROFILE are used as given, ASSUME_ROLE asks STS as the connector does (so a role STS
+refuses is reported here); every other provider uses boto3's default chain (env vars, profile,
+web identity, instance roles), which is what those providers resolve to for most users.
 """
 
 from __future__ import annotations
@@ -17,13 +18,23 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from pyflink_kinesis.config import consumer_properties
-from pyflink_kinesis.config.aws import ACCESS_KEY_ID, CREDENTIALS_PROVIDER, REGION, SECRET_KEY
+from pyflink_kinesis.config.aws import (
+    ACCESS_KEY_ID,
+    CREDENTIALS_PROVIDER,
+    REGION,
+    ROLE_PROVIDER_SUFFIX,
+    SECRET_KEY,
+)
 from pyflink_kinesis.config.tls import untrusted_certificate
 from pyflink_kinesis.errors import ConfigProblem, StreamCheckError
 
 _ENDPOINT = "aws.endpoint"
 _PROFILE_NAME = f"{CREDENTIALS_PROVIDER}.profile.name"
 _PROFILE_PATH = f"{CREDENTIALS_PROVIDER}.profile.path"
+_ROLE_ARN = f"{CREDENTIALS_PROVIDER}.role.arn"
+_ROLE_SESSION = f"{CREDENTIALS_PROVIDER}.role.sessionName"
+_ROLE_EXTERNAL_ID = f"{CREDENTIALS_PROVIDER}.role.externalId"
+_STS_ENDPOINT = f"{CREDENTIALS_PROVIDER}.role.stsEndpoint"
 _READABLE = ("ACTIVE", "UPDATING")
 _CREDENTIAL_ERRORS = (
     "UnrecognizedClientException",
@@ -99,29 +110,77 @@ def describe_streams(
 
 
 def _client(properties: Mapping[str, str], timeout_s: float) -> Any:
-    import boto3
-    import botocore.session
+    """A boto3 Kinesis client signing as ``properties``' provider does: BASIC and PROFILE as
+    given, ASSUME_ROLE through STS (its ``role.provider`` credentials, ``role.stsEndpoint``),
+    the others through boto3's default chain."""
     from botocore.config import Config
 
+    config = Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"max_attempts": 1})
+    session, credentials = _credentials(properties, config)
+    client_args: dict[str, Any] = {"region_name": properties[REGION], "config": config,
+                                   **credentials}
+    if _ENDPOINT in properties:
+        client_args["endpoint_url"] = properties[_ENDPOINT]
+    return session.client("kinesis", **client_args)
+
+
+def _credentials(properties: Mapping[str, str], config: Any) -> tuple[Any, dict[str, str]]:
+    """The boto3 session and the client keyword arguments for ``properties``' provider."""
+    import boto3
+    import botocore.session
+
     core = botocore.session.Session()
-    client_args: dict[str, Any] = {
-        "region_name": properties[REGION],
-        "config": Config(
-            connect_timeout=timeout_s, read_timeout=timeout_s, retries={"max_attempts": 1}
-        ),
-    }
     provider = properties.get(CREDENTIALS_PROVIDER, "")
+    credentials: dict[str, str] = {}
     if provider == "BASIC" or (not provider and ACCESS_KEY_ID in properties):
-        client_args["aws_access_key_id"] = properties[ACCESS_KEY_ID]
-        client_args["aws_secret_access_key"] = properties[SECRET_KEY]
+        credentials = {"aws_access_key_id": properties[ACCESS_KEY_ID],
+                       "aws_secret_access_key": properties[SECRET_KEY]}
     elif provider == "PROFILE":
         if _PROFILE_PATH in properties:
             core.set_config_variable("credentials_file", properties[_PROFILE_PATH])
         if _PROFILE_NAME in properties:
             core.set_config_variable("profile", properties[_PROFILE_NAME])
-    if _ENDPOINT in properties:
-        client_args["endpoint_url"] = properties[_ENDPOINT]
-    return boto3.session.Session(botocore_session=core).client("kinesis", **client_args)
+    elif provider == "ASSUME_ROLE":
+        credentials = _assumed_role(properties, config)
+    return boto3.session.Session(botocore_session=core), credentials
+
+
+def _assumed_role(properties: Mapping[str, str], config: Any) -> dict[str, str]:
+    """Temporary credentials from STS for ``role.arn``, asked as the connector asks: with the
+    ``role.provider`` credentials, at ``role.stsEndpoint`` (else the region's STS), with the
+    session name and external id. A refusal raises :class:`StreamCheckError` naming the role."""
+    import botocore.exceptions as errors
+
+    nested_prefix = f"{CREDENTIALS_PROVIDER}{ROLE_PROVIDER_SUFFIX}"
+    nested = {
+        CREDENTIALS_PROVIDER + key[len(nested_prefix):]: value
+        for key, value in properties.items() if key.startswith(nested_prefix)
+    }
+    session, credentials = _credentials(nested, config)
+    sts_args: dict[str, Any] = {"region_name": properties[REGION], "config": config,
+                                **credentials}
+    if _STS_ENDPOINT in properties:
+        sts_args["endpoint_url"] = properties[_STS_ENDPOINT]
+    request = {"RoleArn": properties[_ROLE_ARN],
+               "RoleSessionName": properties.get(_ROLE_SESSION, "pyflink-kinesis-check")}
+    if _ROLE_EXTERNAL_ID in properties:
+        request["ExternalId"] = properties[_ROLE_EXTERNAL_ID]
+    where = properties.get(_STS_ENDPOINT) or f"STS of region {properties[REGION]}"
+    try:
+        issued = session.client("sts", **sts_args).assume_role(**request)["Credentials"]
+    except errors.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "")
+        raise StreamCheckError([ConfigProblem(_ROLE_ARN, (
+            f"ASSUME_ROLE: STS refused to issue credentials for the role ({code}: {message}); "
+            f"check {_ROLE_ARN} and {_ROLE_EXTERNAL_ID}, and that the role's trust policy "
+            f"allows the caller (the {nested_prefix} credentials)"
+        ))], where) from None
+    except (errors.NoCredentialsError, errors.PartialCredentialsError):
+        raise StreamCheckError([_no_credentials(nested)], where) from None
+    return {"aws_access_key_id": issued["AccessKeyId"],
+            "aws_secret_access_key": issued["SecretAccessKey"],
+            "aws_session_token": issued["SessionToken"]}
 
 
 # Where a provider looks for credentials, for the message when Python finds none there.

@@ -115,8 +115,9 @@ class KinesisStreamsSourceBuilder:
     def set_stream_name(self, stream_name: str) -> KinesisStreamsSourceBuilder:
         """The stream to read, by name: :meth:`build` asks Kinesis for its ARN
         (``DescribeStreamSummary`` through boto3, with the config's region, endpoint and
-        credentials; BASIC and PROFILE as given, other providers through boto3's default
-        chain). Use :meth:`set_stream_arn` where the building machine cannot reach Kinesis."""
+        credentials; BASIC and PROFILE as given, ASSUME_ROLE through STS, other providers
+        through boto3's default chain). Use :meth:`set_stream_arn` where the building machine
+        cannot reach Kinesis."""
         self._settings.stream_name = stream_name
         return self
 

@@ -10,8 +10,9 @@ import pytest
 
 from pyflink_kinesis import KinesisConfigError, StreamCheckError, check_streams
 from pyflink_kinesis.testing import FaultProxy, LocalKinesis
-from pyflink_kinesis.testing.fault_proxy import ErrorResponse, Every
+from pyflink_kinesis.testing.fault_proxy import ErrorResponse, Every, QueryErrorResponse
 from tests.support.kinesis_fixtures import MakeStream
+from tests.support.moto_fixtures import LocalGlueRegistry
 
 SECRET = "preflight-secret-3f9c2a"
 
@@ -126,3 +127,45 @@ def test_sys_prop_says_python_cannot_see_the_jvms_properties(
 def test_the_config_is_checked_first() -> None:
     with pytest.raises(KinesisConfigError, match=r"aws\.region"):
         check_streams("orders", {"aws.endpoint": "http://127.0.0.1:1"})
+
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/pyflink-kinesis-check"
+
+
+def assume_role(endpoint: str, sts_endpoint: str, credentials: Path) -> dict[str, object]:
+    """ASSUME_ROLE at ``sts_endpoint`` with a nested PROFILE ('present' of ``credentials``)."""
+    return without_keys(endpoint, **{
+        "": "ASSUME_ROLE", ".role.arn": ROLE_ARN, ".role.sessionName": "check",
+        ".role.externalId": "external-id-7f3a", ".role.stsEndpoint": sts_endpoint,
+        ".role.provider": "PROFILE", ".role.provider.profile.path": str(credentials),
+        ".role.provider.profile.name": "present",
+    })
+
+
+def test_assume_role_signs_with_the_keys_sts_issues(
+    local_kinesis: LocalKinesis, stream_factory: MakeStream, glue_registry: LocalGlueRegistry,
+    no_python_credentials: Path,
+) -> None:
+    stream = stream_factory()
+    with FaultProxy(glue_registry.endpoint) as sts, FaultProxy(local_kinesis.endpoint) as kinesis:
+        check_streams(stream, assume_role(kinesis.endpoint, sts.endpoint, no_python_credentials))
+        assert sts.access_keys == {"": {"a"}}  # STS asked with the nested profile's key
+    [signer] = kinesis.access_keys["DescribeStreamSummary"]
+    assert signer != "a"  # the temporary key STS issued
+
+
+def test_a_role_sts_refuses_is_named_before_the_job(
+    local_kinesis: LocalKinesis, glue_registry: LocalGlueRegistry, no_python_credentials: Path,
+) -> None:
+    with FaultProxy(glue_registry.endpoint) as sts:
+        sts.inject(QueryErrorResponse(403, "AccessDenied", "User: arn:aws:iam::123456789012:"
+                                      "user/ci is not authorized to perform: sts:AssumeRole"),
+                   operation=None, when=Every(1))
+        settings = assume_role(local_kinesis.endpoint, sts.endpoint, no_python_credentials)
+        with pytest.raises(StreamCheckError) as error:
+            check_streams("orders", settings)
+
+    assert [p.key for p in error.value.problems] == ["aws.credentials.provider.role.arn"]
+    assert "ASSUME_ROLE: STS refused to issue credentials for the role (AccessDenied: User:" in (
+        str(error.value))
+    assert "external-id-7f3a" not in str(error.value)
