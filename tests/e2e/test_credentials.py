@@ -348,3 +348,21 @@ def test_expired_credentials_fail_the_job_with_what_to_do(
     assert expired.injected >= 1
     assert "The security token included in the request is expired" in str(failed.value)
     assert "What to do: the credentials expired" in str(failed.value)
+
+
+def test_an_unreadable_token_file_fails_the_job_with_what_to_do(
+    local_kinesis: LocalKinesis, stream_factory: StreamFactory, tmp_path: Path,
+) -> None:
+    """WEB_IDENTITY_TOKEN reads its token file before it calls STS (which no local server can
+    stand in for: the SDK asks sts.amazonaws.com), so a missing file fails here already."""
+    config: dict[str, object] = {
+        "aws.region": local_kinesis.region, "aws.endpoint": local_kinesis.endpoint,
+        PROVIDER: "WEB_IDENTITY_TOKEN", f"{PROVIDER}.role.arn": ROLE_ARN,
+        f"{PROVIDER}.webIdentityToken.file": str(tmp_path / "no-token"),
+    }
+    env = failing_env()
+    env.from_collection(["a"], Types.STRING()).sink_to(string_sink(config, stream_factory(1)))
+    with pytest.raises(JobFailedError) as failed:
+        env.execute("credentials: an unreadable token file")
+    assert str(tmp_path / "no-token") in str(failed.value)
+    assert "What to do: WEB_IDENTITY_TOKEN cannot read its token file" in str(failed.value)
