@@ -138,16 +138,17 @@ def test_migration_renames_what_the_source_reads_and_names_everything_else() -> 
         "source.init.timestamp": "2024-05-01T00:00:00.000+00:00",
         "source.shard.discovery.interval": "1 ms",
         "source.shard.get-records.max-record-count": 500,
+        "source.reader.empty-records-fetch-interval": "100 ms",
     }
     assert set(migration.dropped) == {
-        "flink.shard.getrecords.intervalmillis", "flink.shard.idle.interval",
+        "flink.shard.idle.interval",
         "flink.watermark.sync.interval", "flink.list.shards.maxretries",
         "aws.clientconfig.socketTimeout",
     }
     assert "with_idleness" in migration.dropped["flink.shard.idle.interval"]
     assert "with_watermark_alignment" in migration.dropped["flink.watermark.sync.interval"]
-    assert "empty-records-fetch-interval" in (
-        migration.dropped["flink.shard.getrecords.intervalmillis"])
+    assert "behind is read again at once" in (
+        migration.changed["flink.shard.getrecords.intervalmillis"])
     assert "retry-strategy.*" in migration.dropped["flink.list.shards.maxretries"]
     report = migration.report()
     for key in migration.dropped:

@@ -28,6 +28,7 @@ EFO_CONSUMER_ARN_PREFIX = "flink.stream.efo.consumerarn."
 INITIAL_POSITION = "flink.stream.initpos"
 INITIAL_TIMESTAMP = "flink.stream.initpos.timestamp"
 TIMESTAMP_FORMAT = "flink.stream.initpos.timestamp.format"
+GETRECORDS_INTERVAL = "flink.shard.getrecords.intervalmillis"
 
 
 def _cc(field: str) -> JavaRef:
@@ -190,7 +191,7 @@ _CONSUMER_ONLY_KEYS = [
         java_default=_cc("DEFAULT_SHARD_GETRECORDS_MAX"),
     ),
     Key(
-        f"{_GET_RECORDS}.intervalmillis",
+        GETRECORDS_INTERVAL,
         ValueType.LONG,
         "Pause between GetRecords calls on a shard; below 300000.",
         default="200",

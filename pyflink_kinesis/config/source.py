@@ -20,6 +20,7 @@ from pyflink_kinesis.config.consumer import (
     EFO_CONSUMER_ARN_PREFIX,
     EFO_CONSUMER_NAME,
     EFO_REGISTRATION,
+    GETRECORDS_INTERVAL,
     INITIAL_POSITION,
     INITIAL_TIMESTAMP,
     RECORD_PUBLISHER,
@@ -169,8 +170,11 @@ SOURCE_OPTIONS = KeyTable(
         _five(
             EMPTY_RECORDS_FETCH_INTERVAL, "READER_EMPTY_RECORDS_FETCH_INTERVAL",
             ValueType.DURATION,
-            "Pause before asking a shard again after GetRecords returned no records (connector "
-            "5.x's default is 250 ms; 200 ms is the consumer's, for the same latency).",
+            "Time from one GetRecords call of a shard at the tip (an answer that is not behind: "
+            "empty, or fewer records than the limit with millisBehindLatest 0) or throttled to "
+            "the next; a shard that is behind is read again at once. 5.x pauses 250 ms after an "
+            "empty answer only; 200 ms from the call's start is the consumer's "
+            "flink.shard.getrecords.intervalmillis, for the same latency.",
             default="200 ms", minimum=0,
         ),
         _five(
@@ -276,8 +280,6 @@ _NO_EQUIVALENT: tuple[tuple[str, str], ...] = (
      "DescribeStreamConsumer calls"),
     ("flink.shard.subscribetoshard.", "the source has no options for SubscribeToShard's "
      "retries; source.efo.subscription.timeout bounds a subscription's start"),
-    ("flink.shard.getrecords.intervalmillis", "the source pauses only after an empty answer "
-     "(source.reader.empty-records-fetch-interval, 200 ms), never after records"),
     ("flink.shard.getrecords.", f"GetRecords is {_RETRIED}"),
     ("flink.shard.adaptivereads", "the source has no adaptive reads; "
      "source.shard.get-records.max-record-count sets the size of each GetRecords call"),
@@ -319,6 +321,7 @@ _FROM_CONSUMER: dict[str, tuple[str, Callable[[str], str]]] = {
     TIMESTAMP_FORMAT: (INIT_TIMESTAMP_FORMAT, str),
     DISCOVERY_INTERVAL: (SHARD_DISCOVERY_INTERVAL, _millis),
     "flink.shard.getrecords.maxrecordcount": (GET_RECORDS_MAX, str),
+    GETRECORDS_INTERVAL: (EMPTY_RECORDS_FETCH_INTERVAL, _millis),
     RECORD_PUBLISHER: (READER_TYPE, str),
     EFO_CONSUMER_NAME: (EFO_CONSUMER, str),
     EFO_REGISTRATION: (EFO_LIFECYCLE, _lifecycle),
@@ -605,6 +608,11 @@ def _note_changes(config: Mapping[str, object], migration: Migration) -> None:
     if str(config.get(DISCOVERY_INTERVAL, "")) == "0":
         source_config[SHARD_DISCOVERY_INTERVAL] = "1 ms"
         changed[DISCOVERY_INTERVAL] = "0 (no pause) becomes 1 ms: the source needs at least 1"
+    if GETRECORDS_INTERVAL in config:
+        changed[GETRECORDS_INTERVAL] = (
+            f"becomes {EMPTY_RECORDS_FETCH_INTERVAL}: the same time between calls of a shard at "
+            "the tip of its records; a shard that is behind is read again at once"
+        )
     if not _is_efo(config):
         return
     registration = to_property_string(config.get(EFO_REGISTRATION, "LAZY"))

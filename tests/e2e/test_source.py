@@ -132,6 +132,8 @@ def test_start_positions_metadata_and_migration_in_one_job(
     assert "'flink.shard.getrecords.intervalmillis'" in report and "with_idleness" in report
     assert "one source per stream, unioned" in report
     assert migrated.migration.source_config["source.init.position"] == "TRIM_HORIZON"
+    assert migrated.migration.source_config[
+        "source.reader.empty-records-fetch-interval"] == "50 ms"
     migrated.data_stream(env).sink_to(string_sink(aws_config, outs["migrated"]))
 
     job = start(env, "KinesisStreamsSource positions")

@@ -76,16 +76,22 @@ public final class SourceOptions {
                     .withDescription("POLLING (GetRecords) or EFO (SubscribeToShard).");
 
     /**
-     * The one default that differs from connector 5.x's (250 ms): 200 ms, the legacy consumer's
-     * {@code flink.shard.getrecords.intervalmillis}, so that a record arriving at an idle shard
-     * waits no longer than with the consumer (still 5 calls per second per idle shard, Kinesis'
-     * limit). Measured: the p50 put-to-read latency rose from 125 ms to 145 ms with 250 ms.
+     * Connector 5.x's name, with a wider meaning and the one default that differs from 5.x's
+     * (250 ms). 5.x pauses this long after an empty answer. Our polling reader asks a shard at
+     * the tip (an answer that is not behind, empty or not) or throttled again this long after
+     * its last call <em>began</em>, as the legacy consumer's {@code
+     * flink.shard.getrecords.intervalmillis} does: at most 5 calls per second per shard,
+     * Kinesis' limit, and a record arriving at an idle shard waits no longer than with the
+     * consumer. A shard that is behind is read again at once. Measured: the p50 put-to-read
+     * latency rose from 125 ms to 145 ms with 250 ms.
      */
     public static final ConfigOption<Duration> READER_EMPTY_RECORDS_FETCH_INTERVAL =
             ConfigOptions.key("source.reader.empty-records-fetch-interval")
                     .durationType()
                     .defaultValue(Duration.ofMillis(200))
-                    .withDescription("Pause before asking a shard again after an empty answer.");
+                    .withDescription("Time from one GetRecords call of a shard at the tip or "
+                            + "throttled to the next; a shard that is behind is read again "
+                            + "at once.");
 
     /**
      * Ours (5.x has no such option): how many GetRecords calls a subtask has in flight at once,

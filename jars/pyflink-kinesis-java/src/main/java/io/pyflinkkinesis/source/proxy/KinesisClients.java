@@ -18,6 +18,7 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.retry.RetryMo
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.retry.RetryPolicy;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.retry.backoff.BackoffStrategy;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.retry.backoff.EqualJitterBackoffStrategy;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.retry.conditions.AndRetryCondition;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.retry.conditions.OrRetryCondition;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.retry.conditions.RetryCondition;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.retry.conditions.RetryOnExceptionsCondition;
@@ -31,6 +32,7 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.K
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.KinesisClient;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.GetRecordsRequest;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.LimitExceededException;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ProvisionedThroughputExceededException;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.utils.AttributeMap;
 
 import java.lang.reflect.InvocationHandler;
@@ -49,7 +51,8 @@ import java.util.Properties;
  * with the retries of connector 5.x's source, which 4.3.0's cannot take: {@link
  * SourceOptions#RETRY_STRATEGY_MAX_ATTEMPTS} attempts, pauses growing exponentially from {@link
  * SourceOptions#RETRY_STRATEGY_MIN_DELAY} to {@link SourceOptions#RETRY_STRATEGY_MAX_DELAY}
- * (half of each pause random), no retry quota, {@code LimitExceededException} retried too; and
+ * (half of each pause random), no retry quota, {@code LimitExceededException} retried too, a
+ * throttled {@code GetRecords} left to the polling reader ({@link #readerPacedRetryPolicy}); and
  * the asynchronous client of enhanced fan-out, made the same way ({@link #asyncClient}).
  */
 public final class KinesisClients {
@@ -67,7 +70,7 @@ public final class KinesisClients {
                 AttributeMap.builder().build(), ApacheHttpClient.builder());
         GetRecordsLimit limit = new GetRecordsLimit(config.get(SourceOptions.SHARD_GET_RECORDS_MAX));
         KinesisClient client = configured(KinesisClient.builder().httpClient(httpClient),
-                config, properties, limit).build();
+                config, properties, readerPacedRetryPolicy(config), limit).build();
         return new KinesisStreamProxy(client, httpClient);
     }
 
@@ -86,8 +89,8 @@ public final class KinesisClients {
                         .build(),
                 NettyNioAsyncHttpClient.builder());
         KinesisAsyncClient client = configured(
-                KinesisAsyncClient.builder().httpClient(httpClient), config, properties)
-                .build();
+                KinesisAsyncClient.builder().httpClient(httpClient), config, properties,
+                retryPolicy(config)).build();
         return closingBoth(client, httpClient);
     }
 
@@ -122,16 +125,16 @@ public final class KinesisClients {
     }
 
     /**
-     * {@code builder} with the user agent, retries, credentials, region, endpoint and {@code
-     * interceptors}.
+     * {@code builder} with the user agent, {@code retries}, credentials, region, endpoint and
+     * {@code interceptors}.
      */
     private static <B extends AwsClientBuilder<B, ?>> B configured(
-            B builder, Configuration config, Properties properties,
+            B builder, Configuration config, Properties properties, RetryPolicy retries,
             ExecutionInterceptor... interceptors) {
         builder.overrideConfiguration(ClientOverrideConfiguration.builder()
                         .putAdvancedOption(SdkAdvancedClientOption.USER_AGENT_PREFIX,
                                 userAgentPrefix(properties))
-                        .retryPolicy(retryPolicy(config))
+                        .retryPolicy(retries)
                         .executionInterceptors(Arrays.asList(interceptors))
                         .build())
                 .credentialsProvider(AWSGeneralUtil.getCredentialsProvider(properties))
@@ -199,6 +202,25 @@ public final class KinesisClients {
                         RetryOnExceptionsCondition.create(
                                 Collections.singleton(LimitExceededException.class))))
                 .retryCapacityCondition(null)
+                .build();
+    }
+
+    /**
+     * {@link #retryPolicy} but for a throttled {@code GetRecords}
+     * ({@code ProvisionedThroughputExceededException}), which the polling reader paces itself
+     * ({@link io.pyflinkkinesis.source.reader.PausableShardSplitReader}): it asks the shard again
+     * one {@code source.reader.empty-records-fetch-interval} after the throttled call began,
+     * where the SDK's growing pauses (up to {@code retry-strategy.delay.max}) leave a shard's
+     * read quota unused after it refilled.
+     */
+    static RetryPolicy readerPacedRetryPolicy(Configuration config) {
+        RetryPolicy retries = retryPolicy(config);
+        RetryCondition notAThrottledGetRecords = context ->
+                !(context.originalRequest() instanceof GetRecordsRequest
+                        && context.exception() instanceof ProvisionedThroughputExceededException);
+        return retries.toBuilder()
+                .retryCondition(AndRetryCondition.create(
+                        retries.retryCondition(), notAThrottledGetRecords))
                 .build();
     }
 

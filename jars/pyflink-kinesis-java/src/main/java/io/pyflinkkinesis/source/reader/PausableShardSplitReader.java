@@ -12,9 +12,12 @@ import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
 import org.apache.flink.connector.kinesis.source.proxy.StreamProxy;
 import org.apache.flink.connector.kinesis.source.split.StartingPosition;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ProvisionedThroughputExceededException;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.Preconditions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -50,16 +53,26 @@ import java.util.function.LongSupplier;
  * some, in parts of at most {@link #MAX_RECORDS_PER_FETCH} records, so that a pause takes effect
  * within one part; a paused shard gets no new call and hands nothing over until resumed. A
  * shard's next call starts once at most one part of its last answer is left to hand over, so the
- * call overlaps the hand-over; records of a shard are handed over in the order read. A shard
- * whose last answer had no records is asked again only after {@link
- * SourceOptions#READER_EMPTY_RECORDS_FETCH_INTERVAL}, where the connector's reader calls
- * GetRecords on an idle shard without a pause. A finished shard (no next iterator) is reported once, after its
+ * call overlaps the hand-over; records of a shard are handed over in the order read.
+ *
+ * <p>A shard that is behind (an answer with {@code millisBehindLatest} above 0, or as many
+ * records as {@link SourceOptions#SHARD_GET_RECORDS_MAX} allows: some servers always report 0)
+ * is asked again at once. A shard at the tip (any other answer, empty or not) is asked again
+ * {@link SourceOptions#READER_EMPTY_RECORDS_FETCH_INTERVAL} after its last call began, as the
+ * consumer's shard thread does: at most 5 calls a second with the default 200 ms, within
+ * Kinesis' read quota, where the connector's reader calls GetRecords on an idle shard without
+ * a pause. A throttled call ({@code ProvisionedThroughputExceededException}, which the client
+ * does not retry: {@link io.pyflinkkinesis.source.proxy.KinesisClients}) is made again one
+ * interval after it began, for as long as the shard is throttled, so a shard whose read quota
+ * refilled is read within one interval. A finished shard (no next iterator) is reported once, after its
  * last records, and dropped, where the connector's keeps polling it. Each answer's {@code
  * millisBehindLatest} updates the shard's {@link ShardMetrics}. The split state the source
  * checkpoints is the source reader's (the last record emitted), so records read but not handed
  * over are read again after a restore, never skipped.
  */
 public class PausableShardSplitReader implements SplitReader<Record, ShardSplit> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PausableShardSplitReader.class);
 
     /** How long a fetch waits when no shard has records to hand over, unless woken up. */
     static final long IDLE_WAIT_MILLIS = 100;
@@ -91,7 +104,8 @@ public class PausableShardSplitReader implements SplitReader<Record, ShardSplit>
     private final StreamProxy kinesis;
     private final MetricGroup metricGroup;
     private final int maxRecordsPerFetch;
-    private final long emptyShardIntervalNanos;
+    private final long tipIntervalNanos;
+    private final int getRecordsLimit;
     private final LongSupplier nanoClock;
     private final ExecutorService calls;
     /** Guards every field below and each shard's fields; notified by answers and wake-ups. */
@@ -116,8 +130,9 @@ public class PausableShardSplitReader implements SplitReader<Record, ShardSplit>
         int threads = config.get(SourceOptions.FETCH_THREADS);
         Preconditions.checkArgument(threads > 0, "%s must be at least 1, not %s",
                 SourceOptions.FETCH_THREADS.key(), threads);
-        this.emptyShardIntervalNanos =
+        this.tipIntervalNanos =
                 config.get(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL).toNanos();
+        this.getRecordsLimit = config.get(SourceOptions.SHARD_GET_RECORDS_MAX);
         ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), PausableShardSplitReader::callThread);
         pool.allowCoreThreadTimeOut(true);
@@ -199,10 +214,20 @@ public class PausableShardSplitReader implements SplitReader<Record, ShardSplit>
      */
     private void read(Shard shard) {
         ShardSplitState split = shard.split;
+        long began = nanoClock.getAsLong();
         GetRecordsResponse response;
         try {
             response = kinesis.getRecords(
                     split.getStreamArn(), split.getShardId(), split.getNextStartingPosition());
+        } catch (ProvisionedThroughputExceededException e) {
+            LOG.debug("GetRecords of shard {} throttled; asking again in {} ms",
+                    split.getShardId(), TimeUnit.NANOSECONDS.toMillis(tipIntervalNanos));
+            synchronized (lock) {
+                shard.nextReadNanos = began + tipIntervalNanos;
+                shard.reading = false;
+                lock.notifyAll();
+            }
+            return;
         } catch (RuntimeException e) {
             synchronized (lock) {
                 shard.failure = e;
@@ -213,11 +238,15 @@ public class PausableShardSplitReader implements SplitReader<Record, ShardSplit>
         }
         shard.metrics.setMillisBehindLatest(response.millisBehindLatest());
         List<Record> records = response.hasRecords() ? response.records() : Collections.emptyList();
+        Long millisBehind = response.millisBehindLatest();
+        boolean behind = (millisBehind != null && millisBehind > 0)
+                || records.size() >= getRecordsLimit;
         synchronized (lock) {
             shard.finished = response.nextShardIterator() == null;
-            if (records.isEmpty()) {
-                shard.nextReadNanos = nanoClock.getAsLong() + emptyShardIntervalNanos;
-            } else {
+            if (!behind) {
+                shard.nextReadNanos = began + tipIntervalNanos;
+            }
+            if (!records.isEmpty()) {
                 shard.unsent.addAll(records);
                 split.setNextStartingPosition(StartingPosition.continueFromSequenceNumber(
                         records.get(records.size() - 1).sequenceNumber()));

@@ -3,6 +3,8 @@ package io.pyflinkkinesis.source.proxy;
 import com.sun.net.httpserver.HttpServer;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.kinesis.source.proxy.KinesisStreamProxy;
+import org.apache.flink.connector.kinesis.source.split.StartingPosition;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ProvisionedThroughputExceededException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -15,7 +17,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The source's client against a local HTTP server that fails every call: attempts counted. */
+/**
+ * The source's client against a local HTTP server that fails every call but GetShardIterator:
+ * attempts counted.
+ */
 class KinesisClientsTest {
 
     private static final String ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/orders";
@@ -30,11 +35,16 @@ class KinesisClientsTest {
         System.setProperty("aws.cborEnabled", "false");
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", exchange -> {
-            calls.incrementAndGet();
-            byte[] body = ("{\"__type\":\"" + errorType + "\",\"message\":\"no\"}")
+            boolean iterator = String.valueOf(exchange.getRequestHeaders().getFirst("X-Amz-Target"))
+                    .endsWith(".GetShardIterator");
+            if (!iterator) {
+                calls.incrementAndGet();
+            }
+            byte[] body = (iterator ? "{\"ShardIterator\":\"it\"}"
+                    : "{\"__type\":\"" + errorType + "\",\"message\":\"no\"}")
                     .getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("Content-Type", "application/x-amz-json-1.1");
-            exchange.sendResponseHeaders(status, body.length);
+            exchange.sendResponseHeaders(iterator ? 200 : status, body.length);
             exchange.getResponseBody().write(body);
             exchange.close();
         });
@@ -92,6 +102,25 @@ class KinesisClientsTest {
         config.setString("retry-strategy.attempts.max", "3");
 
         assertEquals(3, callsOfOneListShards(config));
+    }
+
+    @Test
+    void aThrottledGetRecordsIsLeftToTheReaderOtherFailuresOfItAreRetried() throws Exception {
+        Configuration config = config();
+        config.setString("retry-strategy.attempts.max", "3");
+        status = 400;
+        errorType = "ProvisionedThroughputExceededException";
+        try (KinesisStreamProxy proxy = KinesisClients.streamProxy(config)) {
+            assertThrows(ProvisionedThroughputExceededException.class, () -> proxy.getRecords(
+                    ARN, "shardId-000000000000", StartingPosition.fromStart()));
+            assertEquals(1, calls.get(), "the polling reader paces a throttled shard itself");
+
+            status = 500;
+            errorType = "InternalFailure";
+            assertThrows(RuntimeException.class, () -> proxy.getRecords(
+                    ARN, "shardId-000000000000", StartingPosition.fromStart()));
+            assertEquals(1 + 3, calls.get());
+        }
     }
 
     @Test

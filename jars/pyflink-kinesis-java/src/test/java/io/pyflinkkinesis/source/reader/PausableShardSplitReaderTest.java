@@ -9,6 +9,7 @@ import org.apache.flink.connector.base.source.reader.splitreader.SplitsAddition;
 import org.apache.flink.connector.kinesis.source.proxy.StreamProxy;
 import org.apache.flink.connector.kinesis.source.split.StartingPosition;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ProvisionedThroughputExceededException;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Shard;
 import org.junit.jupiter.api.AfterEach;
@@ -52,6 +53,10 @@ class PausableShardSplitReaderTest {
         final List<String> calls = new ArrayList<>();
         final List<StartingPosition> positions = new ArrayList<>();
         volatile int perCall = 1;
+        /** When set, every answer says 0 ms behind, as kinesalite's do. */
+        volatile boolean reportsNoLag;
+        /** How many of the next calls are throttled. */
+        int throttles;
         boolean gated;
         int inFlight;
         int maxInFlight;
@@ -83,6 +88,11 @@ class PausableShardSplitReaderTest {
                     }
                 }
                 inFlight--;
+                if (throttles > 0) {
+                    throttles--;
+                    throw ProvisionedThroughputExceededException.builder()
+                            .message("Rate exceeded for shard " + shardId).build();
+                }
             }
             int next = position.getStartingMarker() == null
                     ? 0 : Integer.parseInt((String) position.getStartingMarker()) + 1;
@@ -94,7 +104,7 @@ class PausableShardSplitReaderTest {
             }
             boolean done = closedShards.contains(shardId) && end >= size;
             return GetRecordsResponse.builder().records(records)
-                    .millisBehindLatest(1000L * (size - end))
+                    .millisBehindLatest(reportsNoLag ? 0L : 1000L * (size - end))
                     .nextShardIterator(done ? null : "iterator").build();
         }
 
@@ -318,6 +328,73 @@ class PausableShardSplitReaderTest {
 
         now[0] += TimeUnit.MILLISECONDS.toNanos(1);
         fetchUntil(reader, received, () -> kinesis.callsTo("idle") == 2, "idle asked again");
+    }
+
+    @Test
+    void aShardAtTheTipIsAskedAgainOneIntervalAfterItsLastCallBeganEvenWithRecords()
+            throws Exception {
+        config.set(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL, Duration.ofSeconds(1));
+        kinesis.sizes.put("tip", 3);
+        kinesis.perCall = 10;
+        long[] now = {0};
+        PausableShardSplitReader reader = reader(500, () -> now[0], "tip");
+
+        Received received = new Received();
+        fetchUntil(reader, received, () -> received.count("tip") == 3, "the 3 records");
+        now[0] += TimeUnit.MILLISECONDS.toNanos(999);
+        received.add(reader.fetch());
+        assertEquals(1, kinesis.callsTo("tip"), "an answer that is not behind is not followed"
+                + " at once, though it had records");
+
+        now[0] += TimeUnit.MILLISECONDS.toNanos(1);
+        fetchUntil(reader, received, () -> kinesis.callsTo("tip") == 2, "tip asked again");
+    }
+
+    @Test
+    void anAnswerWithAsManyRecordsAsTheLimitIsFollowedAtOnceThoughItSaysNotBehind()
+            throws Exception {
+        config.set(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL, Duration.ofSeconds(1));
+        config.set(SourceOptions.SHARD_GET_RECORDS_MAX, 5);
+        kinesis.sizes.put("backlog", 23);
+        kinesis.perCall = 5;
+        kinesis.reportsNoLag = true;
+        PausableShardSplitReader reader = reader(500, () -> 0L, "backlog");
+
+        Received received = new Received();
+        fetchUntil(reader, received, () -> received.count("backlog") == 23,
+                "the backlog, with the clock standing still");
+        assertEquals(upTo(23), received.records.get("backlog"));
+        assertEquals(5, kinesis.callsTo("backlog"), "4 full answers, then one of 3");
+        received.add(reader.fetch());
+        assertEquals(5, kinesis.callsTo("backlog"), "the last answer was not full");
+    }
+
+    @Test
+    void aThrottledShardIsAskedAgainOneIntervalAfterTheCallBeganAndNothingIsLost()
+            throws Exception {
+        config.set(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL, Duration.ofSeconds(1));
+        kinesis.sizes.put("hot", 4);
+        kinesis.perCall = 2;
+        kinesis.throttles = 2;
+        long[] now = {0};
+        PausableShardSplitReader reader = reader(500, () -> now[0], "hot");
+
+        Received received = new Received();
+        fetchUntil(reader, received, () -> kinesis.callsTo("hot") == 1, "the first call");
+        for (int throttled = 1; throttled <= 2; throttled++) {
+            now[0] += TimeUnit.MILLISECONDS.toNanos(999);
+            received.add(reader.fetch());
+            assertEquals(throttled, kinesis.callsTo("hot"), "not asked again within the interval");
+            now[0] += TimeUnit.MILLISECONDS.toNanos(1);
+            int calls = throttled + 1;
+            fetchUntil(reader, received, () -> kinesis.callsTo("hot") == calls,
+                    "the call after throttle " + throttled);
+        }
+        fetchUntil(reader, received, () -> received.count("hot") == 4, "every record");
+        assertEquals(upTo(4), received.records.get("hot"));
+        assertEquals(Arrays.asList(null, null, null, "1"), kinesis.positions.stream()
+                .map(p -> (String) p.getStartingMarker()).collect(Collectors.toList()),
+                "a throttled call is made again from the same position");
     }
 
     @Test
