@@ -494,11 +494,20 @@ def test_the_quota_bench_measures_whole_delivery_periods_after_the_burst() -> No
     from bench.aws_quotas import BURST_S, steady
 
     # A reader that gets 10 records every second, the first at t=1: the window starts at the
-    # first delivery BURST_S after it and ends at the last, so it spans whole periods.
+    # first delivery BURST_S after it and ends at the one before the last, so it spans whole
+    # periods.
     samples = [(t / 4, 10 * int(t / 4)) for t in range(4, 4 * 12 + 1)]
     rate, seconds = steady(samples)
     assert rate == pytest.approx(10.0)
-    assert seconds == pytest.approx(12 - 1 - BURST_S)
+    assert seconds == pytest.approx(11 - 1 - BURST_S)
+
+    # 10 MiB answers under the 2 MiB/s quota, every 4.9 s, the last one what was left of the
+    # backlog: the reader ran at the quota, and is measured so.
+    deliveries = [(0.0, 10_000), (4.3, 20_000), (9.2, 30_000), (14.1, 40_000), (19.0, 46_876)]
+    samples = [(t / 4, max((n for at, n in deliveries if at <= t / 4), default=0))
+               for t in range(0, 4 * 20)]
+    rate, seconds = steady(samples)
+    assert rate == pytest.approx(10_000 / 4.9, rel=0.06)
 
 
 def test_the_quota_bench_knows_which_quota_binds() -> None:
