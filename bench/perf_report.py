@@ -283,9 +283,10 @@ after 12.3-13.2 s (medians per cell), 4.2 s with a 1 s interval, against the con
 
 FLIP27_LATENCY = """\
 The producer starts once a probe record has come out of the job, so neither reader's start-up
-is in it. The source calls GetRecords on a shard again at once after records, and 200 ms
-after an empty answer (our shard reader); the consumer waits
-`flink.shard.getrecords.intervalmillis` (200 ms) between calls of a shard.
+is in it. Both ask a shard at the tip again 200 ms after the last call began: the source's
+`source.reader.empty-records-fetch-interval`, the consumer's
+`flink.shard.getrecords.intervalmillis` (the consumer waits so between all calls; the source
+reads a shard that is behind again at once).
 
 """
 
