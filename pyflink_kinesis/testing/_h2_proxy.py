@@ -178,6 +178,9 @@ class H2Connection:
             with contextlib.suppress(h2.exceptions.ProtocolError):
                 self._down.close_connection(last_stream_id=self._last_client_stream)
             self._flush()
+        # The server closed the connection: close the client's too, as the server would have.
+        with contextlib.suppress(OSError):
+            self._client.shutdown(socket.SHUT_RDWR)
 
     # ------------------------------------------------------------------ client events
 

@@ -440,7 +440,10 @@ def test_efo_consumers_of_each_registration_read_every_record_under_their_printe
     assert enforcer.denied == []
     assert connections > 0
     assert sorted(enforcer.allowed) == policy_actions(policy)
-    assert efo_proxy.access_keys["SubscribeToShard"] == {"efo-access-key"}
+    # The readers' key signed every call, SubscribeToShard's included.
+    keys = efo_proxy.access_keys
+    assert keys["SubscribeToShard"] == {"efo-access-key"}
+    assert {key for signed in keys.values() for key in signed} == {"efo-access-key"}
     for reader in ("EAGER", "NONE"):
         deregister_stream_consumer(kinesis_mock.client(), sources[reader], f"iam-{reader.lower()}")
 
