@@ -18,8 +18,8 @@ action is called (the policy holds nothing the job does not use):
 
 With one action taken out, the job cannot move a record: it fails with the denial, or (where
 the connector retries ``AccessDeniedException``) asks again and again and moves nothing; a LAZY
-EFO consumer without ``DeregisterStreamConsumer`` reads and is left registered. The suite runs
-two such cases; ``PYFLINK_KINESIS_IAM_MATRIX=1`` runs every action of every kind (each kind
+EFO consumer or JOB_MANAGED source without ``DeregisterStreamConsumer`` reads and is left
+registered. The suite runs three such cases (one is ``IN_SUITE``); ``PYFLINK_KINESIS_IAM_MATRIX=1`` runs every action of every kind (each kind
 alone behind the proxy), by hand. Not covered: Glue.
 """
 
