@@ -19,8 +19,9 @@ action is called (the policy holds nothing the job does not use):
 With one action taken out, the job cannot move a record: it fails with the denial, or (where
 the connector retries ``AccessDeniedException``) asks again and again and moves nothing; a LAZY
 EFO consumer or JOB_MANAGED source without ``DeregisterStreamConsumer`` reads and is left
-registered. The suite runs three such cases (one is ``IN_SUITE``); ``PYFLINK_KINESIS_IAM_MATRIX=1`` runs every action of every kind (each kind
-alone behind the proxy), by hand. Not covered: Glue.
+registered. The suite runs three such cases (one is ``IN_SUITE``);
+``PYFLINK_KINESIS_IAM_MATRIX=1`` runs every action of every kind (each kind alone behind the
+proxy), by hand. Not covered: Glue.
 """
 
 from __future__ import annotations
