@@ -29,14 +29,21 @@ in the connector, and botocore), so they classify an injected error exactly as a
 service errors; ``LimitExceededException`` and ``ExpiredIteratorException`` are client errors
 the caller must handle.
 
-Limits: plain ``http://``; HTTP/1.1 requests only (keep-alive is supported): an HTTP/2
-connection in clear text (EFO's ``SubscribeToShard``) is passed through unchanged, no rule
-applies to it, and ``requests`` counts it under ``HTTP/2``. Only JSON bodies are
-rewritten (turn CBOR off, as ``pyflink_kinesis`` does for local endpoints). A rewritten
-PutRecords request no longer matches its SigV4 signature, which local servers do not check.
-Requests with ``Expect: 100-continue`` are answered ``100 Continue`` by the proxy.
+HTTP/1.1 (keep-alive supported) and HTTP/2 in clear text with prior knowledge (what the AWS
+SDK v2's Netty client sends to a plain ``http://`` endpoint: EFO's ``SubscribeToShard`` and
+the other calls of an EFO client) are both served: each HTTP/2 stream is one request, counted,
+recorded and run through the rules like an HTTP/1.1 one, and forwarded on one HTTP/2
+connection to the upstream server per client connection; ``requests`` also counts HTTP/2
+connections under ``HTTP/2``. An event stream answer (``SubscribeToShard``) is relayed as it
+comes; every other answer is read whole before it is passed on (see ``_h2_proxy``).
 
-This module uses the standard library only.
+Limits: plain ``http://`` only. Only JSON bodies are rewritten (turn CBOR off, as
+``pyflink_kinesis`` does for local endpoints). A rewritten PutRecords request no longer
+matches its SigV4 signature, which local servers do not check. Requests with ``Expect:
+100-continue`` are answered ``100 Continue`` by the proxy.
+
+HTTP/2 needs the ``h2`` package (a test dependency of pyflink-kinesis), imported when the first
+HTTP/2 connection arrives; HTTP/1.1 needs the standard library only.
 """
 
 from __future__ import annotations
@@ -83,7 +90,7 @@ __all__ = [
 
 _HOST = "127.0.0.1"
 _TARGET_HEADER = "X-Amz-Target"
-# How an HTTP/2 connection in clear text starts (EFO's SubscribeToShard): tunnelled unchanged.
+# How an HTTP/2 connection in clear text starts (the AWS SDK v2's Netty client, EFO).
 _HTTP2_PREFACE = b"PRI * HTTP/2.0"
 #: The ``requests`` key that counts HTTP/2 connections.
 HTTP2 = "HTTP/2"
@@ -513,7 +520,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         if self.rfile.peek(len(_HTTP2_PREFACE)).startswith(_HTTP2_PREFACE):  # type: ignore[attr-defined]
-            self.server.proxy._tunnel(self.rfile, self.connection)
+            self.server.proxy._serve_http2(self.rfile, self.connection)
             self.close_connection = True
             return
         super().handle_one_request()
@@ -749,28 +756,13 @@ class FaultProxy:
                 return rule.fault.apply(request, forward, rule)
         return forward(request)
 
-    def _tunnel(self, client: Any, connection: socket.socket) -> None:
-        """Pass an HTTP/2 connection's bytes both ways unchanged, until either side closes."""
+    def _serve_http2(self, client: Any, connection: socket.socket) -> None:
+        """Serve an HTTP/2 connection in clear text (prior knowledge) until it closes."""
+        from pyflink_kinesis.testing._h2_proxy import H2Connection
+
         with self._lock:
             self._requests[HTTP2] = self._requests.get(HTTP2, 0) + 1
-        upstream = socket.create_connection(self._upstream_address)
-
-        def to_client() -> None:
-            with contextlib.suppress(OSError):
-                while data := upstream.recv(65536):
-                    connection.sendall(data)
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_WR)
-
-        replies = threading.Thread(target=to_client, name="FaultProxy:http2", daemon=True)
-        replies.start()
-        with contextlib.suppress(OSError):
-            while data := client.read1(65536):
-                upstream.sendall(data)
-        with contextlib.suppress(OSError):
-            upstream.shutdown(socket.SHUT_WR)
-        replies.join()
-        upstream.close()
+        H2Connection(self, client, connection).serve()
 
     def _connect_upstream(self) -> http.client.HTTPConnection:
         host, port = self._upstream_address

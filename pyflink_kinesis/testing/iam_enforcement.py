@@ -21,8 +21,9 @@ stream whose answer held it. A denied request gets what AWS sends: HTTP 400
 ``AccessDeniedException`` with "User: <principal> is not authorized to perform: <action> on
 resource: <resource> because no identity-based policy allows the <action> action".
 
-Limits: the fault proxy speaks HTTP/1.1, so EFO's ``SubscribeToShard`` (HTTP/2) never reaches
-it; :func:`is_allowed` evaluates such calls directly.
+Requests over HTTP/2 (what the AWS SDK v2 sends to a plain ``http://`` endpoint: EFO's
+``SubscribeToShard``, whose resource is the ``ConsumerARN`` of its body, and every call of an
+EFO client) are enforced like HTTP/1.1 ones; a denial is the answer on its stream.
 """
 
 from __future__ import annotations

@@ -13,15 +13,15 @@ action is called (the policy holds nothing the job does not use):
 * a ``KinesisFirehoseSink`` job and a SQL ``firehose`` table's ``INSERT`` (tests/e2e/
   firehose_job.py, each in its own process);
 * EFO consumers LAZY, EAGER and NONE and a JOB_MANAGED EFO ``KinesisStreamsSource`` in one
-  job, stopped with a savepoint (LAZY and JOB_MANAGED deregister then). HTTP/2 passes the proxy
-  unseen: the consumers' ``SubscribeToShard`` and every call of the source's EFO client
-  (registration included) are checked by tests/test_iam.py against the code only.
+  job, stopped with a savepoint (LAZY and JOB_MANAGED deregister then). The proxy serves
+  HTTP/2, so ``SubscribeToShard`` and every call of the source's EFO client are enforced too.
 
 With one action taken out, the job cannot move a record: it fails with the denial, or (where
 the connector retries ``AccessDeniedException``) asks again and again and moves nothing; a LAZY
-EFO consumer without ``DeregisterStreamConsumer`` reads and is left registered. The suite runs
-two such cases; ``PYFLINK_KINESIS_IAM_MATRIX=1`` runs every action of every kind (each kind
-alone behind the proxy), by hand. Not covered: Glue.
+EFO consumer or JOB_MANAGED source without ``DeregisterStreamConsumer`` reads and is left
+registered. The suite runs three such cases (one is ``IN_SUITE``);
+``PYFLINK_KINESIS_IAM_MATRIX=1`` runs every action of every kind (each kind alone behind the
+proxy), by hand. Not covered: Glue.
 """
 
 from __future__ import annotations
@@ -77,6 +77,11 @@ DENIALS = 3
 READERS = ("consumer", "source")
 WRITERS = ("sink", "aggregating-sink")
 MATRIX = os.environ.get("PYFLINK_KINESIS_IAM_MATRIX") == "1"
+#: The EFO reader of a removal case: a consumer by its registration, or the JOB_MANAGED source.
+SOURCE = "JOB_MANAGED"
+#: The removal case of the EFO matrix that runs in the suite (the quickest: the source fails
+#: at its first denied subscription).
+IN_SUITE = (SOURCE, "kinesis:SubscribeToShard")
 REPO = Path(__file__).parents[2]
 FIREHOSE_JOB = Path(__file__).with_name("firehose_job.py")
 #: The account of the delivery streams' ARNs (moto's default).
@@ -382,33 +387,19 @@ def test_efo_consumers_of_each_registration_read_every_record_under_their_printe
 ) -> None:
     """One job with a LAZY, an EAGER and a NONE consumer and a JOB_MANAGED EFO source through
     a proxy in front of kinesis-mock, stopped cleanly (when LAZY and JOB_MANAGED deregister).
-    The proxy passes HTTP/2 connections through unseen: the consumers' SubscribeToShard, and
-    every call of the source's EFO client (Register/Describe/DeregisterStreamConsumer,
-    SubscribeToShard, a closed shard's end check); the source's ListShards and its builder's
-    DescribeStreamSummary are checked, as is every other call of the consumers."""
-    aws = {"aws.region": kinesis_mock.region,
-           "aws.credentials.provider.basic.accesskeyid": "efo-access-key",
-           "aws.credentials.provider.basic.secretkey": "efo-secret-key"}
+    Every call is checked, those over HTTP/2 included: the consumers' SubscribeToShard and every
+    call of the source's EFO client (Register/Describe/DeregisterStreamConsumer,
+    SubscribeToShard, and the GetShardIterator and GetRecords with which it asks an idle shard
+    of a server that is not AWS whether it has ended)."""
     out = mock_stream_factory()
     readers: list[dict[str, Any]] = []
     sources: dict[str, str] = {}
-    for registration in ("LAZY", "EAGER", "NONE"):
-        source = sources[registration] = mock_stream_factory()
+    for reader in ("LAZY", "EAGER", "NONE", SOURCE):
+        source = sources[reader] = mock_stream_factory()
         kinesis_mock.put_records(source, [f"{source}-{i}" for i in range(RECORDS)])
-        properties: dict[str, object] = {
-            **aws, "flink.stream.initpos": "TRIM_HORIZON", "flink.stream.recordpublisher": "EFO",
-            "flink.stream.efo.consumername": f"iam-{registration.lower()}",
-            "flink.stream.efo.registration": registration}
-        if registration == "NONE":
-            properties[f"flink.stream.efo.consumerarn.{source}"] = register_stream_consumer(
-                kinesis_mock.client(), source, "iam-none")
-        readers.append({"kind": "consumer", "stream": source, "properties": properties})
-    source = sources["SOURCE"] = mock_stream_factory()
-    kinesis_mock.put_records(source, [f"{source}-{i}" for i in range(RECORDS)])
-    readers.append({"kind": "source", "stream": source, "properties": {
-        **aws, "flink.stream.initpos": "TRIM_HORIZON", "source.reader.type": "EFO",
-        "source.efo.consumer.name": "iam-source", "source.efo.lifecycle": "JOB_MANAGED",
-        "source.efo.describe.retry-strategy.delay.min": "200 ms"}})
+        _, properties = efo_reader(kinesis_mock, source, reader)
+        readers.append({"kind": "source" if reader == SOURCE else "consumer", "stream": source,
+                        "properties": properties})
     account = str(kinesis_mock.client().describe_stream_summary(StreamName=out)[
         "StreamDescriptionSummary"]["StreamARN"].split(":")[4])
     policy = job_policy({"account": account, "readers": readers})
@@ -416,91 +407,129 @@ def test_efo_consumers_of_each_registration_read_every_record_under_their_printe
         enforcer = enforce_policy(efo_proxy, policy, account=account,
                                   region=kinesis_mock.region)
         env = failing_env()
-        for reader in readers:
-            config = {**reader["properties"], "aws.endpoint": efo_proxy.endpoint}
-            if reader["kind"] == "consumer":
+        for entry in readers:
+            config = {**entry["properties"], "aws.endpoint": efo_proxy.endpoint}
+            if entry["kind"] == "consumer":
                 stream = env.add_source(
-                    FlinkKinesisConsumer(reader["stream"], SimpleStringSchema(), config))
+                    FlinkKinesisConsumer(entry["stream"], SimpleStringSchema(), config))
             else:
-                efo_source = KinesisStreamsSource.builder().set_stream_name(reader["stream"])\
+                efo_source = KinesisStreamsSource.builder().set_stream_name(entry["stream"])\
                     .set_source_config(config).set_deserialization_schema(SimpleStringSchema())
                 stream = env.from_source(efo_source.build(), WatermarkStrategy.no_watermarks(),
                                          "efo source")
-            stream.sink_to(string_sink({**aws, "aws.endpoint": kinesis_mock.endpoint}, out))
+            stream.sink_to(string_sink(
+                {**efo_client(kinesis_mock), "aws.endpoint": kinesis_mock.endpoint}, out))
         job = start(env, "efo under iam policy")
         expected = {f"{s}-{i}" for s in sources.values() for i in range(RECORDS)}
         try:
             job.wait_for(lambda: expected <= {r.text for r in kinesis_mock.read_all(out)},
                          TIMEOUT_S, f"every record in {out}")
+            # Against a server that is not AWS, the source asks an idle shard (2 s without
+            # records) with GetShardIterator and GetRecords whether it has ended.
+            job.wait_for(lambda: "kinesis:GetRecords" in enforcer.allowed, TIMEOUT_S,
+                         "the source's end check of its idle shard")
         except AssertionError as error:
             raise AssertionError(f"{error}; the proxy denied {enforcer.denied}") from None
         finally:
             job.client.stop_with_savepoint(False, "file://" + tempfile.mkdtemp()).result()
-        tunnels = efo_proxy.requests.get(HTTP2, 0)
-    print(f"\nIAM | efo | allowed {enforcer.allowed} | HTTP/2 connections {tunnels} | denied "
-          f"{len(enforcer.denied)}")
+        # LAZY and JOB_MANAGED deregister as the job stops (the source's client over HTTP/2).
+        wait(lambda: "both" if enforcer.allowed.get("kinesis:DeregisterStreamConsumer") == 2
+             else None, TIMEOUT_S, "LAZY's and JOB_MANAGED's DeregisterStreamConsumer")
+        connections = efo_proxy.requests.get(HTTP2, 0)
+    print(f"\nIAM | efo | allowed {enforcer.allowed} | HTTP/2 connections {connections} | "
+          f"denied {len(enforcer.denied)}")
     assert enforcer.denied == []
-    assert tunnels > 0
-    # Sent over HTTP/2 only (GetShardIterator and GetRecords: the source's end check of a
-    # closed shard, which needs a reshard).
-    unseen = {"kinesis:SubscribeToShard", "kinesis:GetShardIterator", "kinesis:GetRecords"}
-    assert sorted(enforcer.allowed) == sorted(set(policy_actions(policy)) - unseen)
-    for name in ("iam-eager", "iam-none"):
-        deregister_stream_consumer(kinesis_mock.client(), sources[name[4:].upper()], name)
+    assert connections > 0
+    assert sorted(enforcer.allowed) == policy_actions(policy)
+    # The readers' key signed every call, SubscribeToShard's included.
+    keys = efo_proxy.access_keys
+    assert keys["SubscribeToShard"] == {"efo-access-key"}
+    assert {key for signed in keys.values() for key in signed} == {"efo-access-key"}
+    for reader in ("EAGER", "NONE"):
+        deregister_stream_consumer(kinesis_mock.client(), sources[reader], f"iam-{reader.lower()}")
 
 
 def _efo_removal_cases() -> list[Any]:
-    """(registration, action) for every action of each registration's policy but
-    SubscribeToShard, which the proxy cannot see; matrix only."""
+    """(reader, action) for every action of each EFO consumer's policy, and the source's EFO
+    actions; the matrix only, but for ``IN_SUITE``."""
     actions = {
         "LAZY": ("DescribeStream", "ListShards", "DescribeStreamSummary",
-                 "RegisterStreamConsumer", "DescribeStreamConsumer", "DeregisterStreamConsumer"),
+                 "RegisterStreamConsumer", "DescribeStreamConsumer", "DeregisterStreamConsumer",
+                 "SubscribeToShard"),
         "EAGER": ("DescribeStream", "ListShards", "DescribeStreamSummary",
-                  "RegisterStreamConsumer", "DescribeStreamConsumer"),
-        "NONE": ("DescribeStream", "ListShards"),
+                  "RegisterStreamConsumer", "DescribeStreamConsumer", "SubscribeToShard"),
+        "NONE": ("DescribeStream", "ListShards", "SubscribeToShard"),
+        SOURCE: ("RegisterStreamConsumer", "DescribeStreamConsumer", "DeregisterStreamConsumer",
+                 "SubscribeToShard"),
     }
     skip = pytest.mark.skipif(not MATRIX, reason="the removal matrix runs with "
                               "PYFLINK_KINESIS_IAM_MATRIX=1")
-    return [pytest.param(r, f"kinesis:{a}", marks=skip, id=f"{r}-without-{a}")
+    return [pytest.param(r, f"kinesis:{a}", id=f"{r}-without-{a}",
+                         marks=() if (r, f"kinesis:{a}") == IN_SUITE else skip)
             for r, names in actions.items() for a in names]
 
 
-@pytest.mark.parametrize(("registration", "action"), _efo_removal_cases())
-def test_an_efo_consumer_without_any_one_action(
-    kinesis_mock: KinesisMock, mock_stream_factory: MakeStream, registration: str, action: str
+def efo_client(kinesis_mock: KinesisMock) -> dict[str, object]:
+    """Region and credentials of the EFO jobs' readers and writers."""
+    return {"aws.region": kinesis_mock.region,
+            "aws.credentials.provider.basic.accesskeyid": "efo-access-key",
+            "aws.credentials.provider.basic.secretkey": "efo-secret-key"}
+
+
+def efo_reader(
+    kinesis_mock: KinesisMock, source: str, reader: str
+) -> tuple[str, dict[str, object]]:
+    """The consumer name and the properties of an EFO consumer of ``source`` with registration
+    ``reader``, or of the JOB_MANAGED source (``SOURCE``)."""
+    name = f"iam-{reader.lower().replace('_', '-')}"
+    aws = {**efo_client(kinesis_mock), "flink.stream.initpos": "TRIM_HORIZON"}
+    if reader == SOURCE:
+        return name, {**aws, "source.reader.type": "EFO", "source.efo.consumer.name": name,
+                      "source.efo.lifecycle": SOURCE,
+                      "source.efo.describe.retry-strategy.delay.min": "200 ms"}
+    properties: dict[str, object] = {
+        **aws, "flink.stream.recordpublisher": "EFO", "flink.stream.efo.consumername": name,
+        "flink.stream.efo.registration": reader}
+    if reader == "NONE":
+        properties[f"flink.stream.efo.consumerarn.{source}"] = register_stream_consumer(
+            kinesis_mock.client(), source, name)
+    return name, properties
+
+
+@pytest.mark.parametrize(("reader", "action"), _efo_removal_cases())
+def test_an_efo_reader_without_any_one_action(
+    kinesis_mock: KinesisMock, mock_stream_factory: MakeStream, reader: str, action: str
 ) -> None:
     """The job fails (or, EAGER, the constructor), stalls, or (DeregisterStreamConsumer) reads
     everything and leaves its consumer registered at the stop."""
-    aws = {"aws.region": kinesis_mock.region,
-           "aws.credentials.provider.basic.accesskeyid": "efo-access-key",
-           "aws.credentials.provider.basic.secretkey": "efo-secret-key"}
     source, out = mock_stream_factory(), mock_stream_factory()
     kinesis_mock.put_records(source, [f"{source}-{i}" for i in range(RECORDS)])
-    name = f"iam-{registration.lower()}"
-    properties: dict[str, object] = {
-        **aws, "flink.stream.initpos": "TRIM_HORIZON", "flink.stream.recordpublisher": "EFO",
-        "flink.stream.efo.consumername": name, "flink.stream.efo.registration": registration}
-    if registration == "NONE":
-        properties[f"flink.stream.efo.consumerarn.{source}"] = register_stream_consumer(
-            kinesis_mock.client(), source, name)
+    name, properties = efo_reader(kinesis_mock, source, reader)
     account = str(kinesis_mock.client().describe_stream_summary(StreamName=source)[
         "StreamDescriptionSummary"]["StreamARN"].split(":")[4])
+    kind = "source" if reader == SOURCE else "consumer"
     policy = job_policy({"account": account, "readers": [
-        {"kind": "consumer", "stream": source, "properties": properties}]})
+        {"kind": kind, "stream": source, "properties": properties}]})
     expected = {f"{source}-{i}" for i in range(RECORDS)}
+    sink = string_sink({**efo_client(kinesis_mock), "aws.endpoint": kinesis_mock.endpoint}, out)
     with FaultProxy(kinesis_mock.endpoint) as efo_proxy:
         enforcer = enforce_policy(efo_proxy, without_action(policy, action), account=account,
                                   region=kinesis_mock.region)
+        config = {**properties, "aws.endpoint": efo_proxy.endpoint}
+        env = failing_env()
         try:
-            consumer = FlinkKinesisConsumer(source, SimpleStringSchema(),
-                                            {**properties, "aws.endpoint": efo_proxy.endpoint})
+            if reader == SOURCE:
+                env.from_source(
+                    KinesisStreamsSource.builder().set_stream_name(source)
+                    .set_source_config(config).set_deserialization_schema(SimpleStringSchema())
+                    .build(), WatermarkStrategy.no_watermarks(), "efo source").sink_to(sink)
+            else:
+                env.add_source(
+                    FlinkKinesisConsumer(source, SimpleStringSchema(), config)).sink_to(sink)
         except Exception as error:  # EAGER registers in the constructor
             ended = "the constructor failed"
             assert f"is not authorized to perform: {action}" in str(error), error
         else:
-            env = failing_env()
-            env.add_source(consumer).sink_to(
-                string_sink({**aws, "aws.endpoint": kinesis_mock.endpoint}, out))
             job = start(env, "efo without an action")
 
             def outcome() -> str | None:
@@ -520,7 +549,7 @@ def test_an_efo_consumer_without_any_one_action(
         left = describe_stream_consumer(kinesis_mock.client(), source, name)
     if left is not None:
         deregister_stream_consumer(kinesis_mock.client(), source, name)
-    print(f"\nIAM | efo {registration} without {action} | {ended} | consumer left "
+    print(f"\nIAM | efo {reader} without {action} | {ended} | consumer left "
           f"{left is not None} | denied {len(enforcer.denied)}")
     assert {d.action for d in enforcer.denied} == {action}
     if ended == "read everything":
