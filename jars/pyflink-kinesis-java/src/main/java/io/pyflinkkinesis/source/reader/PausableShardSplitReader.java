@@ -82,6 +82,7 @@ public class PausableShardSplitReader implements SplitReader<Record, ShardSplit>
      * than after the whole answer: the granularity of watermark alignment.
      */
     public static final int MAX_RECORDS_PER_FETCH = 500;
+    private static final long NANOS_PER_MILLI = TimeUnit.MILLISECONDS.toNanos(1);
     /** How long closing waits for the calls in flight before interrupting them. */
     static final long CLOSE_WAIT_SECONDS = 30;
 
@@ -257,15 +258,17 @@ public class PausableShardSplitReader implements SplitReader<Record, ShardSplit>
     }
 
     /**
-     * Until the first idle shard that is not paused is due (at least 1 ms), else the idle wait:
-     * an answer or a wake-up ends the wait sooner.
+     * Until the first idle shard that is not paused is due, rounded up to whole milliseconds
+     * (at least 1: waking before it is due would cost another wait), else the idle wait: an
+     * answer or a wake-up ends the wait sooner.
      */
-    private long millisUntilAShardIsDue() {
+    long millisUntilAShardIsDue() {
         long now = nanoClock.getAsLong();
         long millis = IDLE_WAIT_MILLIS;
         for (Shard shard : assignedSplits) {
             if (!pausedSplitIds.contains(shard.split.getSplitId()) && !shard.reading) {
-                long due = TimeUnit.NANOSECONDS.toMillis(shard.nextReadNanos - now);
+                long dueNanos = shard.nextReadNanos - now;
+                long due = (dueNanos + NANOS_PER_MILLI - 1) / NANOS_PER_MILLI;
                 millis = Math.min(millis, Math.max(1, due));
             }
         }
@@ -305,6 +308,14 @@ public class PausableShardSplitReader implements SplitReader<Record, ShardSplit>
             for (ShardSplit split : splitsToResume) {
                 pausedSplitIds.remove(split.splitId());
             }
+        }
+    }
+
+    /** Whether a GetRecords call of the shard is in flight (for tests). */
+    boolean isReading(String splitId) {
+        synchronized (lock) {
+            return assignedSplits.stream().anyMatch(
+                    shard -> shard.split.getSplitId().equals(splitId) && shard.reading);
         }
     }
 

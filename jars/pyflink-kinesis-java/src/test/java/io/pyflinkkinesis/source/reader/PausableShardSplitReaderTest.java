@@ -398,6 +398,23 @@ class PausableShardSplitReaderTest {
     }
 
     @Test
+    void aFetchWaitsUntilAShardIsDueRoundedUpNotBefore() throws Exception {
+        config.set(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL, Duration.ofMillis(200));
+        kinesis.sizes.put("idle", 0);
+        long[] now = {0};
+        PausableShardSplitReader reader = reader(500, () -> now[0], "idle");
+        reader.fetch();
+        waitFor(() -> kinesis.callsTo("idle") == 1 && !reader.isReading("idle"), "the first call");
+
+        now[0] = TimeUnit.MICROSECONDS.toNanos(198_400);
+        assertEquals(2, reader.millisUntilAShardIsDue(), "1.6 ms to go: wake after it, not before");
+        now[0] = TimeUnit.MICROSECONDS.toNanos(199_999);
+        assertEquals(1, reader.millisUntilAShardIsDue());
+        now[0] = TimeUnit.MILLISECONDS.toNanos(50);
+        assertEquals(PausableShardSplitReader.IDLE_WAIT_MILLIS, reader.millisUntilAShardIsDue());
+    }
+
+    @Test
     void whenOnlyIdleShardsAreLeftAFetchWaitsForTheFirstToBeDue() throws Exception {
         config.set(SourceOptions.READER_EMPTY_RECORDS_FETCH_INTERVAL, Duration.ofMillis(50));
         kinesis.sizes.put("idle", 0);
