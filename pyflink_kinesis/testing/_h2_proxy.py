@@ -33,25 +33,18 @@ import h2.errors
 import h2.events
 import h2.exceptions
 
-from pyflink_kinesis.testing.fault_proxy import FaultProxy, _Request, _ResetConnection, _Response
+from pyflink_kinesis.testing.fault_proxy import (
+    _HOP_BY_HOP,
+    FaultProxy,
+    _Request,
+    _ResetConnection,
+    _Response,
+)
 
 _EVENT_STREAM = "application/vnd.amazon.eventstream"
-# Headers of one hop (HTTP/1.1 or HTTP/2 connection-specific), never forwarded; content-length
-# is set anew from the body that is sent.
-_NOT_FORWARDED = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "transfer-encoding",
-        "te",
-        "trailer",
-        "upgrade",
-        "expect",
-        "content-length",
-        "host",
-    }
-)
+# Headers of one hop, never forwarded (content-length is set anew from the body that is sent),
+# and host: HTTP/2 names the authority in its :authority pseudo-header.
+_NOT_FORWARDED = _HOP_BY_HOP | {"host"}
 _READ_SIZE = 65536
 
 
