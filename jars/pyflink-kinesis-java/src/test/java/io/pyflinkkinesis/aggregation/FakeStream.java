@@ -72,7 +72,7 @@ public final class FakeStream implements StreamClient {
     }
 
     /** Closes {@code shardId} and opens two children split at {@code firstOfSecond}. */
-    void split(String shardId, BigInteger firstOfSecond) {
+    public void split(String shardId, BigInteger firstOfSecond) {
         ShardRange parent = shards.get(shardId);
         shards.put(shardId, new ShardRange(shardId, parent.startingHashKey,
                 parent.endingHashKey, false));
@@ -117,9 +117,11 @@ public final class FakeStream implements StreamClient {
         return PutRecordsResponse.builder().records(results).failedRecordCount(0).build();
     }
 
+    /** Writes {@code entry} into the open shard of its explicit hash key, else of its key. */
     public PutRecordsResultEntry write(PutRecordsRequestEntry entry) {
-        BigInteger hashKey = KeyedRecord.hashKeyOf(
-                entry.partitionKey().getBytes(StandardCharsets.UTF_8));
+        BigInteger hashKey = entry.explicitHashKey() != null
+                ? new BigInteger(entry.explicitHashKey())
+                : KeyedRecord.hashKeyOf(entry.partitionKey().getBytes(StandardCharsets.UTF_8));
         ShardRange shard = new ShardMap(shards.values()).openShardFor(hashKey);
         landed.computeIfAbsent(shard.shardId, id -> new ArrayList<>()).add(entry);
         return PutRecordsResultEntry.builder()
