@@ -130,6 +130,30 @@ public final class FakeStream implements StreamClient {
                 .build();
     }
 
+    /** The id of the open shard holding {@code hashKey} now. */
+    public String openShardOf(BigInteger hashKey) {
+        return new ShardMap(shards.values()).openShardFor(hashKey).shardId;
+    }
+
+    /**
+     * Whether a consumer of {@code shardId} keeps every record of {@code entry}: the shard's range
+     * holds all their hash keys (a plain record: its own).
+     */
+    public boolean holdsAll(String shardId, PutRecordsRequestEntry entry) {
+        ShardRange shard = shards.get(shardId);
+        List<KeyedRecord> records = KplFormat.unpack(entry.data().asByteArray());
+        if (records == null) {
+            return shard.contains(KeyedRecord.hashKeyOf(
+                    entry.partitionKey().getBytes(StandardCharsets.UTF_8)));
+        }
+        for (KeyedRecord record : records) {
+            if (!shard.contains(record.hashKey)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static PutRecordsResultEntry landedIn(String shardId) {
         return PutRecordsResultEntry.builder().shardId(shardId).sequenceNumber("1").build();
     }
