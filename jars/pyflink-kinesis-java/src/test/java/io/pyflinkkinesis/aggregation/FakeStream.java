@@ -141,13 +141,9 @@ public final class FakeStream implements StreamClient {
      */
     public boolean holdsAll(String shardId, PutRecordsRequestEntry entry) {
         ShardRange shard = shards.get(shardId);
-        List<KeyedRecord> records = KplFormat.unpack(entry.data().asByteArray());
-        if (records == null) {
-            return shard.contains(KeyedRecord.hashKeyOf(
-                    entry.partitionKey().getBytes(StandardCharsets.UTF_8)));
-        }
-        for (KeyedRecord record : records) {
-            if (!shard.contains(record.hashKey)) {
+        List<String> keys = KplFormat.partitionKeys(entry.data().asByteArray());
+        for (String key : keys == null ? Collections.singletonList(entry.partitionKey()) : keys) {
+            if (!shard.contains(KeyedRecord.hashKeyOf(key.getBytes(StandardCharsets.UTF_8)))) {
                 return false;
             }
         }

@@ -2,11 +2,12 @@ package io.pyflinkkinesis.exactlyonce;
 
 import io.pyflinkkinesis.aggregation.FakeStream;
 import io.pyflinkkinesis.aggregation.KeyedRecord;
-import io.pyflinkkinesis.aggregation.KplFormat;
 import io.pyflinkkinesis.sink.StreamClient;
 
 import org.apache.flink.api.connector.sink2.Committer.CommitRequest;
 import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.Messages;
+import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.UserRecord;
+import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.model.Record;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResultEntry;
@@ -15,6 +16,7 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.m
 import org.junit.jupiter.api.Test;
 
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -269,21 +271,27 @@ class KinesisCommitterTest {
         }
         assertTrue(stream.stream.requests.size() > 1, "records for several aggregates per shard");
         assertConsumedOnce(stream.stream, committable);
-        // KplFormat.unpack, as the de-aggregating source reads: the keys and data written.
-        Map<RecordId, KeyedRecord> unpacked = new HashMap<>();
+        // De-aggregated as the KCL does, each id's record has the key and data written.
+        Map<RecordId, UserRecord> byId = new HashMap<>();
         for (List<PutRecordsRequestEntry> shard : stream.stream.landed.values()) {
             for (PutRecordsRequestEntry entry : shard) {
-                List<KeyedRecord> records = KplFormat.unpack(entry.data().asByteArray());
+                List<UserRecord> records = UserRecord.deaggregate(Collections.singletonList(
+                        new Record().withData(ByteBuffer.wrap(entry.data().asByteArray()))
+                                .withPartitionKey(entry.partitionKey()).withSequenceNumber("1")));
                 List<RecordId> ids = idsOf(entry);
+                assertEquals(ids.size(), records.size());
                 for (int i = 0; i < records.size(); i++) {
-                    assertNull(unpacked.put(ids.get(i), records.get(i)), "an id landed twice");
+                    assertNull(byId.put(ids.get(i), records.get(i)), "an id landed twice");
                 }
             }
         }
         for (int i = 0; i < committable.records().size(); i++) {
-            KeyedRecord written = unpacked.get(committable.idOf(i));
-            assertEquals(committable.records().get(i).partitionKey, written.partitionKey);
-            assertArrayEquals(committable.records().get(i).data, written.data);
+            UserRecord written = byId.get(committable.idOf(i));
+            assertEquals(committable.records().get(i).partitionKey, written.getPartitionKey());
+            ByteBuffer data = written.getData();
+            byte[] bytes = new byte[data.remaining()];
+            data.get(bytes);
+            assertArrayEquals(committable.records().get(i).data, bytes);
         }
     }
 
