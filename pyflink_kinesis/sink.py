@@ -25,6 +25,7 @@ from pyflink_kinesis.config.partition_keys import (
     field_problem,
     path_problem,
 )
+from pyflink_kinesis.config.sink import EXACTLY_ONCE
 from pyflink_kinesis.config.validation import Problems
 from pyflink_kinesis.config.values import java_class_problem
 
@@ -38,6 +39,7 @@ _FIELD_KEYS = f"{_OURS}.FieldPartitionKeyGenerator"
 SUBTASK_KEYS = f"{_OURS}.SubtaskPartitionKeyGenerator"
 _AGGREGATING_SINK = f"{_OURS}.aggregation.AggregatingKinesisStreamsSink"
 _KEY_ORDERED_SINK = f"{_OURS}.sink.KeyOrderedKinesisStreamsSink"
+_EXACTLY_ONCE_SINK = f"{_OURS}.exactlyonce.CommittingKinesisStreamsSink"
 _GENERATOR = "partition_key_generator"
 
 
@@ -225,7 +227,7 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
     stream name. Optional, with the connector's defaults: fail_on_error False, max_batch_size
     500, max_in_flight_requests 50, max_buffered_requests 10000, max_batch_size_in_bytes 5 MiB,
     max_time_in_buffer_ms 5000, max_record_size_in_bytes 1 MiB. Ours, off by default:
-    aggregation, keep_key_order.
+    aggregation, keep_key_order, and the exactly-once delivery guarantee.
     """
 
     def __init__(self) -> None:
@@ -291,6 +293,36 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
         """
         return self._option("keep_key_order", enabled)
 
+    def set_delivery_guarantee(
+        self,
+        guarantee: str,
+        *,
+        max_buffered_bytes: int | None = None,
+        commit_timeout_ms: int | None = None,
+    ) -> KinesisStreamsSinkBuilder:
+        """``'exactly-once'``: write each record once the checkpoint covering it completed,
+        tagged with an id, so that a de-duplicating reader sees it exactly once.
+
+        Each sink subtask holds the records between two checkpoints (at most
+        ``max_buffered_bytes`` of data and keys, default 64 MiB, in checkpoint state; more fails
+        the job: checkpoint more often) and, when the checkpoint completes, writes them in KPL
+        aggregates, in order per shard, each record with its id as a KPL tag. After a failure,
+        the records of completed checkpoints are written again with the same ids. Other readers
+        (KCL, ``aws-kinesis-agg``, Lambda) see each record at least once, payload and key as
+        written. Records arrive about one checkpoint interval late; needs checkpointing and
+        ``kinesis:ListShards``. A commit retries throttled and failed writes for
+        ``commit_timeout_ms`` (default 60000), then Flink retries it
+        (``sink.committer.retries``). Takes none of the other sink options. The default,
+        ``'at-least-once'``, is the connector's sink. See "Exactly-once" in
+        ``pyflink-kinesis docs sink``.
+        """
+        self._option("delivery_guarantee", guarantee)
+        if max_buffered_bytes is not None:
+            self._option("exactly_once_max_buffered_bytes", max_buffered_bytes)
+        if commit_timeout_ms is not None:
+            self._option("exactly_once_commit_timeout_ms", commit_timeout_ms)
+        return self
+
     def build(self) -> KinesisStreamsSink:
         """Validate every setting (all problems in one KinesisConfigError), then create the sink."""
         problems = Problems("sink settings")
@@ -311,6 +343,9 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
         gateway.use_json_protocol(properties)
         jvm = gateway.jvm()
         j_generator = generator._to_java()
+        if self._options.get("delivery_guarantee") == EXACTLY_ONCE:
+            return KinesisStreamsSink(self._exactly_once_sink(jvm, properties, schema, j_generator),
+                                      repr(self))
         aggregated = self._options.get("aggregation") is True
         keep_key_order = self._options.get("keep_key_order") is True
         sink_class = (
@@ -338,6 +373,25 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
             feature = f"PartitionKeyGenerator.{generator._description}"
             j_sink = own_class(jvm, _SUBTASK_SINK, feature)(j_sink, j_generator)
         return KinesisStreamsSink(j_sink, repr(self))
+
+    def _exactly_once_sink(
+        self, jvm: Any, properties: dict[str, str], schema: SerializationSchema, j_generator: Any
+    ) -> Any:
+        """The committing sink (which tells the generator its subtask itself)."""
+        sink_class = own_class(
+            jvm, _EXACTLY_ONCE_SINK, "KinesisStreamsSinkBuilder.set_delivery_guarantee()"
+        )
+        j_builder = (
+            sink_class.builder()
+            .setKinesisClientProperties(java_properties(jvm, properties))
+            .setSerializationSchema(schema._j_serialization_schema)
+            .setPartitionKeyGenerator(j_generator)
+            .setStreamName(self._stream_name)
+        )
+        for name, setter in _EXACTLY_ONCE_SETTERS.items():
+            if name in self._options:
+                getattr(j_builder, setter)(self._options[name])
+        return j_builder.build()
 
     def _checked_parts(
         self, problems: Problems
@@ -372,4 +426,10 @@ _JAVA_SETTERS = {
     "aggregation_max_delay_ms": "setMaxAggregateDelayMS",
     "aggregation_max_size_in_bytes": "setMaxAggregateSizeInBytes",
     "keep_key_order": "setKeepKeyOrder",
+}
+
+#: The committing sink's builder takes these.
+_EXACTLY_ONCE_SETTERS = {
+    "exactly_once_max_buffered_bytes": "setMaxBufferedBytes",
+    "exactly_once_commit_timeout_ms": "setCommitTimeoutMS",
 }

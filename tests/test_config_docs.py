@@ -8,6 +8,7 @@ import sys
 from pyflink_kinesis.config import (
     AGGREGATION_OPTIONS,
     CONSUMER_KEYS,
+    EXACTLY_ONCE_OPTIONS,
     FORMAT_KEYS,
     KEY_ORDER_OPTIONS,
     SINK_CLIENT_KEYS,
@@ -56,7 +57,7 @@ def test_every_key_and_option_has_exactly_one_row_in_its_section() -> None:
 def test_every_key_table_is_documented() -> None:
     tables = (
         CONSUMER_KEYS, SOURCE_OPTIONS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS,
-        KEY_ORDER_OPTIONS, TABLE_KEYS, STREAM_ARN_TABLE_KEYS,
+        KEY_ORDER_OPTIONS, EXACTLY_ONCE_OPTIONS, TABLE_KEYS, STREAM_ARN_TABLE_KEYS,
         *FORMAT_KEYS.values(), FIREHOSE_CLIENT_KEYS, FIREHOSE_OPTIONS, FIREHOSE_TABLE_KEYS,
     )
     documented = {key.name for _, _, keys in SECTIONS for key in keys}

@@ -16,6 +16,7 @@ import pytest
 from pyflink_kinesis.config import (
     AGGREGATION_OPTIONS,
     CONSUMER_KEYS,
+    EXACTLY_ONCE_OPTIONS,
     SINK_CLIENT_KEYS,
     SINK_OPTIONS,
     Key,
@@ -54,7 +55,8 @@ NOT_KEYS = {"BASE_KINESIS_USER_AGENT_PREFIX_FORMAT"}  # a user agent format, not
 ALL_KEYS = {
     key.name: key
     for table in (
-        CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS, GLUE_LIBRARY_KEYS
+        CONSUMER_KEYS, SINK_CLIENT_KEYS, SINK_OPTIONS, AGGREGATION_OPTIONS, EXACTLY_ONCE_OPTIONS,
+        GLUE_LIBRARY_KEYS,
     )
     for key in table.keys
 }

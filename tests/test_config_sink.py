@@ -263,3 +263,45 @@ def test_keep_key_order_is_off_by_default_and_takes_a_bool() -> None:
     assert problems(replace(MINIMAL, keep_key_order=1)) == {  # type: ignore[arg-type]
         "keep_key_order": "expected bool, got int"
     }
+
+
+def test_exactly_once_takes_its_own_limits_and_none_of_the_other_sinks_options() -> None:
+    exactly_once = replace(MINIMAL, delivery_guarantee="exactly-once")
+    assert validate_sink(exactly_once) == {"aws.region": "us-east-1"}
+    assert validate_sink(replace(
+        exactly_once, exactly_once_max_buffered_bytes=MIB, exactly_once_commit_timeout_ms=1
+    )) == {"aws.region": "us-east-1"}
+    assert validate_sink(replace(MINIMAL, delivery_guarantee="at-least-once")) == {
+        "aws.region": "us-east-1"
+    }
+    assert problems(replace(
+        exactly_once, exactly_once_max_buffered_bytes=MIB - 1, exactly_once_commit_timeout_ms=0,
+        aggregation=True, max_batch_size=10, keep_key_order=False,
+    )) == {
+        "max_buffered_bytes": "1048575 is out of range: must be >= 1048576",
+        "commit_timeout_ms": "0 is out of range: must be >= 1",
+        "aggregation": _NOT_USED,
+        "max_batch_size": _NOT_USED,
+        "keep_key_order": _NOT_USED,
+    }
+
+
+_NOT_USED = (
+    "set, but the exactly-once sink does not use it: it writes each checkpoint's records once "
+    "the checkpoint completes, aggregated and in order per shard"
+)
+
+
+def test_the_delivery_guarantee_is_one_of_two_and_its_limits_need_exactly_once() -> None:
+    assert problems(replace(
+        MINIMAL, delivery_guarantee="exactly_once", exactly_once_max_buffered_bytes=MIB
+    )) == {
+        "guarantee": "'exactly_once' is not one of at-least-once, exactly-once",
+        "max_buffered_bytes": (
+            "set, but the delivery guarantee is at-least-once: use "
+            "set_delivery_guarantee('exactly-once', ...)"
+        ),
+    }
+    assert problems(replace(MINIMAL, delivery_guarantee=True)) == {  # type: ignore[arg-type]
+        "guarantee": "expected str, got bool"
+    }

@@ -266,3 +266,22 @@ def test_consumer_setters_name_what_they_take() -> None:
         consumer.set_watermark_tracker(None)  # type: ignore[arg-type]
     consumer.set_shard_assigner(KinesisShardAssigner.uniform_shard_assigner())
     consumer.set_watermark_tracker(WatermarkTracker.job_manager_watermark_tracker("w"))
+
+
+def test_exactly_once_builds_the_committing_sink_with_its_settings() -> None:
+    sink = (
+        builder()
+        .set_delivery_guarantee("exactly-once", max_buffered_bytes=2 << 20, commit_timeout_ms=5)
+        .build()
+    )
+    assert java_class_of(sink) == "io.pyflinkkinesis.exactlyonce.CommittingKinesisStreamsSink"
+    assert "delivery_guarantee='exactly-once', exactly_once_max_buffered_bytes=2097152" in repr(
+        sink
+    )
+    assert SECRET not in repr(sink)
+    assert problems(builder().set_delivery_guarantee("exactly-once").set_aggregation()) == {
+        "aggregation": [
+            "set, but the exactly-once sink does not use it: it writes each checkpoint's records "
+            "once the checkpoint completes, aggregated and in order per shard"
+        ]
+    }

@@ -9,6 +9,7 @@ from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
 from pyflink_kinesis.config.secrets import mask_secrets
 from pyflink_kinesis.config.sink import (
     AGGREGATION_OPTIONS,
+    EXACTLY_ONCE_OPTIONS,
     KEY_ORDER_OPTIONS,
     SINK_CLIENT_KEYS,
     SINK_OPTIONS,
@@ -27,6 +28,7 @@ from pyflink_kinesis.config.table import (
 __all__ = [
     "AGGREGATION_OPTIONS",
     "CONSUMER_KEYS",
+    "EXACTLY_ONCE_OPTIONS",
     "FORMAT_KEYS",
     "KEY_ORDER_OPTIONS",
     "SINK_CLIENT_KEYS",

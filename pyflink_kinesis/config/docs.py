@@ -16,6 +16,7 @@ from pyflink_kinesis.config.keys import Key, KeyTable
 from pyflink_kinesis.config.sink import (
     AGGREGATION_ARGUMENTS,
     AGGREGATION_OPTIONS,
+    EXACTLY_ONCE_OPTIONS,
     KEY_ORDER_OPTIONS,
     SINK_CLIENT_KEYS,
     SINK_OPTIONS,
@@ -90,6 +91,13 @@ SECTIONS = (
         "`pyflink-kinesis docs sink`. Works with and without aggregation; "
         "`max_in_flight_requests` and the batch limits keep their meaning.",
         KEY_ORDER_OPTIONS.keys,
+    ),
+    (
+        "`KinesisStreamsSink` exactly-once",
+        "Set with `set_delivery_guarantee('exactly-once', ...)` (our committing sink, opt-in; "
+        "needs checkpointing); see \"Exactly-once\" in `pyflink-kinesis docs sink`. It takes "
+        "none of the options above.",
+        EXACTLY_ONCE_OPTIONS.keys,
     ),
     (
         "SQL `kinesis` tables: options of every table",

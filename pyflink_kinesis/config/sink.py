@@ -207,6 +207,52 @@ KEY_ORDER_OPTIONS = KeyTable(
     ]
 )
 
+EXACTLY_ONCE_SINK_BUILDER = "io.pyflinkkinesis.exactlyonce.CommittingKinesisStreamsSinkBuilder"
+AT_LEAST_ONCE = "at-least-once"
+EXACTLY_ONCE = "exactly-once"
+
+# The committing sink (``set_delivery_guarantee('exactly-once')``): ours; see
+# ``pyflink-kinesis docs sink``.
+EXACTLY_ONCE_OPTIONS = KeyTable(
+    [
+        Key(
+            "delivery_guarantee",
+            ValueType.ENUM,
+            "exactly-once: write each checkpoint's records once it completes, each with an id "
+            "a de-duplicating reader drops copies by (set_delivery_guarantee()).",
+            default=AT_LEAST_ONCE,
+            allowed=(AT_LEAST_ONCE, EXACTLY_ONCE),
+        ),
+        Key(
+            "exactly_once_max_buffered_bytes",
+            ValueType.LONG,
+            "Most data and partition key bytes one sink subtask holds between two checkpoints "
+            "(they are in checkpoint state); more fails the job: checkpoint more often.",
+            default=str(64 * MIB),
+            minimum=RECORD_MAX_BYTES,
+            unit="bytes",
+            java_default=JavaRef(EXACTLY_ONCE_SINK_BUILDER, "DEFAULT_MAX_BUFFERED_BYTES"),
+        ),
+        Key(
+            "exactly_once_commit_timeout_ms",
+            ValueType.LONG,
+            "How long a commit retries throttled and failed writes before it asks Flink to "
+            "retry it (sink.committer.retries times, then the job fails).",
+            default="60000",
+            minimum=1,
+            unit="ms",
+            java_default=JavaRef(EXACTLY_ONCE_SINK_BUILDER, "DEFAULT_COMMIT_TIMEOUT_MS"),
+        ),
+    ]
+)
+
+# The argument of set_delivery_guarantee() that sets each option: what messages call it.
+EXACTLY_ONCE_ARGUMENTS = {
+    "delivery_guarantee": "guarantee",
+    "exactly_once_max_buffered_bytes": "max_buffered_bytes",
+    "exactly_once_commit_timeout_ms": "commit_timeout_ms",
+}
+
 # Relations between options that Flink's AsyncSinkWriter checks when the job starts.
 _RELATIONS: tuple[tuple[str, Callable[[int, int], bool], str, str], ...] = (
     ("max_buffered_requests", operator.gt, "max_batch_size", "must be greater than"),
@@ -237,6 +283,9 @@ class SinkSettings:
     aggregation_max_delay_ms: int | None = None
     aggregation_max_size_in_bytes: int | None = None
     keep_key_order: bool | None = None
+    delivery_guarantee: str | None = None
+    exactly_once_max_buffered_bytes: int | None = None
+    exactly_once_commit_timeout_ms: int | None = None
 
     def __repr__(self) -> str:
         return masked_repr(self)
@@ -307,6 +356,36 @@ def check_sink_options(settings: SinkSettings, problems: Problems) -> None:
         problem = _option_problem(key, getattr(settings, key.name))
         if problem is not None:
             problems.add(key.name, problem)
+    _check_exactly_once(settings, problems)
+
+
+def _check_exactly_once(settings: SinkSettings, problems: Problems) -> None:
+    """The exactly-once options alone; with exactly-once, no option of the other sinks (it
+    writes at checkpoints, aggregated and ordered per shard, by itself); without it, none of
+    its own."""
+    for key in EXACTLY_ONCE_OPTIONS.keys:
+        value = getattr(settings, key.name)
+        problem = _option_problem(key, value)
+        if problem is not None and key.allowed and isinstance(value, str):  # ours: not valueOf
+            problem = f"{value!r} is not one of {', '.join(key.allowed)}"
+        if problem is not None:
+            problems.add(EXACTLY_ONCE_ARGUMENTS[key.name], problem)
+    if settings.delivery_guarantee == EXACTLY_ONCE:
+        for key in (*SINK_OPTIONS.keys, *AGGREGATION_OPTIONS.keys, *KEY_ORDER_OPTIONS.keys):
+            if getattr(settings, key.name) is not None:
+                problems.add(
+                    key.name,
+                    "set, but the exactly-once sink does not use it: it writes each checkpoint's "
+                    "records once the checkpoint completes, aggregated and in order per shard",
+                )
+        return
+    for name in ("exactly_once_max_buffered_bytes", "exactly_once_commit_timeout_ms"):
+        if getattr(settings, name) is not None:
+            problems.add(
+                EXACTLY_ONCE_ARGUMENTS[name],
+                "set, but the delivery guarantee is at-least-once: use "
+                "set_delivery_guarantee('exactly-once', ...)",
+            )
 
 
 def check_async_options(settings: object, options: KeyTable, problems: Problems) -> None:
@@ -368,7 +447,7 @@ def _check_aggregation(settings: SinkSettings, problems: Problems) -> None:
 def _option_problem(key: Key, value: object) -> str | None:
     if value is None:
         return None
-    expected = bool if key.type is ValueType.BOOLEAN else int
+    expected = {ValueType.BOOLEAN: bool, ValueType.ENUM: str}.get(key.type, int)
     if type(value) is not expected:
         return f"expected {expected.__name__}, got {type(value).__name__}"
     try:

@@ -163,7 +163,7 @@ public final class AggregatingKinesisStreamsSinkBuilder<InputT> {
      */
     public AggregatingKinesisStreamsSink<InputT> build() {
         List<String> problems = new ArrayList<>();
-        String stream = streamName(problems);
+        String stream = streamName(streamName, streamArn, problems);
         if (serializationSchema == null) {
             problems.add("serializationSchema is required");
         }
@@ -195,8 +195,11 @@ public final class AggregatingKinesisStreamsSinkBuilder<InputT> {
                 maxRecordSizeInBytes));
     }
 
-    /** The stream's name, from the ARN when one is set (as the connector does). */
-    private String streamName(List<String> problems) {
+    /**
+     * The stream's name, from the ARN when one is set (as the connector does); what is wrong with
+     * the two settings goes into {@code problems}.
+     */
+    public static String streamName(String streamName, String streamArn, List<String> problems) {
         if (streamArn == null) {
             if (streamName == null || streamName.isEmpty()) {
                 problems.add("streamName (or streamArn) is required");
@@ -225,7 +228,8 @@ public final class AggregatingKinesisStreamsSinkBuilder<InputT> {
         }
     }
 
-    private static void inRange(List<String> problems, String setting, long value, long min,
+    /** Adds to {@code problems} when {@code value} is outside {@code min..max}. */
+    public static void inRange(List<String> problems, String setting, long value, long min,
             long max, String why) {
         if (value < min || value > max) {
             problems.add(setting + " must be " + (max == Long.MAX_VALUE

@@ -21,7 +21,7 @@ public final class KeyedRecord {
     public final BigInteger hashKey;
     public final byte[] data;
 
-    KeyedRecord(String partitionKey, byte[] data) {
+    public KeyedRecord(String partitionKey, byte[] data) {
         this(partitionKey, partitionKey.getBytes(StandardCharsets.UTF_8), data);
     }
 
@@ -45,7 +45,7 @@ public final class KeyedRecord {
     }
 
     /** The size Kinesis counts for this record sent on its own: data plus partition key. */
-    long plainSize() {
+    public long plainSize() {
         return (long) data.length + keyBytes.length;
     }
 }

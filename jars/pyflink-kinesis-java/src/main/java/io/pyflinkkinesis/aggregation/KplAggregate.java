@@ -1,8 +1,11 @@
 package io.pyflinkkinesis.aggregation;
 
+import io.pyflinkkinesis.exactlyonce.RecordId;
+
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.SdkBytes;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -16,8 +19,11 @@ import java.util.Map;
  *
  * <p>The aggregate's own partition key is its first record's key: the caller adds only records
  * whose keys hash into one shard, so the aggregate lands in the shard of all its records.
+ *
+ * <p>The committing sink adds each record with its {@link RecordId}, written as the record's
+ * {@value RecordId#TAG_KEY} tag, and routes the aggregate by an explicit hash key instead.
  */
-final class KplAggregate {
+public final class KplAggregate {
 
     private final long maxRecordBytes;
     private final long maxDataBytes;
@@ -26,23 +32,34 @@ final class KplAggregate {
     private final List<byte[]> keyTable = new ArrayList<>();
     private final List<KeyedRecord> records = new ArrayList<>();
     private final List<Integer> recordKeyIndexes = new ArrayList<>();
+    /** Each record's id tag value, or null for a record added without an id. */
+    private final List<String> recordIds = new ArrayList<>();
     private int protobufBytes;
 
     /**
      * @param maxRecordBytes the most the Kinesis record may take: encoded data plus partition key
      * @param maxDataBytes the most the encoded data may take
      */
-    KplAggregate(long maxRecordBytes, long maxDataBytes) {
+    public KplAggregate(long maxRecordBytes, long maxDataBytes) {
         this.maxRecordBytes = maxRecordBytes;
         this.maxDataBytes = maxDataBytes;
     }
 
     /** Adds {@code record} if the aggregate stays within its limits; false (unchanged) if not. */
     boolean add(KeyedRecord record) {
+        return add(record, null);
+    }
+
+    /**
+     * Adds {@code record} with {@code id} as its {@value RecordId#TAG_KEY} tag (none if null) if
+     * the aggregate stays within its limits; false (unchanged) if not.
+     */
+    public boolean add(KeyedRecord record, RecordId id) {
         Integer known = keyIndexes.get(record.partitionKey);
         int keyIndex = known == null ? keyTable.size() : known;
+        String idTag = id == null ? null : id.tagValue();
         long growth = (known == null ? KplFormat.fieldSize(record.keyBytes.length) : 0)
-                + KplFormat.fieldSize(KplFormat.recordSize(keyIndex, record.data.length));
+                + KplFormat.fieldSize(recordBytes(keyIndex, record.data.length, idTag));
         long dataBytes = KplFormat.OVERHEAD + protobufBytes + growth;
         byte[] ownKey = records.isEmpty() ? record.keyBytes : records.get(0).keyBytes;
         if (dataBytes > maxDataBytes || dataBytes + ownKey.length > maxRecordBytes) {
@@ -54,21 +71,28 @@ final class KplAggregate {
         }
         records.add(record);
         recordKeyIndexes.add(keyIndex);
+        recordIds.add(idTag);
         protobufBytes += (int) growth;
         return true;
     }
 
-    boolean isEmpty() {
+    /** Size of a Record message: key index, data and the id tag if there is one. */
+    private static long recordBytes(int keyIndex, int dataLength, String idTag) {
+        return KplFormat.recordSize(keyIndex, dataLength)
+                + (idTag == null ? 0 : KplFormat.fieldSize(KplFormat.idTagSize(idTag)));
+    }
+
+    public boolean isEmpty() {
         return records.isEmpty();
     }
 
     /** The user records, in the order they were added. */
-    List<KeyedRecord> records() {
+    public List<KeyedRecord> records() {
         return Collections.unmodifiableList(records);
     }
 
     /** How many user records the aggregate holds. */
-    int size() {
+    public int size() {
         return records.size();
     }
 
@@ -88,12 +112,16 @@ final class KplAggregate {
         for (int i = 0; i < records.size(); i++) {
             byte[] data = records.get(i).data;
             int keyIndex = recordKeyIndexes.get(i);
+            String idTag = recordIds.get(i);
             out[position++] = KplFormat.RECORDS_TAG;
             position = KplFormat.writeVarint(out, position,
-                    KplFormat.recordSize(keyIndex, data.length));
+                    recordBytes(keyIndex, data.length, idTag));
             out[position++] = KplFormat.KEY_INDEX_TAG;
             position = KplFormat.writeVarint(out, position, keyIndex);
             position = writeField(out, position, KplFormat.DATA_TAG, data);
+            if (idTag != null) {
+                position = KplFormat.writeIdTag(out, position, idTag);
+            }
         }
         byte[] digest = KplFormat.md5(out, KplFormat.MAGIC.length, protobufBytes);
         System.arraycopy(digest, 0, out, position, KplFormat.DIGEST_BYTES);
@@ -117,6 +145,21 @@ final class KplAggregate {
         }
         KeyedRecord first = records.get(0);
         return records.size() == 1 ? plain(first) : entry(first.partitionKey, encode());
+    }
+
+    /**
+     * The Kinesis record to write: the aggregate, even of one record (its tags must travel),
+     * under its first record's key, routed by {@code explicitHashKey}.
+     */
+    public PutRecordsRequestEntry toEntry(BigInteger explicitHashKey) {
+        if (records.isEmpty()) {
+            throw new IllegalStateException("an empty aggregate has no Kinesis record");
+        }
+        return PutRecordsRequestEntry.builder()
+                .partitionKey(records.get(0).partitionKey)
+                .explicitHashKey(explicitHashKey.toString())
+                .data(SdkBytes.fromByteArrayUnsafe(encode()))
+                .build();
     }
 
     /** A user record as a Kinesis record of its own. */

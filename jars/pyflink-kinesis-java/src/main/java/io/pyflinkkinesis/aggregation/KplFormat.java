@@ -1,5 +1,7 @@
 package io.pyflinkkinesis.aggregation;
 
+import io.pyflinkkinesis.exactlyonce.RecordId;
+
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -20,7 +22,8 @@ import java.util.List;
  *          required bytes data = 3; repeated Tag tags = 4; }
  * </pre>
  *
- * <p>{@link KplAggregate} writes it: partition keys and data, no explicit hash keys and no tags.
+ * <p>{@link KplAggregate} writes it: partition keys and data, no explicit hash keys, and for the
+ * committing sink one tag per record (its id, see {@link #idTagSize}).
  * {@link #unpack} reads any producer's aggregates (the KPL's, {@code aws-kinesis-agg}'s, this
  * sink's): partition keys, explicit hash keys and data; tags are skipped. The FLIP-27 source
  * de-aggregates with it.
@@ -45,8 +48,14 @@ public final class KplFormat {
     static final byte KEY_INDEX_TAG = tag(1, VARINT);
     static final byte HASH_KEY_INDEX_TAG = tag(2, VARINT);
     static final byte DATA_TAG = tag(3, LENGTH_DELIMITED);
+    // Record.tags, and Tag.key and .value
+    static final byte TAGS_TAG = tag(4, LENGTH_DELIMITED);
+    static final byte TAG_KEY_TAG = tag(1, LENGTH_DELIMITED);
+    static final byte TAG_VALUE_TAG = tag(2, LENGTH_DELIMITED);
     /** A record without an explicit hash key index. */
     private static final long NO_INDEX = -1;
+
+    private static final byte[] ID_TAG_KEY = RecordId.TAG_KEY.getBytes(StandardCharsets.US_ASCII);
 
     private static final ThreadLocal<MessageDigest> MD5 = ThreadLocal.withInitial(() -> {
         try {
@@ -96,6 +105,27 @@ public final class KplFormat {
     /** Size of a Record message holding a key index and {@code dataLength} bytes of data. */
     static long recordSize(int keyIndex, int dataLength) {
         return 1 + varintSize(keyIndex) + fieldSize(dataLength);
+    }
+
+    /** Size of a Tag message with the committing sink's id key and {@code value} (ASCII). */
+    static long idTagSize(String value) {
+        return fieldSize(ID_TAG_KEY.length) + fieldSize(value.length());
+    }
+
+    /** Writes the Tags field of a record id {@code value} (ASCII); returns the position after it. */
+    static int writeIdTag(byte[] out, int position, String value) {
+        out[position++] = TAGS_TAG;
+        position = writeVarint(out, position, idTagSize(value));
+        out[position++] = TAG_KEY_TAG;
+        position = writeVarint(out, position, ID_TAG_KEY.length);
+        System.arraycopy(ID_TAG_KEY, 0, out, position, ID_TAG_KEY.length);
+        position += ID_TAG_KEY.length;
+        out[position++] = TAG_VALUE_TAG;
+        position = writeVarint(out, position, value.length());
+        for (int i = 0; i < value.length(); i++) {
+            out[position++] = (byte) value.charAt(i);
+        }
+        return position;
     }
 
     /**

@@ -15,7 +15,7 @@ import java.util.Map;
  * (where new records go) and every listed shard, open or closed, by id (which hash keys a shard
  * covers, i.e. which sub-records a consumer of that shard keeps). Immutable.
  */
-final class ShardMap {
+public final class ShardMap {
 
     static final ShardMap EMPTY = new ShardMap(new ArrayList<>());
 
@@ -36,7 +36,7 @@ final class ShardMap {
     }
 
     /** The map of shards as the SDK lists them; a shard is open without an ending sequence number. */
-    static ShardMap fromShards(Collection<Shard> shards) {
+    public static ShardMap fromShards(Collection<Shard> shards) {
         List<ShardRange> ranges = new ArrayList<>(shards.size());
         for (Shard shard : shards) {
             ranges.add(new ShardRange(shard.shardId(),
@@ -49,7 +49,7 @@ final class ShardMap {
     }
 
     /** The open shard whose range holds {@code hashKey}, or null if none does. */
-    ShardRange openShardFor(BigInteger hashKey) {
+    public ShardRange openShardFor(BigInteger hashKey) {
         int low = 0;
         int high = open.length - 1;
         while (low <= high) {
@@ -65,7 +65,7 @@ final class ShardMap {
     }
 
     /** The listed shard called {@code shardId}, open or closed, or null if it was not listed. */
-    ShardRange shard(String shardId) {
+    public ShardRange shard(String shardId) {
         return byId.get(shardId);
     }
 

@@ -3,13 +3,13 @@ package io.pyflinkkinesis.aggregation;
 import java.math.BigInteger;
 
 /** A shard of a stream: its id, its hash key range (both ends inclusive) and whether it is open. */
-final class ShardRange {
+public final class ShardRange {
 
-    final String shardId;
-    final BigInteger startingHashKey;
-    final BigInteger endingHashKey;
+    public final String shardId;
+    public final BigInteger startingHashKey;
+    public final BigInteger endingHashKey;
     /** Open shards take new records; closed ones (split or merged away) are only read. */
-    final boolean open;
+    public final boolean open;
 
     ShardRange(String shardId, BigInteger startingHashKey, BigInteger endingHashKey, boolean open) {
         this.shardId = shardId;
@@ -18,7 +18,7 @@ final class ShardRange {
         this.open = open;
     }
 
-    boolean contains(BigInteger hashKey) {
+    public boolean contains(BigInteger hashKey) {
         return startingHashKey.compareTo(hashKey) <= 0 && hashKey.compareTo(endingHashKey) <= 0;
     }
 

@@ -72,7 +72,7 @@ public final class FakeStream implements StreamClient {
     }
 
     /** Closes {@code shardId} and opens two children split at {@code firstOfSecond}. */
-    void split(String shardId, BigInteger firstOfSecond) {
+    public void split(String shardId, BigInteger firstOfSecond) {
         ShardRange parent = shards.get(shardId);
         shards.put(shardId, new ShardRange(shardId, parent.startingHashKey,
                 parent.endingHashKey, false));
@@ -117,15 +117,37 @@ public final class FakeStream implements StreamClient {
         return PutRecordsResponse.builder().records(results).failedRecordCount(0).build();
     }
 
+    /** Writes {@code entry} into the open shard of its explicit hash key, else of its key. */
     public PutRecordsResultEntry write(PutRecordsRequestEntry entry) {
-        BigInteger hashKey = KeyedRecord.hashKeyOf(
-                entry.partitionKey().getBytes(StandardCharsets.UTF_8));
+        BigInteger hashKey = entry.explicitHashKey() != null
+                ? new BigInteger(entry.explicitHashKey())
+                : KeyedRecord.hashKeyOf(entry.partitionKey().getBytes(StandardCharsets.UTF_8));
         ShardRange shard = new ShardMap(shards.values()).openShardFor(hashKey);
         landed.computeIfAbsent(shard.shardId, id -> new ArrayList<>()).add(entry);
         return PutRecordsResultEntry.builder()
                 .shardId(shard.shardId)
                 .sequenceNumber(String.valueOf(++sequenceNumber))
                 .build();
+    }
+
+    /** The id of the open shard holding {@code hashKey} now. */
+    public String openShardOf(BigInteger hashKey) {
+        return new ShardMap(shards.values()).openShardFor(hashKey).shardId;
+    }
+
+    /**
+     * Whether a consumer of {@code shardId} keeps every record of {@code entry}: the shard's range
+     * holds all their hash keys (a plain record: its own).
+     */
+    public boolean holdsAll(String shardId, PutRecordsRequestEntry entry) {
+        ShardRange shard = shards.get(shardId);
+        List<String> keys = KplFormat.partitionKeys(entry.data().asByteArray());
+        for (String key : keys == null ? Collections.singletonList(entry.partitionKey()) : keys) {
+            if (!shard.contains(KeyedRecord.hashKeyOf(key.getBytes(StandardCharsets.UTF_8)))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     static PutRecordsResultEntry landedIn(String shardId) {

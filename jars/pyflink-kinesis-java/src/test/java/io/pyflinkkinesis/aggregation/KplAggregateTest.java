@@ -1,10 +1,13 @@
 package io.pyflinkkinesis.aggregation;
 
+import io.pyflinkkinesis.exactlyonce.RecordId;
+
 import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.Messages;
 import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.UserRecord;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 import org.junit.jupiter.api.Test;
 
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -204,5 +207,51 @@ class KplAggregateTest {
         assertEquals("alone", entry.data().asUtf8String());
         assertFalse(KplFormat.isAggregate(entry.data().asByteArray()));
         assertFalse(deaggregate(entry).get(0).isAggregated());
+    }
+
+    @Test
+    void recordsAddedWithIdsCarryOneIdTagEachThatTheKplParserReadsAndKclIgnores()
+            throws Exception {
+        Random random = new Random(7);
+        RecordId.WriterId writer = RecordId.WriterId.random();
+        BigInteger shardStart = new BigInteger("170141183460469231731687303715884105728");
+        for (int round = 0; round < 40; round++) {
+            KplAggregate aggregate = new KplAggregate(MIB, MIB);
+            List<KeyedRecord> added = new ArrayList<>();
+            List<RecordId> ids = new ArrayList<>();
+            int most = round == 0 ? 1 : 1 + random.nextInt(300);
+            for (int i = 0; i < most; i++) {
+                KeyedRecord record = Records.random(random);
+                RecordId id = new RecordId(writer, round * 1_000_000_007L + i);
+                if (!aggregate.add(record, id)) {
+                    break;
+                }
+                added.add(record);
+                ids.add(id);
+            }
+            PutRecordsRequestEntry entry = aggregate.toEntry(shardStart);
+            byte[] data = entry.data().asByteArray();
+            assertEquals(aggregate.encodedSize(), data.length);
+            assertTrue(data.length + entry.partitionKey().getBytes(StandardCharsets.UTF_8).length
+                    <= MIB);
+            assertEquals(shardStart.toString(), entry.explicitHashKey());
+            assertEquals(added.get(0).partitionKey, entry.partitionKey());
+
+            Messages.AggregatedRecord parsed = Messages.AggregatedRecord.parseFrom(
+                    Arrays.copyOfRange(data, 4, data.length - 16));
+            assertEquals(added.size(), parsed.getRecordsCount());
+            for (int i = 0; i < added.size(); i++) {
+                Messages.Record record = parsed.getRecords(i);
+                assertEquals(1, record.getTagsCount());
+                assertEquals(RecordId.TAG_KEY, record.getTags(0).getKey());
+                assertEquals(ids.get(i), RecordId.fromTagValue(record.getTags(0).getValue()));
+            }
+            List<UserRecord> kcl = deaggregate(entry);
+            assertEquals(added.size(), kcl.size());
+            for (int i = 0; i < added.size(); i++) {
+                assertEquals(added.get(i).partitionKey, kcl.get(i).getPartitionKey());
+                assertArrayEquals(added.get(i).data, bytesOf(kcl.get(i).getData()));
+            }
+        }
     }
 }

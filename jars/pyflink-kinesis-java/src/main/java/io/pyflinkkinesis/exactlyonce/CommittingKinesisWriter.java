@@ -1,0 +1,118 @@
+package io.pyflinkkinesis.exactlyonce;
+
+import io.pyflinkkinesis.aggregation.AggregatingKinesisStreamsSinkBuilder;
+import io.pyflinkkinesis.aggregation.KeyedRecord;
+import io.pyflinkkinesis.aggregation.KplAggregate;
+import io.pyflinkkinesis.sink.KinesisSinkException;
+import io.pyflinkkinesis.sink.PutRecordsErrors;
+
+import org.apache.flink.api.common.serialization.SerializationSchema;
+import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
+import org.apache.flink.connector.kinesis.sink.PartitionKeyGenerator;
+import org.apache.flink.metrics.Counter;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Buffers the records a sink subtask receives and hands them, at each checkpoint, to the
+ * committer as one {@link KinesisCommittable}: nothing is sent to Kinesis here.
+ *
+ * <p>Each writer draws a new random {@link RecordId.WriterId} when it is created (fresh start,
+ * failover, restore, rescale), and numbers its records from 0 in arrival order, so no id is ever
+ * given twice. At end of input, Flink asks for the last committable after {@link #flush}: the
+ * records still buffered are in it, committed with the final checkpoint.
+ */
+public final class CommittingKinesisWriter<InputT>
+        implements CommittingSinkWriter<InputT, KinesisCommittable> {
+
+    private static final int MAX_RECORD_BYTES =
+            AggregatingKinesisStreamsSinkBuilder.MAX_KINESIS_RECORD_BYTES;
+    /** Below this plain size, a record surely fits in a one-record tagged aggregate. */
+    private static final long SURELY_FITS_BYTES = MAX_RECORD_BYTES - 1024;
+
+    private final RecordId.WriterId writer = RecordId.WriterId.random();
+    private final SerializationSchema<InputT> serializationSchema;
+    private final PartitionKeyGenerator<InputT> partitionKeyGenerator;
+    private final long maxBufferedBytes;
+    private final Counter userRecordsIn;
+
+    private List<KeyedRecord> buffer = new ArrayList<>();
+    private long bufferedBytes;
+    private long nextSequenceNumber;
+
+    /** @param maxBufferedBytes the most data and key bytes buffered between two checkpoints */
+    CommittingKinesisWriter(SerializationSchema<InputT> serializationSchema,
+            PartitionKeyGenerator<InputT> partitionKeyGenerator, long maxBufferedBytes,
+            Counter userRecordsIn) {
+        this.serializationSchema = serializationSchema;
+        this.partitionKeyGenerator = partitionKeyGenerator;
+        this.maxBufferedBytes = maxBufferedBytes;
+        this.userRecordsIn = userRecordsIn;
+    }
+
+    RecordId.WriterId writerId() {
+        return writer;
+    }
+
+    @Override
+    public void write(InputT element, Context context) {
+        KeyedRecord record = keyed(element);
+        if (bufferedBytes + record.plainSize() > maxBufferedBytes) {
+            throw new KinesisSinkException("The exactly-once Kinesis sink holds every record "
+                    + "between two checkpoints in checkpoint state, and " + buffer.size()
+                    + " records of " + bufferedBytes + " bytes (data and partition keys) since "
+                    + "the last checkpoint leave no room for one of " + record.plainSize()
+                    + " bytes under max-buffered-bytes (" + maxBufferedBytes + "). Checkpoint "
+                    + "more often (a shorter checkpoint interval), or raise max-buffered-bytes.");
+        }
+        buffer.add(record);
+        bufferedBytes += record.plainSize();
+        userRecordsIn.inc();
+    }
+
+    private KeyedRecord keyed(InputT element) {
+        String key = PutRecordsErrors.checkedKey(partitionKeyGenerator.apply(element));
+        byte[] data = serializationSchema.serialize(element);
+        if (data == null) {
+            throw new IllegalArgumentException("The serialization schema gave null for a record");
+        }
+        KeyedRecord record = new KeyedRecord(key, data);
+        if (record.plainSize() > SURELY_FITS_BYTES && !fitsAlone(record)) {
+            throw new IllegalArgumentException("A record of " + data.length + " bytes with a "
+                    + "partition key of " + key.length() + " characters is too big: the "
+                    + "exactly-once sink writes it as a KPL aggregate with its id, and a Kinesis "
+                    + "record takes at most " + MAX_RECORD_BYTES + " bytes (data and key)");
+        }
+        return record;
+    }
+
+    /** Whether {@code record} fits a Kinesis record as an aggregate of its own with an id. */
+    private boolean fitsAlone(KeyedRecord record) {
+        return new KplAggregate(MAX_RECORD_BYTES, MAX_RECORD_BYTES)
+                .add(record, new RecordId(writer, Long.MAX_VALUE));
+    }
+
+    /** Nothing to do: the buffered records go into the committable Flink asks for next. */
+    @Override
+    public void flush(boolean endOfInput) {}
+
+    /** The records since the last checkpoint, with their ids; none when nothing arrived. */
+    @Override
+    public Collection<KinesisCommittable> prepareCommit() {
+        if (buffer.isEmpty()) {
+            return Collections.emptyList();
+        }
+        KinesisCommittable committable =
+                new KinesisCommittable(writer, nextSequenceNumber, buffer);
+        nextSequenceNumber += buffer.size();
+        buffer = new ArrayList<>();
+        bufferedBytes = 0;
+        return Collections.singletonList(committable);
+    }
+
+    @Override
+    public void close() {}
+}

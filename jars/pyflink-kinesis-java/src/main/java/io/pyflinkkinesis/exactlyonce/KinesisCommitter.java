@@ -1,0 +1,377 @@
+package io.pyflinkkinesis.exactlyonce;
+
+import io.pyflinkkinesis.aggregation.AggregatingKinesisStreamsSinkBuilder;
+import io.pyflinkkinesis.aggregation.KeyedRecord;
+import io.pyflinkkinesis.aggregation.KplAggregate;
+import io.pyflinkkinesis.aggregation.ShardMap;
+import io.pyflinkkinesis.aggregation.ShardRange;
+import io.pyflinkkinesis.sink.KinesisSinkException;
+import io.pyflinkkinesis.sink.PutRecordsErrors;
+import io.pyflinkkinesis.sink.PutRecordsSettings;
+import io.pyflinkkinesis.sink.StreamClient;
+
+import org.apache.flink.api.connector.sink2.Committer;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResultEntry;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.math.BigInteger;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.LongSupplier;
+
+/**
+ * Writes each committable's records to Kinesis, each with its id, so that what landed in a shard
+ * from one writer is always a prefix, in id order, of what was meant for that shard.
+ *
+ * <p>The records are routed by the stream's shard map (ListShards) to the open shard holding
+ * their hash key and packed per shard, in id order, into KPL aggregates whose explicit hash key
+ * is the shard's starting hash key. A PutRecords request carries at most one aggregate per shard,
+ * and a shard's next aggregate goes out only after its previous one landed: a throttled or failed
+ * aggregate is sent again (same ids) first. An aggregate that landed in a shard whose range does
+ * not hold all its records (the stream was resharded after the map was read; readers drop such an
+ * aggregate whole) is sent again, with every record not yet landed, routed by a new map.
+ *
+ * <p>Flink 1.20 calls {@link #commit} synchronously, checkpoint after checkpoint, and calls it
+ * again at once for a request marked {@code retryLater()} (at most {@code sink.committer.retries}
+ * times, then the job fails). So retryable failures (throttling, partial failures, request
+ * errors) are retried here with backoff until {@code commitTimeoutMs}; only then is the request
+ * marked to retry. Errors that will not go away (stream not found, invalid credentials) fail the
+ * job at once.
+ */
+public final class KinesisCommitter implements Committer<KinesisCommittable> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KinesisCommitter.class);
+
+    private static final int MAX_AGGREGATE_BYTES =
+            AggregatingKinesisStreamsSinkBuilder.MAX_KINESIS_RECORD_BYTES;
+
+    private final StreamClient stream;
+    private final PutRecordsErrors errors;
+    private final LongSupplier clockMs;
+    private final long commitTimeoutMs;
+    private final long initialBackoffMs;
+    private final long maxBackoffMs;
+
+    /** The shards as last listed, or null before the first commit. */
+    private ShardMap shards;
+
+    KinesisCommitter(StreamClient stream, LongSupplier clockMs, long commitTimeoutMs,
+            long initialBackoffMs, long maxBackoffMs) {
+        this.stream = stream;
+        this.errors = new PutRecordsErrors(stream.describe(), false);
+        this.clockMs = clockMs;
+        this.commitTimeoutMs = commitTimeoutMs;
+        this.initialBackoffMs = initialBackoffMs;
+        this.maxBackoffMs = maxBackoffMs;
+    }
+
+    @Override
+    public void commit(Collection<CommitRequest<KinesisCommittable>> requests)
+            throws InterruptedException {
+        for (CommitRequest<KinesisCommittable> request : requests) {
+            try {
+                write(request.getCommittable());
+            } catch (CommitTimeout e) {
+                LOG.warn("Could not write {} to the Kinesis {} in {} ms; retrying it",
+                        request.getCommittable(), stream.describe(), commitTimeoutMs, e.getCause());
+                request.retryLater();
+            } catch (KinesisSinkException e) {
+                request.signalFailedWithUnknownReason(e);
+            }
+        }
+    }
+
+    /** The retryable failure that outlasted the commit timeout. */
+    private static final class CommitTimeout extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        CommitTimeout(Throwable lastError) {
+            super(lastError);
+        }
+    }
+
+    /**
+     * Writes every record of {@code committable} into a shard whose readers keep it.
+     *
+     * @throws KinesisSinkException on an error that will not go away
+     * @throws CommitTimeout when retryable failures lasted past the commit timeout
+     */
+    void write(KinesisCommittable committable) throws InterruptedException, CommitTimeout {
+        Backoff backoff = new Backoff(clockMs.getAsLong() + commitTimeoutMs);
+        if (shards == null) {
+            shards = listShards(backoff);
+        }
+        List<Integer> unwritten = new ArrayList<>(committable.records().size());
+        for (int i = 0; i < committable.records().size(); i++) {
+            unwritten.add(i);
+        }
+        while (!unwritten.isEmpty()) {
+            Map<ShardRange, Deque<Integer>> queues = route(committable, unwritten, backoff);
+            boolean resharded = writeQueues(committable, queues, backoff);
+            unwritten = new ArrayList<>();
+            for (Deque<Integer> queue : queues.values()) {
+                unwritten.addAll(queue);
+            }
+            unwritten.sort(null);
+            if (resharded) {
+                shards = listShards(backoff);
+                LOG.info("The Kinesis {} was resharded: writing the {} records of {} not yet "
+                        + "landed by the new map", stream.describe(), unwritten.size(),
+                        committable);
+            }
+        }
+    }
+
+    /** The records by the open shard holding their hash key, in id order per shard. */
+    private Map<ShardRange, Deque<Integer>> route(KinesisCommittable committable,
+            List<Integer> records, Backoff backoff) throws InterruptedException, CommitTimeout {
+        Map<ShardRange, Deque<Integer>> queues = new LinkedHashMap<>();
+        for (int index : records) {
+            KeyedRecord record = committable.records().get(index);
+            ShardRange shard = shards.openShardFor(record.hashKey);
+            while (shard == null) {
+                // A map listed during a reshard may miss a child shard: list again.
+                backoff.pause(new IllegalStateException(
+                        "no open shard holds hash key " + record.hashKey + " in " + shards));
+                shards = listShards(backoff);
+                shard = shards.openShardFor(record.hashKey);
+            }
+            queues.computeIfAbsent(shard, key -> new ArrayDeque<>()).add(index);
+        }
+        return queues;
+    }
+
+    /** One aggregate on its way to a shard: the first records of the shard's queue. */
+    private static final class Put {
+        final Deque<Integer> queue;
+        final KplAggregate aggregate;
+        final PutRecordsRequestEntry entry;
+
+        Put(Deque<Integer> queue, KplAggregate aggregate, BigInteger explicitHashKey) {
+            this.queue = queue;
+            this.aggregate = aggregate;
+            this.entry = aggregate.toEntry(explicitHashKey);
+        }
+    }
+
+    /**
+     * Writes the queues, one aggregate per shard per round, until they are empty or an aggregate
+     * landed where its readers drop it (then true: the caller routes what is left again).
+     */
+    private boolean writeQueues(KinesisCommittable committable,
+            Map<ShardRange, Deque<Integer>> queues, Backoff backoff)
+            throws InterruptedException, CommitTimeout {
+        while (true) {
+            List<Put> puts = new ArrayList<>();
+            for (Map.Entry<ShardRange, Deque<Integer>> queue : queues.entrySet()) {
+                if (!queue.getValue().isEmpty()) {
+                    puts.add(nextAggregate(committable, queue.getKey(), queue.getValue()));
+                }
+            }
+            if (puts.isEmpty()) {
+                return false;
+            }
+            List<PutRecordsResultEntry> results = send(puts, backoff);
+            String firstError = null;
+            boolean misplaced = false;
+            for (int i = 0; i < puts.size(); i++) {
+                Put put = puts.get(i);
+                PutRecordsResultEntry result = results.get(i);
+                if (result.errorCode() != null) {
+                    if (firstError == null) {
+                        firstError = result.errorCode() + ": " + result.errorMessage();
+                    }
+                } else if (readable(put.aggregate, result.shardId(), backoff)) {
+                    for (int landed = 0; landed < put.aggregate.size(); landed++) {
+                        put.queue.poll();
+                    }
+                } else {
+                    misplaced = true;
+                }
+            }
+            if (misplaced) {
+                return true;
+            }
+            if (firstError != null) {
+                backoff.pause(new KinesisSinkException("PutRecords to the Kinesis "
+                        + stream.describe() + " failed; the first error: " + firstError));
+            } else {
+                backoff.reset();
+            }
+        }
+    }
+
+    /** The shard's next aggregate: as many records from the head of its queue as fit. */
+    private static Put nextAggregate(KinesisCommittable committable, ShardRange shard,
+            Deque<Integer> queue) {
+        KplAggregate aggregate = new KplAggregate(MAX_AGGREGATE_BYTES, MAX_AGGREGATE_BYTES);
+        for (int index : queue) {
+            if (!aggregate.add(committable.records().get(index), committable.idOf(index))) {
+                break;
+            }
+        }
+        if (aggregate.isEmpty()) {
+            throw new KinesisSinkException("A record of " + committable + " does not fit a "
+                    + "Kinesis record with its id; the writer refuses such records");
+        }
+        return new Put(queue, aggregate, shard.startingHashKey);
+    }
+
+    /**
+     * Sends the aggregates, in as few PutRecords requests as Kinesis takes, all at once, and
+     * gives each one's result; a request that failed as a whole gives each of its aggregates an
+     * error result.
+     *
+     * @throws KinesisSinkException when a request failed with an error that will not go away
+     */
+    private List<PutRecordsResultEntry> send(List<Put> puts, Backoff backoff)
+            throws InterruptedException {
+        List<List<PutRecordsRequestEntry>> requests = new ArrayList<>();
+        List<PutRecordsRequestEntry> request = new ArrayList<>();
+        long requestBytes = 0;
+        for (Put put : puts) {
+            long bytes = PutRecordsSettings.requestBytes(put.entry);
+            if (!request.isEmpty() && (request.size() == PutRecordsSettings.MAX_RECORDS_PER_REQUEST
+                    || requestBytes + bytes > PutRecordsSettings.MAX_BYTES_PER_REQUEST)) {
+                requests.add(request);
+                request = new ArrayList<>();
+                requestBytes = 0;
+            }
+            request.add(put.entry);
+            requestBytes += bytes;
+        }
+        requests.add(request);
+        List<CompletableFuture<PutRecordsResponse>> responses = new ArrayList<>();
+        for (List<PutRecordsRequestEntry> entries : requests) {
+            responses.add(putRecords(entries));
+        }
+        List<PutRecordsResultEntry> results = new ArrayList<>(puts.size());
+        for (int i = 0; i < requests.size(); i++) {
+            int sent = requests.get(i).size();
+            try {
+                List<PutRecordsResultEntry> answered = responses.get(i)
+                        .get(backoff.remainingMs(), TimeUnit.MILLISECONDS).records();
+                if (answered.size() != sent) {
+                    throw new IllegalStateException("PutRecords answered " + answered.size()
+                            + " results for " + sent + " records");
+                }
+                results.addAll(answered);
+            } catch (ExecutionException | TimeoutException e) {
+                Throwable error = e instanceof ExecutionException ? e.getCause() : e;
+                throwIfFatal(error);
+                PutRecordsResultEntry failed = PutRecordsResultEntry.builder()
+                        .errorCode("RequestFailed").errorMessage(error.toString()).build();
+                for (int entry = 0; entry < sent; entry++) {
+                    results.add(failed);
+                }
+            }
+        }
+        return results;
+    }
+
+    private CompletableFuture<PutRecordsResponse> putRecords(List<PutRecordsRequestEntry> entries) {
+        try {
+            return stream.putRecords(entries);
+        } catch (RuntimeException e) {
+            CompletableFuture<PutRecordsResponse> failed = new CompletableFuture<>();
+            failed.completeExceptionally(e);
+            return failed;
+        }
+    }
+
+    private void throwIfFatal(Throwable error) {
+        Exception fatal = errors.ofRequest(error, 0);
+        if (fatal instanceof KinesisSinkException) {
+            throw (KinesisSinkException) fatal;
+        }
+        if (fatal != null) {
+            throw new KinesisSinkException("Writing to the Kinesis " + stream.describe()
+                    + " failed: " + fatal.getMessage(), fatal);
+        }
+    }
+
+    /**
+     * Whether readers of {@code shardId} keep every record of {@code aggregate}: the shard's
+     * range holds all their hash keys. A shard missing from the map is looked up in a new one.
+     */
+    private boolean readable(KplAggregate aggregate, String shardId, Backoff backoff)
+            throws InterruptedException, CommitTimeout {
+        ShardRange shard = shards.shard(shardId);
+        if (shard == null) {
+            shards = listShards(backoff);
+            shard = shards.shard(shardId);
+        }
+        if (shard == null) {
+            return false;
+        }
+        for (KeyedRecord record : aggregate.records()) {
+            if (!shard.contains(record.hashKey)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Lists the stream's shards, retrying what may go away. */
+    private ShardMap listShards(Backoff backoff) throws InterruptedException, CommitTimeout {
+        while (true) {
+            try {
+                ShardMap map = ShardMap.fromShards(
+                        stream.listShards().get(backoff.remainingMs(), TimeUnit.MILLISECONDS));
+                LOG.info("Kinesis {}: {}", stream.describe(), map);
+                return map;
+            } catch (ExecutionException | TimeoutException | RuntimeException e) {
+                Throwable error = e instanceof ExecutionException ? e.getCause() : e;
+                throwIfFatal(error);
+                backoff.pause(error);
+            }
+        }
+    }
+
+    /** Waits between retries, doubling up to the most, until the deadline. */
+    private final class Backoff {
+        private final long deadlineMs;
+        private long nextMs = initialBackoffMs;
+
+        Backoff(long deadlineMs) {
+            this.deadlineMs = deadlineMs;
+        }
+
+        long remainingMs() {
+            return Math.max(1, deadlineMs - clockMs.getAsLong());
+        }
+
+        /** @throws CommitTimeout (caused by {@code error}) when the wait would pass the deadline */
+        void pause(Throwable error) throws InterruptedException, CommitTimeout {
+            if (clockMs.getAsLong() + nextMs > deadlineMs) {
+                throw new CommitTimeout(error);
+            }
+            LOG.debug("Retrying a write to the Kinesis {} in {} ms", stream.describe(), nextMs,
+                    error);
+            Thread.sleep(nextMs);
+            nextMs = Math.min(nextMs * 2, maxBackoffMs);
+        }
+
+        void reset() {
+            nextMs = initialBackoffMs;
+        }
+    }
+
+    @Override
+    public void close() {
+        stream.close();
+    }
+}

@@ -1,0 +1,113 @@
+package io.pyflinkkinesis.exactlyonce;
+
+import io.pyflinkkinesis.sink.KinesisSinkException;
+
+import org.apache.flink.api.common.serialization.SerializationSchema;
+import org.apache.flink.connector.kinesis.sink.PartitionKeyGenerator;
+import org.apache.flink.metrics.SimpleCounter;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CommittingKinesisWriterTest {
+
+    private static final SerializationSchema<String> UTF8 =
+            element -> element.getBytes(StandardCharsets.UTF_8);
+    private static final PartitionKeyGenerator<String> FIRST_CHAR =
+            element -> element.substring(0, 1);
+
+    private static CommittingKinesisWriter<String> writer(long maxBufferedBytes) {
+        return new CommittingKinesisWriter<>(UTF8, FIRST_CHAR, maxBufferedBytes,
+                new SimpleCounter());
+    }
+
+    private static void write(CommittingKinesisWriter<String> writer, String... elements) {
+        for (String element : elements) {
+            writer.write(element, null);
+        }
+    }
+
+    private static KinesisCommittable only(Collection<KinesisCommittable> committables) {
+        assertEquals(1, committables.size());
+        return committables.iterator().next();
+    }
+
+    @Test
+    void idsAreDenseAndIncreasingPerWriterAcrossCheckpointsInArrivalOrder() {
+        CommittingKinesisWriter<String> writer = writer(1 << 20);
+        List<String> ids = new ArrayList<>();
+        List<String> data = new ArrayList<>();
+
+        write(writer, "a1", "b2", "a3");
+        KinesisCommittable first = only(writer.prepareCommit());
+        assertTrue(writer.prepareCommit().isEmpty(), "no records, no committable");
+        write(writer, "c4");
+        writer.flush(true);
+        KinesisCommittable last = only(writer.prepareCommit());
+
+        for (KinesisCommittable committable : Arrays.asList(first, last)) {
+            assertEquals(writer.writerId(), committable.writer());
+            for (int i = 0; i < committable.records().size(); i++) {
+                ids.add(committable.idOf(i).toString());
+                data.add(new String(committable.records().get(i).data, StandardCharsets.UTF_8));
+            }
+        }
+        String w = writer.writerId().toString();
+        assertEquals(Arrays.asList(w + ":0", w + ":1", w + ":2", w + ":3"), ids);
+        assertEquals(Arrays.asList("a1", "b2", "a3", "c4"), data);
+        assertEquals("a", first.records().get(2).partitionKey);
+    }
+
+    @Test
+    void everyWriterDrawsItsOwnId() {
+        assertNotEquals(writer(1 << 20).writerId(), writer(1 << 20).writerId());
+    }
+
+    @Test
+    void moreThanMaxBufferedBytesBetweenCheckpointsFailsAskingForMoreFrequentCheckpoints() {
+        CommittingKinesisWriter<String> writer = writer(17);
+        write(writer, "a1234", "b1234");  // 2 * (5 data + 1 key) = 12, 18 with the next
+
+        KinesisSinkException error = assertThrows(KinesisSinkException.class,
+                () -> write(writer, "c1234"));
+
+        assertTrue(error.getMessage().contains("Checkpoint more often"), error.getMessage());
+        assertTrue(error.getMessage().contains("max-buffered-bytes (17)"), error.getMessage());
+    }
+
+    @Test
+    void theBoundIsPerCheckpoint() {
+        CommittingKinesisWriter<String> writer = writer(12);
+        for (int checkpoint = 0; checkpoint < 5; checkpoint++) {
+            write(writer, "a1234", "b1234");
+            assertEquals(2, only(writer.prepareCommit()).records().size());
+        }
+    }
+
+    @Test
+    void aRecordTooBigForAKinesisRecordWithItsIdIsRefused() {
+        CommittingKinesisWriter<String> writer = writer(4L << 20);
+        String big = "k" + xs(1024 * 1024 - 60);
+
+        IllegalArgumentException error =
+                assertThrows(IllegalArgumentException.class, () -> write(writer, big));
+
+        assertTrue(error.getMessage().contains("too big"), error.getMessage());
+        write(writer, "k" + xs(1024 * 1024 - 200));
+    }
+
+    private static String xs(int count) {
+        char[] chars = new char[count];
+        Arrays.fill(chars, 'x');
+        return new String(chars);
+    }
+}

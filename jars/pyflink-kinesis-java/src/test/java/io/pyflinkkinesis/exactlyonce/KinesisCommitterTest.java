@@ -1,0 +1,415 @@
+package io.pyflinkkinesis.exactlyonce;
+
+import io.pyflinkkinesis.aggregation.FakeStream;
+import io.pyflinkkinesis.aggregation.KeyedRecord;
+import io.pyflinkkinesis.sink.StreamClient;
+
+import org.apache.flink.api.connector.sink2.Committer.CommitRequest;
+import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.Messages;
+import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.UserRecord;
+import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.model.Record;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResultEntry;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Shard;
+import org.junit.jupiter.api.Test;
+
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The committer against {@link FakeStream} (routes by explicit hash key as Kinesis does, can be
+ * resharded), wrapped to fail chosen requests and entries and to log, per shard, every aggregate
+ * sent and whether it landed.
+ */
+class KinesisCommitterTest {
+
+    private static final BigInteger MAX_HASH_KEY =
+            BigInteger.ONE.shiftLeft(128).subtract(BigInteger.ONE);
+
+    /** A stream that fails what {@link #entryErrors} and {@link #requestErrors} say. */
+    private static final class FaultyStream implements StreamClient {
+        final FakeStream stream;
+        /** The error code for the n-th entry sent (from 0), or null to write it. */
+        Function<Integer, String> entryErrors = n -> null;
+        /** The error for the n-th request (from 0), or null to send it. */
+        Function<Integer, RuntimeException> requestErrors = n -> null;
+        /** Every aggregate sent, in order: its shard (by its explicit hash key) and outcome. */
+        final List<Sent> sent = new ArrayList<>();
+        int entries;
+        int requests;
+
+        FaultyStream(FakeStream stream) {
+            this.stream = stream;
+        }
+
+        @Override
+        public String describe() {
+            return stream.describe();
+        }
+
+        @Override
+        public CompletableFuture<PutRecordsResponse> putRecords(
+                List<PutRecordsRequestEntry> batch) {
+            stream.requests.add(new ArrayList<>(batch));
+            RuntimeException requestError = requestErrors.apply(requests++);
+            if (requestError != null) {
+                for (PutRecordsRequestEntry entry : batch) {
+                    sent.add(new Sent(entry, null));
+                }
+                CompletableFuture<PutRecordsResponse> failed = new CompletableFuture<>();
+                failed.completeExceptionally(requestError);
+                return failed;
+            }
+            List<PutRecordsResultEntry> results = new ArrayList<>();
+            for (PutRecordsRequestEntry entry : batch) {
+                String error = entryErrors.apply(entries++);
+                PutRecordsResultEntry result = error == null
+                        ? stream.write(entry) : FakeStream.failure(error, "injected");
+                results.add(result);
+                sent.add(new Sent(entry, result.shardId()));
+            }
+            return CompletableFuture.completedFuture(
+                    PutRecordsResponse.builder().records(results).build());
+        }
+
+        @Override
+        public CompletableFuture<List<Shard>> listShards() {
+            return stream.listShards();
+        }
+
+        @Override
+        public void close() {
+            stream.close();
+        }
+    }
+
+    /** An aggregate sent: its explicit hash key, its records' ids and the shard it landed in. */
+    private static final class Sent {
+        final BigInteger explicitHashKey;
+        final List<RecordId> ids;
+        final String landedIn;
+
+        Sent(PutRecordsRequestEntry entry, String landedIn) {
+            this.explicitHashKey = new BigInteger(entry.explicitHashKey());
+            this.ids = idsOf(entry);
+            this.landedIn = landedIn;
+        }
+    }
+
+    private static final class Request implements CommitRequest<KinesisCommittable> {
+        final KinesisCommittable committable;
+        Throwable failed;
+        int retries;
+
+        Request(KinesisCommittable committable) {
+            this.committable = committable;
+        }
+
+        @Override
+        public KinesisCommittable getCommittable() {
+            return committable;
+        }
+
+        @Override
+        public int getNumberOfRetries() {
+            return retries;
+        }
+
+        @Override
+        public void signalFailedWithKnownReason(Throwable t) {
+            throw new AssertionError("a known reason drops the committable silently", t);
+        }
+
+        @Override
+        public void signalFailedWithUnknownReason(Throwable t) {
+            failed = t;
+        }
+
+        @Override
+        public void retryLater() {
+            retries++;
+        }
+
+        @Override
+        public void updateAndRetryLater(KinesisCommittable committable) {
+            throw new AssertionError("not used");
+        }
+
+        @Override
+        public void signalAlreadyCommitted() {
+            throw new AssertionError("not used");
+        }
+    }
+
+    /** The ids of an aggregate's records, read by the KPL's own protobuf classes. */
+    static List<RecordId> idsOf(PutRecordsRequestEntry entry) {
+        byte[] data = entry.data().asByteArray();
+        try {
+            Messages.AggregatedRecord aggregate = Messages.AggregatedRecord.parseFrom(
+                    Arrays.copyOfRange(data, 4, data.length - 16));
+            List<RecordId> ids = new ArrayList<>();
+            for (Messages.Record record : aggregate.getRecordsList()) {
+                assertEquals(1, record.getTagsCount(), "one tag per record");
+                assertEquals(RecordId.TAG_KEY, record.getTags(0).getKey());
+                ids.add(RecordId.fromTagValue(record.getTags(0).getValue()));
+            }
+            return ids;
+        } catch (Exception e) {
+            throw new AssertionError("not a KPL aggregate", e);
+        }
+    }
+
+    /** {@code count} records over 60 keys, of {@code bytes} bytes each. */
+    private static KinesisCommittable committable(RecordId.WriterId writer, long first, int count,
+            int bytes) {
+        List<KeyedRecord> records = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            byte[] data = new byte[bytes];
+            byte[] text = ("record " + (first + i)).getBytes(StandardCharsets.UTF_8);
+            System.arraycopy(text, 0, data, 0, Math.min(text.length, bytes));
+            records.add(new KeyedRecord("key-" + (i % 60), data));
+        }
+        return new KinesisCommittable(writer, first, records);
+    }
+
+    private static KinesisCommitter committer(StreamClient stream, long timeoutMs) {
+        return new KinesisCommitter(stream, System::currentTimeMillis, timeoutMs, 1, 4);
+    }
+
+    private static Request commit(KinesisCommitter committer, KinesisCommittable committable)
+            throws InterruptedException {
+        Request request = new Request(committable);
+        committer.commit(Collections.singletonList(request));
+        return request;
+    }
+
+    /** The shard each of the committables' records must land in, by id, per the stream now. */
+    private static Map<String, List<RecordId>> idsByShard(FakeStream stream,
+            KinesisCommittable... committables) {
+        Map<String, List<RecordId>> byShard = new LinkedHashMap<>();
+        for (KinesisCommittable committable : committables) {
+            for (int i = 0; i < committable.records().size(); i++) {
+                String shard = stream.openShardOf(committable.records().get(i).hashKey);
+                byShard.computeIfAbsent(shard, id -> new ArrayList<>()).add(committable.idOf(i));
+            }
+        }
+        return byShard;
+    }
+
+    /**
+     * Checks the order rule: per shard, each aggregate sent starts right after what already
+     * landed there, so what landed is a prefix, in id order, of what was meant for the shard;
+     * and at the end exactly all of it landed. Aggregates are attributed to shards by their
+     * explicit hash key (the shard's starting hash key).
+     */
+    private static void assertLandedInOrder(FaultyStream stream, Map<String, List<RecordId>> meant) {
+        Map<String, Integer> landed = new HashMap<>();
+        for (Sent sent : stream.sent) {
+            String shard = stream.stream.openShardOf(sent.explicitHashKey);
+            List<RecordId> ids = meant.get(shard);
+            int next = landed.getOrDefault(shard, 0);
+            assertEquals(ids.subList(next, next + sent.ids.size()), sent.ids,
+                    "an aggregate for " + shard + " that does not follow what landed there");
+            if (sent.landedIn != null) {
+                assertEquals(shard, sent.landedIn);
+                landed.put(shard, next + sent.ids.size());
+            }
+        }
+        for (Map.Entry<String, List<RecordId>> shard : meant.entrySet()) {
+            assertEquals(shard.getValue().size(), (int) landed.get(shard.getKey()),
+                    "not all of " + shard.getKey() + "'s records landed");
+        }
+    }
+
+    /** What a KCL consumer reads, with each shard's range: every record, with its key. */
+    private static void assertConsumedOnce(FakeStream stream, KinesisCommittable committable) {
+        List<String> expected = new ArrayList<>();
+        for (KeyedRecord record : committable.records()) {
+            expected.add(record.partitionKey + "=" + new String(record.data, StandardCharsets.UTF_8));
+        }
+        List<String> consumed = stream.consumed();
+        Collections.sort(expected);
+        Collections.sort(consumed);
+        assertEquals(expected, consumed);
+    }
+
+    @Test
+    void writesEachRecordOnceWithItsIdOneAggregatePerShardPerRequest() throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(4));
+        KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 3000, 1500);
+
+        Request request = commit(committer(stream, 10_000), committable);
+
+        assertNull(request.failed);
+        assertEquals(0, request.retries);
+        assertLandedInOrder(stream, idsByShard(stream.stream, committable));
+        for (List<PutRecordsRequestEntry> sent : stream.stream.requests) {
+            Set<String> shards = new HashSet<>();
+            for (PutRecordsRequestEntry entry : sent) {
+                assertTrue(shards.add(entry.explicitHashKey()), "two aggregates for one shard");
+            }
+        }
+        assertTrue(stream.stream.requests.size() > 1, "records for several aggregates per shard");
+        assertConsumedOnce(stream.stream, committable);
+        // De-aggregated as the KCL does, each id's record has the key and data written.
+        Map<RecordId, UserRecord> byId = new HashMap<>();
+        for (List<PutRecordsRequestEntry> shard : stream.stream.landed.values()) {
+            for (PutRecordsRequestEntry entry : shard) {
+                List<UserRecord> records = UserRecord.deaggregate(Collections.singletonList(
+                        new Record().withData(ByteBuffer.wrap(entry.data().asByteArray()))
+                                .withPartitionKey(entry.partitionKey()).withSequenceNumber("1")));
+                List<RecordId> ids = idsOf(entry);
+                assertEquals(ids.size(), records.size());
+                for (int i = 0; i < records.size(); i++) {
+                    assertNull(byId.put(ids.get(i), records.get(i)), "an id landed twice");
+                }
+            }
+        }
+        for (int i = 0; i < committable.records().size(); i++) {
+            UserRecord written = byId.get(committable.idOf(i));
+            assertEquals(committable.records().get(i).partitionKey, written.getPartitionKey());
+            ByteBuffer data = written.getData();
+            byte[] bytes = new byte[data.remaining()];
+            data.get(bytes);
+            assertArrayEquals(committable.records().get(i).data, bytes);
+        }
+    }
+
+    @Test
+    void throttledAndFailedAggregatesAreSentAgainBeforeAnythingLaterOfTheirShard()
+            throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(4));
+        stream.entryErrors = n -> n % 3 == 1 ? "ProvisionedThroughputExceededException"
+                : n % 7 == 2 ? "InternalFailure" : null;
+        stream.requestErrors = n -> n == 2 ? new IllegalStateException("connection reset") : null;
+        RecordId.WriterId writer = RecordId.WriterId.random();
+        KinesisCommittable first = committable(writer, 0, 2000, 1500);
+        KinesisCommittable second = committable(writer, 2000, 500, 300);
+        KinesisCommitter committer = committer(stream, 10_000);
+
+        Request firstRequest = commit(committer, first);
+        Request secondRequest = commit(committer, second);
+
+        assertNull(firstRequest.failed);
+        assertNull(secondRequest.failed);
+        assertTrue(stream.sent.stream().anyMatch(sent -> sent.landedIn == null));
+        assertLandedInOrder(stream, idsByShard(stream.stream, first, second));
+    }
+
+    @Test
+    void aCommittableCommittedAgainWritesTheSameIdsInTheSameOrder() throws Exception {
+        KinesisCommittable committable = committable(RecordId.WriterId.random(), 40, 1000, 2000);
+        FaultyStream once = new FaultyStream(FakeStream.withEvenShards(3));
+        commit(committer(once, 10_000), committable);
+        FaultyStream twice = new FaultyStream(FakeStream.withEvenShards(3));
+        commit(committer(twice, 10_000), committable);
+        // after a restore: a new committer, the same committable from checkpoint state
+        commit(committer(twice, 10_000), committable);
+
+        for (Map.Entry<String, List<PutRecordsRequestEntry>> shard
+                : once.stream.landed.entrySet()) {
+            List<RecordId> first = new ArrayList<>();
+            for (PutRecordsRequestEntry entry : shard.getValue()) {
+                first.addAll(idsOf(entry));
+            }
+            List<RecordId> again = new ArrayList<>();
+            for (PutRecordsRequestEntry entry : twice.stream.landed.get(shard.getKey())) {
+                again.addAll(idsOf(entry));
+            }
+            List<RecordId> expected = new ArrayList<>(first);
+            expected.addAll(first);
+            assertEquals(expected, again);
+        }
+    }
+
+    @Test
+    void anAggregateThatLandedInAShardNotHoldingItsRangeIsSentAgainByTheNewMap()
+            throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        RecordId.WriterId writer = RecordId.WriterId.random();
+        KinesisCommittable before = committable(writer, 0, 100, 100);
+        KinesisCommittable after = committable(writer, 100, 600, 100);
+        KinesisCommitter committer = committer(stream, 10_000);
+        commit(committer, before);  // the committer lists the shards
+        BigInteger middleOfShard0 = MAX_HASH_KEY.shiftRight(2);
+        stream.stream.split("shard-0", middleOfShard0);
+
+        Request request = commit(committer, after);
+
+        assertNull(request.failed);
+        // the first aggregate for shard-0 landed in shard-0a, whose readers drop it: sent again
+        Sent misplaced = stream.sent.stream().filter(sent -> "shard-0a".equals(sent.landedIn))
+                .findFirst().get();
+        assertTrue(misplaced.ids.get(0).sequenceNumber() >= 100);
+        // per shard, the aggregates readers keep hold each id once, in order
+        Map<String, List<RecordId>> readable = new LinkedHashMap<>();
+        for (Map.Entry<String, List<PutRecordsRequestEntry>> shard
+                : stream.stream.landed.entrySet()) {
+            for (PutRecordsRequestEntry entry : shard.getValue()) {
+                if (stream.stream.holdsAll(shard.getKey(), entry)) {
+                    readable.computeIfAbsent(shard.getKey(), id -> new ArrayList<>())
+                            .addAll(idsOf(entry));
+                }
+            }
+        }
+        Set<RecordId> all = new HashSet<>();
+        for (List<RecordId> ids : readable.values()) {
+            for (int i = 1; i < ids.size(); i++) {
+                assertTrue(ids.get(i - 1).sequenceNumber() < ids.get(i).sequenceNumber());
+            }
+            for (RecordId id : ids) {
+                assertTrue(all.add(id), id + " readable twice");
+            }
+        }
+        assertEquals(700, all.size());
+        assertTrue(readable.containsKey("shard-0a") && readable.containsKey("shard-0b"));
+    }
+
+    @Test
+    void aStreamThatIsGoneFailsTheCommitAndSoTheJob() throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        stream.requestErrors = n -> ResourceNotFoundException.builder()
+                .message("Stream fake not found").build();
+
+        Request request = commit(committer(stream, 10_000),
+                committable(RecordId.WriterId.random(), 0, 10, 10));
+
+        assertTrue(request.failed.getMessage().contains("was not found"),
+                request.failed.getMessage());
+        assertEquals(1, stream.requests, "not retried");
+    }
+
+    @Test
+    void throttlingThatOutlastsTheCommitTimeoutAsksFlinkToRetry() throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        stream.entryErrors = n -> "ProvisionedThroughputExceededException";
+
+        Request request = commit(committer(stream, 50),
+                committable(RecordId.WriterId.random(), 0, 10, 10));
+
+        assertNull(request.failed);
+        assertEquals(1, request.retries);
+        assertFalse(stream.sent.isEmpty());
+        assertTrue(stream.stream.landed.isEmpty());
+    }
+}

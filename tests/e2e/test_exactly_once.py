@@ -1,0 +1,128 @@
+"""The exactly-once (committing) sink in a real job on kinesalite.
+
+A FLIP-27 source copies JSON records from one stream to another through
+``set_delivery_guarantee('exactly-once')``, checkpointing every few seconds. The output is read
+back with boto3 and taken apart twice: by ``aws-kinesis-agg`` (what any KPL-aware reader sees:
+the payloads and keys written) and by the KPL's protobuf messages (the ``pfk-id`` tag of each
+record). Run with ``-s`` to see the ``EXACTLY-ONCE |`` line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Callable
+
+from aws_kinesis_agg import (
+    deaggregator,  # noqa: F401  (puts messages_pb2's imports on the path)
+    messages_pb2,
+)
+from pyflink.common import Configuration, WatermarkStrategy
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.datastream import StreamExecutionEnvironment
+
+from pyflink_kinesis import KinesisStreamsSink, PartitionKeyGenerator
+from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
+from tests.e2e.jobs import checkpoint_dirs, flip27_source, start
+from tests.e2e.test_aggregation import user_records
+
+StreamFactory = Callable[..., str]
+TIMEOUT_S = 120.0
+RECORDS = 400
+CHECKPOINT_MS = 3000
+KPL_MAGIC = b"\xf3\x89\x9a\xc2"
+ID = re.compile(r"([0-9a-f]{32}):(0|[1-9][0-9]*)")
+
+
+def tagged(records: list[KinesisRecord]) -> list[tuple[str, str, str, str, int]]:
+    """(shard, partition key, payload, writer id, sequence number) of every user record, shard
+    by shard in order, as the KPL's protobuf messages read them; each must be in an aggregate
+    with one ``pfk-id`` tag."""
+    found = []
+    for record in records:
+        assert record.data.startswith(KPL_MAGIC), "every Kinesis record is a KPL aggregate"
+        aggregate = messages_pb2.AggregatedRecord.FromString(record.data[4:-16])
+        for user in aggregate.records:
+            assert [tag.key for tag in user.tags] == ["pfk-id"]
+            match = ID.fullmatch(user.tags[0].value)
+            assert match, user.tags[0].value
+            key = aggregate.partition_key_table[user.partition_key_index]
+            found.append((record.shard_id, key, user.data.decode(), match.group(1),
+                          int(match.group(2))))
+    return found
+
+
+def all_written(kinesis: LocalKinesis, stream: str) -> list[KinesisRecord] | None:
+    """The stream's records once they hold at least ``RECORDS`` user records."""
+    found = kinesis.read_all(stream)
+    return found if len(user_records(found)) >= RECORDS else None
+
+
+def completed(checkpoints: Path) -> set[int]:
+    return {n for n, path in checkpoint_dirs(checkpoints).items() if (path / "_metadata").exists()}
+
+
+def test_exactly_once_sink_writes_each_record_once_with_its_id_after_its_checkpoint(
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+    local_kinesis: LocalKinesis,
+    tmp_path: Path,
+) -> None:
+    source, out = stream_factory(2), stream_factory(3)
+    checkpoints = tmp_path / "checkpoints"
+    config = Configuration()
+    config.set_string("python.executable", sys.executable)
+    config.set_string("execution.checkpointing.dir", checkpoints.as_uri())
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(2)
+    env.enable_checkpointing(CHECKPOINT_MS)
+    sink = (
+        KinesisStreamsSink.builder()
+        .set_kinesis_client_properties(aws_config)
+        .set_serialization_schema(SimpleStringSchema())
+        .set_partition_key_generator(PartitionKeyGenerator.json_field("key"))
+        .set_stream_name(out)
+        .set_delivery_guarantee("exactly-once")
+        .build()
+    )
+    env.from_source(
+        flip27_source(aws_config, source), WatermarkStrategy.no_watermarks(), "in"
+    ).sink_to(sink)
+    texts = [json.dumps({"key": f"k{n % 23}", "n": n}) for n in range(RECORDS)]
+
+    job = start(env, "exactly-once sink")
+    try:
+        job.wait_for(lambda: completed(checkpoints) or None, TIMEOUT_S, "a first checkpoint")
+        done_before_put = completed(checkpoints)
+        local_kinesis.put_records(source, texts)
+        job.wait_for(lambda: local_kinesis.read_all(out) or None, TIMEOUT_S, "the first records")
+        # Only a checkpoint that completed after the put can cover the records: one must have,
+        # before anything was visible (Flink writes _metadata before it notifies the commit).
+        assert completed(checkpoints) - done_before_put, "records came before their checkpoint"
+        written = job.wait_for(lambda: all_written(local_kinesis, out), TIMEOUT_S, "all records")
+    finally:
+        job.cancel()
+
+    # Any KPL-aware reader: each record once, payload and key as the job wrote them.
+    agg = user_records(written)
+    assert Counter(s.text for s in agg) == Counter(texts)
+    assert all(json.loads(s.text)["key"] == s.partition_key for s in agg)
+    # The ids: one per record, unique; per writer dense from 0; per shard increasing.
+    ids = tagged(written)
+    assert [(key, text) for _, key, text, _, _ in ids] == [(s.partition_key, s.text) for s in agg]
+    by_writer: dict[str, list[int]] = defaultdict(list)
+    last_in_shard: dict[tuple[str, str], int] = {}
+    for shard, _, _, writer, sequence in ids:
+        by_writer[writer].append(sequence)
+        assert sequence > last_in_shard.get((shard, writer), -1), "out of order in a shard"
+        last_in_shard[shard, writer] = sequence
+    for sequences in by_writer.values():
+        assert sorted(sequences) == list(range(len(sequences)))
+    print(
+        f"\nEXACTLY-ONCE | {RECORDS} records in {len(written)} aggregates over "
+        f"{len({shard for shard, *_ in ids})} shards from {len(by_writer)} writers, "
+        f"checkpoints every {CHECKPOINT_MS} ms"
+    )
