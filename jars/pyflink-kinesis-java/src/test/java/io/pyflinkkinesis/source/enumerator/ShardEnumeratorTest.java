@@ -1,6 +1,7 @@
 package io.pyflinkkinesis.source.enumerator;
 
 import io.pyflinkkinesis.source.event.ShardsFinishedEvent;
+import io.pyflinkkinesis.source.split.ShardMarks;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.kinesis.source.config.KinesisStreamsSourceConfigConstants;
@@ -24,6 +25,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -101,11 +103,19 @@ class ShardEnumeratorTest {
     }
 
     private static ShardsFinishedEvent finished(String... ids) {
-        return new ShardsFinishedEvent(new HashSet<>(Arrays.asList(ids)), false);
+        return new ShardsFinishedEvent(withoutMarks(ids), false);
     }
 
     private static ShardsFinishedEvent restoredFinished(String... ids) {
-        return new ShardsFinishedEvent(new HashSet<>(Arrays.asList(ids)), true);
+        return new ShardsFinishedEvent(withoutMarks(ids), true);
+    }
+
+    private static Map<String, ShardMarks> withoutMarks(String... ids) {
+        Map<String, ShardMarks> marks = new TreeMap<>();
+        for (String id : ids) {
+            marks.put(id, new ShardMarks());
+        }
+        return marks;
     }
 
     @Test

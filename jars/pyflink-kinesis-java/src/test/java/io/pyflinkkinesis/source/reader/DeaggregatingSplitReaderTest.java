@@ -151,7 +151,7 @@ class DeaggregatingSplitReaderTest {
     /** Emits every record of {@code reader}, one at a time, until {@code stopAfter} emitted. */
     private static List<String> emit(DeaggregatingSplitReader reader, ShardSplitState state,
             int stopAfter) throws Exception {
-        ShardRecordEmitter<String> emitter = new ShardRecordEmitter<>(RENDER);
+        ShardRecordEmitter<String> emitter = new ShardRecordEmitter<>(RENDER, null);
         Collecting output = new Collecting();
         for (UserRecord record : readAll(reader)) {
             if (output.elements.size() == stopAfter) {

@@ -87,7 +87,8 @@ class ShardSourceReaderTest {
         return new ShardSourceReader<>(
                 () -> new DeaggregatingSplitReader(new PausableShardSplitReader(
                         NO_KINESIS, new Configuration(), context.metricGroup())),
-                new ShardRecordEmitter<>(KinesisDeserializationSchema.of(new SimpleStringSchema())),
+                new ShardRecordEmitter<>(
+                        KinesisDeserializationSchema.of(new SimpleStringSchema()), null),
                 new Configuration(), context);
     }
 

@@ -53,7 +53,7 @@ class ShardSplitSerializerTest {
         byte[] bytes = SERIALIZER.serialize(new ShardSplit(ARN, "s", StartingPosition.fromStart(),
                 Collections.emptySet(), null, null));
 
-        assertEquals(2, SERIALIZER.getVersion());
+        assertEquals(3, SERIALIZER.getVersion());
         IOException error = assertThrows(IOException.class, () -> SERIALIZER.deserialize(1, bytes));
         assertTrue(error.getMessage().contains("version 1"), error.getMessage());
         assertTrue(error.getMessage().contains("restore with the pyflink-kinesis version"),
