@@ -57,9 +57,9 @@ public final class EnumeratorState {
         return finished.keySet();
     }
 
-    /** What the children of finished shard {@code shardId} inherit of its marks. */
-    public ShardMarks getInheritance(String shardId) {
-        return finished.get(shardId);
+    /** The finished shards' ids, each with what its children inherit of its marks. */
+    public Map<String, ShardMarks> getFinishedMarks() {
+        return finished;
     }
 
     @Override

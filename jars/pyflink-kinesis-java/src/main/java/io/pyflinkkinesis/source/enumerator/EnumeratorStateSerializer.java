@@ -43,10 +43,10 @@ public final class EnumeratorStateSerializer implements SimpleVersionedSerialize
             ShardSplitSerializer.write(split, out);
         }
         writeIds(state.getAssigned(), out);
-        out.writeInt(state.getFinished().size());
-        for (String id : state.getFinished()) {
-            out.writeUTF(id);
-            state.getInheritance(id).write(out);
+        out.writeInt(state.getFinishedMarks().size());
+        for (Map.Entry<String, ShardMarks> finished : state.getFinishedMarks().entrySet()) {
+            out.writeUTF(finished.getKey());
+            finished.getValue().write(out);
         }
         return out.getCopyOfBuffer();
     }

@@ -137,9 +137,8 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
         for (String id : state.getAssigned()) {
             assigned.put(id, -1);
         }
-        for (String id : state.getFinished()) {
-            finished.put(id, new Finish(-1, true, state.getInheritance(id)));
-        }
+        state.getFinishedMarks().forEach(
+                (id, inheritance) -> finished.put(id, new Finish(-1, true, inheritance)));
     }
 
     @Override
