@@ -45,7 +45,7 @@ public final class KplFormat {
     static final byte KEY_INDEX_TAG = tag(1, VARINT);
     static final byte HASH_KEY_INDEX_TAG = tag(2, VARINT);
     static final byte DATA_TAG = tag(3, LENGTH_DELIMITED);
-    // Record.tags, Tag.key and Tag.value
+    // Record.tags, and Tag.key and .value
     static final byte TAGS_TAG = tag(4, LENGTH_DELIMITED);
     static final byte TAG_KEY_TAG = tag(1, LENGTH_DELIMITED);
     static final byte TAG_VALUE_TAG = tag(2, LENGTH_DELIMITED);
