@@ -386,3 +386,11 @@ def test_fetch_threads_is_a_positive_int_passed_on_as_a_string() -> None:
         "source.reader.fetch-threads"] == "4"
     assert problems_of(source_config={**AWS, "source.reader.fetch-threads": 0}) == {
         "source.reader.fetch-threads": "0 is out of range: must be >= 1"}
+
+
+def test_deduplication_is_a_boolean_passed_on_as_a_string() -> None:
+    assert validate(source_config={**AWS, "source.deduplication": True})[
+        "source.deduplication"] == "true"
+    problem = problems_of(source_config={**AWS, "source.deduplication": "yes"})
+    assert list(problem) == ["source.deduplication"]
+    assert "true" in problem["source.deduplication"]

@@ -55,6 +55,7 @@ GET_RECORDS_MAX = "source.shard.get-records.max-record-count"
 READER_TYPE = "source.reader.type"
 EMPTY_RECORDS_FETCH_INTERVAL = "source.reader.empty-records-fetch-interval"
 FETCH_THREADS = "source.reader.fetch-threads"
+DEDUPLICATION = "source.deduplication"
 EFO_LIFECYCLE = "source.efo.lifecycle"
 EFO_CONSUMER = "source.efo.consumer.name"
 EFO_SUBSCRIPTION_TIMEOUT = "source.efo.subscription.timeout"
@@ -183,6 +184,14 @@ SOURCE_OPTIONS = KeyTable(
             "each for a different shard (threads per subtask); a subtask with at most this many "
             "shards reads them all concurrently.",
             default="16", minimum=1,
+        ),
+        _five(
+            DEDUPLICATION, "DEDUPLICATION", ValueType.BOOLEAN,
+            "Ours (not in connector 5.x): drop the duplicates of records written by a committing "
+            "(exactly-once) sink, by the pfk-id tag of each user record of its KPL aggregates, "
+            "with per-shard marks kept in the checkpoints; records without an id pass untouched. "
+            "Drops are counted in the duplicatesDropped metric of each source subtask.",
+            default="false",
         ),
         _five(
             EFO_LIFECYCLE, "EFO_CONSUMER_LIFECYCLE", ValueType.ENUM,

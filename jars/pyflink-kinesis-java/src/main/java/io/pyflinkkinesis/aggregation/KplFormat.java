@@ -25,8 +25,8 @@ import java.util.List;
  * <p>{@link KplAggregate} writes it: partition keys and data, no explicit hash keys, and for the
  * committing sink one tag per record (its id, see {@link #idTagSize}).
  * {@link #unpack} reads any producer's aggregates (the KPL's, {@code aws-kinesis-agg}'s, this
- * sink's): partition keys, explicit hash keys and data; tags are skipped. The FLIP-27 source
- * de-aggregates with it.
+ * sink's): partition keys, explicit hash keys, data and tags ({@code Tag { required string key
+ * = 1; optional string value = 2; }}). The FLIP-27 source de-aggregates with it.
  */
 public final class KplFormat {
 
@@ -151,14 +151,14 @@ public final class KplFormat {
     }
 
     /**
-     * The user records of an aggregate, in order, or null when {@code data} is no aggregate (no
-     * magic, or a digest that does not match).
+     * The user records of an aggregate, in order, each with its tags, or null when {@code data}
+     * is no aggregate (no magic, or a digest that does not match).
      *
      * @throws IllegalArgumentException when the data has the magic and digest of an aggregate
      *     but its protobuf is malformed (an index past its table, an explicit hash key that is no
-     *     decimal number, a field running past its message)
+     *     decimal number, a tag without key, a field running past its message)
      */
-    public static List<KeyedRecord> unpack(byte[] data) {
+    public static List<TaggedRecord> unpack(byte[] data) {
         Parsed parsed = parse(data, true);
         return parsed == null ? null : toRecords(data, parsed);
     }
@@ -175,8 +175,15 @@ public final class KplFormat {
     private static final class Parsed {
         final List<String> keys = new ArrayList<>();
         final List<String> hashKeys = new ArrayList<>();
-        // {key index, hash key index or NO_INDEX, data offset, data length}
-        final List<long[]> records = new ArrayList<>();
+        final List<ParsedRecord> records = new ArrayList<>();
+    }
+
+    private static final class ParsedRecord {
+        long keyIndex = -1;
+        long hashKeyIndex = NO_INDEX;
+        int dataOffset = -1;
+        int dataLength;
+        final List<TaggedRecord.Tag> tags = new ArrayList<>();
     }
 
     private static Parsed parse(byte[] data, boolean withRecords) {
@@ -208,32 +215,59 @@ public final class KplFormat {
         return parsed;
     }
 
-    private static long[] readRecord(Reader reader) {
-        long keyIndex = -1;
-        long hashKeyIndex = NO_INDEX;
-        long dataOffset = -1;
-        long dataLength = 0;
+    private static ParsedRecord readRecord(Reader reader) {
+        ParsedRecord record = new ParsedRecord();
         while (reader.hasMore()) {
             int tag = (int) reader.varint();
             if (tag == KEY_INDEX_TAG) {
-                keyIndex = reader.varint();
+                record.keyIndex = reader.varint();
             } else if (tag == HASH_KEY_INDEX_TAG) {
-                hashKeyIndex = reader.varint();
+                record.hashKeyIndex = reader.varint();
             } else if (tag == DATA_TAG) {
-                dataLength = reader.length();
-                dataOffset = reader.position;
-                reader.position += (int) dataLength;
+                record.dataLength = reader.length();
+                record.dataOffset = reader.position;
+                reader.position += record.dataLength;
+            } else if (tag == TAGS_TAG) {
+                int length = reader.length();
+                record.tags.add(readTag(
+                        new Reader(reader.bytes, reader.position, reader.position + length)));
+                reader.position += length;
             } else {
                 reader.skip(tag & 7);
             }
         }
-        if (keyIndex < 0 || dataOffset < 0) {
+        if (record.keyIndex < 0 || record.dataOffset < 0) {
             throw malformed("a record without partition key index or data");
         }
-        return new long[] {keyIndex, hashKeyIndex, dataOffset, dataLength};
+        return record;
     }
 
-    private static List<KeyedRecord> toRecords(byte[] data, Parsed parsed) {
+    private static TaggedRecord.Tag readTag(Reader reader) {
+        String key = null;
+        String value = null;
+        while (reader.hasMore()) {
+            int tag = (int) reader.varint();
+            if (tag == TAG_KEY_TAG || tag == TAG_VALUE_TAG) {
+                int length = reader.length();
+                String text = new String(reader.bytes, reader.position, length,
+                        StandardCharsets.UTF_8);
+                reader.position += length;
+                if (tag == TAG_KEY_TAG) {
+                    key = text;
+                } else {
+                    value = text;
+                }
+            } else {
+                reader.skip(tag & 7);
+            }
+        }
+        if (key == null) {
+            throw malformed("a tag without key");
+        }
+        return new TaggedRecord.Tag(key, value);
+    }
+
+    private static List<TaggedRecord> toRecords(byte[] data, Parsed parsed) {
         List<String> keys = parsed.keys;
         List<byte[]> keyBytes = new ArrayList<>(keys.size());
         List<BigInteger> hashKeys = new ArrayList<>(keys.size());
@@ -246,19 +280,22 @@ public final class KplFormat {
         for (String hashKey : parsed.hashKeys) {
             explicitHashKeys.add(explicitHashKey(hashKey));
         }
-        List<KeyedRecord> result = new ArrayList<>(parsed.records.size());
-        for (long[] record : parsed.records) {
-            int key = index(record[0], keys.size(), "partition key");
-            int from = (int) record[2];
-            byte[] userData = Arrays.copyOfRange(data, from, from + (int) record[3]);
-            if (record[1] == NO_INDEX) {
-                result.add(new KeyedRecord(keys.get(key), keyBytes.get(key), null,
-                        hashKeys.get(key), userData));
+        List<TaggedRecord> result = new ArrayList<>(parsed.records.size());
+        for (ParsedRecord record : parsed.records) {
+            int key = index(record.keyIndex, keys.size(), "partition key");
+            byte[] userData = Arrays.copyOfRange(
+                    data, record.dataOffset, record.dataOffset + record.dataLength);
+            KeyedRecord keyed;
+            if (record.hashKeyIndex == NO_INDEX) {
+                keyed = new KeyedRecord(keys.get(key), keyBytes.get(key), null,
+                        hashKeys.get(key), userData);
             } else {
-                int hashKey = index(record[1], explicitHashKeys.size(), "explicit hash key");
-                result.add(new KeyedRecord(keys.get(key), keyBytes.get(key),
-                        parsed.hashKeys.get(hashKey), explicitHashKeys.get(hashKey), userData));
+                int hashKey = index(record.hashKeyIndex, explicitHashKeys.size(),
+                        "explicit hash key");
+                keyed = new KeyedRecord(keys.get(key), keyBytes.get(key),
+                        parsed.hashKeys.get(hashKey), explicitHashKeys.get(hashKey), userData);
             }
+            result.add(new TaggedRecord(keyed, record.tags));
         }
         return result;
     }

@@ -114,9 +114,9 @@ final class PutRecordsOutcome {
         for (Landing landing : aggregates) {
             if (!landing.readableIn(map)) {
                 List<PutRecordsRequestEntry> records = new ArrayList<>();
-                for (KeyedRecord record
+                for (TaggedRecord record
                         : KplFormat.unpack(landing.aggregate.data().asByteArrayUnsafe())) {
-                    records.add(KplAggregate.plain(record));
+                    records.add(KplAggregate.plain(record.record));
                 }
                 resends.put(landing.index, records);
             }

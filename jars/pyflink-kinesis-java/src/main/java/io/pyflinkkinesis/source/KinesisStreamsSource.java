@@ -54,6 +54,11 @@ import java.util.function.Supplier;
  * connector version has it; a test pins it). It tells Flink the type it produces ({@link ResultTypeQueryable}), which
  * the connector's source does not, so {@code env.from_source(source, strategy, name)} works.
  *
+ * <p>{@code source.deduplication = true} drops the duplicates a committing sink's re-sent
+ * committables leave in the stream ({@link ShardRecordEmitter}, {@link
+ * io.pyflinkkinesis.source.split.ShardMarks}), counted in the {@value
+ * ShardRecordEmitter#DUPLICATES_DROPPED} metric of each source subtask.
+ *
  * <p>{@code source.reader.type = EFO} reads with enhanced fan-out ({@link
  * FanOutShardSplitReader}), the EFO consumer registered and deregistered as {@code
  * source.efo.lifecycle} says ({@link ConsumerLifecycleEnumerator}).
@@ -68,6 +73,7 @@ public class KinesisStreamsSource<T>
     private final KinesisDeserializationSchema<T> schema;
     private final KinesisShardAssigner assigner;
     private final TypeInformation<T> producedType;
+    private final boolean deduplicate;
     /** The connector's source of the same settings: opens the schema. */
     private final org.apache.flink.connector.kinesis.source.KinesisStreamsSource<T> clients;
 
@@ -87,6 +93,7 @@ public class KinesisStreamsSource<T>
         this.schema = Preconditions.checkNotNull(schema, "schema");
         this.assigner = assigner == null ? ShardAssignerFactory.uniformShardAssigner() : assigner;
         this.producedType = Preconditions.checkNotNull(producedType, "producedType");
+        this.deduplicate = this.config.get(SourceOptions.DEDUPLICATION);
         this.clients = org.apache.flink.connector.kinesis.source.KinesisStreamsSource.<T>builder()
                 .setStreamArn(streamArn)
                 .setSourceConfig(this.config)
@@ -112,7 +119,11 @@ public class KinesisStreamsSource<T>
         Supplier<SplitReader<Record, ShardSplit>> shardReaders =
                 splitReaders(readerContext.metricGroup());
         return new ShardSourceReader<>(() -> new DeaggregatingSplitReader(shardReaders.get()),
-                new ShardRecordEmitter<>(schema), config, readerContext);
+                new ShardRecordEmitter<>(schema, deduplicate
+                        ? readerContext.metricGroup().counter(
+                                ShardRecordEmitter.DUPLICATES_DROPPED)
+                        : null),
+                config, readerContext);
     }
 
     /** The shard readers of {@code source.reader.type}: polling, or EFO subscriptions. */

@@ -8,6 +8,7 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 
@@ -34,23 +35,25 @@ class KplFormatTest {
             }
         }
 
-        List<KeyedRecord> unpacked = KplFormat.unpack(aggregate.encode());
+        List<TaggedRecord> unpacked = KplFormat.unpack(aggregate.encode());
 
         assertEquals(added.size(), unpacked.size());
         for (int i = 0; i < added.size(); i++) {
-            assertEquals(added.get(i).partitionKey, unpacked.get(i).partitionKey);
-            assertEquals(added.get(i).hashKey, unpacked.get(i).hashKey);
-            assertArrayEquals(added.get(i).data, unpacked.get(i).data);
+            assertEquals(added.get(i).partitionKey, unpacked.get(i).record.partitionKey);
+            assertEquals(added.get(i).hashKey, unpacked.get(i).record.hashKey);
+            assertArrayEquals(added.get(i).data, unpacked.get(i).record.data);
+            assertEquals(Collections.emptyList(), unpacked.get(i).tags);
         }
     }
 
     @Test
-    void aggregatesOfOtherProducersAreReadWithTheirExplicitHashKeysSkippingTags() {
+    void aggregatesOfOtherProducersAreReadWithTheirExplicitHashKeysAndTags() {
         byte[] protobuf = Messages.AggregatedRecord.newBuilder()
                 .addRecords(Messages.Record.newBuilder()  // records before the key table
                         .setPartitionKeyIndex(1)
                         .setExplicitHashKeyIndex(0)
                         .addTags(Messages.Tag.newBuilder().setKey("tag").setValue("value"))
+                        .addTags(Messages.Tag.newBuilder().setKey("bare"))
                         .setData(ByteString.copyFromUtf8("first")))
                 .addRecords(Messages.Record.newBuilder()
                         .setPartitionKeyIndex(0)
@@ -65,7 +68,9 @@ class KplFormatTest {
         System.arraycopy(KplFormat.md5(protobuf, 0, protobuf.length), 0, data,
                 4 + protobuf.length, 16);
 
-        List<KeyedRecord> records = KplFormat.unpack(data);
+        List<TaggedRecord> tagged = KplFormat.unpack(data);
+        List<KeyedRecord> records = new ArrayList<>();
+        tagged.forEach(record -> records.add(record.record));
 
         assertEquals(Arrays.asList("Zoë", "b"), KplFormat.partitionKeys(data));
         assertEquals(2, records.size());
@@ -73,6 +78,10 @@ class KplFormatTest {
         assertEquals("12345", records.get(0).explicitHashKey);
         assertEquals(BigInteger.valueOf(12345), records.get(0).hashKey);
         assertEquals("first", new String(records.get(0).data, StandardCharsets.UTF_8));
+        assertEquals("[tag=value, bare]", tagged.get(0).tags.toString());
+        assertEquals("value", tagged.get(0).tagValue("tag"));
+        assertNull(tagged.get(0).tagValue("bare"));
+        assertNull(tagged.get(1).tagValue("tag"));
         assertEquals("Zoë", records.get(1).partitionKey);
         assertNull(records.get(1).explicitHashKey);
         assertEquals(KeyedRecord.hashKeyOf("Zoë".getBytes(StandardCharsets.UTF_8)),

@@ -3,6 +3,7 @@ package io.pyflinkkinesis.source;
 import io.pyflinkkinesis.source.enumerator.EnumeratorState;
 import io.pyflinkkinesis.source.reader.PausableShardSplitReader;
 import io.pyflinkkinesis.source.reader.fanout.FanOutShardSplitReader;
+import io.pyflinkkinesis.source.split.ShardMarks;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import org.apache.flink.api.common.serialization.SimpleStringSchema;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -60,7 +61,7 @@ class KinesisStreamsSourceTest {
                 source.getSplitSerializer().getVersion(), bytes));
         EnumeratorState state = new EnumeratorState(true, Collections.singletonList(split),
                 Collections.singleton("shardId-000000000003"),
-                Collections.singleton("shardId-000000000000"));
+                Collections.singletonMap("shardId-000000000000", new ShardMarks()));
         byte[] stateBytes = source.getEnumeratorCheckpointSerializer().serialize(state);
         assertEquals(state, source.getEnumeratorCheckpointSerializer().deserialize(
                 source.getEnumeratorCheckpointSerializer().getVersion(), stateBytes));

@@ -16,7 +16,7 @@ import java.util.Map;
  * The options of our {@link io.pyflinkkinesis.source.KinesisStreamsSource}, under the names of
  * connector 5.x's {@code KinesisSourceConfigOptions} (same keys, types and defaults, but for
  * {@link #READER_EMPTY_RECORDS_FETCH_INTERVAL}'s), so that a configuration written for the 5.x
- * source runs unchanged; {@link #FETCH_THREADS} is ours.
+ * source runs unchanged; {@link #FETCH_THREADS} and {@link #DEDUPLICATION} are ours.
  *
  * <p>Four of them also exist in connector 4.3.0 under the legacy consumer's names ({@code
  * flink.stream.initpos} ...), which keep working: {@link #normalize} turns the 5.x spelling into
@@ -104,6 +104,21 @@ public final class SourceOptions {
                     .defaultValue(16)
                     .withDescription("GetRecords calls a subtask has in flight at once, each for"
                             + " a different shard (threads per subtask).");
+
+    /**
+     * Ours (5.x has no such option): drop the user records a committing sink wrote more than
+     * once (KPL aggregates whose user records carry a {@code pfk-id} tag), by per-shard marks
+     * kept in the splits ({@link io.pyflinkkinesis.source.split.ShardMarks}). Records without
+     * an id pass untouched. Works on the de-aggregated user records, which this source always
+     * produces.
+     */
+    public static final ConfigOption<Boolean> DEDUPLICATION =
+            ConfigOptions.key("source.deduplication")
+                    .booleanType()
+                    .defaultValue(false)
+                    .withDescription("Ours (not in connector 5.x): drop the duplicates of "
+                            + "records written by a committing (exactly-once) sink, by the id "
+                            + "in their KPL tag; records without an id pass untouched.");
 
     public static final ConfigOption<ConsumerLifecycle> EFO_CONSUMER_LIFECYCLE =
             ConfigOptions.key("source.efo.lifecycle")

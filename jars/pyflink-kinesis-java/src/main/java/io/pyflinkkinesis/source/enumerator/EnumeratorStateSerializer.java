@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.source.enumerator;
 
+import io.pyflinkkinesis.source.split.ShardMarks;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import io.pyflinkkinesis.source.split.ShardSplitSerializer;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
@@ -11,17 +12,22 @@ import org.apache.flink.core.memory.DataOutputView;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * Writes {@link EnumeratorState} into checkpoints. Version 2: the listed flag, the unassigned
- * splits (in {@link ShardSplitSerializer}'s format, version 2), the assigned and the finished
- * shard ids. Version 1 held splits in their version 1 format; it is not read.
+ * Writes {@link EnumeratorState} into checkpoints. Version 3: the listed flag, the unassigned
+ * splits (in {@link ShardSplitSerializer}'s format, version 3), the assigned shard ids, the
+ * finished shard ids each with what its children inherit ({@link ShardMarks#write}). Version 2
+ * (splits in their version 2 format, finished shards without marks) is read with no marks.
+ * Version 1 held splits in their version 1 format; it is not read.
  */
 public final class EnumeratorStateSerializer implements SimpleVersionedSerializer<EnumeratorState> {
 
-    private static final int VERSION = 2;
+    private static final int VERSION = 3;
+    private static final int VERSION_WITHOUT_MARKS = 2;
 
     @Override
     public int getVersion() {
@@ -37,15 +43,20 @@ public final class EnumeratorStateSerializer implements SimpleVersionedSerialize
             ShardSplitSerializer.write(split, out);
         }
         writeIds(state.getAssigned(), out);
-        writeIds(state.getFinished(), out);
+        out.writeInt(state.getFinishedMarks().size());
+        for (Map.Entry<String, ShardMarks> finished : state.getFinishedMarks().entrySet()) {
+            out.writeUTF(finished.getKey());
+            finished.getValue().write(out);
+        }
         return out.getCopyOfBuffer();
     }
 
     @Override
     public EnumeratorState deserialize(int version, byte[] serialized) throws IOException {
-        if (version != VERSION) {
+        if (version != VERSION && version != VERSION_WITHOUT_MARKS) {
             throw new IOException("Unknown version " + version + " of the pyflink-kinesis source "
-                    + "enumerator's state (this build reads version " + VERSION + "); restore "
+                    + "enumerator's state (this build reads versions " + VERSION_WITHOUT_MARKS
+                    + " and " + VERSION + "); restore "
                     + "with the pyflink-kinesis version that wrote the checkpoint");
         }
         DataInputDeserializer in = new DataInputDeserializer(serialized);
@@ -53,10 +64,16 @@ public final class EnumeratorStateSerializer implements SimpleVersionedSerialize
         int count = in.readInt();
         List<ShardSplit> unassigned = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            unassigned.add(ShardSplitSerializer.read(in));
+            unassigned.add(ShardSplitSerializer.read(version, in));
         }
         Set<String> assigned = readIds(in);
-        Set<String> finished = readIds(in);
+        Map<String, ShardMarks> finished = new TreeMap<>();
+        int finishedCount = in.readInt();
+        for (int i = 0; i < finishedCount; i++) {
+            String id = in.readUTF();
+            finished.put(id,
+                    version == VERSION_WITHOUT_MARKS ? new ShardMarks() : ShardMarks.read(in));
+        }
         return new EnumeratorState(listed, unassigned, assigned, finished);
     }
 

@@ -2,6 +2,7 @@ package io.pyflinkkinesis.source.enumerator;
 
 import io.pyflinkkinesis.source.event.FinishedShardsAckEvent;
 import io.pyflinkkinesis.source.event.ShardsFinishedEvent;
+import io.pyflinkkinesis.source.split.ShardMarks;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import org.apache.flink.api.connector.source.ReaderInfo;
 import org.apache.flink.api.connector.source.SourceEvent;
@@ -56,6 +57,9 @@ import java.util.function.Supplier;
  *       unaligned checkpoints (whose barriers overtake records), there is no such signal: the
  *       child goes to the subtask that read its parent (for a merge read on two subtasks, the
  *       parent with the lower id).
+ *   <li><b>Marks.</b> A finished shard's report carries what its children inherit of its
+ *       de-duplication marks; the enumerator keeps it (in its state) while it keeps the finish,
+ *       and puts its parents' marks into a child's split when it assigns the child.
  *   <li><b>State.</b> Finished shards are acknowledged to their reader once they are in a
  *       completed checkpoint (at once without checkpointing); restored finishes and repeated
  *       reports are taken without harm; finished shards no longer listed are forgotten.
@@ -82,11 +86,14 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
         boolean through;
         /** The first checkpoint whose enumerator snapshot came after the report, or -1. */
         long gateCheckpointId = -1;
+        /** What the shard's children inherit of its de-duplication marks. */
+        ShardMarks inheritance;
 
-        Finish(int reader, boolean restored) {
+        Finish(int reader, boolean restored, ShardMarks inheritance) {
             this.reader = reader;
             this.flushed = restored;
             this.through = restored;
+            this.inheritance = inheritance;
         }
     }
 
@@ -130,9 +137,8 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
         for (String id : state.getAssigned()) {
             assigned.put(id, -1);
         }
-        for (String id : state.getFinished()) {
-            finished.put(id, new Finish(-1, true));
-        }
+        state.getFinishedMarks().forEach(
+                (id, inheritance) -> finished.put(id, new Finish(-1, true, inheritance)));
     }
 
     @Override
@@ -171,7 +177,7 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
             StartingPosition position =
                     listed ? StartingPosition.fromStart() : firstStart(shard, now);
             if (position == null) {
-                finished.put(id, new Finish(-1, true));
+                finished.put(id, new Finish(-1, true, new ShardMarks()));
             } else {
                 unassigned.put(id, split(shard, position));
             }
@@ -270,14 +276,16 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
             assigned.remove(id);
             unassigned.remove(id);
             Finish finish = finished.get(id);
+            ShardMarks inheritance = report.getInheritance(id);
             if (report.isRestored()) {
                 // In the reader's state of a completed checkpoint: through the job.
-                finish = finish == null ? new Finish(-1, true) : finish;
+                finish = finish == null ? new Finish(-1, true, inheritance) : finish;
                 finish.flushed = true;
                 finish.through = true;
+                finish.inheritance = inheritance;
             } else if (finish == null || !finish.flushed) {
                 // A first report, or a shard read again after its reader failed.
-                finish = new Finish(subtaskId, false);
+                finish = new Finish(subtaskId, false, inheritance);
             }
             finished.put(id, finish);
             if (finish.flushed || checkpointMode == CheckpointMode.NONE) {
@@ -297,8 +305,10 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
                 finish.gateCheckpointId = checkpointId;
             }
         }
+        Map<String, ShardMarks> inheritances = new TreeMap<>();
+        finished.forEach((id, finish) -> inheritances.put(id, finish.inheritance));
         return new EnumeratorState(listed, new ArrayList<>(unassigned.values()),
-                assigned.keySet(), finished.keySet());
+                assigned.keySet(), inheritances);
     }
 
     @Override
@@ -340,7 +350,8 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
         for (ShardSplit split : new ArrayList<>(unassigned.values())) {
             Integer subtask = subtaskFor(split, assignment, readers);
             if (subtask != null) {
-                assignment.computeIfAbsent(subtask, s -> new ArrayList<>()).add(split);
+                assignment.computeIfAbsent(subtask, s -> new ArrayList<>())
+                        .add(withParentsMarks(split));
                 unassigned.remove(split.splitId());
                 assigned.put(split.splitId(), subtask);
             }
@@ -349,6 +360,18 @@ public final class ShardEnumerator implements SplitEnumerator<ShardSplit, Enumer
             LOG.info("Assigning {}", assignment);
             context.assignSplits(new SplitsAssignment<>(assignment));
         }
+    }
+
+    /** {@code split} with the marks its finished parents left added to its own. */
+    private ShardSplit withParentsMarks(ShardSplit split) {
+        ShardMarks marks = split.getMarks();
+        for (String parent : split.getParentShardIds()) {
+            Finish finish = finished.get(parent);
+            if (finish != null) {
+                marks.inherit(finish.inheritance);
+            }
+        }
+        return marks.isEmpty() ? split : split.withMarks(marks);
     }
 
     /** The subtask to read {@code split} now, or null when it has to wait. */

@@ -1,10 +1,12 @@
 package io.pyflinkkinesis.source.event;
 
+import io.pyflinkkinesis.source.split.ShardMarks;
 import org.apache.flink.api.connector.source.SourceEvent;
 
 import java.util.Collections;
+import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 
 /**
  * Reader to enumerator: these shards are read to their end, every record of theirs emitted.
@@ -12,21 +14,30 @@ import java.util.TreeSet;
  * <p>{@code restored} says the reader found them in the checkpoint it was restored from: their
  * records were emitted before that checkpoint's barrier, so they are through the whole job. The
  * enumerator takes repeats of a report without harm.
+ *
+ * <p>Each shard comes with what its children inherit of its de-duplication marks ({@link
+ * io.pyflinkkinesis.source.split.ShardSplit#inheritance()}; empty when none).
  */
 public final class ShardsFinishedEvent implements SourceEvent {
 
     private static final long serialVersionUID = 1L;
 
-    private final Set<String> shardIds;
+    private final Map<String, ShardMarks> inheritances;
     private final boolean restored;
 
-    public ShardsFinishedEvent(Set<String> shardIds, boolean restored) {
-        this.shardIds = Collections.unmodifiableSet(new TreeSet<>(shardIds));
+    /** {@code inheritances}: each finished shard's id and what its children inherit. */
+    public ShardsFinishedEvent(Map<String, ShardMarks> inheritances, boolean restored) {
+        this.inheritances = Collections.unmodifiableMap(new TreeMap<>(inheritances));
         this.restored = restored;
     }
 
     public Set<String> getShardIds() {
-        return shardIds;
+        return inheritances.keySet();
+    }
+
+    /** What the children of finished shard {@code shardId} inherit of its marks. */
+    public ShardMarks getInheritance(String shardId) {
+        return inheritances.get(shardId);
     }
 
     public boolean isRestored() {
@@ -35,6 +46,7 @@ public final class ShardsFinishedEvent implements SourceEvent {
 
     @Override
     public String toString() {
-        return "ShardsFinishedEvent{" + shardIds + (restored ? ", restored" : "") + "}";
+        return "ShardsFinishedEvent{" + inheritances.keySet() + (restored ? ", restored" : "")
+                + "}";
     }
 }

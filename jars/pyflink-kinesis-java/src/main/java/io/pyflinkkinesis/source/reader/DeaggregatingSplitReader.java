@@ -2,6 +2,8 @@ package io.pyflinkkinesis.source.reader;
 
 import io.pyflinkkinesis.aggregation.KeyedRecord;
 import io.pyflinkkinesis.aggregation.KplFormat;
+import io.pyflinkkinesis.aggregation.TaggedRecord;
+import io.pyflinkkinesis.exactlyonce.RecordId;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import org.apache.flink.connector.base.source.reader.RecordsBySplits;
 import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
@@ -43,6 +45,9 @@ import java.util.Set;
  *       a reshard; our aggregating sink sends all its user records again, plain (the KPL only
  *       those outside the shard it landed in). A split without a known range keeps every
  *       aggregate.
+ *   <li>A user record with a {@value RecordId#TAG_KEY} tag that holds an id (written by the
+ *       committing sink) carries it ({@link UserRecord#id()}), for de-duplication; a tag of that
+ *       key that holds no id is ignored.
  * </ul>
  *
  * <p>A split restored after user record {@code k} of the aggregate at sequence number {@code S}
@@ -101,7 +106,7 @@ public final class DeaggregatingSplitReader implements SplitReader<UserRecord, S
     }
 
     private void addUserRecords(String split, Record record, List<UserRecord> out) {
-        List<KeyedRecord> unpacked = unpack(split, record);
+        List<TaggedRecord> unpacked = unpack(split, record);
         long skipThrough = skipThrough(split, record, unpacked);
         if (unpacked == null) {
             if (skipThrough == ShardSplit.NO_SUB_SEQUENCE_NUMBER) {
@@ -118,12 +123,15 @@ public final class DeaggregatingSplitReader implements SplitReader<UserRecord, S
             return;
         }
         for (int i = (int) skipThrough + 1; i < unpacked.size(); i++) {
-            out.add(UserRecord.ofAggregate(userRecord(record, unpacked.get(i)), i));
+            TaggedRecord tagged = unpacked.get(i);
+            out.add(UserRecord.ofAggregate(userRecord(record, tagged.record), i,
+                    tagged.record.hashKey,
+                    RecordId.fromTagValue(tagged.tagValue(RecordId.TAG_KEY))));
         }
     }
 
     /** The user records of {@code record}, or null when it is no aggregate (or malformed). */
-    private static List<KeyedRecord> unpack(String split, Record record) {
+    private static List<TaggedRecord> unpack(String split, Record record) {
         try {
             return KplFormat.unpack(record.data().asByteArrayUnsafe());
         } catch (IllegalArgumentException e) {
@@ -140,7 +148,7 @@ public final class DeaggregatingSplitReader implements SplitReader<UserRecord, S
      * k}, or 0 for a whole record: all of it). {@link ShardSplit#NO_SUB_SEQUENCE_NUMBER} when
      * nothing is to be skipped.
      */
-    private long skipThrough(String split, Record record, List<KeyedRecord> unpacked) {
+    private long skipThrough(String split, Record record, List<TaggedRecord> unpacked) {
         Resume resume = resumes.remove(split);
         if (resume == null) {
             return ShardSplit.NO_SUB_SEQUENCE_NUMBER;
@@ -162,10 +170,10 @@ public final class DeaggregatingSplitReader implements SplitReader<UserRecord, S
         return resume.subSequenceNumber;
     }
 
-    private static boolean allInRange(List<KeyedRecord> userRecords, BigInteger[] range) {
-        for (KeyedRecord userRecord : userRecords) {
-            if (userRecord.hashKey.compareTo(range[0]) < 0
-                    || userRecord.hashKey.compareTo(range[1]) > 0) {
+    private static boolean allInRange(List<TaggedRecord> userRecords, BigInteger[] range) {
+        for (TaggedRecord userRecord : userRecords) {
+            BigInteger hashKey = userRecord.record.hashKey;
+            if (hashKey.compareTo(range[0]) < 0 || hashKey.compareTo(range[1]) > 0) {
                 return false;
             }
         }

@@ -2,6 +2,7 @@ package io.pyflinkkinesis.source.reader;
 
 import io.pyflinkkinesis.source.event.FinishedShardsAckEvent;
 import io.pyflinkkinesis.source.event.ShardsFinishedEvent;
+import io.pyflinkkinesis.source.split.ShardMarks;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import io.pyflinkkinesis.source.split.ShardSplitState;
 import org.apache.flink.api.connector.source.SourceEvent;
@@ -27,6 +28,8 @@ import java.util.function.Supplier;
  * reported to the enumerator with a {@link ShardsFinishedEvent}, and kept in this reader's
  * checkpoints, as a split marked finished, until the enumerator acknowledges it ({@link
  * FinishedShardsAckEvent}, sent once the finish is in a completed checkpoint of the enumerator).
+ * The report carries what the shard's children inherit of its de-duplication marks ({@link
+ * ShardSplit#inheritance()}).
  * So a checkpoint taken between the report and the enumerator recording it still holds the
  * finish: after a restore the reader reports it again (marked restored), rather than the shard
  * vanishing from both states.
@@ -52,9 +55,11 @@ public final class ShardSourceReader<T>
     public void addSplits(List<ShardSplit> splits) {
         List<ShardSplit> toRead = new ArrayList<>();
         Map<String, ShardSplit> restoredFinished = new TreeMap<>();
+        Map<String, ShardMarks> restoredMarks = new TreeMap<>();
         for (ShardSplit split : splits) {
             if (split.isFinished()) {
                 restoredFinished.put(split.splitId(), split);
+                restoredMarks.put(split.splitId(), split.inheritance());
             } else {
                 toRead.add(split);
             }
@@ -63,8 +68,7 @@ public final class ShardSourceReader<T>
             unacknowledgedFinished.putAll(restoredFinished);
             LOG.info("Restored finished shards {}; reporting them again",
                     restoredFinished.keySet());
-            context.sendSourceEventToCoordinator(
-                    new ShardsFinishedEvent(restoredFinished.keySet(), true));
+            context.sendSourceEventToCoordinator(new ShardsFinishedEvent(restoredMarks, true));
         }
         if (!toRead.isEmpty()) {
             super.addSplits(toRead);
@@ -73,12 +77,14 @@ public final class ShardSourceReader<T>
 
     @Override
     protected void onSplitFinished(Map<String, ShardSplitState> finishedSplits) {
+        Map<String, ShardMarks> marks = new TreeMap<>();
         for (ShardSplitState state : finishedSplits.values()) {
-            unacknowledgedFinished.put(state.getSplitId(), state.toSplit().asFinished());
+            ShardSplit split = state.toSplit().asFinished();
+            unacknowledgedFinished.put(state.getSplitId(), split);
+            marks.put(state.getSplitId(), split.inheritance());
         }
         LOG.info("Shards {} read to their end", finishedSplits.keySet());
-        context.sendSourceEventToCoordinator(
-                new ShardsFinishedEvent(finishedSplits.keySet(), false));
+        context.sendSourceEventToCoordinator(new ShardsFinishedEvent(marks, false));
     }
 
     @Override

@@ -6,6 +6,7 @@ import org.apache.flink.connector.kinesis.source.split.StartingPosition;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
 import org.apache.flink.util.Preconditions;
 
+import java.math.BigInteger;
 import java.util.Collections;
 import java.util.Objects;
 import java.util.Set;
@@ -18,6 +19,8 @@ import java.util.TreeSet;
  * it emitted last ({@link #getSubSequenceNumber()}): a restore reads that aggregate again and
  * skips its user records up to that one. The parent shard ids (one after a split, two after a merge) let the enumerator hold a shard
  * back until its parents are read to their end; the hash key range says which keys it holds.
+ * The marks ({@link ShardMarks}) are what a de-duplicating source emitted from it, per
+ * committing-sink writer, and what it inherited from its parents.
  * A split marked {@link #isFinished() finished} is not read: it stands in a reader's checkpoint
  * for a shard the reader has read to its end but the enumerator has not yet acknowledged, so that
  * a restore reports it again instead of losing it.
@@ -35,6 +38,7 @@ public final class ShardSplit implements SourceSplit {
     private final String startingHashKey;
     private final String endingHashKey;
     private final boolean finished;
+    private final ShardMarks marks;
 
     ShardSplit(
             String streamArn,
@@ -44,7 +48,8 @@ public final class ShardSplit implements SourceSplit {
             Set<String> parentShardIds,
             String startingHashKey,
             String endingHashKey,
-            boolean finished) {
+            boolean finished,
+            ShardMarks marks) {
         this.streamArn = Preconditions.checkNotNull(streamArn, "streamArn");
         this.shardId = Preconditions.checkNotNull(shardId, "shardId");
         this.startingPosition = Preconditions.checkNotNull(startingPosition, "startingPosition");
@@ -59,6 +64,7 @@ public final class ShardSplit implements SourceSplit {
         this.startingHashKey = startingHashKey;
         this.endingHashKey = endingHashKey;
         this.finished = finished;
+        this.marks = marks.copy();
     }
 
     /** A shard to read from {@code startingPosition}. */
@@ -70,7 +76,7 @@ public final class ShardSplit implements SourceSplit {
             String startingHashKey,
             String endingHashKey) {
         this(streamArn, shardId, startingPosition, NO_SUB_SEQUENCE_NUMBER, parentShardIds,
-                startingHashKey, endingHashKey, false);
+                startingHashKey, endingHashKey, false, new ShardMarks());
     }
 
     @Override
@@ -115,6 +121,21 @@ public final class ShardSplit implements SourceSplit {
         return endingHashKey;
     }
 
+    /** A copy of the split's de-duplication marks (empty when none). */
+    public ShardMarks getMarks() {
+        return marks.copy();
+    }
+
+    /**
+     * What this shard's children inherit from it: its marks with its hash key range (see
+     * {@link ShardMarks#inheritance}).
+     */
+    public ShardMarks inheritance() {
+        return marks.inheritance(
+                startingHashKey == null ? null : new BigInteger(startingHashKey),
+                endingHashKey == null ? null : new BigInteger(endingHashKey));
+    }
+
     /** Read to its end; kept in a reader's checkpoint until the enumerator acknowledges it. */
     public boolean isFinished() {
         return finished;
@@ -131,13 +152,19 @@ public final class ShardSplit implements SourceSplit {
      */
     public ShardSplit withStartingPosition(StartingPosition position, long subSequenceNumber) {
         return new ShardSplit(streamArn, shardId, position, subSequenceNumber, parentShardIds,
-                startingHashKey, endingHashKey, finished);
+                startingHashKey, endingHashKey, finished, marks);
+    }
+
+    /** The same shard with {@code marks} (copied). */
+    public ShardSplit withMarks(ShardMarks marks) {
+        return new ShardSplit(streamArn, shardId, startingPosition, subSequenceNumber,
+                parentShardIds, startingHashKey, endingHashKey, finished, marks);
     }
 
     /** The same shard, marked as read to its end. */
     public ShardSplit asFinished() {
         return new ShardSplit(streamArn, shardId, startingPosition, subSequenceNumber,
-                parentShardIds, startingHashKey, endingHashKey, true);
+                parentShardIds, startingHashKey, endingHashKey, true, marks);
     }
 
     /** The connector's split for this shard, as a {@code KinesisShardAssigner} takes it. */
@@ -158,7 +185,8 @@ public final class ShardSplit implements SourceSplit {
                 && subSequenceNumber == that.subSequenceNumber
                 && parentShardIds.equals(that.parentShardIds)
                 && Objects.equals(startingHashKey, that.startingHashKey)
-                && Objects.equals(endingHashKey, that.endingHashKey);
+                && Objects.equals(endingHashKey, that.endingHashKey)
+                && marks.equals(that.marks);
     }
 
     @Override
@@ -172,6 +200,7 @@ public final class ShardSplit implements SourceSplit {
         return "ShardSplit{shardId=" + shardId + ", startingPosition=" + startingPosition
                 + (subSequenceNumber == NO_SUB_SEQUENCE_NUMBER
                         ? "" : ", after user record " + subSequenceNumber)
-                + ", parents=" + parentShardIds + (finished ? ", finished" : "") + "}";
+                + ", parents=" + parentShardIds + (finished ? ", finished" : "")
+                + (marks.isEmpty() ? "" : ", marks=" + marks) + "}";
     }
 }

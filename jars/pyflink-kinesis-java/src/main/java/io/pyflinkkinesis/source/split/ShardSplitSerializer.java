@@ -14,15 +14,19 @@ import java.util.TreeSet;
 
 /**
  * Writes {@link ShardSplit}s into readers' checkpoints (and, through {@link #write}, into the
- * enumerator's). Version 2: stream ARN, shard id, starting position (iterator type and marker),
+ * enumerator's). Version 3: stream ARN, shard id, starting position (iterator type and marker),
  * sub-sequence number in a KPL aggregate (-1: none), parent shard ids, hash key range, finished
- * flag. Version 1 had no sub-sequence number; it is not read (nothing that wrote it was released).
+ * flag, de-duplication marks ({@link ShardMarks#write}). Version 2 had no marks: its splits are
+ * read with none (a de-duplicating source restored from it emits what it reads again once).
+ * Version 1 had no sub-sequence number; it is not read (nothing that wrote it was released).
  */
 public final class ShardSplitSerializer implements SimpleVersionedSerializer<ShardSplit> {
 
     public static final ShardSplitSerializer INSTANCE = new ShardSplitSerializer();
 
-    private static final int VERSION = 2;
+    private static final int VERSION = 3;
+    /** The last version without marks: still read. */
+    static final int VERSION_WITHOUT_MARKS = 2;
 
     @Override
     public int getVersion() {
@@ -39,7 +43,7 @@ public final class ShardSplitSerializer implements SimpleVersionedSerializer<Sha
     @Override
     public ShardSplit deserialize(int version, byte[] serialized) throws IOException {
         checkVersion(version);
-        return read(new DataInputDeserializer(serialized));
+        return read(version, new DataInputDeserializer(serialized));
     }
 
     /** Writes one split (the current version's format). */
@@ -55,10 +59,11 @@ public final class ShardSplitSerializer implements SimpleVersionedSerializer<Sha
         writeNullable(split.getStartingHashKey(), out);
         writeNullable(split.getEndingHashKey(), out);
         out.writeBoolean(split.isFinished());
+        split.getMarks().write(out);
     }
 
-    /** Reads one split written by {@link #write}. */
-    public static ShardSplit read(DataInputView in) throws IOException {
+    /** Reads one split written in {@code version} (2 or 3: see the class comment). */
+    public static ShardSplit read(int version, DataInputView in) throws IOException {
         String streamArn = in.readUTF();
         String shardId = in.readUTF();
         StartingPosition position = readPosition(in);
@@ -71,14 +76,17 @@ public final class ShardSplitSerializer implements SimpleVersionedSerializer<Sha
         String startingHashKey = readNullable(in);
         String endingHashKey = readNullable(in);
         boolean finished = in.readBoolean();
+        ShardMarks marks =
+                version == VERSION_WITHOUT_MARKS ? new ShardMarks() : ShardMarks.read(in);
         return new ShardSplit(streamArn, shardId, position, subSequenceNumber, parents,
-                startingHashKey, endingHashKey, finished);
+                startingHashKey, endingHashKey, finished, marks);
     }
 
     static void checkVersion(int version) throws IOException {
-        if (version != VERSION) {
+        if (version != VERSION && version != VERSION_WITHOUT_MARKS) {
             throw new IOException("Unknown version " + version + " of a pyflink-kinesis shard "
-                    + "split (this build reads version " + VERSION + "); restore with the "
+                    + "split (this build reads versions " + VERSION_WITHOUT_MARKS + " and "
+                    + VERSION + "); restore with the "
                     + "pyflink-kinesis version that wrote the checkpoint");
         }
     }

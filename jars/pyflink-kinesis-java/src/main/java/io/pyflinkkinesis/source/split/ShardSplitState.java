@@ -4,17 +4,20 @@ import org.apache.flink.connector.kinesis.source.split.StartingPosition;
 import org.apache.flink.util.Preconditions;
 
 /**
- * A shard being read: its split and where reading goes on (after the last record emitted, and
- * after the last user record emitted of a KPL aggregate: {@link ShardSplit#getSubSequenceNumber()}).
+ * A shard being read: its split, where reading goes on (after the last record emitted, and
+ * after the last user record emitted of a KPL aggregate: {@link ShardSplit#getSubSequenceNumber()})
+ * and its de-duplication marks.
  */
 public final class ShardSplitState {
 
     private final ShardSplit split;
     private StartingPosition nextStartingPosition;
     private long subSequenceNumber;
+    private final ShardMarks marks;
 
     public ShardSplitState(ShardSplit split) {
         this.split = Preconditions.checkNotNull(split, "split");
+        this.marks = split.getMarks();
         this.nextStartingPosition = split.getStartingPosition();
         this.subSequenceNumber = split.getSubSequenceNumber();
     }
@@ -56,8 +59,14 @@ public final class ShardSplitState {
         return subSequenceNumber;
     }
 
-    /** The split to checkpoint: the same shard, starting where reading goes on. */
+    /** The shard's de-duplication marks, changed as records are emitted. */
+    public ShardMarks getMarks() {
+        return marks;
+    }
+
+    /** The split to checkpoint: the same shard, starting where reading goes on, its marks now. */
     public ShardSplit toSplit() {
-        return split.withStartingPosition(nextStartingPosition, subSequenceNumber);
+        return split.withStartingPosition(nextStartingPosition, subSequenceNumber)
+                .withMarks(marks);
     }
 }

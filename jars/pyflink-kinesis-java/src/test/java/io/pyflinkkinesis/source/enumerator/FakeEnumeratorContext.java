@@ -22,6 +22,8 @@ final class FakeEnumeratorContext implements SplitEnumeratorContext<ShardSplit> 
     final Map<Integer, ReaderInfo> readers = new TreeMap<>();
     /** Every split assigned, by subtask, in order. */
     final Map<Integer, List<String>> assigned = new TreeMap<>();
+    /** The split last assigned of each shard id. */
+    final Map<String, ShardSplit> splits = new TreeMap<>();
     final List<String> events = new ArrayList<>();
     private Callable<Object> periodic;
     private BiConsumer<Object, Throwable> periodicHandler;
@@ -77,9 +79,12 @@ final class FakeEnumeratorContext implements SplitEnumeratorContext<ShardSplit> 
 
     @Override
     public void assignSplits(SplitsAssignment<ShardSplit> newSplitAssignments) {
-        newSplitAssignments.assignment().forEach((subtask, splits) -> splits.forEach(
-                split -> assigned.computeIfAbsent(subtask, s -> new ArrayList<>())
-                        .add(split.splitId())));
+        newSplitAssignments.assignment().forEach((subtask, assignment) -> assignment.forEach(
+                split -> {
+                    assigned.computeIfAbsent(subtask, s -> new ArrayList<>())
+                            .add(split.splitId());
+                    splits.put(split.splitId(), split);
+                }));
     }
 
     @Override

@@ -1,6 +1,9 @@
 package io.pyflinkkinesis.source.enumerator;
 
+import io.pyflinkkinesis.exactlyonce.RecordId;
+import io.pyflinkkinesis.exactlyonce.RecordId.WriterId;
 import io.pyflinkkinesis.source.event.ShardsFinishedEvent;
+import io.pyflinkkinesis.source.split.ShardMarks;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.kinesis.source.config.KinesisStreamsSourceConfigConstants;
@@ -16,6 +19,7 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.m
 import org.apache.flink.util.FlinkRuntimeException;
 import org.junit.jupiter.api.Test;
 
+import java.math.BigInteger;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,6 +28,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -101,11 +106,19 @@ class ShardEnumeratorTest {
     }
 
     private static ShardsFinishedEvent finished(String... ids) {
-        return new ShardsFinishedEvent(new HashSet<>(Arrays.asList(ids)), false);
+        return new ShardsFinishedEvent(withoutMarks(ids), false);
     }
 
     private static ShardsFinishedEvent restoredFinished(String... ids) {
-        return new ShardsFinishedEvent(new HashSet<>(Arrays.asList(ids)), true);
+        return new ShardsFinishedEvent(withoutMarks(ids), true);
+    }
+
+    private static Map<String, ShardMarks> withoutMarks(String... ids) {
+        Map<String, ShardMarks> marks = new TreeMap<>();
+        for (String id : ids) {
+            marks.put(id, new ShardMarks());
+        }
+        return marks;
     }
 
     @Test
@@ -264,6 +277,71 @@ class ShardEnumeratorTest {
         assertEquals(Arrays.asList("0:FinishedShardsAckEvent{[p]}",
                 "0:FinishedShardsAckEvent{[p]}", "0:FinishedShardsAckEvent{[p]}"),
                 context.events);
+    }
+
+    private static final WriterId WRITER = new WriterId(7, 7);
+    private static final BigInteger LOW_KEY = BigInteger.ONE;
+    private static final BigInteger HIGH_KEY = BigInteger.valueOf(8);
+
+    /** A finish report of {@code id} whose marks say sequence numbers up to {@code mark}. */
+    private static ShardsFinishedEvent finishedWithMark(
+            String id, long mark, long first, long last) {
+        ShardMarks marks = new ShardMarks();
+        marks.admit(new RecordId(WRITER, mark), BigInteger.valueOf(first), 0);
+        return new ShardsFinishedEvent(Collections.singletonMap(id,
+                marks.inheritance(BigInteger.valueOf(first), BigInteger.valueOf(last))), false);
+    }
+
+    /** Whether the split assigned for {@code id} lets sequence number {@code s} through. */
+    private static boolean admits(FakeEnumeratorContext context, String id, long s,
+            BigInteger hashKey) {
+        return context.splits.get(id).getMarks().admit(new RecordId(WRITER, s), hashKey, 0);
+    }
+
+    @Test
+    void aMergedChildGetsEachParentsMarksWithTheParentsRange() throws Exception {
+        FakeEnumeratorContext context = readers(1);
+        kinesis.shards.addAll(Arrays.asList(
+                shard("p0", true), shard("p1", true), shard("m", false, "p0", "p1")));
+        ShardEnumerator enumerator = enumerator(context, true, EnumeratorState.initial());
+        context.runPeriodic();
+        enumerator.handleSourceEvent(0, finishedWithMark("p0", 10, 0, 4));
+        enumerator.handleSourceEvent(0, finishedWithMark("p1", 5, 5, 9));
+
+        assertEquals(Arrays.asList("p0", "p1", "m"), context.assignedTo(0));
+        assertFalse(admits(context, "m", 10, LOW_KEY));
+        assertTrue(admits(context, "m", 7, HIGH_KEY), "7 never landed in p1");
+        assertFalse(admits(context, "m", 5, HIGH_KEY));
+        assertTrue(admits(context, "m", 11, LOW_KEY));
+    }
+
+    @Test
+    void splitChildrenGetTheirParentsMarksAlsoAfterARestoreOfTheEnumerator() throws Exception {
+        FakeEnumeratorContext context = readers(1);
+        kinesis.shards.addAll(Arrays.asList(
+                shard("p", true), shard("c1", false, "p"), shard("c2", false, "p")));
+        EnumeratorStateSerializer serializer = new EnumeratorStateSerializer();
+        ShardEnumerator enumerator = enumerator(context, true, EnumeratorState.initial());
+        context.runPeriodic();
+        enumerator.snapshotState(1);
+        enumerator.handleSourceEvent(0, finishedWithMark("p", 10, 0, 9));
+        for (String child : Arrays.asList("c1", "c2")) {
+            assertFalse(admits(context, child, 10, HIGH_KEY), child);
+            assertTrue(admits(context, child, 11, HIGH_KEY), child);
+        }
+
+        // Restored from a checkpoint taken before the children were assigned.
+        EnumeratorState state = new EnumeratorState(true,
+                Arrays.asList(context.splits.get("c1").withMarks(new ShardMarks()),
+                        context.splits.get("c2").withMarks(new ShardMarks())),
+                Collections.emptySet(), enumerator.snapshotState(2).getFinishedMarks());
+        FakeEnumeratorContext restored = readers(1);
+        enumerator(restored, true,
+                serializer.deserialize(serializer.getVersion(), serializer.serialize(state)));
+        restored.runPeriodic();
+        assertEquals(Arrays.asList("c1", "c2"), restored.assignedTo(0));
+        assertFalse(admits(restored, "c1", 10, LOW_KEY));
+        assertTrue(admits(restored, "c2", 11, LOW_KEY));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.source.reader;
 
+import io.pyflinkkinesis.exactlyonce.RecordId;
 import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.Messages;
 import org.apache.flink.kinesis.shaded.com.google.protobuf.ByteString;
 
@@ -27,14 +28,25 @@ final class Aggregates {
 
     /** Adds a user record with an explicit hash key (decimal) too, when not null. */
     Aggregates add(String key, String explicitHashKey, String text) {
+        protobuf.addRecords(record(key, explicitHashKey, text));
+        return this;
+    }
+
+    /** Adds a user record with one {@code pfk-id} tag of value {@code id}. */
+    Aggregates addWithId(String key, String text, String id) {
+        protobuf.addRecords(record(key, null, text).addTags(
+                Messages.Tag.newBuilder().setKey(RecordId.TAG_KEY).setValue(id)));
+        return this;
+    }
+
+    private Messages.Record.Builder record(String key, String explicitHashKey, String text) {
         Messages.Record.Builder record = Messages.Record.newBuilder()
                 .setPartitionKeyIndex(index(keys, key, true))
                 .setData(ByteString.copyFromUtf8(text));
         if (explicitHashKey != null) {
             record.setExplicitHashKeyIndex(index(hashKeys, explicitHashKey, false));
         }
-        protobuf.addRecords(record);
-        return this;
+        return record;
     }
 
     private long index(List<String> table, String value, boolean partitionKeys) {

@@ -13,6 +13,8 @@ import org.apache.flink.connector.kinesis.source.serialization.KinesisDeserializ
 import org.apache.flink.connector.kinesis.source.split.StartingPosition;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Record;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.SimpleCounter;
 import org.apache.flink.util.Collector;
 import org.junit.jupiter.api.Test;
 
@@ -151,7 +153,13 @@ class DeaggregatingSplitReaderTest {
     /** Emits every record of {@code reader}, one at a time, until {@code stopAfter} emitted. */
     private static List<String> emit(DeaggregatingSplitReader reader, ShardSplitState state,
             int stopAfter) throws Exception {
-        ShardRecordEmitter<String> emitter = new ShardRecordEmitter<>(RENDER);
+        return emit(reader, state, stopAfter, null);
+    }
+
+    /** As above, de-duplicating when {@code duplicatesDropped} is not null. */
+    private static List<String> emit(DeaggregatingSplitReader reader, ShardSplitState state,
+            int stopAfter, Counter duplicatesDropped) throws Exception {
+        ShardRecordEmitter<String> emitter = new ShardRecordEmitter<>(RENDER, duplicatesDropped);
         Collecting output = new Collecting();
         for (UserRecord record : readAll(reader)) {
             if (output.elements.size() == stopAfter) {
@@ -217,6 +225,56 @@ class DeaggregatingSplitReaderTest {
 
         assertEquals(Collections.singletonList(afterFirst.getStartingPosition()), shard.positions);
         assertEquals(6, read.size());
+    }
+
+    private static final String W1 = "000000000000000a000000000000000b";
+    private static final String W2 = "00000000000000ff00000000000000ff";
+
+    /** A committable of W1 written twice (the second time with one record more), then more. */
+    private static FakeShardReader shardWithDuplicates() {
+        FakeShardReader shard = new FakeShardReader();
+        shard.append("k", new Aggregates().addWithId("k", "w1-0", W1 + ":0")
+                .addWithId("k", "w1-1", W1 + ":1").addWithId("j", "w2-0", W2 + ":0").encode());
+        shard.append("p", utf8("plain"));
+        shard.append("k", new Aggregates().addWithId("k", "w1-0", W1 + ":0")
+                .addWithId("k", "w1-1", W1 + ":1").addWithId("k", "w1-2", W1 + ":2")
+                .add("k", "untagged").addWithId("k", "not-an-id", "someone else's tag")
+                .encode());
+        shard.append("j", new Aggregates().addWithId("j", "w2-0", W2 + ":0")
+                .addWithId("j", "w2-1", W2 + ":1").encode());
+        return shard;
+    }
+
+    @Test
+    void deduplicatingDropsUserRecordsAtOrBelowTheirWritersMarkAndCountsThem() throws Exception {
+        SimpleCounter dropped = new SimpleCounter();
+
+        List<String> emitted = emit(reading(shardWithDuplicates(), wholeRange()),
+                new ShardSplitState(wholeRange()), Integer.MAX_VALUE, dropped);
+
+        assertEquals(Arrays.asList("k=w1-0@1", "k=w1-1@1", "j=w2-0@1", "p=plain@2", "k=w1-2@3",
+                "k=untagged@3", "k=not-an-id@3", "j=w2-1@4"), emitted);
+        assertEquals(3, dropped.getCount());
+        assertEquals(11, emit(reading(shardWithDuplicates(), wholeRange()),
+                new ShardSplitState(wholeRange()), Integer.MAX_VALUE).size(),
+                "without de-duplication every user record is emitted");
+    }
+
+    @Test
+    void aRestoredSplitKeepsItsMarksAtEveryCheckpoint() throws Exception {
+        List<String> everything = emit(reading(shardWithDuplicates(), wholeRange()),
+                new ShardSplitState(wholeRange()), Integer.MAX_VALUE, new SimpleCounter());
+
+        for (int stopAfter = 1; stopAfter <= everything.size(); stopAfter++) {
+            ShardSplitState state = new ShardSplitState(wholeRange());
+            List<String> both = new ArrayList<>(emit(reading(shardWithDuplicates(), wholeRange()),
+                    state, stopAfter, new SimpleCounter()));
+            ShardSplit restored = checkpointed(state);
+            both.addAll(emit(reading(shardWithDuplicates(), restored),
+                    new ShardSplitState(restored), Integer.MAX_VALUE, new SimpleCounter()));
+
+            assertEquals(everything, both, "checkpoint after " + stopAfter + " records");
+        }
     }
 
     /** A source output that keeps the elements. */

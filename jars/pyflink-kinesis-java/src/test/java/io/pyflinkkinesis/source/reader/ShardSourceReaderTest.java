@@ -1,7 +1,9 @@
 package io.pyflinkkinesis.source.reader;
 
+import io.pyflinkkinesis.exactlyonce.RecordId;
 import io.pyflinkkinesis.source.event.FinishedShardsAckEvent;
 import io.pyflinkkinesis.source.event.ShardsFinishedEvent;
+import io.pyflinkkinesis.source.split.ShardMarks;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import io.pyflinkkinesis.source.split.ShardSplitState;
 import org.apache.flink.api.common.serialization.SimpleStringSchema;
@@ -19,11 +21,13 @@ import org.apache.flink.util.SimpleUserCodeClassLoader;
 import org.apache.flink.util.UserCodeClassLoader;
 import org.junit.jupiter.api.Test;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 class ShardSourceReaderTest {
 
@@ -87,9 +91,12 @@ class ShardSourceReaderTest {
         return new ShardSourceReader<>(
                 () -> new DeaggregatingSplitReader(new PausableShardSplitReader(
                         NO_KINESIS, new Configuration(), context.metricGroup())),
-                new ShardRecordEmitter<>(KinesisDeserializationSchema.of(new SimpleStringSchema())),
+                new ShardRecordEmitter<>(
+                        KinesisDeserializationSchema.of(new SimpleStringSchema()), null),
                 new Configuration(), context);
     }
+
+    private static final RecordId ID = new RecordId(new RecordId.WriterId(1, 1), 3);
 
     private static ShardSplit split(String id) {
         return new ShardSplit(ARN, id, StartingPosition.fromStart(),
@@ -100,6 +107,7 @@ class ShardSourceReaderTest {
     void aFinishedShardStaysInTheCheckpointUntilAcknowledged() throws Exception {
         ShardSourceReader<String> reader = reader();
         ShardSplitState state = new ShardSplitState(split("p"));
+        state.getMarks().admit(ID, BigInteger.ONE, 0);
         state.setNextStartingPosition(StartingPosition.continueFromSequenceNumber("42"));
         reader.onSplitFinished(Collections.singletonMap("p", state));
 
@@ -107,8 +115,12 @@ class ShardSourceReaderTest {
         ShardsFinishedEvent report = (ShardsFinishedEvent) sent.get(0);
         assertEquals(Collections.singleton("p"), report.getShardIds());
         assertEquals(false, report.isRestored());
+        assertEquals(state.getMarks().inheritance(BigInteger.ZERO, BigInteger.valueOf(9)),
+                report.getInheritance("p"), "the children's marks, with p's range");
+        assertFalse(report.getInheritance("p").isEmpty());
         ShardSplit marker = split("p")
                 .withStartingPosition(StartingPosition.continueFromSequenceNumber("42"))
+                .withMarks(state.getMarks())
                 .asFinished();
         assertEquals(Collections.singletonList(marker), reader.snapshotState(1));
         assertEquals(Collections.singletonList(marker), reader.snapshotState(2));
@@ -121,7 +133,9 @@ class ShardSourceReaderTest {
     @Test
     void aRestoredFinishedShardIsReportedAgainAndNotRead() throws Exception {
         ShardSourceReader<String> reader = reader();
-        ShardSplit marker = split("p").asFinished();
+        ShardMarks marks = new ShardMarks();
+        marks.admit(ID, BigInteger.ONE, 0);
+        ShardSplit marker = split("p").withMarks(marks).asFinished();
         reader.addSplits(Collections.singletonList(marker));
 
         assertEquals(0, reader.getNumberOfCurrentlyAssignedSplits());
@@ -129,6 +143,8 @@ class ShardSourceReaderTest {
         ShardsFinishedEvent report = (ShardsFinishedEvent) sent.get(0);
         assertEquals(Collections.singleton("p"), report.getShardIds());
         assertEquals(true, report.isRestored());
+        assertEquals(marker.inheritance(), report.getInheritance("p"));
+        assertFalse(report.getInheritance("p").isEmpty());
         assertEquals(Collections.singletonList(marker), reader.snapshotState(5));
         reader.handleSourceEvents(new FinishedShardsAckEvent(Collections.singleton("p")));
         assertEquals(Collections.emptyList(), reader.snapshotState(6));

@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.source.split;
 
+import io.pyflinkkinesis.exactlyonce.RecordId;
 import org.apache.flink.connector.kinesis.source.split.StartingPosition;
 import org.junit.jupiter.api.Test;
 
@@ -10,6 +11,7 @@ import java.util.Collections;
 import java.util.HashSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -49,11 +51,52 @@ class ShardSplitSerializerTest {
     }
 
     @Test
+    void aRestoredSplitKeepsItsOwnAndInheritedMarks() throws IOException {
+        ShardMarks parent = new ShardMarks();
+        parent.admit(new RecordId(ShardMarksTest.OTHER, 9), ShardMarksTest.HIGH_KEY,
+                ShardMarksTest.T0);
+        ShardSplitState state = new ShardSplitState(new ShardSplit(ARN, "c",
+                StartingPosition.fromStart(), Collections.singleton("p"), "0",
+                ShardMarksTest.MAX.toString()).withMarks(parent.inheritance(null, null)));
+        for (long s = 0; s <= 4; s++) {
+            assertTrue(state.getMarks().admit(new RecordId(ShardMarksTest.WRITER, s),
+                    ShardMarksTest.LOW_KEY, ShardMarksTest.T0 + s));
+        }
+        state.setLastEmitted("4960", 4);
+
+        ShardSplit restored = roundTrip(state.toSplit());
+
+        assertEquals(state.toSplit(), restored);
+        ShardMarks marks = new ShardSplitState(restored).getMarks();
+        assertFalse(marks.admit(new RecordId(ShardMarksTest.WRITER, 4), ShardMarksTest.LOW_KEY,
+                ShardMarksTest.T0));
+        assertFalse(marks.admit(new RecordId(ShardMarksTest.OTHER, 9), ShardMarksTest.LOW_KEY,
+                ShardMarksTest.T0), "inherited");
+        assertTrue(marks.admit(new RecordId(ShardMarksTest.WRITER, 5), ShardMarksTest.LOW_KEY,
+                ShardMarksTest.T0));
+    }
+
+    @Test
+    void aVersion2SplitRestoresWithNoMarks() throws IOException {
+        ShardSplit split = new ShardSplit(ARN, "s", StartingPosition.fromStart(),
+                Collections.singleton("p"), "0", "9")
+                .withStartingPosition(StartingPosition.continueFromSequenceNumber("4960"), 3);
+        byte[] current = SERIALIZER.serialize(split);
+        // Version 3 is version 2 followed by the marks; no marks are two counts of 0.
+        byte[] version2 = Arrays.copyOf(current, current.length - 8);
+
+        ShardSplit restored = SERIALIZER.deserialize(2, version2);
+
+        assertEquals(split, restored);
+        assertTrue(restored.getMarks().isEmpty());
+    }
+
+    @Test
     void aSplitOfAnotherVersionIsRefusedWithWhatToDo() throws IOException {
         byte[] bytes = SERIALIZER.serialize(new ShardSplit(ARN, "s", StartingPosition.fromStart(),
                 Collections.emptySet(), null, null));
 
-        assertEquals(2, SERIALIZER.getVersion());
+        assertEquals(3, SERIALIZER.getVersion());
         IOException error = assertThrows(IOException.class, () -> SERIALIZER.deserialize(1, bytes));
         assertTrue(error.getMessage().contains("version 1"), error.getMessage());
         assertTrue(error.getMessage().contains("restore with the pyflink-kinesis version"),
