@@ -192,6 +192,19 @@ def failing_env(**settings: str) -> StreamExecutionEnvironment:
     return env
 
 
+def metrics_env(port: int, parallelism: int) -> StreamExecutionEnvironment:
+    """An environment whose running jobs' metrics the REST API at ``port`` serves fresh
+    (fetched every 100 ms)."""
+    config = Configuration()
+    config.set_string("python.executable", sys.executable)
+    config.set_string("rest.bind-address", "127.0.0.1")
+    config.set_string("rest.port", str(port))
+    config.set_string("metrics.fetcher.update-interval", "100")
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(parallelism)
+    return env
+
+
 def job_failure(job: Job, timeout_s: float = 180.0) -> str:
     """Wait for ``job`` to fail; return its exception chain, one ``toString()`` a line."""
     deadline = time.monotonic() + timeout_s

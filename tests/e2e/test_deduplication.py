@@ -13,18 +13,16 @@ re-commit: the child shard keeps each parent's mark for the parent's hash key ra
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from collections import Counter
 from typing import Callable, Sequence
 
-from pyflink.common import Configuration, WatermarkStrategy
+from pyflink.common import WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import StreamExecutionEnvironment
 
 from pyflink_kinesis import KinesisStreamsSource
 from pyflink_kinesis.testing import LocalKinesis
-from tests.e2e.jobs import start, string_sink
+from tests.e2e.jobs import metrics_env, start, string_sink
 from tests.e2e.test_source import hash_key, rest
 from tests.support.flink_cluster import free_port
 
@@ -132,13 +130,7 @@ def test_the_deduplicating_source_emits_each_id_once_the_other_every_copy(
     }
 
     port = free_port()
-    config = Configuration()
-    config.set_string("python.executable", sys.executable)
-    config.set_string("rest.bind-address", "127.0.0.1")
-    config.set_string("rest.port", str(port))
-    config.set_string("metrics.fetcher.update-interval", "100")
-    env = StreamExecutionEnvironment.get_execution_environment(config)
-    env.set_parallelism(2)
+    env = metrics_env(port, 2)
     outs = {name: stream_factory(1) for name in reads}
     for name, (read, dedup, _) in reads.items():
         source = (

@@ -37,7 +37,14 @@ from pyflink_kinesis import (
     migrate_consumer,
 )
 from pyflink_kinesis.testing import LocalKinesis
-from tests.e2e.jobs import Job, flip27_source, start, string_sink, string_sink_builder
+from tests.e2e.jobs import (
+    Job,
+    flip27_source,
+    metrics_env,
+    start,
+    string_sink,
+    string_sink_builder,
+)
 from tests.support.flink_cluster import free_port
 
 StreamFactory = Callable[..., str]
@@ -399,13 +406,7 @@ def test_each_shard_reports_its_lag_through_the_rest_api(
     backlog = [f"r{n}" for n in range(3000)]
     local_kinesis.put_records(stream, backlog)
     port = free_port()
-    config = Configuration()
-    config.set_string("python.executable", sys.executable)
-    config.set_string("rest.bind-address", "127.0.0.1")
-    config.set_string("rest.port", str(port))
-    config.set_string("metrics.fetcher.update-interval", "100")
-    env = StreamExecutionEnvironment.get_execution_environment(config)
-    env.set_parallelism(1)
+    env = metrics_env(port, 1)
     env.from_source(flip27_source(aws_config, stream), WatermarkStrategy.no_watermarks(),
                     "lagged").sink_to(string_sink(aws_config, out))
 
