@@ -176,23 +176,33 @@ class ShardMarksTest {
 
     @Test
     void aSplitDuringACommitTestsWhatIsSentAgainToTheChildrenAgainstTheParent() {
+        // 0-2 have low keys, 3 and 4 high ones: all landed in the parent.
         ShardMarks parent = new ShardMarks();
-        assertEquals(range(0, 4), admit(parent, WRITER, LOW_KEY, ALL, 0, 4));
+        assertEquals(range(0, 2), admit(parent, WRITER, LOW_KEY, ALL, 0, 2));
+        assertEquals(range(3, 4), admit(parent, WRITER, HIGH_KEY, ALL, 3, 4));
         ShardMarks low = new ShardMarks();
         low.inherit(parent.inheritance(BigInteger.ZERO, MAX));
         ShardMarks high = new ShardMarks();
         high.inherit(parent.inheritance(BigInteger.ZERO, MAX));
 
-        // Split after the committer listed the parent: an aggregate aimed at it (5, 6, all low
-        // keys) lands in the low child and is kept; the next one, with a high key, is dropped
-        // whole by the range rule (never reaching the marks); the rest goes by the new map.
-        assertEquals(list(5, 6), admit(low, WRITER, LOW_KEY, ALL, 5, 6));
-        assertEquals(list(7, 9), admit(low, LOW, 7, 9));
-        assertTrue(high.admit(id(WRITER, 8), HIGH_KEY, HIGH, T0 + 8));
-        assertTrue(high.admit(id(WRITER, 10), HIGH_KEY, HIGH, T0 + 10));
-        // Re-committed later by the same map, what landed in the parent is still a copy.
-        assertEquals(list(), admit(high, WRITER, HIGH_KEY, HIGH, 0, 4));
-        assertEquals(list(), admit(low, WRITER, LOW_KEY, LOW, 0, 7));
+        // Split after the committer listed the parent: an aggregate aimed at it (5, 6, low keys)
+        // lands in the low child and is kept; the next one (7, 8, 9; 8 has a high key) is
+        // dropped whole by the range rule, never reaching the marks; the committer sends 7 to
+        // the low child by the new map, and the job fails before 8 and 9 are sent.
+        assertEquals(range(5, 6), admit(low, WRITER, LOW_KEY, ALL, 5, 6));
+        assertEquals(range(7, 7), admit(low, WRITER, LOW_KEY, LOW, 7, 7));
+
+        // Re-committed by the new map: each child drops what landed in the parent or in it.
+        List<Long> lowEmitted = new ArrayList<>();
+        for (long s : new long[] {0, 1, 2, 5, 6, 7, 9}) {
+            lowEmitted.addAll(admit(low, WRITER, LOW_KEY, LOW, s, s));
+        }
+        assertEquals(list(9), lowEmitted);
+        List<Long> highEmitted = new ArrayList<>();
+        for (long s : new long[] {3, 4, 8}) {
+            highEmitted.addAll(admit(high, WRITER, HIGH_KEY, HIGH, s, s));
+        }
+        assertEquals(list(8), highEmitted, "3 and 4 landed in the parent");
     }
 
     @Test
