@@ -7,7 +7,10 @@ sink is not part of this test). One job reads the stream with two sources: the d
 one emits each id once, and its subtasks' ``duplicatesDropped`` counters (read through Flink's
 REST API) add up to the copies dropped; the other emits every user record as written. A third
 source of the same job reads a stream whose two shards were merged between a commit and its
-re-commit: the child shard keeps each parent's mark for the parent's hash key range.
+re-commit: the child shard keeps each parent's mark for the parent's hash key range. A fourth
+reads a stream merged during a commit: aggregates aimed at the two parents, each named for its
+parent by its ``pfk-shard:`` partition key as the committer names them, land in the child
+interleaved, and the child keeps a mark per intended range.
 """
 
 from __future__ import annotations
@@ -99,6 +102,38 @@ def merged_between_commits(local_kinesis: LocalKinesis, stream: str) -> list[str
     return [text for text, _ in records]
 
 
+def merged_during_a_commit(local_kinesis: LocalKinesis, stream: str) -> list[str]:
+    """On a 2-shard ``stream`` merged after the committing sink listed its shards: W2's
+    aggregates aimed at the two parents (explicit hash key: the parent's first; partition key:
+    ``pfk-shard:<first>-<last>``) land in the child interleaved, low, high, low; the job fails
+    before the second high one; after the restore the committable is sent again, aimed at the
+    child. The texts of the committable, each of which a de-duplicating reader must emit once."""
+    low, high = sorted(local_kinesis.list_shards(stream),
+                       key=lambda shard: int(shard["HashKeyRange"]["StartingHashKey"]))
+    low_range, high_range = ((int(shard["HashKeyRange"]["StartingHashKey"]),
+                              int(shard["HashKeyRange"]["EndingHashKey"])) for shard in (low, high))
+    records = [(f"i-{n}", f"{W2}:{n}") for n in range(30)]
+    in_low = [r for r in records if hash_key(r[0]) < high_range[0]]
+    in_high = [r for r in records if hash_key(r[0]) >= high_range[0]]
+    low_runs = (in_low[:len(in_low) // 2], in_low[len(in_low) // 2:])
+    high_run = in_high[:len(in_high) // 2]
+
+    def number(record: tuple[str, str | None]) -> int:
+        return int(str(record[1]).split(":")[1])
+
+    # The high run has ids below the first low run's last: one mark per writer would drop them.
+    assert min(map(number, high_run)) < max(map(number, low_runs[0]))
+    client = local_kinesis.client()
+    client.merge_shards(StreamName=stream, ShardToMerge=low["ShardId"],
+                        AdjacentShardToMerge=high["ShardId"])
+    local_kinesis.wait_until_active(stream)
+    for run, (first, last) in ((low_runs[0], low_range), (high_run, high_range),
+                               (low_runs[1], low_range), (records, (low_range[0], high_range[1]))):
+        client.put_record(StreamName=stream, PartitionKey=f"pfk-shard:{first}-{last}",
+                          ExplicitHashKey=str(first), Data=aggregate(run))
+    return [text for text, _ in records]
+
+
 def test_the_deduplicating_source_emits_each_id_once_the_other_every_copy(
     local_kinesis: LocalKinesis,
     stream_factory: StreamFactory,
@@ -106,8 +141,9 @@ def test_the_deduplicating_source_emits_each_id_once_the_other_every_copy(
 ) -> None:
     """W1's committable 5..9 is re-sent with 10..14 (5..9 land twice), W2's 0..4 is re-sent
     whole; user records without an id and a plain record pass both sources untouched. Across
-    the merge, every record of the committable is emitted once."""
-    stream, merged = stream_factory(1), stream_factory(2)
+    the merge, and across the merge during a commit, every record of the committable is emitted
+    once."""
+    stream, merged, interleaved = stream_factory(1), stream_factory(2), stream_factory(2)
     untagged: list[tuple[str, str | None]] = [(f"untagged-{n}", None) for n in range(3)]
     put = [
         aggregate(ids(W1, 0, 9)),
@@ -127,6 +163,8 @@ def test_the_deduplicating_source_emits_each_id_once_the_other_every_copy(
         "deduplicated": (stream, True, once),
         "every-copy": (stream, False, every_copy),
         "merged": (merged, True, Counter(merged_between_commits(local_kinesis, merged))),
+        "interleaved": (interleaved, True,
+                        Counter(merged_during_a_commit(local_kinesis, interleaved))),
     }
 
     port = free_port()

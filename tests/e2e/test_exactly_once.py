@@ -4,7 +4,8 @@ A FLIP-27 source copies JSON records from one stream to another through
 ``set_delivery_guarantee('exactly-once')``, checkpointing every few seconds. The output is read
 back with boto3 and taken apart twice: by ``aws-kinesis-agg`` (what any KPL-aware reader sees:
 the payloads and keys written) and by the KPL's protobuf messages (the ``pfk-id`` tag of each
-record). Run with ``-s`` to see the ``EXACTLY-ONCE |`` line.
+record); each aggregate's own partition key names the shard it was meant for. Run with ``-s``
+to see the ``EXACTLY-ONCE |`` line.
 """
 
 from __future__ import annotations
@@ -110,6 +111,12 @@ def test_exactly_once_sink_writes_each_record_once_with_its_id_after_its_checkpo
     agg = user_records(written)
     assert Counter(s.text for s in agg) == Counter(texts)
     assert all(json.loads(s.text)["key"] == s.partition_key for s in agg)
+    # Each aggregate is named for the shard it was meant for (here, with no reshard, the one it
+    # landed in) by its own partition key, which the KPL-aware reader above never used.
+    names = {shard["ShardId"]: "pfk-shard:{StartingHashKey}-{EndingHashKey}".format(
+        **shard["HashKeyRange"]) for shard in local_kinesis.list_shards(out)}
+    assert [record.partition_key for record in written] == [
+        names[record.shard_id] for record in written]
     # The ids: one per record, unique; per writer dense from 0; per shard increasing.
     ids = tagged(written)
     assert [(key, text) for _, key, text, _, _ in ids] == [(s.partition_key, s.text) for s in agg]

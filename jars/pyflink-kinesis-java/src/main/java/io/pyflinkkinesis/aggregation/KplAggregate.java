@@ -6,6 +6,7 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.SdkBytes;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -21,7 +22,8 @@ import java.util.Map;
  * whose keys hash into one shard, so the aggregate lands in the shard of all its records.
  *
  * <p>The committing sink adds each record with its {@link RecordId}, written as the record's
- * {@value RecordId#TAG_KEY} tag, and routes the aggregate by an explicit hash key instead.
+ * {@value RecordId#TAG_KEY} tag, and routes the aggregate by an explicit hash key instead, under
+ * an own key that names the shard it is meant for.
  */
 public final class KplAggregate {
 
@@ -36,13 +38,27 @@ public final class KplAggregate {
     private final List<String> recordIds = new ArrayList<>();
     private int protobufBytes;
 
+    /** The aggregate's own partition key and its UTF-8 bytes; null for its first record's. */
+    private final String ownKey;
+    private final byte[] ownKeyBytes;
+
     /**
      * @param maxRecordBytes the most the Kinesis record may take: encoded data plus partition key
      * @param maxDataBytes the most the encoded data may take
      */
     public KplAggregate(long maxRecordBytes, long maxDataBytes) {
+        this(maxRecordBytes, maxDataBytes, null);
+    }
+
+    /**
+     * An aggregate whose own partition key is {@code ownKey} (null: its first record's), as the
+     * committing sink writes it: named for the shard it is meant for.
+     */
+    public KplAggregate(long maxRecordBytes, long maxDataBytes, String ownKey) {
         this.maxRecordBytes = maxRecordBytes;
         this.maxDataBytes = maxDataBytes;
+        this.ownKey = ownKey;
+        this.ownKeyBytes = ownKey == null ? null : ownKey.getBytes(StandardCharsets.UTF_8);
     }
 
     /** Adds {@code record} if the aggregate stays within its limits; false (unchanged) if not. */
@@ -61,8 +77,9 @@ public final class KplAggregate {
         long growth = (known == null ? KplFormat.fieldSize(record.keyBytes.length) : 0)
                 + KplFormat.fieldSize(recordBytes(keyIndex, record.data.length, idTag));
         long dataBytes = KplFormat.OVERHEAD + protobufBytes + growth;
-        byte[] ownKey = records.isEmpty() ? record.keyBytes : records.get(0).keyBytes;
-        if (dataBytes > maxDataBytes || dataBytes + ownKey.length > maxRecordBytes) {
+        byte[] key = ownKeyBytes != null ? ownKeyBytes
+                : records.isEmpty() ? record.keyBytes : records.get(0).keyBytes;
+        if (dataBytes > maxDataBytes || dataBytes + key.length > maxRecordBytes) {
             return false;
         }
         if (known == null) {
@@ -149,14 +166,14 @@ public final class KplAggregate {
 
     /**
      * The Kinesis record to write: the aggregate, even of one record (its tags must travel),
-     * under its first record's key, routed by {@code explicitHashKey}.
+     * under its own key (else its first record's), routed by {@code explicitHashKey}.
      */
     public PutRecordsRequestEntry toEntry(BigInteger explicitHashKey) {
         if (records.isEmpty()) {
             throw new IllegalStateException("an empty aggregate has no Kinesis record");
         }
         return PutRecordsRequestEntry.builder()
-                .partitionKey(records.get(0).partitionKey)
+                .partitionKey(ownKey != null ? ownKey : records.get(0).partitionKey)
                 .explicitHashKey(explicitHashKey.toString())
                 .data(SdkBytes.fromByteArrayUnsafe(encode()))
                 .build();

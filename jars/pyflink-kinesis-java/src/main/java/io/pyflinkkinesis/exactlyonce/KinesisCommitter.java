@@ -38,7 +38,10 @@ import java.util.function.LongSupplier;
  *
  * <p>The records are routed by the stream's shard map (ListShards) to the open shard holding
  * their hash key and packed per shard, in id order, into KPL aggregates whose explicit hash key
- * is the shard's starting hash key. A PutRecords request carries at most one aggregate per shard,
+ * is the shard's starting hash key and whose own partition key names the shard's range ({@link
+ * HashKeyRange#toPartitionKey()}): de-duplicating readers keep their marks per intended shard,
+ * since aggregates meant for two shards merged after the map was read land in the child
+ * interleaved. A PutRecords request carries at most one aggregate per shard,
  * and a shard's next aggregate goes out only after its previous one landed: a throttled or failed
  * aggregate is sent again (same ids) first. An aggregate that landed in a shard whose range does
  * not hold all its records (the stream was resharded after the map was read; readers drop such an
@@ -217,7 +220,8 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
     /** The shard's next aggregate: as many records from the head of its queue as fit. */
     private static Put nextAggregate(KinesisCommittable committable, ShardRange shard,
             Deque<Integer> queue) {
-        KplAggregate aggregate = new KplAggregate(MAX_AGGREGATE_BYTES, MAX_AGGREGATE_BYTES);
+        KplAggregate aggregate = new KplAggregate(MAX_AGGREGATE_BYTES, MAX_AGGREGATE_BYTES,
+                new HashKeyRange(shard.startingHashKey, shard.endingHashKey).toPartitionKey());
         for (int index : queue) {
             if (!aggregate.add(committable.records().get(index), committable.idOf(index))) {
                 break;

@@ -83,7 +83,7 @@ public final class FakeStream implements StreamClient {
     }
 
     /** Closes two adjacent shards and opens one child covering both. */
-    void merge(String lowerId, String upperId, String childId) {
+    public void merge(String lowerId, String upperId, String childId) {
         ShardRange lower = shards.get(lowerId);
         ShardRange upper = shards.get(upperId);
         shards.put(lowerId, new ShardRange(lowerId, lower.startingHashKey, lower.endingHashKey,

@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.aggregation;
 
+import io.pyflinkkinesis.exactlyonce.HashKeyRange;
 import io.pyflinkkinesis.exactlyonce.RecordId;
 
 import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.Messages;
@@ -185,6 +186,28 @@ class KplAggregateTest {
 
         assertTrue(size <= MIB, "size " + size);
         assertTrue(size > MIB - 1_100, "size " + size);
+        assertEquals(added, deaggregate(entry).size());
+    }
+
+    @Test
+    void anAggregateWithAnOwnKeyIsWrittenUnderItAndCountsItAgainstTheMebibyte() {
+        String ownKey = new HashKeyRange(BigInteger.ZERO,
+                BigInteger.ONE.shiftLeft(128).subtract(BigInteger.ONE)).toPartitionKey();
+        KplAggregate aggregate = new KplAggregate(MIB, MIB, ownKey);
+        int added = 0;
+        for (int bytes : new int[] {1_000, 10}) {  // filled to within a few bytes
+            while (aggregate.add(new KeyedRecord("k" + added % 10, new byte[bytes]))) {
+                added++;
+            }
+        }
+        PutRecordsRequestEntry entry = aggregate.toEntry(BigInteger.TEN);
+        long size = entry.data().asByteArrayUnsafe().length
+                + entry.partitionKey().getBytes(StandardCharsets.UTF_8).length;
+
+        assertEquals(ownKey, entry.partitionKey());
+        assertEquals("10", entry.explicitHashKey());
+        assertTrue(size <= MIB, "size " + size);
+        assertTrue(size > MIB - 30, "size " + size);
         assertEquals(added, deaggregate(entry).size());
     }
 

@@ -2,7 +2,10 @@ package io.pyflinkkinesis.exactlyonce;
 
 import io.pyflinkkinesis.aggregation.FakeStream;
 import io.pyflinkkinesis.aggregation.KeyedRecord;
+import io.pyflinkkinesis.aggregation.KplFormat;
+import io.pyflinkkinesis.aggregation.TaggedRecord;
 import io.pyflinkkinesis.sink.StreamClient;
+import io.pyflinkkinesis.source.split.ShardMarks;
 
 import org.apache.flink.api.connector.sink2.Committer.CommitRequest;
 import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.Messages;
@@ -21,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -383,6 +387,100 @@ class KinesisCommitterTest {
         }
         assertEquals(700, all.size());
         assertTrue(readable.containsKey("shard-0a") && readable.containsKey("shard-0b"));
+    }
+
+    /**
+     * Reads a shard's aggregates from {@code from} on as the de-duplicating source does: drops an
+     * aggregate that holds a key outside the shard (the range rule), then admits each user record
+     * by {@code marks} with the intended range its aggregate's key names; the ids emitted.
+     */
+    private static List<RecordId> readDeduplicated(FakeStream stream, String shardId, int from,
+            ShardMarks marks) {
+        List<RecordId> emitted = new ArrayList<>();
+        List<PutRecordsRequestEntry> landed =
+                stream.landed.getOrDefault(shardId, Collections.emptyList());
+        for (PutRecordsRequestEntry entry : landed.subList(from, landed.size())) {
+            if (!stream.holdsAll(shardId, entry)) {
+                continue;
+            }
+            HashKeyRange intended = HashKeyRange.fromPartitionKey(entry.partitionKey());
+            for (TaggedRecord record : KplFormat.unpack(entry.data().asByteArray())) {
+                RecordId id = RecordId.fromTagValue(record.tagValue(RecordId.TAG_KEY));
+                if (marks.admit(id, record.record.hashKey, intended, 0)) {
+                    emitted.add(id);
+                }
+            }
+        }
+        return emitted;
+    }
+
+    /** The ids in {@code landed} aggregates, in the order they landed. */
+    private static List<RecordId> idsIn(List<PutRecordsRequestEntry> landed) {
+        List<RecordId> ids = new ArrayList<>();
+        for (PutRecordsRequestEntry entry : landed) {
+            ids.addAll(idsOf(entry));
+        }
+        return ids;
+    }
+
+    private static List<RecordId> idsOf(KinesisCommittable committable) {
+        List<RecordId> ids = new ArrayList<>();
+        for (int i = 0; i < committable.records().size(); i++) {
+            ids.add(committable.idOf(i));
+        }
+        return ids;
+    }
+
+    private static List<RecordId> sorted(List<RecordId> ids) {
+        List<RecordId> sorted = new ArrayList<>(ids);
+        sorted.sort(Comparator.comparingLong(RecordId::sequenceNumber));
+        return sorted;
+    }
+
+    @Test
+    void aMergeDuringACommitInterleavesTheParentsRunsAndTheSourceReadsEachRecordOnce()
+            throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        RecordId.WriterId writer = RecordId.WriterId.random();
+        KinesisCommittable before = committable(writer, 0, 100, 100);
+        // Two aggregates of about 1 MB per parent: they land in the child interleaved.
+        KinesisCommittable during = committable(writer, 100, 1200, 3000);
+        KinesisCommitter committer = committer(stream, 50);
+        commit(committer, before);  // the committer lists shard-0 and shard-1
+        Map<String, ShardMarks> parents = new HashMap<>();
+        for (Shard shard : stream.stream.listShards().get()) {
+            ShardMarks marks = new ShardMarks();
+            readDeduplicated(stream.stream, shard.shardId(), 0, marks);
+            parents.put(shard.shardId(), marks.inheritance(
+                    new BigInteger(shard.hashKeyRange().startingHashKey()),
+                    new BigInteger(shard.hashKeyRange().endingHashKey())));
+        }
+        stream.stream.merge("shard-0", "shard-1", "shard-m");
+        ShardMarks child = new ShardMarks();
+        parents.values().forEach(child::inherit);
+        // The first attempt: both parents' first aggregates and shard-0's second one land, then
+        // throttling outlasts the commit timeout (the job fails; the committable is restored).
+        int sentBefore = stream.entries;
+        stream.entryErrors =
+                n -> n >= sentBefore + 3 ? "ProvisionedThroughputExceededException" : null;
+
+        assertEquals(1, commit(committer, during).retries);
+
+        List<RecordId> landed = idsIn(stream.stream.landed.get("shard-m"));
+        assertFalse(landed.equals(sorted(landed)),
+                "one writer's ids in the child out of order: " + landed.size() + " records");
+        List<RecordId> emitted = readDeduplicated(stream.stream, "shard-m", 0, child);
+        assertEquals(landed, emitted, "every record that landed once, none dropped");
+
+        // Re-committed after the restore by a new committer, whose fresh map aims all at the
+        // child, then again by one that still aims at the parents: only what never landed.
+        stream.entryErrors = n -> null;
+        int firstAttempt = stream.stream.landed.get("shard-m").size();
+        assertNull(commit(committer(stream, 10_000), during).failed);
+        assertNull(commit(committer, during).failed);
+        emitted.addAll(readDeduplicated(stream.stream, "shard-m", firstAttempt, child));
+
+        assertEquals(idsOf(during), sorted(emitted), "each record of the committable once");
     }
 
     @Test

@@ -18,16 +18,16 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * Writes {@link EnumeratorState} into checkpoints. Version 3: the listed flag, the unassigned
- * splits (in {@link ShardSplitSerializer}'s format, version 3), the assigned shard ids, the
- * finished shard ids each with what its children inherit ({@link ShardMarks#write}). Version 2
- * (splits in their version 2 format, finished shards without marks) is read with no marks.
+ * Writes {@link EnumeratorState} into checkpoints. Version 4: the listed flag, the unassigned
+ * splits (in {@link ShardSplitSerializer}'s format, version 4), the assigned shard ids, the
+ * finished shard ids each with what its children inherit ({@link ShardMarks#write}). Versions 2
+ * and 3 are read as their splits' versions are ({@link ShardSplitSerializer#readMarks}).
  * Version 1 held splits in their version 1 format; it is not read.
  */
 public final class EnumeratorStateSerializer implements SimpleVersionedSerializer<EnumeratorState> {
 
-    private static final int VERSION = 3;
-    private static final int VERSION_WITHOUT_MARKS = 2;
+    private static final int VERSION = 4;
+    private static final int OLDEST_VERSION_READ = 2;
 
     @Override
     public int getVersion() {
@@ -53,10 +53,10 @@ public final class EnumeratorStateSerializer implements SimpleVersionedSerialize
 
     @Override
     public EnumeratorState deserialize(int version, byte[] serialized) throws IOException {
-        if (version != VERSION && version != VERSION_WITHOUT_MARKS) {
+        if (version < OLDEST_VERSION_READ || version > VERSION) {
             throw new IOException("Unknown version " + version + " of the pyflink-kinesis source "
-                    + "enumerator's state (this build reads versions " + VERSION_WITHOUT_MARKS
-                    + " and " + VERSION + "); restore "
+                    + "enumerator's state (this build reads versions " + OLDEST_VERSION_READ
+                    + " to " + VERSION + "); restore "
                     + "with the pyflink-kinesis version that wrote the checkpoint");
         }
         DataInputDeserializer in = new DataInputDeserializer(serialized);
@@ -71,8 +71,7 @@ public final class EnumeratorStateSerializer implements SimpleVersionedSerialize
         int finishedCount = in.readInt();
         for (int i = 0; i < finishedCount; i++) {
             String id = in.readUTF();
-            finished.put(id,
-                    version == VERSION_WITHOUT_MARKS ? new ShardMarks() : ShardMarks.read(in));
+            finished.put(id, ShardSplitSerializer.readMarks(version, in));
         }
         return new EnumeratorState(listed, unassigned, assigned, finished);
     }

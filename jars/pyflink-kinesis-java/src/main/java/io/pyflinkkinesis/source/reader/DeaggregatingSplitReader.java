@@ -3,6 +3,7 @@ package io.pyflinkkinesis.source.reader;
 import io.pyflinkkinesis.aggregation.KeyedRecord;
 import io.pyflinkkinesis.aggregation.KplFormat;
 import io.pyflinkkinesis.aggregation.TaggedRecord;
+import io.pyflinkkinesis.exactlyonce.HashKeyRange;
 import io.pyflinkkinesis.exactlyonce.RecordId;
 import io.pyflinkkinesis.source.split.ShardSplit;
 import org.apache.flink.connector.base.source.reader.RecordsBySplits;
@@ -47,7 +48,9 @@ import java.util.Set;
  *       aggregate.
  *   <li>A user record with a {@value RecordId#TAG_KEY} tag that holds an id (written by the
  *       committing sink) carries it ({@link UserRecord#id()}), for de-duplication; a tag of that
- *       key that holds no id is ignored.
+ *       key that holds no id is ignored. So does the range of the shard the committing sink
+ *       meant the aggregate for, named by the aggregate's own partition key ({@link
+ *       UserRecord#intended()}).
  * </ul>
  *
  * <p>A split restored after user record {@code k} of the aggregate at sequence number {@code S}
@@ -122,11 +125,12 @@ public final class DeaggregatingSplitReader implements SplitReader<UserRecord, S
                     split, record.sequenceNumber(), unpacked.size());
             return;
         }
+        HashKeyRange intended = HashKeyRange.fromPartitionKey(record.partitionKey());
         for (int i = (int) skipThrough + 1; i < unpacked.size(); i++) {
             TaggedRecord tagged = unpacked.get(i);
             out.add(UserRecord.ofAggregate(userRecord(record, tagged.record), i,
                     tagged.record.hashKey,
-                    RecordId.fromTagValue(tagged.tagValue(RecordId.TAG_KEY))));
+                    RecordId.fromTagValue(tagged.tagValue(RecordId.TAG_KEY)), intended));
         }
     }
 

@@ -42,7 +42,8 @@ public final class ShardRecordEmitter<T> implements RecordEmitter<UserRecord, T,
         long arrival = record.approximateArrivalTimestamp().toEpochMilli();
         RecordId id = userRecord.id();
         if (duplicatesDropped != null && id != null
-                && !split.getMarks().admit(id, userRecord.hashKey(), arrival)) {
+                && !split.getMarks().admit(
+                        id, userRecord.hashKey(), userRecord.intended(), arrival)) {
             duplicatesDropped.inc();
         } else {
             output.target = sourceOutput;

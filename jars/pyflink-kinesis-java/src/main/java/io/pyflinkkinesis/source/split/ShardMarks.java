@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.source.split;
 
+import io.pyflinkkinesis.exactlyonce.HashKeyRange;
 import io.pyflinkkinesis.exactlyonce.RecordId;
 import io.pyflinkkinesis.exactlyonce.RecordId.WriterId;
 import org.apache.flink.core.memory.DataInputView;
@@ -17,17 +18,22 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * What a de-duplicating source has emitted from one shard, per committing-sink writer: the
- * highest sequence number ({@link RecordId}) emitted from this shard (its own marks), and the
- * marks its parent shards ended with, each with the parent's hash key range (inherited marks).
+ * What a de-duplicating source has emitted from one shard, per committing-sink writer: marks,
+ * each a hash key range and a sequence number ({@link RecordId}), stating that every record of
+ * the writer with a hash key in the range and a sequence number at or below the mark has landed,
+ * kept, in this shard or one of its ancestors. A shard sets its own marks and inherits its
+ * parents' (narrowed to its range).
  *
- * <p>{@link #admit} decides for each user record with an id: dropped when its sequence number is
- * at or below the shard's own mark for its writer, or at or below an inherited mark of that
- * writer whose range holds the record's hash key; otherwise emitted and the own mark raised. The
- * committing sink writes one writer's records into a shard in id order, so a duplicate is always
- * at or below a mark. Inherited marks per range: after a merge the two parents' marks differ, and
- * a record re-sent into the child that never landed in the parent with the lower mark must pass.
- * Once the own mark of a writer is at or above all its inherited marks, those are dropped.
+ * <p>{@link #admit} decides for each user record with an id: dropped when a mark of its writer
+ * holds its hash key at or above its sequence number; otherwise emitted, and the mark of its
+ * intended shard's range (named by the committer in the aggregate) raised to it. The committer
+ * writes one writer's records into each intended shard in id order, so what landed aimed at one
+ * shard is a prefix of what was meant for it, while records aimed at different shards may land
+ * interleaved in one child after a merge: hence a mark per intended range, not per shard. A
+ * record without an intended range (another producer's aggregate, or marks restored from split
+ * version 3) sets a mark for all keys. A mark whose range lies within a raised one and whose
+ * number is not higher is dropped: the raised one says all it says. docs/design-dedup-marks.md
+ * gives the cases and why the rule is right in each.
  *
  * <p>Each mark keeps the arrival time of the record that set it. A mark whose record arrived more
  * than {@link #RETENTION} before a record of a new writer read from the shard is dropped then
@@ -44,64 +50,52 @@ public final class ShardMarks implements Serializable {
     /** A Kinesis stream's default retention; marks older than this (stream time) are dropped. */
     public static final Duration RETENTION = Duration.ofHours(24);
 
-    /** The highest sequence number of one writer and the arrival time of its record. */
+    /** A writer's mark for a range of hash keys, with the arrival time of its record. */
     private static final class Mark implements Serializable {
         private static final long serialVersionUID = 1L;
 
+        /** The keys it speaks for; null for all keys. */
+        final HashKeyRange range;
         long sequenceNumber;
         long arrivalMillis;
 
-        Mark(long sequenceNumber, long arrivalMillis) {
-            this.sequenceNumber = sequenceNumber;
-            this.arrivalMillis = arrivalMillis;
-        }
-    }
-
-    /** A parent's mark of one writer, for records whose hash key is in the parent's range. */
-    private static final class Inherited implements Serializable {
-        private static final long serialVersionUID = 1L;
-
-        /** The range, first and last hash key; both null for a parent of unknown range. */
-        final BigInteger first;
-        final BigInteger last;
-        final long sequenceNumber;
-        final long arrivalMillis;
-
-        Inherited(BigInteger first, BigInteger last, long sequenceNumber, long arrivalMillis) {
-            this.first = first;
-            this.last = last;
+        Mark(HashKeyRange range, long sequenceNumber, long arrivalMillis) {
+            this.range = range;
             this.sequenceNumber = sequenceNumber;
             this.arrivalMillis = arrivalMillis;
         }
 
         boolean covers(BigInteger hashKey) {
-            return first == null || hashKey.compareTo(first) >= 0 && hashKey.compareTo(last) <= 0;
+            return range == null || range.contains(hashKey);
+        }
+
+        /** Whether every key of this mark is a key of {@code other} (null: all keys). */
+        boolean isWithin(HashKeyRange other) {
+            return other == null || range != null && range.isWithin(other);
         }
 
         @Override
         public boolean equals(Object other) {
-            if (!(other instanceof Inherited)) {
+            if (!(other instanceof Mark)) {
                 return false;
             }
-            Inherited that = (Inherited) other;
-            return Objects.equals(first, that.first) && Objects.equals(last, that.last)
-                    && sequenceNumber == that.sequenceNumber
+            Mark that = (Mark) other;
+            return Objects.equals(range, that.range) && sequenceNumber == that.sequenceNumber
                     && arrivalMillis == that.arrivalMillis;
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(first, last, sequenceNumber, arrivalMillis);
+            return Objects.hash(range, sequenceNumber, arrivalMillis);
         }
 
         @Override
         public String toString() {
-            return (first == null ? "" : "[" + first + ".." + last + "]") + sequenceNumber;
+            return (range == null ? "" : range.toString()) + sequenceNumber;
         }
     }
 
-    private final Map<WriterId, Mark> own = new TreeMap<>();
-    private final Map<WriterId, List<Inherited>> inherited = new TreeMap<>();
+    private final Map<WriterId, List<Mark>> marks = new TreeMap<>();
 
     public ShardMarks() {
     }
@@ -109,124 +103,104 @@ public final class ShardMarks implements Serializable {
     /** A deep copy. */
     public ShardMarks copy() {
         ShardMarks copy = new ShardMarks();
-        own.forEach((writer, mark) ->
-                copy.own.put(writer, new Mark(mark.sequenceNumber, mark.arrivalMillis)));
-        inherited.forEach((writer, marks) -> copy.inherited.put(writer, new ArrayList<>(marks)));
+        marks.forEach((writer, own) -> own.forEach(mark -> copy.add(writer, mark)));
         return copy;
     }
 
     public boolean isEmpty() {
-        return own.isEmpty() && inherited.isEmpty();
+        return marks.isEmpty();
     }
 
     /**
-     * Whether to emit the user record with {@code id}, hash key {@code hashKey} that arrived at
-     * {@code arrivalMillis}: false for a duplicate; true otherwise, and the writer's mark is
+     * Whether to emit the user record with {@code id}, hash key {@code hashKey}, meant for the
+     * shard of range {@code intended} (null when unknown), that arrived at {@code
+     * arrivalMillis}: false for a duplicate; true otherwise, and the mark of {@code intended} is
      * raised to it.
      */
-    public boolean admit(RecordId id, BigInteger hashKey, long arrivalMillis) {
+    public boolean admit(RecordId id, BigInteger hashKey, HashKeyRange intended,
+            long arrivalMillis) {
         WriterId writer = id.writer();
         long sequenceNumber = id.sequenceNumber();
-        Mark mark = own.get(writer);
-        if (mark != null && sequenceNumber <= mark.sequenceNumber) {
-            return false;
+        List<Mark> own = marks.get(writer);
+        if (own == null) {
+            expire(arrivalMillis);
+            own = new ArrayList<>();
+            marks.put(writer, own);
         }
-        List<Inherited> fromParents = inherited.get(writer);
-        long highestInherited = -1;
-        if (fromParents != null) {
-            for (Inherited parent : fromParents) {
-                if (parent.covers(hashKey) && sequenceNumber <= parent.sequenceNumber) {
-                    return false;
-                }
-                highestInherited = Math.max(highestInherited, parent.sequenceNumber);
+        for (Mark mark : own) {
+            if (mark.covers(hashKey) && sequenceNumber <= mark.sequenceNumber) {
+                return false;
             }
         }
-        if (mark == null) {
-            expire(arrivalMillis);
-            own.put(writer, new Mark(sequenceNumber, arrivalMillis));
-        } else {
-            mark.sequenceNumber = sequenceNumber;
-            mark.arrivalMillis = arrivalMillis;
-        }
-        if (fromParents != null && sequenceNumber >= highestInherited) {
-            inherited.remove(writer);
-        }
+        HashKeyRange range = intended != null && intended.contains(hashKey) ? intended : null;
+        own.removeIf(mark -> mark.isWithin(range) && mark.sequenceNumber <= sequenceNumber);
+        own.add(new Mark(range, sequenceNumber, arrivalMillis));
         return true;
     }
 
     /** Drops the marks whose record arrived more than {@link #RETENTION} before {@code now}. */
     private void expire(long nowMillis) {
         long oldest = nowMillis - RETENTION.toMillis();
-        own.values().removeIf(mark -> mark.arrivalMillis < oldest);
-        for (Iterator<List<Inherited>> it = inherited.values().iterator(); it.hasNext(); ) {
-            List<Inherited> marks = it.next();
-            marks.removeIf(mark -> mark.arrivalMillis < oldest);
-            if (marks.isEmpty()) {
+        for (Iterator<List<Mark>> it = marks.values().iterator(); it.hasNext(); ) {
+            List<Mark> own = it.next();
+            own.removeIf(mark -> mark.arrivalMillis < oldest);
+            if (own.isEmpty()) {
                 it.remove();
             }
         }
     }
 
     /**
-     * What a child of this shard inherits from it: its own marks, with the range {@code
-     * first}..{@code last} (null, null: unknown, all keys), and its inherited marks narrowed to
-     * that range (a grandparent's range can be wider than this shard's).
+     * What a child of this shard inherits from it: its marks narrowed to its range {@code
+     * first}..{@code last} (null, null: unknown, all keys), which a grandparent's mark can be
+     * wider than.
      */
     public ShardMarks inheritance(BigInteger first, BigInteger last) {
+        HashKeyRange shard = first == null ? null : new HashKeyRange(first, last);
         ShardMarks child = new ShardMarks();
-        own.forEach((writer, mark) -> child.add(writer,
-                new Inherited(first, last, mark.sequenceNumber, mark.arrivalMillis)));
-        inherited.forEach((writer, marks) -> {
-            for (Inherited mark : marks) {
-                BigInteger from = max(mark.first, first);
-                BigInteger to = min(mark.last, last);
-                if (from == null || from.compareTo(to) <= 0) {
-                    child.add(writer,
-                            new Inherited(from, to, mark.sequenceNumber, mark.arrivalMillis));
+        marks.forEach((writer, own) -> {
+            for (Mark mark : own) {
+                HashKeyRange range = mark.range == null ? shard
+                        : shard == null ? mark.range : mark.range.intersection(shard);
+                if (range != null || mark.range == null) {
+                    child.add(writer, new Mark(range, mark.sequenceNumber, mark.arrivalMillis));
                 }
             }
         });
         return child;
     }
 
-    /** Takes in a parent's {@link #inheritance} (an entry already held is not added twice). */
+    /** Takes in a parent's {@link #inheritance} (a mark already held is not added twice). */
     public void inherit(ShardMarks parent) {
-        parent.inherited.forEach((writer, marks) -> marks.forEach(mark -> add(writer, mark)));
+        parent.marks.forEach((writer, own) -> own.forEach(mark -> add(writer, mark)));
     }
 
-    private void add(WriterId writer, Inherited mark) {
-        List<Inherited> marks = inherited.computeIfAbsent(writer, w -> new ArrayList<>());
-        if (!marks.contains(mark)) {
-            marks.add(mark);
+    /** Adds a copy of {@code mark}, or raises the writer's mark of the same range to it. */
+    private void add(WriterId writer, Mark mark) {
+        List<Mark> own = marks.computeIfAbsent(writer, w -> new ArrayList<>());
+        for (Mark held : own) {
+            if (Objects.equals(held.range, mark.range)) {
+                if (held.sequenceNumber < mark.sequenceNumber) {
+                    held.sequenceNumber = mark.sequenceNumber;
+                    held.arrivalMillis = mark.arrivalMillis;
+                }
+                return;
+            }
         }
+        own.add(new Mark(mark.range, mark.sequenceNumber, mark.arrivalMillis));
     }
 
-    /** With a null bound meaning "unbounded": the larger of two lower bounds. */
-    private static BigInteger max(BigInteger a, BigInteger b) {
-        return a == null ? b : b == null ? a : a.max(b);
-    }
-
-    private static BigInteger min(BigInteger a, BigInteger b) {
-        return a == null ? b : b == null ? a : a.min(b);
-    }
-
-    /** Writes the marks (the format of {@link ShardSplitSerializer} version 3). */
+    /** Writes the marks (the format of {@link ShardSplitSerializer} version 4). */
     public void write(DataOutputView out) throws IOException {
-        out.writeInt(own.size());
-        for (Map.Entry<WriterId, Mark> entry : own.entrySet()) {
-            writeWriter(entry.getKey(), out);
-            out.writeLong(entry.getValue().sequenceNumber);
-            out.writeLong(entry.getValue().arrivalMillis);
-        }
-        out.writeInt(inherited.size());
-        for (Map.Entry<WriterId, List<Inherited>> entry : inherited.entrySet()) {
+        out.writeInt(marks.size());
+        for (Map.Entry<WriterId, List<Mark>> entry : marks.entrySet()) {
             writeWriter(entry.getKey(), out);
             out.writeInt(entry.getValue().size());
-            for (Inherited mark : entry.getValue()) {
-                out.writeBoolean(mark.first != null);
-                if (mark.first != null) {
-                    out.writeUTF(mark.first.toString());
-                    out.writeUTF(mark.last.toString());
+            for (Mark mark : entry.getValue()) {
+                out.writeBoolean(mark.range != null);
+                if (mark.range != null) {
+                    out.writeUTF(mark.range.first().toString());
+                    out.writeUTF(mark.range.last().toString());
                 }
                 out.writeLong(mark.sequenceNumber);
                 out.writeLong(mark.arrivalMillis);
@@ -237,25 +211,37 @@ public final class ShardMarks implements Serializable {
     /** Reads marks written by {@link #write}. */
     public static ShardMarks read(DataInputView in) throws IOException {
         ShardMarks marks = new ShardMarks();
-        int ownCount = in.readInt();
-        for (int i = 0; i < ownCount; i++) {
-            marks.own.put(readWriter(in), new Mark(in.readLong(), in.readLong()));
+        marks.readRanged(in);
+        return marks;
+    }
+
+    /**
+     * Reads marks of split version 3: a mark per writer for the shard's own records, without a
+     * range (read as a mark for all keys), then the inherited marks, each with its range.
+     */
+    public static ShardMarks readWithoutIntendedRanges(DataInputView in) throws IOException {
+        ShardMarks marks = new ShardMarks();
+        int writers = in.readInt();
+        for (int i = 0; i < writers; i++) {
+            marks.add(readWriter(in), new Mark(null, in.readLong(), in.readLong()));
         }
+        marks.readRanged(in);
+        return marks;
+    }
+
+    private void readRanged(DataInputView in) throws IOException {
         int writers = in.readInt();
         for (int i = 0; i < writers; i++) {
             WriterId writer = readWriter(in);
             int count = in.readInt();
             for (int j = 0; j < count; j++) {
-                BigInteger first = null;
-                BigInteger last = null;
-                if (in.readBoolean()) {
-                    first = new BigInteger(in.readUTF());
-                    last = new BigInteger(in.readUTF());
-                }
-                marks.add(writer, new Inherited(first, last, in.readLong(), in.readLong()));
+                HashKeyRange range = in.readBoolean()
+                        ? new HashKeyRange(new BigInteger(in.readUTF()),
+                                new BigInteger(in.readUTF()))
+                        : null;
+                add(writer, new Mark(range, in.readLong(), in.readLong()));
             }
         }
-        return marks;
     }
 
     private static void writeWriter(WriterId writer, DataOutputView out) throws IOException {
@@ -269,36 +255,19 @@ public final class ShardMarks implements Serializable {
 
     @Override
     public boolean equals(Object other) {
-        if (!(other instanceof ShardMarks)) {
-            return false;
-        }
-        ShardMarks that = (ShardMarks) other;
-        if (!own.keySet().equals(that.own.keySet()) || !inherited.equals(that.inherited)) {
-            return false;
-        }
-        for (Map.Entry<WriterId, Mark> entry : own.entrySet()) {
-            Mark theirs = that.own.get(entry.getKey());
-            if (entry.getValue().sequenceNumber != theirs.sequenceNumber
-                    || entry.getValue().arrivalMillis != theirs.arrivalMillis) {
-                return false;
-            }
-        }
-        return true;
+        return other instanceof ShardMarks && marks.equals(((ShardMarks) other).marks);
     }
 
     @Override
     public int hashCode() {
-        return own.keySet().hashCode() * 31 + inherited.hashCode();
+        return marks.hashCode();
     }
 
-    /** Writers and sequence numbers only: no payload, nothing secret. */
+    /** Writers, ranges and sequence numbers only: no payload, nothing secret. */
     @Override
     public String toString() {
         StringBuilder text = new StringBuilder("{");
-        own.forEach((writer, mark) ->
-                text.append(writer).append(':').append(mark.sequenceNumber).append(", "));
-        inherited.forEach((writer, marks) ->
-                text.append(writer).append(":inherited").append(marks).append(", "));
+        marks.forEach((writer, own) -> text.append(writer).append(':').append(own).append(", "));
         if (text.length() > 1) {
             text.setLength(text.length() - 2);
         }

@@ -14,19 +14,23 @@ import java.util.TreeSet;
 
 /**
  * Writes {@link ShardSplit}s into readers' checkpoints (and, through {@link #write}, into the
- * enumerator's). Version 3: stream ARN, shard id, starting position (iterator type and marker),
+ * enumerator's). Version 4: stream ARN, shard id, starting position (iterator type and marker),
  * sub-sequence number in a KPL aggregate (-1: none), parent shard ids, hash key range, finished
- * flag, de-duplication marks ({@link ShardMarks#write}). Version 2 had no marks: its splits are
- * read with none (a de-duplicating source restored from it emits what it reads again once).
+ * flag, de-duplication marks ({@link ShardMarks#write}). Version 3 had the shard's own marks
+ * without a range; they are read as marks for all keys ({@link
+ * ShardMarks#readWithoutIntendedRanges}). Version 2 had no marks: its splits are read with none
+ * (a de-duplicating source restored from it emits what it reads again once).
  * Version 1 had no sub-sequence number; it is not read (nothing that wrote it was released).
  */
 public final class ShardSplitSerializer implements SimpleVersionedSerializer<ShardSplit> {
 
     public static final ShardSplitSerializer INSTANCE = new ShardSplitSerializer();
 
-    private static final int VERSION = 3;
+    private static final int VERSION = 4;
+    /** The last version whose own marks have no range: still read. */
+    private static final int VERSION_WITHOUT_INTENDED_RANGES = 3;
     /** The last version without marks: still read. */
-    static final int VERSION_WITHOUT_MARKS = 2;
+    private static final int VERSION_WITHOUT_MARKS = 2;
 
     @Override
     public int getVersion() {
@@ -62,7 +66,7 @@ public final class ShardSplitSerializer implements SimpleVersionedSerializer<Sha
         split.getMarks().write(out);
     }
 
-    /** Reads one split written in {@code version} (2 or 3: see the class comment). */
+    /** Reads one split written in {@code version} (2 to 4: see the class comment). */
     public static ShardSplit read(int version, DataInputView in) throws IOException {
         String streamArn = in.readUTF();
         String shardId = in.readUTF();
@@ -76,16 +80,30 @@ public final class ShardSplitSerializer implements SimpleVersionedSerializer<Sha
         String startingHashKey = readNullable(in);
         String endingHashKey = readNullable(in);
         boolean finished = in.readBoolean();
-        ShardMarks marks =
-                version == VERSION_WITHOUT_MARKS ? new ShardMarks() : ShardMarks.read(in);
+        ShardMarks marks = readMarks(version, in);
         return new ShardSplit(streamArn, shardId, position, subSequenceNumber, parents,
                 startingHashKey, endingHashKey, finished, marks);
     }
 
+    /**
+     * Reads marks written with a split (or with the enumerator's state, whose versions are the
+     * same) of {@code version}.
+     */
+    public static ShardMarks readMarks(int version, DataInputView in) throws IOException {
+        switch (version) {
+            case VERSION_WITHOUT_MARKS:
+                return new ShardMarks();
+            case VERSION_WITHOUT_INTENDED_RANGES:
+                return ShardMarks.readWithoutIntendedRanges(in);
+            default:
+                return ShardMarks.read(in);
+        }
+    }
+
     static void checkVersion(int version) throws IOException {
-        if (version != VERSION && version != VERSION_WITHOUT_MARKS) {
+        if (version < VERSION_WITHOUT_MARKS || version > VERSION) {
             throw new IOException("Unknown version " + version + " of a pyflink-kinesis shard "
-                    + "split (this build reads versions " + VERSION_WITHOUT_MARKS + " and "
+                    + "split (this build reads versions " + VERSION_WITHOUT_MARKS + " to "
                     + VERSION + "); restore with the "
                     + "pyflink-kinesis version that wrote the checkpoint");
         }

@@ -287,7 +287,7 @@ class ShardEnumeratorTest {
     private static ShardsFinishedEvent finishedWithMark(
             String id, long mark, long first, long last) {
         ShardMarks marks = new ShardMarks();
-        marks.admit(new RecordId(WRITER, mark), BigInteger.valueOf(first), 0);
+        marks.admit(new RecordId(WRITER, mark), BigInteger.valueOf(first), null, 0);
         return new ShardsFinishedEvent(Collections.singletonMap(id,
                 marks.inheritance(BigInteger.valueOf(first), BigInteger.valueOf(last))), false);
     }
@@ -295,7 +295,7 @@ class ShardEnumeratorTest {
     /** Whether the split assigned for {@code id} lets sequence number {@code s} through. */
     private static boolean admits(FakeEnumeratorContext context, String id, long s,
             BigInteger hashKey) {
-        return context.splits.get(id).getMarks().admit(new RecordId(WRITER, s), hashKey, 0);
+        return context.splits.get(id).getMarks().admit(new RecordId(WRITER, s), hashKey, null, 0);
     }
 
     @Test

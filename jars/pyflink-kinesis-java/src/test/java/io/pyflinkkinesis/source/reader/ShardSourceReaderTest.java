@@ -107,7 +107,7 @@ class ShardSourceReaderTest {
     void aFinishedShardStaysInTheCheckpointUntilAcknowledged() throws Exception {
         ShardSourceReader<String> reader = reader();
         ShardSplitState state = new ShardSplitState(split("p"));
-        state.getMarks().admit(ID, BigInteger.ONE, 0);
+        state.getMarks().admit(ID, BigInteger.ONE, null, 0);
         state.setNextStartingPosition(StartingPosition.continueFromSequenceNumber("42"));
         reader.onSplitFinished(Collections.singletonMap("p", state));
 
@@ -134,7 +134,7 @@ class ShardSourceReaderTest {
     void aRestoredFinishedShardIsReportedAgainAndNotRead() throws Exception {
         ShardSourceReader<String> reader = reader();
         ShardMarks marks = new ShardMarks();
-        marks.admit(ID, BigInteger.ONE, 0);
+        marks.admit(ID, BigInteger.ONE, null, 0);
         ShardSplit marker = split("p").withMarks(marks).asFinished();
         reader.addSplits(Collections.singletonList(marker));
 
