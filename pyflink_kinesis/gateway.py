@@ -259,27 +259,50 @@ def _load_in_gateway(view: Any, paths: Sequence[Path]) -> None:
 
     PyFlink's ``add_jars_to_context_class_loader`` gives only the Java thread serving this py4j
     call a new context class loader (the one py4j finds classes with), or adds to this thread's
-    loader in place when PyFlink made that one earlier (it does for ``pipeline.jars`` set in a
-    config), leaving other threads with its parent. py4j serves each connection with its own
-    thread and opens another connection whenever two Python threads call Java at once (a job's
-    listener and watcher do), and a later call of this thread may be served by any of them. So
-    every thread whose loader is this one's ancestor (what the JVM started with, or an earlier
-    loader of ours) gets this one, which sees all that loader saw: the gateway's accepting
-    thread too, whose future connections inherit it.
+    loader in place when PyFlink made that one earlier (it does, on the thread serving the call,
+    for ``pipeline.jars`` set in a config and for ``env.add_jars``), leaving other threads as
+    they were. py4j serves each connection with its own thread and opens another connection
+    whenever two Python threads call Java at once (a job's listener and watcher do), and a later
+    call of this thread may be served by any of them. So every other thread gets the jars too:
+    one whose loader is this one's ancestor (what the JVM started with, or an earlier loader of
+    ours) gets this one, which sees all that loader saw (the gateway's accepting thread too, whose
+    future connections inherit it); one with another loader PyFlink or we made (a plain
+    ``URLClassLoader``) gets the jars added to it in place, as PyFlink does. Flink's own loaders
+    (a job's user code) are left alone.
     """
     from pyflink.util.java_utils import add_jars_to_context_class_loader
 
-    add_jars_to_context_class_loader([p.as_uri() for p in paths])
+    urls = [p.as_uri() for p in paths]
+    add_jars_to_context_class_loader(urls)
     loader = view.Thread.currentThread().getContextClassLoader()
     ancestors = []
     parent = loader.getParent()
     while parent is not None:
         ancestors.append(parent)
         parent = parent.getParent()
+    extended = [loader]
     for thread in view.Thread.getAllStackTraces().keySet():
         current = thread.getContextClassLoader()
-        if current is not None and any(current.equals(a) for a in ancestors):
+        if current is None or any(current.equals(e) for e in extended):
+            continue
+        if any(current.equals(a) for a in ancestors):
             thread.setContextClassLoader(loader)
+        elif current.getClass().getName() == "java.net.URLClassLoader":
+            _add_urls_in_place(view, current, urls)
+            extended.append(current)
+
+
+def _add_urls_in_place(view: Any, loader: Any, urls: Sequence[str]) -> None:
+    """Add jar ``urls`` to a ``java.net.URLClassLoader`` (its protected ``addURL``)."""
+    from pyflink.util.java_utils import to_jarray
+
+    url_class = view.Class.forName("java.net.URL")
+    add_url = view.Class.forName("java.net.URLClassLoader").getDeclaredMethod(
+        "addURL", to_jarray(view.Class, [url_class])
+    )
+    add_url.setAccessible(True)
+    for url in urls:
+        add_url.invoke(loader, to_jarray(view.Object, [view.java.net.URL(url)]))
 
 
 def use_json_protocol(properties: Mapping[str, str]) -> None:
