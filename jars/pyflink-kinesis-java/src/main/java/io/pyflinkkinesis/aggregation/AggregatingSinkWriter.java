@@ -1,7 +1,6 @@
 package io.pyflinkkinesis.aggregation;
 
 import io.pyflinkkinesis.sink.KeyOrderedWriter;
-import io.pyflinkkinesis.sink.PutRecordsErrors;
 import io.pyflinkkinesis.sink.StreamClient;
 
 import org.apache.flink.api.common.operators.ProcessingTimeService;
@@ -194,17 +193,12 @@ final class AggregatingSinkWriter<InputT>
     }
 
     private KeyedRecord keyed(InputT element) {
-        String key = PutRecordsErrors.checkedKey(partitionKeyGenerator.apply(element));
-        byte[] data = serializationSchema.serialize(element);
-        if (data == null) {
-            throw new IllegalArgumentException("The serialization schema gave null for a record");
-        }
-        KeyedRecord record = new KeyedRecord(key, data);
+        KeyedRecord record = KeyedRecord.of(element, serializationSchema, partitionKeyGenerator);
         if (record.plainSize() > AggregatingKinesisStreamsSinkBuilder.MAX_KINESIS_RECORD_BYTES
-                || data.length > maxRecordSizeInBytes) {
-            throw new IllegalArgumentException("A record of " + data.length + " bytes with a "
-                    + "partition key of " + record.keyBytes.length + " bytes is too big: Kinesis "
-                    + "takes at most " + AggregatingKinesisStreamsSinkBuilder.MAX_KINESIS_RECORD_BYTES
+                || record.data.length > maxRecordSizeInBytes) {
+            throw new IllegalArgumentException("A record of " + record.data.length
+                    + " bytes with a partition key of " + record.keyBytes.length
+                    + " bytes is too big: Kinesis takes at most " + AggregatingKinesisStreamsSinkBuilder.MAX_KINESIS_RECORD_BYTES
                     + " bytes (data and key) and maxRecordSizeInBytes is "
                     + maxRecordSizeInBytes + " bytes of data");
         }

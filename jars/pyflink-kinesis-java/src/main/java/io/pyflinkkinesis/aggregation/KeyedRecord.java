@@ -1,5 +1,9 @@
 package io.pyflinkkinesis.aggregation;
 
+import io.pyflinkkinesis.sink.PutRecordsErrors;
+import org.apache.flink.api.common.serialization.SerializationSchema;
+import org.apache.flink.connector.kinesis.sink.PartitionKeyGenerator;
+
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 
@@ -27,6 +31,20 @@ public final class KeyedRecord {
 
     private KeyedRecord(String partitionKey, byte[] keyBytes, byte[] data) {
         this(partitionKey, keyBytes, null, hashKeyOf(keyBytes), data);
+    }
+
+    /**
+     * A sink's input element as a record: its partition key from {@code keys} (checked as
+     * Kinesis checks one) and its data from {@code schema}, which must not give null.
+     */
+    public static <T> KeyedRecord of(T element, SerializationSchema<T> schema,
+            PartitionKeyGenerator<T> keys) {
+        String key = PutRecordsErrors.checkedKey(keys.apply(element));
+        byte[] data = schema.serialize(element);
+        if (data == null) {
+            throw new IllegalArgumentException("The serialization schema gave null for a record");
+        }
+        return new KeyedRecord(key, data);
     }
 
     /** For records that share a key: the key's bytes and hash key computed once. */

@@ -4,7 +4,6 @@ import io.pyflinkkinesis.aggregation.AggregatingKinesisStreamsSinkBuilder;
 import io.pyflinkkinesis.aggregation.KeyedRecord;
 import io.pyflinkkinesis.aggregation.KplAggregate;
 import io.pyflinkkinesis.sink.KinesisSinkException;
-import io.pyflinkkinesis.sink.PutRecordsErrors;
 
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
@@ -74,15 +73,10 @@ public final class CommittingKinesisWriter<InputT>
     }
 
     private KeyedRecord keyed(InputT element) {
-        String key = PutRecordsErrors.checkedKey(partitionKeyGenerator.apply(element));
-        byte[] data = serializationSchema.serialize(element);
-        if (data == null) {
-            throw new IllegalArgumentException("The serialization schema gave null for a record");
-        }
-        KeyedRecord record = new KeyedRecord(key, data);
+        KeyedRecord record = KeyedRecord.of(element, serializationSchema, partitionKeyGenerator);
         if (record.plainSize() > SURELY_FITS_BYTES && !fitsAlone(record)) {
-            throw new IllegalArgumentException("A record of " + data.length + " bytes with a "
-                    + "partition key of " + key.length() + " characters is too big: the "
+            throw new IllegalArgumentException("A record of " + record.data.length + " bytes with a "
+                    + "partition key of " + record.partitionKey.length() + " characters is too big: the "
                     + "exactly-once sink writes it as a KPL aggregate with its id, and a Kinesis "
                     + "record takes at most " + MAX_RECORD_BYTES + " bytes (data and key)");
         }
