@@ -36,10 +36,13 @@ from pyflink_kinesis.testing.fault_proxy import (
     Fault,
     FaultProxy,
     FaultRule,
+    Forward,
     PartialFailure,
     Rate,
     Reset,
     Schedule,
+    _Request,
+    _Response,
     throttle,
 )
 from tests.e2e.jobs import Job, start, string_sink, wait_for_new_checkpoint
@@ -88,7 +91,7 @@ class LandedThenReset(Fault):
 
     landed: list[int] = field(default_factory=list)
 
-    def apply(self, request, forward, rule):  # type: ignore[no-untyped-def]
+    def apply(self, request: _Request, forward: Forward, rule: FaultRule) -> _Response:
         self.landed.append(len(json.loads(request.body)["Records"]))
         return Reset(after_forward=True).apply(request, forward, rule)
 
@@ -221,10 +224,13 @@ def test_a_reshard_between_a_commit_and_its_recommit_leaves_each_record_once(
 ) -> None:
     """The first PutRecords of a commit lands one of its two aggregates (the other entry fails);
     the committer's retry meets a missing stream and fails the job; while the restored
-    committer's PutRecords are throttled, the middle stream's low shard is split (or both shards
-    merged); then the committable is sent again, by the map the restored committer listed
-    before the reshard. The aggregate that landed first is in the middle stream twice; the
-    consumer reads the parents first and emits each record once."""
+    committer's PutRecords are throttled, both shards of the middle stream are split in two (or
+    merged into one); then the committable is sent again, by the map the restored committer
+    listed before the reshard. After a split, each aggregate lands in its parent's low child,
+    which does not hold all its records, and is sent again by a new map, one per child; after a
+    merge, both land in the child, interleaved. The records that landed first are in the middle
+    stream again; the consumer reads the parents first, keeps their marks in the children and
+    emits each record once."""
     source, middle, out = stream_factory(2), stream_factory(2), stream_factory(1)
     written = texts(0, RECORDS)
     local_kinesis.put_records(source, written)
@@ -244,10 +250,12 @@ def test_a_reshard_between_a_commit_and_its_recommit_leaves_each_record_once(
                              key=lambda shard: int(shard["HashKeyRange"]["StartingHashKey"]))
             client = local_kinesis.client()
             if reshard == "split":
-                low = parents[0]["HashKeyRange"]
-                middle_key = (int(low["StartingHashKey"]) + int(low["EndingHashKey"])) // 2
-                client.split_shard(StreamName=middle, ShardToSplit=parents[0]["ShardId"],
-                                   NewStartingHashKey=str(middle_key))
+                for parent in parents:
+                    keys = parent["HashKeyRange"]
+                    half = (int(keys["StartingHashKey"]) + int(keys["EndingHashKey"])) // 2
+                    client.split_shard(StreamName=middle, ShardToSplit=parent["ShardId"],
+                                       NewStartingHashKey=str(half))
+                    local_kinesis.wait_until_active(middle)
             else:
                 client.merge_shards(StreamName=middle, ShardToMerge=parents[0]["ShardId"],
                                     AdjacentShardToMerge=parents[1]["ShardId"])
@@ -262,7 +270,7 @@ def test_a_reshard_between_a_commit_and_its_recommit_leaves_each_record_once(
           f"{partly.failed_entries} entry failed, {fatal.injected} fatal error, "
           f"{held.injected} PutRecords held; {time.monotonic() - started:.0f} s")
     assert (partly.injected, fatal.injected) == (1, 1)
-    assert len(local_kinesis.list_shards(middle)) == (4 if reshard == "split" else 3)
+    assert len(local_kinesis.list_shards(middle)) == (6 if reshard == "split" else 3)
     assert counts.copies_in_middle > 0, "the first attempt landed nothing: no copies to drop"
     assert (counts.copies_out, counts.lost) == (0, 0), counts.line()
 
