@@ -58,12 +58,17 @@ BATCHES = 8
 #: How long the output must stay as it is once it holds every record: the consumer polls each
 #: shard every 200 ms, so a copy it should not emit would show within a few polls.
 SETTLE_S = 2.0
+#: Padding that makes the merge-during-a-commit case's records about 13 KB: about 2.5 MB per
+#: shard of the middle stream, three aggregates each (Kinesis takes 1 MiB per record).
+PAD = 13_000
 ENDED = (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.FINISHED)
 
 
-def texts(first: int, count: int) -> list[str]:
-    """JSON records ``first`` .. ``first + count - 1``, keyed ``k0`` .. ``k96``."""
-    return [json.dumps({"key": f"k{n % 97}", "n": n}) for n in range(first, first + count)]
+def texts(first: int, count: int, pad: int = 0) -> list[str]:
+    """JSON records ``first`` .. ``first + count - 1``, keyed ``k0`` .. ``k96``, each with
+    ``pad`` characters of padding."""
+    return [json.dumps({"key": f"k{n % 97}", "n": n, "pad": "x" * pad})
+            for n in range(first, first + count)]
 
 
 def not_found() -> ErrorResponse:
@@ -74,14 +79,15 @@ def not_found() -> ErrorResponse:
 
 
 @dataclass(eq=False)
-class Until(Schedule):
-    """Fire on every matching request once ``after`` has injected its fault, until lifted."""
+class Held(Schedule):
+    """Fire on every matching request from the one ``since`` says (given the request's index),
+    until lifted."""
 
-    after: FaultRule
+    since: Callable[[int], bool]
     lifted: threading.Event = field(default_factory=threading.Event)
 
     def fires(self, index: int, elapsed_s: float, rng: random.Random) -> bool:
-        return self.after.injected > 0 and not self.lifted.is_set()
+        return not self.lifted.is_set() and self.since(index)
 
 
 @dataclass(frozen=True)
@@ -239,7 +245,7 @@ def test_a_reshard_between_a_commit_and_its_recommit_leaves_each_record_once(
         partly = proxy.inject(PartialFailure(entry_rate=0.0), operation="PutRecords",
                               when=Rate(1.0), limit=1)
         fatal = proxy.inject(not_found(), operation="PutRecords", when=Rate(1.0), limit=1)
-        hold = Until(fatal)
+        hold = Held(lambda _: fatal.injected > 0)
         held = proxy.inject(throttle(), operation="PutRecords", when=hold)
         producer = start_producer(aws_config, proxy.endpoint, source, middle, tmp_path / "chk")
         consumer = start_consumer(aws_config, middle, out)
@@ -272,6 +278,62 @@ def test_a_reshard_between_a_commit_and_its_recommit_leaves_each_record_once(
     assert (partly.injected, fatal.injected) == (1, 1)
     assert len(local_kinesis.list_shards(middle)) == (6 if reshard == "split" else 3)
     assert counts.copies_in_middle > 0, "the first attempt landed nothing: no copies to drop"
+    assert (counts.copies_out, counts.lost) == (0, 0), counts.line()
+
+
+def test_a_merge_during_a_commit_then_a_failure_leaves_each_record_once(
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+    local_kinesis: LocalKinesis,
+    tmp_path: Path,
+) -> None:
+    """A commit writes about three aggregates per shard of the 2-shard middle stream, one per
+    shard per PutRecords. The first lands in the parents; the second is held (throttled) while
+    the shards are merged, then lands in the child: one aggregate aimed at each parent, named for
+    it, interleaving the writer's ids. The third meets a missing stream and the job fails; the
+    restored committer sends the committable again by a new map, into the child. The child's
+    marks, one per intended range, drop what landed and let the rest through: each record once
+    (one mark per writer would drop the records of one parent's aggregate with ids below the
+    other's)."""
+    source, middle, out = stream_factory(2), stream_factory(2), stream_factory(1)
+    written = texts(0, RECORDS, PAD)
+    local_kinesis.put_records(source, written)
+    parents = sorted(local_kinesis.list_shards(middle),
+                     key=lambda shard: int(shard["HashKeyRange"]["StartingHashKey"]))
+    started = time.monotonic()
+    with FaultProxy(local_kinesis.endpoint, seed=28) as proxy:
+        hold = Held(lambda index: index >= 1)
+        held = proxy.inject(throttle(), operation="PutRecords", when=hold)
+        producer = start_producer(aws_config, proxy.endpoint, source, middle, tmp_path / "chk")
+        consumer = start_consumer(aws_config, middle, out)
+        try:
+            producer.wait_for(lambda: held.injected > 0, TIMEOUT_S, "the second PutRecords")
+            local_kinesis.client().merge_shards(
+                StreamName=middle, ShardToMerge=parents[0]["ShardId"],
+                AdjacentShardToMerge=parents[1]["ShardId"])
+            local_kinesis.wait_until_active(middle)
+            # Behind the hold, this rule sees only what comes after it: the second PutRecords
+            # goes through, the third fails.
+            fatal = proxy.inject(not_found(), operation="PutRecords", when=Every(2), limit=1)
+            hold.lifted.set()
+            output = wait_for_output(local_kinesis, producer, consumer, out, RECORDS)
+        finally:
+            producer.cancel()
+            consumer.cancel()
+    middle_records = local_kinesis.read_all(middle)
+    counts = count(middle_records, output, written)
+    parent_names = {"pfk-shard:{StartingHashKey}-{EndingHashKey}".format(**shard["HashKeyRange"])
+                    for shard in parents}
+    in_child = [record.partition_key for record in middle_records
+                if record.shard_id not in {shard["ShardId"] for shard in parents}]
+    print(f"\nEXACTLY-ONCE RESHARD | merge during a commit, then a failure: {counts.line()}; "
+          f"{len(in_child)} aggregates in the child, "
+          f"{sum(key in parent_names for key in in_child)} aimed at a parent; "
+          f"{held.injected} PutRecords held, {fatal.injected} fatal error; "
+          f"{time.monotonic() - started:.0f} s")
+    assert fatal.injected == 1
+    assert parent_names <= set(in_child), "no aggregate aimed at each parent landed in the child"
+    assert counts.copies_in_middle > 0
     assert (counts.copies_out, counts.lost) == (0, 0), counts.line()
 
 
