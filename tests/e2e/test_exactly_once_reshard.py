@@ -1,5 +1,5 @@
 """Exactly once from a producer job to a consumer job, through a reshard between a commit and its
-re-commit, and through throttled, partly failed and reset commits (kinesalite).
+re-commit, a merge during a commit, and throttled, partly failed and reset commits (kinesalite).
 
 The producer copies JSON records from an input stream into a middle stream through
 ``set_delivery_guarantee('exactly-once')`` (parallelism 1, checkpoints every 2 s, fixed-delay
