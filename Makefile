@@ -10,7 +10,7 @@ GLUE_JAR := pyflink_kinesis/_jars/pyflink-kinesis-glue-0.1.0.jar
 # Quix Streams (the Python-native alternative in `make bench`) and the Kafka broker it needs.
 QUIX := tools/quix
 
-.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-source bench-efo bench-quix bench-quotas bench-firehose docs clean
+.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-source bench-efo bench-quix bench-quotas bench-firehose soak-exactly-once docs clean
 
 help:
 	@echo "make demo       - run the demo job: Kinesis stream -> PyFlink -> Kinesis stream, on a local server"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench-efo  - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
 	@echo "make bench-quotas - Flink sink and source under AWS's per-shard quotas (kinesalite's quota mode, ~25 min)"
 	@echo "make bench-firehose - Firehose sink records/s next to the Kinesis sink and moto's ceiling (~3 min)"
+	@echo "make soak-exactly-once - 200,000 records through an exactly-once producer and a de-duplicating consumer job under injected faults and two producer failures; fails on any loss or copy"
 	@echo "make bench-quix - set up Quix Streams and Kafka for make bench"
 	@echo "make clean      - remove the virtualenv, fetched and built jars, node_modules, caches"
 
@@ -116,6 +117,9 @@ bench-quotas: setup
 bench-firehose: setup
 	$(PY) -m bench.firehose
 	$(PY) -m bench.perf_report
+
+soak-exactly-once: setup
+	$(PY) -m bench.soak_exactly_once
 
 docs: venv
 	$(PY) -m pyflink_kinesis config > docs/configuration.md
