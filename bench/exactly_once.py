@@ -261,6 +261,8 @@ def exactly_once_write(server: LocalKinesis, stream: str, texts: list[str]) -> N
     env.execute(f"exactly-once bench quota {stream}")
 
 
+#: What ``aws_quotas.run_sink`` is told of each sink: both aggregate (it reads them back
+#: de-aggregated and sizes the run for aggregates); ``exactly_once_write`` builds the first.
 QUOTA_VARIANTS = {
     EXACTLY_ONCE: aws_quotas.SinkVariant("sink exactly-once", (("aggregation", True),)),
     AT_LEAST_ONCE: aws_quotas.SinkVariant("sink aggregated", (("aggregation", True),)),

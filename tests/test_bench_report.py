@@ -556,6 +556,8 @@ def exactly_once_results() -> dict[str, Any]:
                 "exactly-once": {"median": 9000, "min": 8000, "max": 9500, "n": 3},
                 "at-least-once aggregated": {"median": 10000, "min": 9000, "max": 11000, "n": 3},
             },
+            "runs": {"exactly-once": [8000, 9000, 9500],
+                     "at-least-once aggregated": [10000, 9000, 11000]},
             "ratio_of_medians": 0.9, "verdict": "no significant difference", "goal": 0.9,
             "meets_goal": True, "measured": measured,
         },
@@ -571,6 +573,7 @@ def test_the_page_shows_the_exactly_once_cost_from_its_results_file() -> None:
     section = page.split("## Exactly-once sink: cost")[1].split("\n## ")[0]
     assert "| exactly-once | 9,000 (8,000-9,500) |" in section
     assert "Exactly-once / at-least-once: 0.90" in section and "goal >= 90%: met" in section
+    assert "per repeat (the two runs back to back): 0.80, 1.00, 0.86;" in section
     assert "| 1,000,000 | 4 | 4 | 1 | 2,668 | 924 |" in section
     assert "### Latency" not in section  # not measured: no table
 
