@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,8 @@ THROUGHPUT_CHECKPOINT_MS = 1000
 THROUGHPUT_GOAL = 0.9
 QUOTA_GOAL = 0.9
 TIMEOUT_S = 180.0
+#: Where the runs' checkpoints go; removed at the end.
+CHECKPOINTS = Path(tempfile.gettempdir(), f"exactly-once-bench-{os.getpid()}")
 
 
 def connection(server: LocalKinesis) -> dict[str, str]:
@@ -96,7 +99,8 @@ def environment(checkpoint_ms: int, parallelism: int) -> StreamExecutionEnvironm
     in checkpoint state, past the 5 MiB the default (JobManager) checkpoint storage takes."""
     config = Configuration()
     config.set_string("python.executable", sys.executable)
-    config.set_string("execution.checkpointing.dir", Path(tempfile.mkdtemp()).as_uri())
+    folder = CHECKPOINTS / str(time.time_ns())
+    config.set_string("execution.checkpointing.dir", folder.as_uri())
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(parallelism)
     env.enable_checkpointing(checkpoint_ms)
@@ -322,6 +326,22 @@ def measure_state(records: int) -> list[dict[str, Any]]:
 PARTS = ("latency", "throughput", "quota", "state")
 
 
+def measure(parts: list[str], repeats: int, quick: bool) -> dict[str, Any]:
+    """The figures of each of ``parts``."""
+    measured: dict[str, Any] = {}
+    if "state" in parts:
+        measured["state"] = measure_state(10_000 if quick else 1_000_000)
+    with LocalKinesis() as server:
+        if "throughput" in parts:
+            measured["throughput"] = measure_throughput(
+                server, repeats, 5_000 if quick else RECORDS)
+        if "latency" in parts:
+            measured["latency"] = measure_latency(server, repeats, 4.0 if quick else LATENCY_S)
+        if "quota" in parts:  # run_sink turns the quotas on for the writes only
+            measured["quota"] = measure_quota(server, repeats)
+    return measured
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -335,17 +355,10 @@ def main() -> int:
     saved = json.loads(OUT.read_text()) if args.only and OUT.exists() else {}
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     load_before = [round(x, 2) for x in os.getloadavg()]
-    measured: dict[str, Any] = {}
-    if "state" in parts:
-        measured["state"] = measure_state(10_000 if args.quick else 1_000_000)
-    with LocalKinesis() as server:
-        if "throughput" in parts:
-            measured["throughput"] = measure_throughput(
-                server, repeats, 5_000 if args.quick else RECORDS)
-        if "latency" in parts:
-            measured["latency"] = measure_latency(server, repeats, 4.0 if args.quick else LATENCY_S)
-        if "quota" in parts:  # run_sink turns the quotas on for the writes only
-            measured["quota"] = measure_quota(server, repeats)
+    try:
+        measured = measure(parts, repeats, args.quick)
+    finally:
+        shutil.rmtree(CHECKPOINTS, ignore_errors=True)
     for part in measured.values():
         if isinstance(part, dict):
             part["measured"] = {"started": started, "load_average_before": load_before,
