@@ -10,7 +10,7 @@ GLUE_JAR := pyflink_kinesis/_jars/pyflink-kinesis-glue-0.1.0.jar
 # Quix Streams (the Python-native alternative in `make bench`) and the Kafka broker it needs.
 QUIX := tools/quix
 
-.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-source bench-efo bench-quix bench-quotas bench-firehose soak-exactly-once docs clean
+.PHONY: help venv jars kinesis-server setup lint test test-fast demo bench bench-source bench-efo bench-quix bench-quotas bench-firehose bench-exactly-once soak-exactly-once docs clean
 
 help:
 	@echo "make demo       - run the demo job: Kinesis stream -> PyFlink -> Kinesis stream, on a local server"
@@ -22,11 +22,12 @@ help:
 	@echo "make jars       - fetch the connector jars with Maven into jars/, verify them, build our Java modules"
 	@echo "make kinesis-server - install the pinned kinesalite and kinesis-mock into tools/local-kinesis"
 	@echo "make docs       - regenerate docs/configuration.md from the key tables"
-	@echo "make bench      - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams, the FLIP-27 source vs the consumer, keyed sinks, AWS quotas (~140 min)"
+	@echo "make bench      - throughput, latency and start-up of ours vs raw boto3, PyFlink's built-in wrappers and Quix Streams, the FLIP-27 source vs the consumer, keyed sinks, AWS quotas, the exactly-once sink (~155 min)"
 	@echo "make bench-source - FLIP-27 KinesisStreamsSource vs FlinkKinesisConsumer: backlog drains, start-up, latency (~25 min); merged into make bench's results"
 	@echo "make bench-efo  - put-to-receive latency, POLLING vs EFO, on kinesis-mock"
 	@echo "make bench-quotas - Flink sink and source under AWS's per-shard quotas (kinesalite's quota mode, ~25 min)"
 	@echo "make bench-firehose - Firehose sink records/s next to the Kinesis sink and moto's ceiling (~3 min)"
+	@echo "make bench-exactly-once - the exactly-once sink next to the at-least-once aggregated sink: latency, records/s, quota share; the de-duplicating reader's state (~15 min)"
 	@echo "make soak-exactly-once - 200,000 records through an exactly-once producer and a de-duplicating consumer job under injected faults and two producer failures; fails on any loss or copy"
 	@echo "make bench-quix - set up Quix Streams and Kafka for make bench"
 	@echo "make clean      - remove the virtualenv, fetched and built jars, node_modules, caches"
@@ -77,7 +78,7 @@ test-fast: venv
 demo: setup
 	$(PY) demo/kinesis_to_kinesis.py
 
-# Writes docs/benchmarks/{efo_latency,keyed_sink,performance}.json, performance.png and
+# Writes docs/benchmarks/{efo_latency,keyed_sink,exactly_once,performance}.json, performance.png and
 # docs/performance.md (which shows them all); run it on a quiet machine.
 # Quix Streams in its own virtualenv (every package pinned), and Kafka's jars from Maven Central
 # (checksums enforced by -C); bench/perf_quix.py starts a broker from them for each Quix run.
@@ -100,6 +101,7 @@ bench: setup bench-quix
 	$(PY) -m bench.keyed_sink
 	$(PY) -m bench.aws_quotas
 	$(PY) -m bench.firehose
+	$(PY) -m bench.exactly_once
 	$(PY) -m bench.perf_report
 
 # Only the FLIP-27 source and FlinkKinesisConsumer cells of `make bench`: replaces the
@@ -116,6 +118,10 @@ bench-quotas: setup
 
 bench-firehose: setup
 	$(PY) -m bench.firehose
+	$(PY) -m bench.perf_report
+
+bench-exactly-once: setup
+	$(PY) -m bench.exactly_once
 	$(PY) -m bench.perf_report
 
 soak-exactly-once: setup

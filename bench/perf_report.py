@@ -28,6 +28,8 @@ KEYED_JSON_PATH = REPO / "docs" / "benchmarks" / "keyed_sink.json"
 QUOTAS_JSON_PATH = REPO / "docs" / "benchmarks" / "aws_quotas.json"
 #: Written by bench/firehose.py (``make bench-firehose``; ``make bench`` runs it too).
 FIREHOSE_JSON_PATH = REPO / "docs" / "benchmarks" / "firehose.json"
+#: Written by bench/exactly_once.py (``make bench-exactly-once``; ``make bench`` runs it too).
+EXACTLY_ONCE_JSON_PATH = REPO / "docs" / "benchmarks" / "exactly_once.json"
 CLIENTS = ("ceiling", "boto3_loop", "ours", "builtin", "quix")
 CLIENT_LABELS = {
     "ceiling": "ceiling (parallel boto3)",
@@ -418,6 +420,118 @@ def firehose_section(firehose: dict[str, Any] | None) -> str:
         f"({firehose['verdict_firehose_vs_kinesis']}). moto writes an S3 object per call in "
         "Python, so these are the local servers' figures, not AWS's."
     )
+
+
+def exactly_once_section(eo: dict[str, Any] | None) -> str:
+    """The exactly-once sink next to the at-least-once aggregated sink, and the
+    de-duplicating reader's state, from ``bench/exactly_once.py``'s results file."""
+    if eo is None:
+        return ("Not measured: `make bench-exactly-once` (or `python -m bench.exactly_once`) "
+                f"writes `{EXACTLY_ONCE_JSON_PATH.relative_to(REPO).as_posix()}`.")
+    parts = [
+        f"Measured by `bench/exactly_once.py` on {eo['server']} ({eo['machine']['cpus']} cores "
+        "shared with other engineers' test runs: every pair of variants ran alternately, the "
+        "order flipping from repeat to repeat, so both saw the same load; compare within a "
+        "table). Both sinks write KPL aggregates; `at-least-once aggregated` is "
+        "`set_aggregation()`, the at-least-once sink that packs records as this one does."
+    ]
+    if "latency" in eo:
+        latency = eo["latency"]
+        settings = latency["settings"]
+        rows = [
+            [f"{int(interval) / 1000:g} s", variant, spread(figures["p50_ms"]),
+             spread(figures["p99_ms"])]
+            for interval, by_variant in latency["by_checkpoint_interval_ms"].items()
+            for variant, figures in by_variant.items()
+        ]
+        parts.append(
+            "### Latency, put to receive\n\n"
+            f"A `KinesisStreamsSource` -> sink job fed {settings['rate_per_s']} records/s of "
+            f"{settings['record_bytes']} bytes for {settings['seconds']:g} s, "
+            f"{settings['repeats']} runs per cell ({_load(latency)}): each record's time from "
+            "its arrival in the input stream to its arrival in the output stream, both on the "
+            "server's clock (ms, median (min-max) over runs of each run's percentile). The "
+            f"at-least-once sink flushes every {settings['at_least_once_flush_ms']} ms.\n\n"
+            + table(["checkpoint interval", "sink", "p50 ms", "p99 ms"], rows)
+            + "\n\nThe exactly-once sink writes a record when the first checkpoint after it "
+            "completes: it waits up to one interval (half of one on average) for the "
+            "checkpoint, plus the checkpoint's own time and the commit's writes. Choose the "
+            "interval as the latency you accept: p99 is about one interval more than the "
+            "at-least-once sink's, p50 about half of one more. A shorter interval costs "
+            "checkpoints (state written, a barrier through the job) more often; what a "
+            "checkpoint holds of the sink grows with interval x input rate "
+            "(`max_buffered_bytes`)."
+        )
+    if "throughput" in eo:
+        rate = eo["throughput"]
+        settings = rate["settings"]
+        rows = [[variant, spread(figures)] for variant, figures in rate["records_per_s"].items()]
+        parts.append(
+            "### Records/s\n\n"
+            f"`from_collection` -> sink, {settings['records']} records of "
+            f"{settings['record_bytes']} bytes into {settings['shards']} shards at parallelism "
+            f"{settings['parallelism']}, checkpoints every "
+            f"{settings['checkpoint_interval_ms']} ms for both, {settings['repeats']} runs each "
+            f"({_load(rate)}): distinct user records/s between the first and the last arrival "
+            "on the server's clock.\n\n"
+            + table(["sink", "records/s"], rows)
+            + f"\n\nExactly-once / at-least-once: {rate['ratio_of_medians']:.2f} (ratio of "
+            f"medians; {rate['verdict']}); per repeat (the two runs back to back): "
+            + ", ".join(f"{once / other:.2f}" for once, other in zip(*rate["runs"].values()))
+            + f"; goal >= {rate['goal']:.0%}: {'met' if rate['meets_goal'] else 'not met'}."
+        )
+    if "quota" in eo:
+        quota = eo["quota"]
+        settings = quota["settings"]
+        rows = [[variant, run["quota_fraction_of_bytes"], run["requests"],
+                 run["throttled"]["write_requests"], run["lost"]]
+                for variant, runs in quota["runs"].items() for run in runs]
+        parts.append(
+            "### Share of the binding quota (kinesalite's quota mode)\n\n"
+            f"{settings['record_bytes']}-byte records on {settings['shards']} shard, sized and "
+            "measured as in [AWS quotas](#aws-quotas-kinesalites-quota-mode) "
+            f"(`aws_quotas.run_sink`, {settings['steady_s']:g} s of steady state), "
+            f"{settings['repeats']} runs each ({_load(quota)}): the fraction of the byte quota "
+            "(1 MiB/s per shard binds aggregates) the user records took, each counted with its "
+            "framing and random key as it travels in an aggregate; PutRecords requests, how "
+            "many the server throttled, records lost.\n\n"
+            + table(["sink", "fraction of the byte quota", "requests", "throttled", "lost"],
+                    rows)
+            + f"\n\nGoal: >= {settings['goal']:.0%} (median "
+            + ", ".join(f"{variant} {figures['median']}" for variant, figures
+                        in quota["quota_fraction_of_bytes"].items())
+            + "). The exactly-once committer sends a shard's aggregates one at a time, each up "
+            "to 1 MiB, and after a throttle pauses 50 ms, doubling up to 2 s. A 1 MiB aggregate "
+            "fits a shard's write quota only once the shard's one-second bucket is full again, "
+            "so after each aggregate lands the next is throttled about four times (50 + 100 + "
+            "200 + 400 ms of pauses) and lands after the 800 ms pause: about 1 MiB per 1.5 s. "
+            "The at-least-once sink sends a throttled aggregate again with its next request, "
+            "without a growing pause, so one lands soon after the bucket is full again."
+        )
+    if "state" in eo:
+        rows = [[f"{s['records']:,}", s["writers"], s["shards"], s["generations"],
+                 f"{s['split_state_bytes']:,}", f"{s['split_state_bytes_without_marks']:,}"]
+                for s in eo["state"]]
+        parts.append(
+            "### The de-duplicating reader's state\n\n"
+            "Every record, in id order per writer, admitted into the marks of its shard as the "
+            "reader does, then every split serialized by `ShardSplitSerializer` (what a "
+            "checkpoint holds of the source's splits), by `bench/java/DedupStateSize.java`. "
+            "A restart gives every writer a new id (`generations` - 1 restarts on the way):\n\n"
+            + table(["records", "writers", "shards", "generations", "split state bytes",
+                     "without marks"], rows)
+            + "\n\nThe marks are one per writer and intended shard, about 110 bytes each: "
+            "they grow with the writer instances seen within the 24-hour retention (restarts "
+            "x parallelism x shards), never with the records."
+        )
+    return "\n\n".join(parts)
+
+
+def _load(part: dict[str, Any]) -> str:
+    measured = part.get("measured", {})
+    quick = "; quick run, numbers mean nothing" if measured.get("quick") else ""
+    before = measured.get("load_average_before", ["?"])[0]
+    return f"run started {measured.get('started', '?')}, load average {before} at the start{quick}"
 
 
 def quota_row(run: dict[str, Any], goal: float, ordered: bool = False) -> list[object]:
@@ -864,10 +978,11 @@ def render(
     keyed: dict[str, Any] | None = None,
     quotas: dict[str, Any] | None = None,
     firehose: dict[str, Any] | None = None,
+    exactly_once: dict[str, Any] | None = None,
 ) -> str:
-    """The page; ``efo``, ``keyed``, ``quotas`` and ``firehose`` are the results of
-    ``bench/efo_latency.py``, ``bench/keyed_sink.py``, ``bench/aws_quotas.py`` and
-    ``bench/firehose.py`` when there are any."""
+    """The page; ``efo``, ``keyed``, ``quotas``, ``firehose`` and ``exactly_once`` are the
+    results of ``bench/efo_latency.py``, ``bench/keyed_sink.py``, ``bench/aws_quotas.py``,
+    ``bench/firehose.py`` and ``bench/exactly_once.py`` when there are any."""
     quick = report["profile"]["name"] != "full"
     warning = ("\n> **Quick (smoke) run: these numbers only show the harness works. "
                "Run `make bench` for figures.**\n" if quick else "")
@@ -937,6 +1052,10 @@ or two rounds, and the figure is rough.
 ## Firehose sink
 
 {firehose_section(firehose)}
+
+## Exactly-once sink: cost
+
+{exactly_once_section(exactly_once)}
 
 ## Which server bounds what: ceilings of kinesalite and kinesis-mock
 
@@ -1065,11 +1184,12 @@ def write_all(report: dict[str, Any], quick: bool = False) -> list[Path]:
         png, doc = PNG_PATH, DOC_PATH
     check_schema(report)
     plot(report, png)
-    efo, keyed, quotas, firehose = (
+    efo, keyed, quotas, firehose, exactly_once = (
         json.loads(p.read_text()) if p.exists() else None
-        for p in (EFO_JSON_PATH, KEYED_JSON_PATH, QUOTAS_JSON_PATH, FIREHOSE_JSON_PATH)
+        for p in (EFO_JSON_PATH, KEYED_JSON_PATH, QUOTAS_JSON_PATH, FIREHOSE_JSON_PATH,
+                  EXACTLY_ONCE_JSON_PATH)
     )
-    doc.write_text(render(report, png.name, efo, keyed, quotas, firehose))
+    doc.write_text(render(report, png.name, efo, keyed, quotas, firehose, exactly_once))
     return [png, doc]
 
 

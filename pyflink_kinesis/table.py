@@ -141,7 +141,8 @@ def prepare_statement(statement: str) -> str:
     Raises KinesisConfigError with every problem. Tables over a plain ``http://`` local endpoint
     get ``aws.http.protocol.version = 'HTTP1_1'`` unless they set it; ``'sink.partitioner' =
     'fixed'`` becomes our fixed generator, which knows its subtask; a table with
-    ``'sink.keep-key-order'`` becomes a ``'pyflink-kinesis'`` table (our table factory).
+    ``'sink.keep-key-order'`` or ``'sink.delivery-guarantee'`` becomes a ``'pyflink-kinesis'``
+    table (our table factory).
     """
     tables = ddl_tables(statement)
     if not tables:

@@ -541,3 +541,44 @@ def test_the_page_shows_the_firehose_sink_next_to_the_kinesis_sink_and_moto() ->
     assert "0.75 x the Kinesis sink on kinesalite (behind)" in section
     empty = perf_report.render(sample_report(), "performance.png").split("## Firehose sink")[1]
     assert "Not measured: `make bench` (or `make bench-firehose`)" in empty
+
+
+def exactly_once_results() -> dict[str, Any]:
+    measured = {"started": "2026-12-07T05:00:00+00:00", "load_average_before": [3.1, 3.0, 2.9],
+                "load_average_after": [3.2, 3.0, 2.9], "quick": False}
+    return {
+        "server": "kinesalite 3.3.3 on loopback",
+        "machine": {"cpus": 2, "python": "3.11", "platform": "Linux"},
+        "throughput": {
+            "settings": {"records": 100000, "record_bytes": 256, "shards": 4, "parallelism": 2,
+                         "repeats": 3, "checkpoint_interval_ms": 1000},
+            "records_per_s": {
+                "exactly-once": {"median": 9000, "min": 8000, "max": 9500, "n": 3},
+                "at-least-once aggregated": {"median": 10000, "min": 9000, "max": 11000, "n": 3},
+            },
+            "runs": {"exactly-once": [8000, 9000, 9500],
+                     "at-least-once aggregated": [10000, 9000, 11000]},
+            "ratio_of_medians": 0.9, "verdict": "no significant difference", "goal": 0.9,
+            "meets_goal": True, "measured": measured,
+        },
+        "state": [{"records": 1000000, "writers": 4, "shards": 4, "generations": 1,
+                   "split_state_bytes": 2668, "split_state_bytes_without_marks": 924,
+                   "dropped": 0}],
+    }
+
+
+def test_the_page_shows_the_exactly_once_cost_from_its_results_file() -> None:
+    page = perf_report.render(sample_report(), "performance.png",
+                              exactly_once=exactly_once_results())
+    section = page.split("## Exactly-once sink: cost")[1].split("\n## ")[0]
+    assert "| exactly-once | 9,000 (8,000-9,500) |" in section
+    assert "Exactly-once / at-least-once: 0.90" in section and "goal >= 90%: met" in section
+    assert "per repeat (the two runs back to back): 0.80, 1.00, 0.86;" in section
+    assert "| 1,000,000 | 4 | 4 | 1 | 2,668 | 924 |" in section
+    assert "### Latency" not in section  # not measured: no table
+
+
+def test_without_exactly_once_results_the_page_says_how_to_measure_them() -> None:
+    section = perf_report.render(sample_report(), "performance.png").split(
+        "## Exactly-once sink: cost")[1]
+    assert "Not measured: `make bench-exactly-once`" in section

@@ -651,6 +651,56 @@ def test_keep_key_order_is_a_boolean_sink_option_of_our_table() -> None:
     assert table.options["connector"] == "pyflink-kinesis"
 
 
+def test_exactly_once_is_a_sink_option_of_our_table_with_its_buffer_and_timeout() -> None:
+    once = {
+        **MINIMAL,
+        "sink.delivery-guarantee": "exactly-once",
+        "sink.exactly-once.max-buffered-bytes": str(8 * MIB),
+        "sink.exactly-once.commit-timeout": "30 s",
+    }
+    assert table_options(once) == once
+    assert table_options({**MINIMAL, "sink.delivery-guarantee": "Exactly-Once"})
+    assert table_options({**MINIMAL, "sink.delivery-guarantee": "at-least-once"})
+
+
+def test_exactly_once_mistakes_are_reported_all_at_once() -> None:
+    assert problems(
+        {
+            **MINIMAL,
+            "sink.delivery-guarantee": "exactly-once",
+            "sink.exactly-once.max-buffered-bytes": "1000",
+            "sink.exactly-once.commit-timeout": "soon",
+            "sink.keep-key-order": "true",
+            "sink.batch.max-size": "10",
+        }
+    ) == {
+        "sink.exactly-once.max-buffered-bytes": "'1000' is out of range: must be >= 1048576",
+        "sink.exactly-once.commit-timeout": "'soon' is not a duration like '10 s', '250 ms', "
+        "'1 min' (a whole number, then d, h, min, s, ms, µs or ns; a number alone is "
+        "milliseconds)",
+        "sink.keep-key-order": "set, but with 'sink.delivery-guarantee' = 'exactly-once' the sink "
+        "does not use it: it writes each checkpoint's rows once the checkpoint completes, "
+        "aggregated and in order per shard",
+        "sink.batch.max-size": "set, but with 'sink.delivery-guarantee' = 'exactly-once' the sink "
+        "does not use it: it writes each checkpoint's rows once the checkpoint completes, "
+        "aggregated and in order per shard",
+    }
+    assert problems(
+        {
+            **MINIMAL,
+            "sink.delivery-guarantee": "once",
+            "sink.exactly-once.commit-timeout": "5 s",
+        }
+    ) == {
+        "sink.delivery-guarantee": "'once' is not one of at-least-once, exactly-once",
+        "sink.exactly-once.commit-timeout": "set, but the sink is at-least-once: add "
+        "'sink.delivery-guarantee' = 'exactly-once'",
+    }
+    assert problems({**MINIMAL, "sink.delivery-guarantee": "exactly-once"}, role="source") == {
+        "sink.delivery-guarantee": "only the sink reads it, and this table's role is 'source'"
+    }
+
+
 def test_shard_assigner_ids_are_case_sensitive_and_custom_ones_pass() -> None:
     assert problems({**MINIMAL, "scan.shard-assigner": "Uniform"}) == {
         "scan.shard-assigner": (

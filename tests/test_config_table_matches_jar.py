@@ -8,6 +8,7 @@ Flink's option utilities do.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -209,7 +210,10 @@ def test_defaults_are_the_config_option_defaults(load_class: LoadClass, key: Key
         return
     java_default = option.defaultValue()
     python = isinstance(java_default, (bool, int, float, str))
-    expected = java_default if python else java_default.toString()  # an enum constant
+    if key.type is ValueType.DURATION:  # a java.time.Duration
+        expected: object = timedelta(milliseconds=java_default.toMillis())
+    else:
+        expected = java_default if python else java_default.toString()  # an enum constant
     assert key.default is not None and parse(key, key.default) == expected
 
 

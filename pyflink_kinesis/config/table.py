@@ -35,6 +35,9 @@ from pyflink_kinesis.config.consumer import (
 )
 from pyflink_kinesis.config.keys import JavaRef, Key, KeyTable, ValueType
 from pyflink_kinesis.config.sink import (
+    AT_LEAST_ONCE,
+    EXACTLY_ONCE,
+    EXACTLY_ONCE_OPTIONS,
     RECORD_MAX_BYTES,
     SINK_CLIENT_KEYS,
     SINK_OPTIONS,
@@ -69,6 +72,9 @@ IDENTIFIER = "kinesis"
 OWN_IDENTIFIER = "pyflink-kinesis"
 OWN_FACTORY = "io.pyflinkkinesis.table.KinesisTableFactory"
 KEEP_KEY_ORDER = "sink.keep-key-order"
+DELIVERY_GUARANTEE = "sink.delivery-guarantee"
+EXACTLY_ONCE_MAX_BUFFERED_BYTES = "sink.exactly-once.max-buffered-bytes"
+EXACTLY_ONCE_COMMIT_TIMEOUT = "sink.exactly-once.commit-timeout"
 LEGACY_IDENTIFIER = "kinesis-legacy"  # the 5.x connector's name of the table this one calls kinesis
 CONNECTOR = "connector"
 STREAM = "stream"
@@ -186,6 +192,15 @@ def sink_option(
     return as_table_key(named, **changes)
 
 
+def exactly_once_option(builder: str, name: str, field: str) -> Key:
+    """The table option ``name`` of our table factory's ConfigOption ``field`` for the
+    exactly-once sink's builder option ``builder``: same limits and default."""
+    key = EXACTLY_ONCE_OPTIONS.find(builder)
+    if key is None:
+        raise KeyError(builder)
+    return replace(key, name=name, java=JavaRef(OWN_FACTORY, field))
+
+
 def async_sink_table_options(
     options: KeyTable, fail_on_error_cls: str, request_bytes_minimum: int, request_bytes_doc: str
 ) -> list[Key]:
@@ -267,6 +282,29 @@ TABLE_SINK_KEYS = KeyTable(
             default="false",
             java=JavaRef(OWN_FACTORY, "SINK_KEEP_KEY_ORDER"),
         ),
+        Key(
+            DELIVERY_GUARANTEE,
+            ValueType.STRING,
+            "exactly-once: write each checkpoint's rows once it completes, each with an id a "
+            "de-duplicating source ('source.deduplication') drops copies by; needs "
+            "checkpointing (our table factory).",
+            default=AT_LEAST_ONCE,
+            allowed=(AT_LEAST_ONCE, EXACTLY_ONCE),
+            java=JavaRef(OWN_FACTORY, "SINK_DELIVERY_GUARANTEE"),
+        ),
+        exactly_once_option(
+            "exactly_once_max_buffered_bytes", EXACTLY_ONCE_MAX_BUFFERED_BYTES,
+            "SINK_EXACTLY_ONCE_MAX_BUFFERED_BYTES",
+        ),
+        Key(
+            EXACTLY_ONCE_COMMIT_TIMEOUT,
+            ValueType.DURATION,
+            "How long an exactly-once commit retries throttled and failed writes before Flink "
+            "retries it (sink.committer.retries times, then the job fails).",
+            default="60 s",
+            minimum=1,
+            java=JavaRef(OWN_FACTORY, "SINK_EXACTLY_ONCE_COMMIT_TIMEOUT"),
+        ),
         *async_sink_table_options(
             SINK_OPTIONS, KINESIS_OPTIONS, RECORD_MAX_BYTES,
             "Bytes per PutRecords request: from 1 MiB (the largest record a table sink takes) "
@@ -283,7 +321,13 @@ TABLE_SINK_KEYS = KeyTable(
 # Every option of a kinesis table, format options aside.
 TABLE_KEYS = KeyTable([*TABLE_COMMON_KEYS.keys, *TABLE_SOURCE_KEYS.keys, *TABLE_SINK_KEYS.keys])
 # The options only our table factory reads.
-OWN_TABLE_OPTIONS = (KEEP_KEY_ORDER, STREAM_ARN)
+OWN_TABLE_OPTIONS = (
+    KEEP_KEY_ORDER,
+    DELIVERY_GUARANTEE,
+    EXACTLY_ONCE_MAX_BUFFERED_BYTES,
+    EXACTLY_ONCE_COMMIT_TIMEOUT,
+    STREAM_ARN,
+)
 
 
 STREAM_ARN_KEY = Key(
@@ -850,6 +894,33 @@ def _check_sink(
         builder: checked.values.get(name) for builder, name in SINK_OPTION_NAMES.items()
     }
     check_sink_options(replace(SinkSettings(None, None, True, True), **settings), problems)
+    _check_exactly_once(checked, problems)
+
+
+# What the exactly-once sink takes of the sink options: the stream, client and partition keys.
+_NOT_EXACTLY_ONCE = (KEEP_KEY_ORDER, *SINK_OPTION_NAMES.values())
+
+
+def _check_exactly_once(checked: CheckedProperties, problems: Problems) -> None:
+    """With exactly-once, none of the options of the other sinks (it writes at checkpoints,
+    aggregated and ordered per shard, by itself); without it, none of its own."""
+    guarantee = checked.values.get(DELIVERY_GUARANTEE)
+    if isinstance(guarantee, str) and guarantee.lower() == EXACTLY_ONCE:
+        for name in _NOT_EXACTLY_ONCE:
+            if name in checked.properties:
+                problems.add(
+                    name,
+                    f"set, but with '{DELIVERY_GUARANTEE}' = '{EXACTLY_ONCE}' the sink does not "
+                    f"use it: it writes each checkpoint's rows once the checkpoint completes, "
+                    f"aggregated and in order per shard",
+                )
+        return
+    for name in (EXACTLY_ONCE_MAX_BUFFERED_BYTES, EXACTLY_ONCE_COMMIT_TIMEOUT):
+        if name in checked.properties:
+            problems.add(
+                name, f"set, but the sink is at-least-once: add '{DELIVERY_GUARANTEE}' = "
+                f"'{EXACTLY_ONCE}'"
+            )
 
 
 def _partitioner_problem(partitioner: str) -> str | None:

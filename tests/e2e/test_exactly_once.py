@@ -17,10 +17,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Callable
 
+import pytest
 from aws_kinesis_agg import (
     deaggregator,  # noqa: F401  (puts messages_pb2's imports on the path)
     messages_pb2,
 )
+from py4j.protocol import Py4JJavaError
 from pyflink.common import Configuration, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
@@ -133,3 +135,25 @@ def test_exactly_once_sink_writes_each_record_once_with_its_id_after_its_checkpo
         f"{len({shard for shard, *_ in ids})} shards from {len(by_writer)} writers, "
         f"checkpoints every {CHECKPOINT_MS} ms"
     )
+
+
+def test_a_streaming_job_without_checkpointing_is_refused_on_submission(
+    aws_config: dict[str, object],
+) -> None:
+    """Its committer would never commit: the sink would write nothing, silently."""
+    env = StreamExecutionEnvironment.get_execution_environment()
+    sink = (
+        KinesisStreamsSink.builder()
+        .set_kinesis_client_properties(aws_config)
+        .set_serialization_schema(SimpleStringSchema())
+        .set_partition_key_generator(PartitionKeyGenerator.random())
+        .set_stream_name("never-written")
+        .set_delivery_guarantee("exactly-once")
+        .build()
+    )
+    env.from_collection(["a"]).sink_to(sink)
+    with pytest.raises(Py4JJavaError) as error:
+        env.execute_async("exactly-once without checkpointing").cancel().result()
+    message = str(error.value)
+    assert "does not checkpoint, so it would write nothing" in message
+    assert "env.enable_checkpointing(10000)" in message

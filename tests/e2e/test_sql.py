@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 
 import fastavro
 import pytest
+from py4j.protocol import Py4JJavaError
 from pyflink.common import JobStatus
 from pyflink.table import DataTypes, EnvironmentSettings, Schema, TableEnvironment, TableResult
 
@@ -26,6 +27,7 @@ from pyflink_kinesis import KinesisConfigError
 from pyflink_kinesis.logs import log_dir, process_ident
 from pyflink_kinesis.table import table_descriptor
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
+from tests.e2e.test_exactly_once import tagged
 
 StreamFactory = Callable[..., str]
 TIMEOUT_S = 120.0
@@ -382,3 +384,56 @@ def test_bad_options_are_all_reported_before_anything_runs(t_env: TableEnvironme
     assert "EARLIEST" in message
     assert "do-not-show" not in message
     assert "t" not in [str(name) for name in t_env.list_tables()]
+
+
+EXACTLY_ONCE = {
+    "sink.delivery-guarantee": "exactly-once",
+    "sink.exactly-once.max-buffered-bytes": str(8 * 1024 * 1024),
+    "sink.exactly-once.commit-timeout": "30 s",
+}
+
+
+def test_an_exactly_once_table_is_read_once_by_a_deduplicating_table(
+    t_env: TableEnvironment, local_kinesis: LocalKinesis, stream_factory: StreamFactory
+) -> None:
+    """orders -> once_orders ('sink.delivery-guarantee' = 'exactly-once') -> read by a
+    'source.deduplication' table -> copied, in one job checkpointing every second: each order
+    once in copied, and in once_orders each row once, in a KPL aggregate with its id tag."""
+    source, once, out = stream_factory(2), stream_factory(2), stream_factory(1)
+    local_kinesis.put_records(source, [json.dumps(o) for o in ORDERS])
+    t_env.get_config().set("execution.checkpointing.interval", "1 s")
+    columns = "id BIGINT, customer STRING, amount INT"
+    t_env.execute_sql(f"""CREATE TABLE orders ({columns})
+        WITH ({with_clause(local_kinesis, source, 'json',
+                           **{'scan.stream.initpos': 'TRIM_HORIZON'})})""")
+    t_env.execute_sql(f"""CREATE TABLE once_orders ({columns})
+        WITH ({with_clause(local_kinesis, once, 'json', **EXACTLY_ONCE)})""")
+    t_env.execute_sql(f"""CREATE TABLE once_read ({columns})
+        WITH ({with_clause(local_kinesis, stream_arn(local_kinesis, once), 'json',
+                           **{'source.init.position': 'TRIM_HORIZON',
+                              'source.deduplication': 'true'})})""")
+    t_env.execute_sql(f"""CREATE TABLE copied ({columns})
+        WITH ({with_clause(local_kinesis, out, 'json')})""")
+    assert "'connector' = 'pyflink-kinesis'" in show_create_table(t_env, "once_orders")
+
+    statements = t_env.create_statement_set()
+    statements.add_insert_sql("INSERT INTO once_orders SELECT * FROM orders")
+    statements.add_insert_sql("INSERT INTO copied SELECT * FROM once_read")
+    copied = run_until_complete(statements.execute(), local_kinesis, out, len(ORDERS))
+
+    assert Counter(json.loads(r.data)["id"] for r in copied) == Counter(o["id"] for o in ORDERS)
+    written = tagged(local_kinesis.read_all(once))
+    assert sorted(json.loads(text)["id"] for _, _, text, _, _ in written) == [
+        o["id"] for o in ORDERS]
+
+
+def test_an_exactly_once_table_without_checkpointing_is_refused_on_submission(
+    t_env: TableEnvironment, local_kinesis: LocalKinesis
+) -> None:
+    t_env.execute_sql(f"""CREATE TABLE once_orders (id BIGINT)
+        WITH ({with_clause(local_kinesis, 'never-written', 'json', **EXACTLY_ONCE)})""")
+    with pytest.raises(Py4JJavaError) as error:
+        t_env.execute_sql("INSERT INTO once_orders VALUES (1)")
+    message = str(error.value)
+    assert "does not checkpoint, so it would write nothing" in message
+    assert "'execution.checkpointing.interval'" in message

@@ -5,14 +5,19 @@ import io.pyflinkkinesis.sink.PutRecordsSettings;
 import io.pyflinkkinesis.sink.SdkStreamClient;
 import io.pyflinkkinesis.sink.StreamClient;
 
+import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SupportsCommitter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.connector.kinesis.sink.PartitionKeyGenerator;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.streaming.api.connector.sink2.SupportsPreWriteTopology;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FlinkRuntimeException;
 
 import java.io.IOException;
@@ -29,12 +34,14 @@ import java.util.function.Supplier;
  * maxBufferedBytes}: they are in checkpoint state) and hands them to the committer as one {@link
  * KinesisCommittable}; the {@link KinesisCommitter} writes them in KPL aggregates, ordered per
  * shard, each record tagged with its {@link RecordId}. Records reach Kinesis about one checkpoint
- * interval after they arrive. Needs checkpointing, and {@code kinesis:ListShards} besides {@code
+ * interval after they arrive. Needs checkpointing (a streaming job without it is refused when it
+ * is submitted, see {@link #addPreWriteTopology}), and {@code kinesis:ListShards} besides {@code
  * kinesis:PutRecords}.
  */
 @SuppressWarnings("deprecation")
 public final class CommittingKinesisStreamsSink<InputT>
-        implements Sink<InputT>, SupportsCommitter<KinesisCommittable> {
+        implements Sink<InputT>, SupportsCommitter<KinesisCommittable>,
+                SupportsPreWriteTopology<InputT> {
 
     private static final long serialVersionUID = 1L;
 
@@ -94,6 +101,34 @@ public final class CommittingKinesisStreamsSink<InputT>
         return new KinesisCommitter(streams.get(), System::currentTimeMillis, commitTimeoutMS,
                 INITIAL_BACKOFF_MS, MAX_BACKOFF_MS);
     }
+
+    /**
+     * Refuses a streaming job without checkpointing, when Flink translates the job (on
+     * submission, the job's settings final): its committer would never commit, so the sink would
+     * write nothing. A BATCH job commits at the end of its input and needs none.
+     *
+     * @throws IllegalStateException saying how to turn checkpointing on
+     */
+    @Override
+    public DataStream<InputT> addPreWriteTopology(DataStream<InputT> input) {
+        requireCheckpointing(input.getExecutionEnvironment());
+        return input;
+    }
+
+    static void requireCheckpointing(StreamExecutionEnvironment env) {
+        boolean batch = env.getConfiguration().get(ExecutionOptions.RUNTIME_MODE)
+                == RuntimeExecutionMode.BATCH;
+        if (!batch && !env.getCheckpointConfig().isCheckpointingEnabled()) {
+            throw new IllegalStateException(NO_CHECKPOINTING);
+        }
+    }
+
+    static final String NO_CHECKPOINTING = "The exactly-once Kinesis sink writes records only "
+            + "when a checkpoint completes, and this streaming job does not checkpoint, so it "
+            + "would write nothing: enable checkpointing (env.enable_checkpointing(10000) in "
+            + "PyFlink, or 'execution.checkpointing.interval' = '10 s' in the job's or the "
+            + "TableEnvironment's configuration), or use the at-least-once sink. Records reach "
+            + "Kinesis about one checkpoint interval after they arrive.";
 
     @Override
     public SimpleVersionedSerializer<KinesisCommittable> getCommittableSerializer() {

@@ -11,7 +11,6 @@ import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.m
 
 import java.io.Serializable;
 import java.lang.reflect.Field;
-import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.util.Properties;
@@ -125,16 +124,27 @@ public final class PutRecordsSettings implements Serializable {
      * connector never does.
      */
     public static Object partitionKeyGenerator(ElementConverter<?, ?> converter) {
+        return converterField(converter, "partitionKeyGenerator");
+    }
+
+    /**
+     * The serialization schema inside the connector's element converter, or null for another
+     * converter: the exactly-once table sink writes a table's rows with its format's schema.
+     */
+    public static Object serializationSchema(ElementConverter<?, ?> converter) {
+        return converterField(converter, "serializationSchema");
+    }
+
+    private static Object converterField(ElementConverter<?, ?> converter, String name) {
         if (!(converter instanceof KinesisStreamsSinkElementConverter)) {
             return null;
         }
         try {
-            Field generator =
-                    KinesisStreamsSinkElementConverter.class.getDeclaredField("partitionKeyGenerator");
-            generator.setAccessible(true);
-            return generator.get(converter);
+            Field field = KinesisStreamsSinkElementConverter.class.getDeclaredField(name);
+            field.setAccessible(true);
+            return field.get(converter);
         } catch (ReflectiveOperationException | RuntimeException e) {
-            throw unexpected("partitionKeyGenerator", e);
+            throw unexpected(name, e);
         }
     }
 

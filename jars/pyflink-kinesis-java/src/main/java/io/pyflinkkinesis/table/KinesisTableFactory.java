@@ -1,6 +1,7 @@
 package io.pyflinkkinesis.table;
 
 import io.pyflinkkinesis.SourceRecordWithMetadata;
+import io.pyflinkkinesis.exactlyonce.CommittingKinesisStreamsSinkBuilder;
 import io.pyflinkkinesis.source.config.SourceOptions;
 
 import org.apache.flink.api.common.serialization.DeserializationSchema;
@@ -23,6 +24,7 @@ import org.apache.flink.table.factories.DeserializationFormatFactory;
 import org.apache.flink.table.factories.FactoryUtil;
 import org.apache.flink.table.data.RowData;
 
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
@@ -50,6 +52,10 @@ import java.util.Set;
  * <ul>
  *   <li>{@code sink.keep-key-order}: the sink writes each partition key's records in the order
  *       it received them ({@link KeyOrderedDynamicSink}).
+ *   <li>{@code sink.delivery-guarantee = 'exactly-once'} (with {@code
+ *       sink.exactly-once.max-buffered-bytes} and {@code sink.exactly-once.commit-timeout}): the
+ *       sink writes each checkpoint's rows once it completes, with ids a de-duplicating source
+ *       drops copies by ({@link CommittingDynamicSink}).
  * </ul>
  *
  * <p>{@code pyflink_kinesis} gives a {@code kinesis} table this identifier when the table has
@@ -67,6 +73,32 @@ public final class KinesisTableFactory implements DynamicTableSourceFactory, Dyn
                             + "received them, whatever Kinesis rejects and however many requests "
                             + "are in flight.");
 
+    public static final String AT_LEAST_ONCE = "at-least-once";
+    public static final String EXACTLY_ONCE = "exactly-once";
+
+    public static final ConfigOption<String> SINK_DELIVERY_GUARANTEE =
+            ConfigOptions.key("sink.delivery-guarantee")
+                    .stringType()
+                    .defaultValue(AT_LEAST_ONCE)
+                    .withDescription("at-least-once (the connector's sink) or exactly-once: write "
+                            + "each checkpoint's rows once it completes, each with an id a "
+                            + "de-duplicating source drops copies by; any letter case.");
+
+    public static final ConfigOption<Long> SINK_EXACTLY_ONCE_MAX_BUFFERED_BYTES =
+            ConfigOptions.key("sink.exactly-once.max-buffered-bytes")
+                    .longType()
+                    .defaultValue(CommittingKinesisStreamsSinkBuilder.DEFAULT_MAX_BUFFERED_BYTES)
+                    .withDescription("Most data and partition key bytes one sink subtask holds "
+                            + "between two checkpoints; more fails the job.");
+
+    public static final ConfigOption<Duration> SINK_EXACTLY_ONCE_COMMIT_TIMEOUT =
+            ConfigOptions.key("sink.exactly-once.commit-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofMillis(
+                            CommittingKinesisStreamsSinkBuilder.DEFAULT_COMMIT_TIMEOUT_MS))
+                    .withDescription("How long a commit retries throttled and failed writes "
+                            + "before Flink retries it.");
+
     /** Connector 5.x's name of the option (KinesisConnectorOptions.STREAM_ARN). */
     public static final ConfigOption<String> STREAM_ARN =
             ConfigOptions.key("stream.arn")
@@ -76,8 +108,9 @@ public final class KinesisTableFactory implements DynamicTableSourceFactory, Dyn
                             + "KinesisStreamsSource, taking source.* options.");
 
     /** The options this factory reads itself; the connector's factories never see them. */
-    static final Set<ConfigOption<?>> OWN_OPTIONS =
-            Collections.singleton(SINK_KEEP_KEY_ORDER);
+    static final Set<ConfigOption<?>> OWN_OPTIONS = new LinkedHashSet<>(Arrays.asList(
+            SINK_KEEP_KEY_ORDER, SINK_DELIVERY_GUARANTEE, SINK_EXACTLY_ONCE_MAX_BUFFERED_BYTES,
+            SINK_EXACTLY_ONCE_COMMIT_TIMEOUT));
 
     /** The option prefix of our source ({@link SourceOptions}), as connector 5.x's table. */
     static final String SOURCE_PREFIX = "source.";
@@ -135,7 +168,35 @@ public final class KinesisTableFactory implements DynamicTableSourceFactory, Dyn
             connectorContext = withStreamName(connectorContext);
         }
         DynamicTableSink sink = sinks.createDynamicTableSink(connectorContext);
+        if (exactlyOnce(own, context)) {
+            return new CommittingDynamicSink(sink, own.get(SINK_EXACTLY_ONCE_MAX_BUFFERED_BYTES),
+                    own.get(SINK_EXACTLY_ONCE_COMMIT_TIMEOUT));
+        }
         return own.get(SINK_KEEP_KEY_ORDER) ? new KeyOrderedDynamicSink(sink) : sink;
+    }
+
+    /**
+     * Whether the table's sink writes exactly once.
+     *
+     * @throws ValidationException for another guarantee, or key order asked of it
+     */
+    private static boolean exactlyOnce(Configuration own, Context context) {
+        String guarantee = own.get(SINK_DELIVERY_GUARANTEE);
+        String table = context.getObjectIdentifier().asSummaryString();
+        if (!guarantee.equalsIgnoreCase(AT_LEAST_ONCE)
+                && !guarantee.equalsIgnoreCase(EXACTLY_ONCE)) {
+            throw new ValidationException("Invalid value for option '"
+                    + SINK_DELIVERY_GUARANTEE.key() + "' of table " + table + ": '" + guarantee
+                    + "' is not one of " + AT_LEAST_ONCE + ", " + EXACTLY_ONCE);
+        }
+        boolean exactlyOnce = guarantee.equalsIgnoreCase(EXACTLY_ONCE);
+        if (exactlyOnce && own.get(SINK_KEEP_KEY_ORDER)) {
+            throw new ValidationException("Table " + table + " sets '" + SINK_KEEP_KEY_ORDER.key()
+                    + "' with '" + SINK_DELIVERY_GUARANTEE.key() + "' = '" + EXACTLY_ONCE
+                    + "': the exactly-once sink writes in order per shard by itself; remove '"
+                    + SINK_KEEP_KEY_ORDER.key() + "'");
+        }
+        return exactlyOnce;
     }
 
     private static boolean hasStreamArn(Context context) {

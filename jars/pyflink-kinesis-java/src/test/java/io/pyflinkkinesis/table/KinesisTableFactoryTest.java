@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.table;
 
+import io.pyflinkkinesis.exactlyonce.CommittingKinesisStreamsSink;
 import io.pyflinkkinesis.sink.KeyOrderedKinesisStreamsSink;
 
 import org.apache.flink.configuration.ConfigOption;
@@ -29,6 +30,7 @@ import org.apache.flink.table.factories.Factory;
 import org.apache.flink.table.factories.FactoryUtil;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -189,6 +191,53 @@ class KinesisTableFactoryTest {
     }
 
     @Test
+    void exactlyOnceWrapsTheConnectorsSinkWhichNeverSeesItsOptions() {
+        DynamicTableSink sink = factory.createDynamicTableSink(context(options(
+                "sink.delivery-guarantee", "exactly-once",
+                "sink.exactly-once.max-buffered-bytes", "2097152",
+                "sink.exactly-once.commit-timeout", "5 s")));
+
+        assertInstanceOf(CommittingDynamicSink.class, sink);
+        assertEquals(options(), sinks.given);
+        assertSame(sinks.answer, factory.createDynamicTableSink(context(options(
+                "sink.delivery-guarantee", "at-least-once"))));
+    }
+
+    @Test
+    void anotherGuaranteeOrKeyOrderWithExactlyOnceIsRefusedNamingTheTable() {
+        String unknown = assertThrows(ValidationException.class, () -> factory
+                .createDynamicTableSink(context(options("sink.delivery-guarantee", "none"))))
+                .getMessage();
+        String ordered = assertThrows(ValidationException.class, () -> factory
+                .createDynamicTableSink(context(options("sink.delivery-guarantee",
+                        "exactly-once", "sink.keep-key-order", "true"))))
+                .getMessage();
+
+        assertEquals("Invalid value for option 'sink.delivery-guarantee' of table "
+                + "catalog.db.orders: 'none' is not one of at-least-once, exactly-once", unknown);
+        assertTrue(ordered.startsWith("Table catalog.db.orders sets 'sink.keep-key-order' with "
+                + "'sink.delivery-guarantee' = 'exactly-once'"), ordered);
+    }
+
+    @Test
+    void theCommittingSinkWritesTheConnectorsStreamAndForwardsTheRest() {
+        ConnectorLikeSink connector = new ConnectorLikeSink(3);
+        CommittingDynamicSink sink = new CommittingDynamicSink(connector, 2 << 20,
+                Duration.ofSeconds(5));
+
+        SinkV2Provider provider = (SinkV2Provider) sink.getSinkRuntimeProvider(null);
+
+        assertInstanceOf(CommittingKinesisStreamsSink.class, provider.createSink());
+        assertEquals(3, provider.getParallelism().get());
+        assertEquals("Kinesis (exactly-once)", sink.asSummaryString());
+        assertEquals(ChangelogMode.insertOnly(), sink.getChangelogMode(ChangelogMode.all()));
+        assertInstanceOf(CommittingDynamicSink.class, sink.copy());
+        Map<String, String> partition = Collections.singletonMap("customer", "c-1");
+        sink.applyStaticPartition(partition);
+        assertSame(partition, connector.staticPartition);
+    }
+
+    @Test
     void theSourceIsTheConnectorsWithoutOurOptions() {
         factory.createDynamicTableSource(context(options("sink.keep-key-order", "true")));
         assertEquals(options(), sources.given);
@@ -210,7 +259,7 @@ class KinesisTableFactoryTest {
                 new KinesisDynamicTableFactory().optionalOptions());
         connector.addAll(new KinesisDynamicTableSinkFactory().optionalOptions());
         Set<ConfigOption<?>> expected = new HashSet<>(connector);
-        expected.add(KinesisTableFactory.SINK_KEEP_KEY_ORDER);
+        expected.addAll(KinesisTableFactory.OWN_OPTIONS);
         expected.add(KinesisTableFactory.STREAM_ARN);
 
         assertEquals(expected, new HashSet<>(real.optionalOptions()));
