@@ -50,6 +50,8 @@ public final class CommittingKinesisStreamsSink<InputT>
     /** Committer retries start this long apart, doubling up to {@link #MAX_BACKOFF_MS}. */
     static final long INITIAL_BACKOFF_MS = 50;
     static final long MAX_BACKOFF_MS = 2_000;
+    /** A commit whose writes were throttled sends them again this long after. */
+    static final long THROTTLED_RETRY_MS = 100;
 
     final PutRecordsSettings settings;
     final SerializationSchema<InputT> serializationSchema;
@@ -98,8 +100,8 @@ public final class CommittingKinesisStreamsSink<InputT>
     }
 
     KinesisCommitter createCommitter(Supplier<StreamClient> streams) {
-        return new KinesisCommitter(streams.get(), System::currentTimeMillis, commitTimeoutMS,
-                INITIAL_BACKOFF_MS, MAX_BACKOFF_MS);
+        return new KinesisCommitter(streams.get(), System::currentTimeMillis, Thread::sleep,
+                commitTimeoutMS, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, THROTTLED_RETRY_MS);
     }
 
     /**

@@ -197,7 +197,8 @@ class KinesisCommitterTest {
     }
 
     private static KinesisCommitter committer(StreamClient stream, long timeoutMs) {
-        return new KinesisCommitter(stream, System::currentTimeMillis, timeoutMs, 1, 4);
+        return new KinesisCommitter(stream, System::currentTimeMillis, Thread::sleep, timeoutMs,
+                1, 4, 2);
     }
 
     private static Request commit(KinesisCommitter committer, KinesisCommittable committable)
@@ -495,6 +496,32 @@ class KinesisCommitterTest {
         assertTrue(request.failed.getMessage().contains("was not found"),
                 request.failed.getMessage());
         assertEquals(1, stream.requests, "not retried");
+    }
+
+    @Test
+    void throttledWritesAreSentAgainAfterAFixedPauseOtherFailuresAfterADoublingOne()
+            throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        // Two shards, one aggregate each per request: requests 0-2 throttle both, request 3
+        // throttles one and fails the other, 4-5 fail both, then everything lands.
+        stream.entryErrors = n -> n < 6 ? "ProvisionedThroughputExceededException"
+                : n == 6 ? "InternalFailure"
+                : n == 7 ? "ProvisionedThroughputExceededException"
+                : n < 12 ? "InternalFailure" : null;
+        long[] nowMs = {0};
+        List<Long> pauses = new ArrayList<>();
+        KinesisCommitter committer = new KinesisCommitter(stream, () -> nowMs[0], ms -> {
+            pauses.add(ms);
+            nowMs[0] += ms;
+        }, 60_000, 10, 40, 25);
+        KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 20, 10);
+
+        Request request = commit(committer, committable);
+
+        assertNull(request.failed);
+        assertEquals(0, request.retries);
+        assertEquals(Arrays.asList(25L, 25L, 25L, 10L, 20L, 40L), pauses);
+        assertConsumedOnce(stream.stream, committable);
     }
 
     @Test
