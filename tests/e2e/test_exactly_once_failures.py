@@ -345,9 +345,9 @@ def test_a_failure_before_the_checkpoint_writes_nothing_twice(
                          consumer.middle[case], FailOnce(marker, "A", 60))
     put(local_kinesis, source, texts)
     middle = finish(job, local_kinesis, consumer.middle[case], texts)
+    verify(case, consumer, middle, texts, started)
     assert marker.exists(), "the map never failed"
     assert middle.copies == 0
-    verify(case, consumer, middle, texts, started)
 
 
 @pytest.mark.parametrize(
@@ -372,6 +372,7 @@ def test_a_failed_commit_is_written_again_with_the_same_ids(
                              lambda value: value)
         put(local_kinesis, source, texts)
         middle = finish(job, local_kinesis, consumer.middle[case], texts)
+    verify(case, consumer, middle, texts, started)
     assert fault.failed, "no commit failed"
     written = Counter(record_id for ids in middle.ids.values() for record_id in ids)
     assert all(written[record_id] >= 1 for record_id in fault.failed)
@@ -381,7 +382,6 @@ def test_a_failed_commit_is_written_again_with_the_same_ids(
         assert middle.copies == len(fault.landed)
     else:
         assert middle.copies == 0
-    verify(case, consumer, middle, texts, started)
 
 
 def test_a_failure_after_the_commit_restores_the_committed_records_once(
@@ -405,8 +405,8 @@ def test_a_failure_after_the_commit_restores_the_committed_records_once(
                  "batch A committed")
     put(local_kinesis, source, second)
     middle = finish(job, local_kinesis, consumer.middle[case], first + second)
-    assert marker.exists(), "the map never failed"
     verify(case, consumer, middle, first + second, started)
+    assert marker.exists(), "the map never failed"
 
 
 def test_stop_with_savepoint_and_restore_at_another_parallelism(
@@ -446,6 +446,7 @@ def test_stop_with_savepoint_and_restore_at_another_parallelism(
     put(local_kinesis, source, third)
     texts = first + second + third
     middle = finish(job, local_kinesis, middle_stream, texts)
+    verify(case, consumer, middle, texts, started)
 
     def writers(texts: list[str]) -> set[str]:
         return {record_id.split(":")[0] for text in texts for record_id in middle.ids[text]}
@@ -456,4 +457,3 @@ def test_stop_with_savepoint_and_restore_at_another_parallelism(
     assert middle.copies == len(first)
     assert len(writers(first)) == 2
     assert writers(second + third).isdisjoint(writers(first))
-    verify(case, consumer, middle, texts, started)
