@@ -4,7 +4,7 @@ stop-with-savepoint and a restore at another parallelism, in real jobs on kinesa
 Each case runs a **producer** job: a ``KinesisStreamsSource`` reads the case's input stream, a
 Python map passes the JSON records on (and in some cases fails once), and
 ``KinesisStreamsSink`` with ``set_delivery_guarantee('exactly-once')`` writes them into the
-case's middle stream, through a ``FaultProxy`` where the case injects a commit failure.
+case's middle stream (through a ``FaultProxy`` in the cases that fail a commit).
 Checkpoints every 2 s and fixed-delay restarts: a failure restores the last completed
 checkpoint. One **consumer** job for the whole module reads every case's middle stream with
 ``source.deduplication`` and copies what it emits into the case's out stream (the connector's
@@ -127,8 +127,9 @@ def aggregate_ids(data: bytes) -> list[str]:
 
 
 class FailACommit(Fault):
-    """Fails the commit of one writer: the writer of the first PutRecords that names a shard
-    for each of ``entries`` aggregates (one per shard; see ``KinesisCommitter``).
+    """Fails the commit of one writer: the writer of the first PutRecords carrying ``entries``
+    aggregates (the committer sends one per shard its commit writes to; see
+    ``KinesisCommitter``).
 
     ``land_some=False``: that PutRecords is answered ``ResourceNotFoundException``, an error the
     committer does not retry: nothing of the commit lands and the job fails. ``land_some=True``:
@@ -303,8 +304,8 @@ def holds_all(kinesis: LocalKinesis, middle: str, texts: list[str]) -> Middle | 
 
 def verify(case: str, consumer: Consumer, middle: Middle, texts: list[str],
            started: float) -> None:
-    """Each copy in the middle stream has its record's one id; the consumer emitted each
-    record once and dropped every copy. Prints the case's numbers."""
+    """The consumer emitted each record once and dropped every copy; each copy in the middle
+    stream has its record's one id. Prints the case's numbers."""
     emitted, dropped = consumer.emitted(case, middle.user_records)
     lost = (Counter(texts) - emitted).total()
     extra = (emitted - Counter(texts)).total()
@@ -318,13 +319,12 @@ def verify(case: str, consumer: Consumer, middle: Middle, texts: list[str],
     assert dropped == middle.copies
 
 
-def finish(job: Job, kinesis: LocalKinesis, middle: str, texts: list[str]) -> Middle:
-    """Wait until the middle stream holds every record, stop the producer (no commit after
-    that: the middle stream is final) and read the middle stream."""
-    try:
-        job.wait_for(lambda: holds_all(kinesis, middle, texts), TIMEOUT_S, "every record")
-    finally:
-        job.cancel_and_wait()
+def wait_until_written(job: Job, kinesis: LocalKinesis, middle: str, texts: list[str]) -> None:
+    job.wait_for(lambda: holds_all(kinesis, middle, texts), TIMEOUT_S, "every record")
+
+
+def final(kinesis: LocalKinesis, middle: str, texts: list[str]) -> Middle:
+    """The middle stream once the producer has stopped: nothing is committed after that."""
     found = holds_all(kinesis, middle, texts)
     assert found is not None
     return found
@@ -343,8 +343,12 @@ def test_a_failure_before_the_checkpoint_writes_nothing_twice(
     env = producer_env(tmp_path / "checkpoints", 2)
     job = start_producer(env, aws_config, source, local_kinesis.endpoint,
                          consumer.middle[case], FailOnce(marker, "A", 60))
-    put(local_kinesis, source, texts)
-    middle = finish(job, local_kinesis, consumer.middle[case], texts)
+    try:
+        put(local_kinesis, source, texts)
+        wait_until_written(job, local_kinesis, consumer.middle[case], texts)
+    finally:
+        job.cancel_and_wait()
+    middle = final(local_kinesis, consumer.middle[case], texts)
     verify(case, consumer, middle, texts, started)
     assert marker.exists(), "the map never failed"
     assert middle.copies == 0
@@ -370,8 +374,12 @@ def test_a_failed_commit_is_written_again_with_the_same_ids(
         env = producer_env(tmp_path / "checkpoints", 2)
         job = start_producer(env, aws_config, source, proxy.endpoint, consumer.middle[case],
                              lambda value: value)
-        put(local_kinesis, source, texts)
-        middle = finish(job, local_kinesis, consumer.middle[case], texts)
+        try:
+            put(local_kinesis, source, texts)
+            wait_until_written(job, local_kinesis, consumer.middle[case], texts)
+        finally:
+            job.cancel_and_wait()
+    middle = final(local_kinesis, consumer.middle[case], texts)
     verify(case, consumer, middle, texts, started)
     assert fault.failed, "no commit failed"
     written = Counter(record_id for ids in middle.ids.values() for record_id in ids)
@@ -400,11 +408,15 @@ def test_a_failure_after_the_commit_restores_the_committed_records_once(
     env = producer_env(tmp_path / "checkpoints", 2)
     job = start_producer(env, aws_config, source, local_kinesis.endpoint,
                          consumer.middle[case], FailOnce(marker, "B", 1))
-    put(local_kinesis, source, first)
-    job.wait_for(lambda: holds_all(local_kinesis, consumer.middle[case], first), TIMEOUT_S,
-                 "batch A committed")
-    put(local_kinesis, source, second)
-    middle = finish(job, local_kinesis, consumer.middle[case], first + second)
+    try:
+        put(local_kinesis, source, first)
+        job.wait_for(lambda: holds_all(local_kinesis, consumer.middle[case], first), TIMEOUT_S,
+                     "batch A committed")
+        put(local_kinesis, source, second)
+        wait_until_written(job, local_kinesis, consumer.middle[case], first + second)
+    finally:
+        job.cancel_and_wait()
+    middle = final(local_kinesis, consumer.middle[case], first + second)
     verify(case, consumer, middle, first + second, started)
     assert marker.exists(), "the map never failed"
 
@@ -441,11 +453,15 @@ def test_stop_with_savepoint_and_restore_at_another_parallelism(
     env = producer_env(checkpoints, 3, **{"execution.state-recovery.path": path})
     job = start_producer(env, aws_config, source, local_kinesis.endpoint, middle_stream,
                          Seen(seen))
-    job.wait_for(lambda: holds_all(local_kinesis, middle_stream, first + second), TIMEOUT_S,
-                 "batches A and B")
-    put(local_kinesis, source, third)
     texts = first + second + third
-    middle = finish(job, local_kinesis, middle_stream, texts)
+    try:
+        job.wait_for(lambda: holds_all(local_kinesis, middle_stream, first + second),
+                     TIMEOUT_S, "batches A and B")
+        put(local_kinesis, source, third)
+        wait_until_written(job, local_kinesis, middle_stream, texts)
+    finally:
+        job.cancel_and_wait()
+    middle = final(local_kinesis, middle_stream, texts)
     verify(case, consumer, middle, texts, started)
 
     def writers(texts: list[str]) -> set[str]:
