@@ -70,7 +70,8 @@ StreamFactory = Callable[..., str]
 TIMEOUT_S = 90.0
 CHECKPOINT_MS = 2000
 BATCH = 200
-CASES = ("before-checkpoint", "before-commit", "mid-commit", "after-commit", "savepoint")
+CASES = ("before-checkpoint", "before-commit", "mid-commit", "during-re-commit", "after-commit",
+         "savepoint")
 
 
 def batch(name: str, count: int = BATCH) -> list[str]:
@@ -127,23 +128,29 @@ def aggregate_ids(data: bytes) -> list[str]:
 
 
 class FailACommit(Fault):
-    """Fails the commit of one writer: the writer of the first PutRecords carrying ``entries``
-    aggregates (the committer sends one per shard its commit writes to; see
-    ``KinesisCommitter``).
+    """Fails the commit of one writer ``times`` times: the writer of the first PutRecords
+    carrying ``entries`` aggregates (the committer sends one per shard its commit writes to;
+    see ``KinesisCommitter``); after a failure, the restored committer commits the same
+    committable again, and that commit fails the same way until ``times`` are done.
 
-    ``land_some=False``: that PutRecords is answered ``ResourceNotFoundException``, an error the
-    committer does not retry: nothing of the commit lands and the job fails. ``land_some=True``:
-    one aggregate of it lands and the others are throttled (``PartialFailure``); the committer's
-    next PutRecords, re-sending them, is answered with that error. Every other request passes.
-    ``landed`` and ``failed`` are the ids of the aggregates that landed and of the request that
-    failed."""
+    ``land_some=False``: the commit's first PutRecords is answered ``ResourceNotFoundException``,
+    an error the committer does not retry: nothing of the commit lands and the job fails.
+    ``land_some=True``: one aggregate of it lands and the others are throttled
+    (``PartialFailure``); the committer's next PutRecords, re-sending them, is answered with that
+    error. Every other request passes. ``landed`` and ``failed`` list the ids of the aggregates
+    that landed and of the requests that failed; ``committed`` is set once a PutRecords of the
+    writer got through whole after the last failure."""
 
-    def __init__(self, entries: int, land_some: bool) -> None:
+    def __init__(self, entries: int, land_some: bool, times: int) -> None:
         self.entries = entries
         self.land_some = land_some
+        self.times = times
         self.writer: str | None = None
         self.landed: list[str] = []
         self.failed: list[str] = []
+        self.failures = 0
+        self.committed = False
+        self._landed_some = False
         self._lock = threading.Lock()
 
     def apply(self, request: _Request, forward: Forward, rule: FaultRule) -> _Response:
@@ -153,15 +160,29 @@ class FailACommit(Fault):
         with self._lock:
             if self.writer is None and len(aggregates) == self.entries:
                 self.writer = writer
-            if writer != self.writer or self.failed:
-                return forward(request)
-            if self.land_some and not self.landed:
-                response = PartialFailure(entry_rate=0.0).apply(request, forward, rule)
-                results = json.loads(response.body)["Records"]
-                self.landed = [record_id for ids, result in zip(aggregates, results)
-                               if "ErrorCode" not in result for record_id in ids]
-                return response
-            self.failed = [record_id for ids in aggregates for record_id in ids]
+            if writer != self.writer:
+                action = "pass"
+            elif self.failures == self.times:
+                action = "commit"
+            elif self.land_some and not self._landed_some:
+                action, self._landed_some = "land some", True
+            else:
+                action, self._landed_some = "fail", False
+                self.failed += [record_id for ids in aggregates for record_id in ids]
+                self.failures += 1
+        # The writer's next request comes after the answer to this one: no lock needed below.
+        if action == "pass":
+            return forward(request)
+        if action == "commit":
+            response = forward(request)
+            self.committed = True
+            return response
+        if action == "land some":
+            response = PartialFailure(entry_rate=0.0).apply(request, forward, rule)
+            results = json.loads(response.body)["Records"]
+            self.landed += [record_id for ids, result in zip(aggregates, results)
+                            if "ErrorCode" not in result for record_id in ids]
+            return response
         return ErrorResponse(400, "ResourceNotFoundException",
                              "Stream not found (injected by FaultProxy).").apply(
             request, forward, rule)
@@ -355,20 +376,21 @@ def test_a_failure_before_the_checkpoint_writes_nothing_twice(
 
 
 @pytest.mark.parametrize(
-    ("case", "land_some"), [("before-commit", False), ("mid-commit", True)],
-    ids=["before-commit", "mid-commit"])
+    ("case", "land_some", "times"),
+    [("before-commit", False, 1), ("mid-commit", True, 1), ("during-re-commit", True, 2)],
+    ids=["before-commit", "mid-commit", "during-re-commit"])
 def test_a_failed_commit_is_written_again_with_the_same_ids(
     consumer: Consumer, local_kinesis: LocalKinesis, stream_factory: StreamFactory,
-    aws_config: dict[str, object], tmp_path: Path, case: str, land_some: bool,
+    aws_config: dict[str, object], tmp_path: Path, case: str, land_some: bool, times: int,
 ) -> None:
     """The checkpoint completed; its commit fails the job, before anything of it landed
     (``before-commit``) or after one shard's aggregate landed and the other was throttled
-    (``mid-commit``): see ``FailACommit``. The restore commits the restored committable again,
-    with the same ids: whatever had landed is in the middle stream twice, and dropped by the
-    consumer."""
+    (``mid-commit``; ``during-re-commit``: and the commit after the restore fails the same way):
+    see ``FailACommit``. The restore commits the restored committable again, with the same ids:
+    whatever had landed is in the middle stream once more, and dropped by the consumer."""
     started = time.monotonic()
     source, texts = stream_factory(2), batch("A")
-    fault = FailACommit(entries=2, land_some=land_some)
+    fault = FailACommit(entries=2, land_some=land_some, times=times)
     with FaultProxy(local_kinesis.endpoint, seed=28) as proxy:
         proxy.inject(fault, operation="PutRecords", when=Every(1))
         env = producer_env(tmp_path / "checkpoints", 2)
@@ -376,20 +398,20 @@ def test_a_failed_commit_is_written_again_with_the_same_ids(
                              lambda value: value)
         try:
             put(local_kinesis, source, texts)
+            job.wait_for(lambda: fault.committed or None, TIMEOUT_S, "the last re-commit")
             wait_until_written(job, local_kinesis, consumer.middle[case], texts)
         finally:
             job.cancel_and_wait()
     middle = final(local_kinesis, consumer.middle[case], texts)
     verify(case, consumer, middle, texts, started)
-    assert fault.failed, "no commit failed"
+    assert fault.failures == times
+    assert bool(fault.landed) == land_some, "what landed of the failed commits"
+    # Each id of the failed commit: once for every time it landed before, and once more.
     written = Counter(record_id for ids in middle.ids.values() for record_id in ids)
-    assert all(written[record_id] >= 1 for record_id in fault.failed)
-    if land_some:
-        assert fault.landed, "nothing of the failed commit landed"
-        assert all(written[record_id] == 2 for record_id in fault.landed)
-        assert middle.copies == len(fault.landed)
-    else:
-        assert middle.copies == 0
+    assert {record_id: written[record_id] for record_id in fault.failed + fault.landed} == {
+        record_id: 1 + fault.landed.count(record_id)
+        for record_id in fault.failed + fault.landed}
+    assert middle.copies == len(fault.landed)
 
 
 def test_a_failure_after_the_commit_restores_the_committed_records_once(
