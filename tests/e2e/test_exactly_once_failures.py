@@ -351,14 +351,17 @@ def final(kinesis: LocalKinesis, middle: str, texts: list[str]) -> Middle:
     return found
 
 
-def test_a_failure_before_the_checkpoint_writes_nothing_twice(
+def test_a_failure_before_the_checkpoint_never_writes_what_the_writer_held(
     consumer: Consumer, local_kinesis: LocalKinesis, stream_factory: StreamFactory,
     aws_config: dict[str, object], tmp_path: Path,
 ) -> None:
     """The map raises at the 60th record a subtask sees: that record and those after it are in
     no checkpoint, and the ones before it since the last checkpoint wait in the sink writer's
     buffer. The restart reads them again from the last checkpoint's positions; a new writer
-    gives them new ids. The failed writer's buffer was never written: no copies at all."""
+    gives them new ids. The failed writer's buffer was never written, so no record has copies
+    with two ids (``verify``). Copies with one id come only from a checkpoint that completed
+    between the put and the failure: the restore commits its committable again, as after a
+    commit."""
     case, started = "before-checkpoint", time.monotonic()
     source, texts, marker = stream_factory(2), batch("A"), tmp_path / "failed"
     env = producer_env(tmp_path / "checkpoints", 2)
@@ -372,7 +375,6 @@ def test_a_failure_before_the_checkpoint_writes_nothing_twice(
     middle = final(local_kinesis, consumer.middle[case], texts)
     verify(case, consumer, middle, texts, started)
     assert marker.exists(), "the map never failed"
-    assert middle.copies == 0
 
 
 @pytest.mark.parametrize(
