@@ -33,6 +33,7 @@ from tests.support import stopping
 __all__ = [
     "MakeStream",
     "aws_config",
+    "client_config",
     "kinesis_mock",
     "local_kinesis",
     "mock_stream_factory",
@@ -107,15 +108,21 @@ def stream_factory(
     yield from _streams_for_test(local_kinesis, request)
 
 
-@pytest.fixture
-def aws_config(local_kinesis: LocalKinesis) -> dict[str, object]:
-    """Client settings for the local server, written as a user would (BASIC credentials)."""
+def client_config(server: LocalKinesisServer) -> dict[str, object]:
+    """Client settings for ``server``, written as a user would (BASIC credentials): what
+    ``aws_config`` gives, for fixtures of a wider scope."""
     return {
-        "aws.region": local_kinesis.region,
-        "aws.endpoint": local_kinesis.endpoint,
+        "aws.region": server.region,
+        "aws.endpoint": server.endpoint,
         "aws.credentials.provider.basic.accesskeyid": "local-access-key",
         "aws.credentials.provider.basic.secretkey": "local-secret-key",
     }
+
+
+@pytest.fixture
+def aws_config(local_kinesis: LocalKinesis) -> dict[str, object]:
+    """Client settings for the local server, written as a user would (BASIC credentials)."""
+    return client_config(local_kinesis)
 
 
 @pytest.fixture
