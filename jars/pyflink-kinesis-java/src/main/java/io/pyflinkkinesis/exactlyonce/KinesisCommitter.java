@@ -11,10 +11,12 @@ import io.pyflinkkinesis.sink.PutRecordsSettings;
 import io.pyflinkkinesis.sink.StreamClient;
 
 import org.apache.flink.api.connector.sink2.Committer;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.AccessDeniedException;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResultEntry;
 
+import org.apache.flink.util.ExceptionUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +28,7 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -316,7 +319,21 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
         }
     }
 
+    /**
+     * Fails the commit (and so the job) on an error that will not go away: those the sink's
+     * writers take for fatal, and a denied call (a missing permission stays missing; the
+     * at-least-once writers retry it as connector 4.3.0 does, but a commit retrying it would
+     * hold the task and its checkpoints for the commit timeout, then ten times more).
+     */
     private void throwIfFatal(Throwable error) {
+        Optional<AccessDeniedException> denied =
+                ExceptionUtils.findThrowable(error, AccessDeniedException.class);
+        if (denied.isPresent()) {
+            throw new KinesisSinkException("Writing to the Kinesis " + stream.describe()
+                    + " was denied: " + denied.get().getMessage() + ". The exactly-once sink "
+                    + "needs kinesis:PutRecords and kinesis:ListShards on the stream "
+                    + "(pyflink-kinesis iam-policy prints the policy).", denied.get());
+        }
         Exception fatal = errors.ofRequest(error, 0);
         if (fatal instanceof KinesisSinkException) {
             throw (KinesisSinkException) fatal;

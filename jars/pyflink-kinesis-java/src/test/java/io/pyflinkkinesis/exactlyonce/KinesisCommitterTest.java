@@ -14,6 +14,7 @@ import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.model.Reco
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResultEntry;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.AccessDeniedException;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Shard;
 import org.junit.jupiter.api.Test;
@@ -494,6 +495,22 @@ class KinesisCommitterTest {
                 committable(RecordId.WriterId.random(), 0, 10, 10));
 
         assertTrue(request.failed.getMessage().contains("was not found"),
+                request.failed.getMessage());
+        assertEquals(1, stream.requests, "not retried");
+    }
+
+    @Test
+    void aDeniedCallFailsTheCommitAtOnceNamingThePermissions() throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        stream.requestErrors = n -> AccessDeniedException.builder().message("User: arn:aws:iam:"
+                + ":000000000000:user/u is not authorized to perform: kinesis:PutRecords").build();
+
+        Request request = commit(committer(stream, 10_000),
+                committable(RecordId.WriterId.random(), 0, 10, 10));
+
+        assertTrue(request.failed.getMessage().contains("not authorized to perform: "
+                + "kinesis:PutRecords"), request.failed.getMessage());
+        assertTrue(request.failed.getMessage().contains("kinesis:ListShards"),
                 request.failed.getMessage());
         assertEquals(1, stream.requests, "not retried");
     }
