@@ -12,14 +12,14 @@ properties)::
     }
 
 Kinds: readers ``consumer`` (``FlinkKinesisConsumer``), ``source`` (``KinesisStreamsSource``,
-polling or EFO),
-``table``; writers ``sink`` (``KinesisStreamsSink``), ``aggregating-sink`` (the sink with
-``set_aggregation``), ``firehose`` (``KinesisFirehoseSink``), ``table`` (a ``kinesis`` or
-``firehose`` table). ``stream`` is a name or an ARN; an entry may instead name a ``group`` of
-the application properties (``stream.name`` and the config). ``glue`` (optional) is the Glue
-Schema Registry config of the entry's schema. The region comes from the ARN or ``aws.region``,
-the account from the ARN or ``account``. ``"check_streams": true`` adds what
-:func:`pyflink_kinesis.check_streams` calls on each Kinesis stream.
+polling or EFO), ``table``; writers ``sink`` (``KinesisStreamsSink``), ``aggregating-sink``
+(the sink with ``set_aggregation``), ``exactly-once-sink`` (the sink with
+``set_delivery_guarantee('exactly-once')``), ``firehose`` (``KinesisFirehoseSink``), ``table``
+(a ``kinesis`` or ``firehose`` table). ``stream`` is a name or an ARN; an entry may instead
+name a ``group`` of the application properties (``stream.name`` and the config). ``glue``
+(optional) is the Glue Schema Registry config of the entry's schema. The region comes from the
+ARN or ``aws.region``, the account from the ARN or ``account``. ``"check_streams": true`` adds
+what :func:`pyflink_kinesis.check_streams` calls on each Kinesis stream.
 
 Each statement holds the calls the code makes, read from the bytecode of connector 4.3.0 and
 of our classes (``pyflink-kinesis docs deploy`` lists them): nothing more.
@@ -39,12 +39,13 @@ from pyflink_kinesis.config.consumer import (
     RECORD_PUBLISHER,
 )
 from pyflink_kinesis.config.firehose import DELIVERY_STREAM, TABLE_IDENTIFIER
+from pyflink_kinesis.config.sink import EXACTLY_ONCE
 from pyflink_kinesis.config.source import EFO_CONSUMER, EFO_LIFECYCLE, READER_TYPE
-from pyflink_kinesis.config.table import CONNECTOR, STREAM, STREAM_ARN
+from pyflink_kinesis.config.table import CONNECTOR, DELIVERY_GUARANTEE, STREAM, STREAM_ARN
 from pyflink_kinesis.errors import KinesisError
 
 READERS = ("consumer", "source", "table")
-WRITERS = ("sink", "aggregating-sink", "firehose", "table")
+WRITERS = ("sink", "aggregating-sink", "exactly-once-sink", "firehose", "table")
 
 # The calls each reader and writer makes (read with javap -c -p from the jars):
 # KinesisProxy (shard discovery and polling; DescribeStream looks up the stream's ARN).
@@ -73,8 +74,8 @@ _EFO_CONSUMER = {
     "EAGER": ("kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"),
     "NONE": ("kinesis:SubscribeToShard",),
 }
-# KinesisStreamsSinkWriter: PutRecords; our aggregating writer also lists the shards (the
-# shard map it packs aggregates by).
+# KinesisStreamsSinkWriter: PutRecords; our aggregating writer and our exactly-once committer
+# also list the shards (the shard map they pack aggregates by).
 _WRITING = ("kinesis:PutRecords",)
 _AGGREGATING = ("kinesis:ListShards", "kinesis:PutRecords")
 _FIREHOSE = ("firehose:PutRecordBatch",)
@@ -250,7 +251,8 @@ def _needs(role: str, entry: _Entry) -> dict[str, Sequence[str]]:
     """What ``entry`` calls, by resource ARN."""
     properties = entry.properties
     if role == "writers":
-        if entry.kind == "aggregating-sink":
+        if entry.kind in ("aggregating-sink", "exactly-once-sink") or (
+                entry.kind == "table" and properties.get(DELIVERY_GUARANTEE) == EXACTLY_ONCE):
             return {entry.arn: _AGGREGATING}
         if entry.arn.startswith("arn:aws:firehose:"):
             return {entry.arn: _FIREHOSE}

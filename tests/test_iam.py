@@ -131,6 +131,21 @@ def test_tables_read_and_write_by_their_options() -> None:
         "firehose:PutRecordBatch"}
 
 
+def test_exactly_once_writers_also_list_the_shards() -> None:
+    description = {"account": ACCOUNT, "writers": [
+        {"kind": "exactly-once-sink", "stream": "paid", "properties": REGION},
+        {"kind": "table", "properties": {"stream": "orders", "aws.region": "eu-west-1",
+                                         "sink.delivery-guarantee": "exactly-once"}},
+        {"kind": "table", "properties": {"stream": "refunds", "aws.region": "eu-west-1",
+                                         "sink.delivery-guarantee": "at-least-once"}},
+    ]}
+    assert grants(job_policy(description)) == {
+        f"arn:aws:kinesis:eu-west-1:{ACCOUNT}:stream/paid": kinesis("ListShards", "PutRecords"),
+        STREAM: kinesis("ListShards", "PutRecords"),
+        f"arn:aws:kinesis:eu-west-1:{ACCOUNT}:stream/refunds": kinesis("PutRecords"),
+    }
+
+
 def test_check_streams_adds_describe_stream_summary_on_every_stream() -> None:
     policy = job_policy({"check_streams": True, **reader()})
     assert "kinesis:DescribeStreamSummary" in grants(policy)[STREAM]

@@ -7,8 +7,8 @@ AWS's ``AccessDeniedException``. The output is read back with boto3 directly fro
 Under its printed policy each job moves every record, nothing is denied, and every printed
 action is called (the policy holds nothing the job does not use):
 
-* a polling ``FlinkKinesisConsumer`` -> sink and a ``KinesisStreamsSource`` -> aggregating
-  sink, in one job;
+* a polling ``FlinkKinesisConsumer`` -> sink, a ``KinesisStreamsSource`` -> aggregating
+  sink and a ``KinesisStreamsSource`` -> exactly-once sink, in one job (checkpointing);
 * ``kinesis`` SQL tables, one by stream name and one by ``stream.arn``, into a third;
 * a ``KinesisFirehoseSink`` job and a SQL ``firehose`` table's ``INSERT`` (tests/e2e/
   firehose_job.py, each in its own process);
@@ -19,7 +19,7 @@ action is called (the policy holds nothing the job does not use):
 With one action taken out, the job cannot move a record: it fails with the denial, or (where
 the connector retries ``AccessDeniedException``) asks again and again and moves nothing; a LAZY
 EFO consumer or JOB_MANAGED source without ``DeregisterStreamConsumer`` reads and is left
-registered. The suite runs three such cases (one is ``IN_SUITE``);
+registered. The suite runs four such cases (one is ``IN_SUITE``);
 ``PYFLINK_KINESIS_IAM_MATRIX=1`` runs every action of every kind (each kind alone behind the
 proxy), by hand. Not covered: Glue.
 """
@@ -41,7 +41,12 @@ from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import EnvironmentSettings, TableEnvironment
 
-from pyflink_kinesis import FlinkKinesisConsumer, KinesisStreamsSource
+from pyflink_kinesis import (
+    FlinkKinesisConsumer,
+    KinesisStreamsSink,
+    KinesisStreamsSource,
+    PartitionKeyGenerator,
+)
 from pyflink_kinesis.efo import (
     deregister_stream_consumer,
     describe_stream_consumer,
@@ -75,7 +80,9 @@ TIMEOUT_S = 120.0
 #: Denials of the missing action that show a writer asks again instead of failing.
 DENIALS = 3
 READERS = ("consumer", "source")
-WRITERS = ("sink", "aggregating-sink")
+WRITERS = ("sink", "aggregating-sink", "exactly-once-sink")
+#: Writers that write KPL aggregates (read back de-aggregated).
+AGGREGATING = ("aggregating-sink", "exactly-once-sink")
 MATRIX = os.environ.get("PYFLINK_KINESIS_IAM_MATRIX") == "1"
 #: The EFO reader of a removal case: a consumer by its registration, or the JOB_MANAGED source.
 SOURCE = "JOB_MANAGED"
@@ -115,7 +122,15 @@ def add_pipeline(
     else:
         stream = env.from_source(flip27_source(configs[reader], source),
                                  WatermarkStrategy.no_watermarks(), "source")
-    builder = string_sink_builder(configs[writer], out)
+    if writer == "exactly-once-sink":
+        builder = (KinesisStreamsSink.builder()
+                   .set_kinesis_client_properties(configs[writer])
+                   .set_serialization_schema(SimpleStringSchema())
+                   .set_partition_key_generator(PartitionKeyGenerator.random())
+                   .set_stream_name(out)
+                   .set_delivery_guarantee("exactly-once"))
+    else:
+        builder = string_sink_builder(configs[writer], out)
     if writer == "aggregating-sink":
         builder.set_aggregation()
     stream.map(lambda s: s, output_type=Types.STRING()).sink_to(builder.build())
@@ -153,7 +168,7 @@ def run(
     enforced = without_action(policy, removed) if removed else policy
     enforcer = enforce_policy(proxy, enforced, account=account,
                               region=str(aws_config["aws.region"]))
-    env = failing_env()
+    env = failing_env(**{"execution.checkpointing.interval": "1 s"})
     for reader, writer, source, out in pipelines:
         add_pipeline(env, reader, writer, configs, source, out)
     return start(env, "under-iam-policy"), enforcer, policy, pipelines
@@ -161,7 +176,7 @@ def run(
 
 def arrived(local_kinesis: LocalKinesis, writer: str, out: str) -> set[str]:
     records = local_kinesis.read_all(out)
-    if writer == "aggregating-sink":
+    if writer in AGGREGATING:
         return {r.data.decode() for r in user_records(records)}
     return {r.text for r in records}
 
@@ -172,7 +187,8 @@ def test_every_record_moves_under_the_printed_policy(
     stream_factory: MakeStream,
     aws_config: dict[str, object],
 ) -> None:
-    pairs = [("consumer", "sink"), ("source", "aggregating-sink")]
+    pairs = [("consumer", "sink"), ("source", "aggregating-sink"),
+             ("source", "exactly-once-sink")]
     job, enforcer, policy, pipelines = run(local_kinesis, proxy, stream_factory, aws_config,
                                            pairs, {*READERS, *WRITERS})
     try:
@@ -195,13 +211,15 @@ def test_every_record_moves_under_the_printed_policy(
 
 def _removal_cases() -> list[Any]:
     """(kind, action) for every action of every kind; the suite runs two of them."""
-    in_suite = {("consumer", "kinesis:GetRecords"), ("sink", "kinesis:PutRecords")}
+    in_suite = {("consumer", "kinesis:GetRecords"), ("sink", "kinesis:PutRecords"),
+                ("exactly-once-sink", "kinesis:PutRecords")}
     cases = []
     for kind, actions in {
         "consumer": ("DescribeStream", "ListShards", "GetShardIterator", "GetRecords"),
         "source": ("ListShards", "GetShardIterator", "GetRecords"),
         "sink": ("PutRecords",),
         "aggregating-sink": ("ListShards", "PutRecords"),
+        "exactly-once-sink": ("ListShards", "PutRecords"),
     }.items():
         for name in actions:
             case = (kind, f"kinesis:{name}")
