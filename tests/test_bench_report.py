@@ -558,6 +558,13 @@ def exactly_once_results() -> dict[str, Any]:
             },
             "runs": {"exactly-once": [8000, 9000, 9500],
                      "at-least-once aggregated": [10000, 9000, 11000]},
+            "drain_records_per_s": {
+                "exactly-once": {"median": 6000, "min": 5000, "max": 7000, "n": 3},
+                "at-least-once aggregated": {"median": 8000, "min": 7000, "max": 9000, "n": 3},
+            },
+            "drain_runs": {"exactly-once": [5000, 6000, 7000],
+                           "at-least-once aggregated": [7000, 8000, 9000]},
+            "drain_ratio_of_medians": 0.75,
             "ratio_of_medians": 0.9, "verdict": "no significant difference", "goal": 0.9,
             "meets_goal": True, "measured": measured,
         },
@@ -571,7 +578,8 @@ def test_the_page_shows_the_exactly_once_cost_from_its_results_file() -> None:
     page = perf_report.render(sample_report(), "performance.png",
                               exactly_once=exactly_once_results())
     section = page.split("## Exactly-once sink: cost")[1].split("\n## ")[0]
-    assert "| exactly-once | 9,000 (8,000-9,500) |" in section
+    assert "| exactly-once | 9,000 (8,000-9,500) | 6,000 (5,000-7,000) |" in section
+    assert "from the job's start: 0.75;" in section
     assert "Exactly-once / at-least-once: 0.90" in section and "goal >= 90%: met" in section
     assert "per repeat (the two runs back to back): 0.80, 1.00, 0.86;" in section
     assert "| 1,000,000 | 4 | 4 | 1 | 2,668 | 924 |" in section
