@@ -127,6 +127,22 @@ def string_sink(aws_config: dict[str, object], stream: str) -> KinesisStreamsSin
     return string_sink_builder(aws_config, stream).build()
 
 
+def exactly_once_sink(
+    aws_config: dict[str, object], stream: str, keys: PartitionKeyGenerator | None = None
+) -> KinesisStreamsSink:
+    """The exactly-once (committing) sink writing str records to ``stream``, each keyed by
+    ``keys`` (by default its JSON field ``key``)."""
+    return (
+        KinesisStreamsSink.builder()
+        .set_kinesis_client_properties(aws_config)
+        .set_serialization_schema(SimpleStringSchema())
+        .set_partition_key_generator(keys or PartitionKeyGenerator.json_field("key"))
+        .set_stream_name(stream)
+        .set_delivery_guarantee("exactly-once")
+        .build()
+    )
+
+
 def flip27_source(aws_config: dict[str, object], stream: str) -> KinesisStreamsSource:
     """A ``KinesisStreamsSource`` reading str records of ``stream`` from TRIM_HORIZON."""
     return (

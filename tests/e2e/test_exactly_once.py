@@ -24,12 +24,11 @@ from aws_kinesis_agg import (
 )
 from py4j.protocol import Py4JJavaError
 from pyflink.common import Configuration, WatermarkStrategy
-from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 
-from pyflink_kinesis import KinesisStreamsSink, PartitionKeyGenerator
+from pyflink_kinesis import PartitionKeyGenerator
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
-from tests.e2e.jobs import checkpoint_dirs, flip27_source, start
+from tests.e2e.jobs import checkpoint_dirs, exactly_once_sink, flip27_source, start
 from tests.e2e.test_aggregation import user_records
 
 StreamFactory = Callable[..., str]
@@ -82,15 +81,7 @@ def test_exactly_once_sink_writes_each_record_once_with_its_id_after_its_checkpo
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(2)
     env.enable_checkpointing(CHECKPOINT_MS)
-    sink = (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties(aws_config)
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.json_field("key"))
-        .set_stream_name(out)
-        .set_delivery_guarantee("exactly-once")
-        .build()
-    )
+    sink = exactly_once_sink(aws_config, out)
     env.from_source(
         flip27_source(aws_config, source), WatermarkStrategy.no_watermarks(), "in"
     ).sink_to(sink)
@@ -142,15 +133,7 @@ def test_a_streaming_job_without_checkpointing_is_refused_on_submission(
 ) -> None:
     """Its committer would never commit: the sink would write nothing, silently."""
     env = StreamExecutionEnvironment.get_execution_environment()
-    sink = (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties(aws_config)
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.random())
-        .set_stream_name("never-written")
-        .set_delivery_guarantee("exactly-once")
-        .build()
-    )
+    sink = exactly_once_sink(aws_config, "never-written", PartitionKeyGenerator.random())
     env.from_collection(["a"]).sink_to(sink)
     with pytest.raises(Py4JJavaError) as error:
         env.execute_async("exactly-once without checkpointing").cancel().result()

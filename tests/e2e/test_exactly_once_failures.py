@@ -46,7 +46,7 @@ from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import MapFunction, StreamExecutionEnvironment
 
-from pyflink_kinesis import KinesisStreamsSink, KinesisStreamsSource, PartitionKeyGenerator
+from pyflink_kinesis import KinesisStreamsSource
 from pyflink_kinesis.testing import FaultProxy, LocalKinesis
 from pyflink_kinesis.testing.fault_proxy import (
     ErrorResponse,
@@ -58,7 +58,7 @@ from pyflink_kinesis.testing.fault_proxy import (
     _Request,
     _Response,
 )
-from tests.e2e.jobs import Job, flip27_source, metrics_env, start, string_sink
+from tests.e2e.jobs import Job, exactly_once_sink, flip27_source, metrics_env, start, string_sink
 from tests.e2e.test_aggregation import user_records
 from tests.e2e.test_deduplication import duplicates_dropped
 from tests.e2e.test_exactly_once import tagged
@@ -279,15 +279,7 @@ def start_producer(
 ) -> Job:
     """Start input -> ``map_function`` -> exactly-once sink to ``middle`` (via
     ``sink_endpoint``), with fixed uids so a later job can restore this one's state."""
-    sink = (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties({**aws_config, "aws.endpoint": sink_endpoint})
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.json_field("key"))
-        .set_stream_name(middle)
-        .set_delivery_guarantee("exactly-once")
-        .build()
-    )
+    sink = exactly_once_sink({**aws_config, "aws.endpoint": sink_endpoint}, middle)
     (
         env.from_source(flip27_source(aws_config, source), WatermarkStrategy.no_watermarks(),
                         "input").uid("input")

@@ -28,7 +28,7 @@ from pyflink.common import Configuration, JobStatus, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 
-from pyflink_kinesis import KinesisStreamsSink, KinesisStreamsSource, PartitionKeyGenerator
+from pyflink_kinesis import KinesisStreamsSource
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
 from pyflink_kinesis.testing.fault_proxy import (
     ErrorResponse,
@@ -45,7 +45,7 @@ from pyflink_kinesis.testing.fault_proxy import (
     _Response,
     throttle,
 )
-from tests.e2e.jobs import Job, start, string_sink, wait_for_new_checkpoint
+from tests.e2e.jobs import Job, exactly_once_sink, start, string_sink, wait_for_new_checkpoint
 from tests.e2e.test_aggregation import user_records
 from tests.e2e.test_exactly_once import tagged
 
@@ -135,15 +135,7 @@ def start_producer(
         .set_deserialization_schema(SimpleStringSchema())
         .build()
     )
-    sink = (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties({**aws_config, "aws.endpoint": sink_endpoint})
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator.json_field("key"))
-        .set_stream_name(middle)
-        .set_delivery_guarantee("exactly-once")
-        .build()
-    )
+    sink = exactly_once_sink({**aws_config, "aws.endpoint": sink_endpoint}, middle)
     env.from_source(source_reader, WatermarkStrategy.no_watermarks(), "input").sink_to(sink)
     return start(env, "exactly-once producer")
 

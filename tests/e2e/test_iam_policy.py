@@ -43,7 +43,6 @@ from pyflink.table import EnvironmentSettings, TableEnvironment
 
 from pyflink_kinesis import (
     FlinkKinesisConsumer,
-    KinesisStreamsSink,
     KinesisStreamsSource,
     PartitionKeyGenerator,
 )
@@ -63,6 +62,7 @@ from pyflink_kinesis.testing.iam_enforcement import (
 )
 from tests.e2e.jobs import (
     Job,
+    exactly_once_sink,
     failing_env,
     flip27_source,
     job_failure,
@@ -123,17 +123,13 @@ def add_pipeline(
         stream = env.from_source(flip27_source(configs[reader], source),
                                  WatermarkStrategy.no_watermarks(), "source")
     if writer == "exactly-once-sink":
-        builder = (KinesisStreamsSink.builder()
-                   .set_kinesis_client_properties(configs[writer])
-                   .set_serialization_schema(SimpleStringSchema())
-                   .set_partition_key_generator(PartitionKeyGenerator.random())
-                   .set_stream_name(out)
-                   .set_delivery_guarantee("exactly-once"))
+        sink = exactly_once_sink(configs[writer], out, PartitionKeyGenerator.random())
     else:
         builder = string_sink_builder(configs[writer], out)
-    if writer == "aggregating-sink":
-        builder.set_aggregation()
-    stream.map(lambda s: s, output_type=Types.STRING()).sink_to(builder.build())
+        if writer == "aggregating-sink":
+            builder.set_aggregation()
+        sink = builder.build()
+    stream.map(lambda s: s, output_type=Types.STRING()).sink_to(sink)
 
 
 def description(pipelines: list[tuple[str, str, str, str]], configs: dict[str, dict[str, object]],
