@@ -21,6 +21,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FlinkRuntimeException;
 
 import java.io.IOException;
+import java.util.UUID;
 import java.util.function.Supplier;
 
 /**
@@ -33,8 +34,9 @@ import java.util.function.Supplier;
  * <p>Each writer buffers the records between two checkpoints (bounded by {@code
  * maxBufferedBytes}: they are in checkpoint state) and hands them to the committer as one {@link
  * KinesisCommittable}; the {@link KinesisCommitter} writes them in KPL aggregates, ordered per
- * shard, each record tagged with its {@link RecordId}. Records reach Kinesis about one checkpoint
- * interval after they arrive. Needs checkpointing (a streaming job without it is refused when it
+ * shard, each record tagged with its {@link RecordId}, in the background while the writer takes
+ * in the next checkpoint's records ({@link CommitLink}). Records reach Kinesis about one
+ * checkpoint interval after they arrive. Needs checkpointing (a streaming job without it is refused when it
  * is submitted, see {@link #addPreWriteTopology}), and {@code kinesis:ListShards} besides {@code
  * kinesis:PutRecords}.
  */
@@ -58,6 +60,8 @@ public final class CommittingKinesisStreamsSink<InputT>
     final PartitionKeyGenerator<InputT> partitionKeyGenerator;
     final long maxBufferedBytes;
     final long commitTimeoutMS;
+    /** Tells this sink's writers and committers from another's in the same JVM. */
+    private final String sinkId = UUID.randomUUID().toString();
 
     CommittingKinesisStreamsSink(PutRecordsSettings settings,
             SerializationSchema<InputT> serializationSchema,
@@ -85,7 +89,8 @@ public final class CommittingKinesisStreamsSink<InputT>
         SubtaskAware.tellSubtask(partitionKeyGenerator, context.getSubtaskId(),
                 context.getNumberOfParallelSubtasks(), context.metricGroup());
         return new CommittingKinesisWriter<>(serializationSchema, partitionKeyGenerator,
-                maxBufferedBytes, context.metricGroup().counter(USER_RECORDS_IN_METRIC));
+                maxBufferedBytes, context.metricGroup().counter(USER_RECORDS_IN_METRIC),
+                CommitLink.of(sinkId, context));
     }
 
     @Override
@@ -96,12 +101,12 @@ public final class CommittingKinesisStreamsSink<InputT>
 
     @Override
     public Committer<KinesisCommittable> createCommitter(CommitterInitContext context) {
-        return createCommitter(() -> new SdkStreamClient(settings));
+        return createCommitter(() -> new SdkStreamClient(settings), CommitLink.of(sinkId, context));
     }
 
-    KinesisCommitter createCommitter(Supplier<StreamClient> streams) {
+    KinesisCommitter createCommitter(Supplier<StreamClient> streams, CommitLink link) {
         return new KinesisCommitter(streams.get(), System::currentTimeMillis, Thread::sleep,
-                commitTimeoutMS, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, THROTTLED_RETRY_MS);
+                commitTimeoutMS, INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, THROTTLED_RETRY_MS, link);
     }
 
     /**

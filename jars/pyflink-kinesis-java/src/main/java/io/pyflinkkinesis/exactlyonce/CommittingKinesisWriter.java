@@ -23,6 +23,9 @@ import java.util.List;
  * failover, restore, rescale), and numbers its records from 0 in arrival order, so no id is ever
  * given twice. At end of input, Flink asks for the last committable after {@link #flush}: the
  * records still buffered are in it, committed with the final checkpoint.
+ *
+ * <p>The committer of the same subtask may still be writing the previous checkpoint's records
+ * in the background while this writer takes in the next ones ({@link CommitLink}).
  */
 public final class CommittingKinesisWriter<InputT>
         implements CommittingSinkWriter<InputT, KinesisCommittable> {
@@ -37,19 +40,26 @@ public final class CommittingKinesisWriter<InputT>
     private final PartitionKeyGenerator<InputT> partitionKeyGenerator;
     private final long maxBufferedBytes;
     private final Counter userRecordsIn;
+    private final CommitLink link;
 
     private List<KeyedRecord> buffer = new ArrayList<>();
     private long bufferedBytes;
     private long nextSequenceNumber;
 
-    /** @param maxBufferedBytes the most data and key bytes buffered between two checkpoints */
+    /**
+     * @param maxBufferedBytes the most data and key bytes buffered between two checkpoints
+     * @param link where the committer of this subtask writes in the background; created on the
+     *     task's thread
+     */
     CommittingKinesisWriter(SerializationSchema<InputT> serializationSchema,
             PartitionKeyGenerator<InputT> partitionKeyGenerator, long maxBufferedBytes,
-            Counter userRecordsIn) {
+            Counter userRecordsIn, CommitLink link) {
         this.serializationSchema = serializationSchema;
         this.partitionKeyGenerator = partitionKeyGenerator;
         this.maxBufferedBytes = maxBufferedBytes;
         this.userRecordsIn = userRecordsIn;
+        this.link = link;
+        link.openWriter();
     }
 
     RecordId.WriterId writerId() {
@@ -58,6 +68,7 @@ public final class CommittingKinesisWriter<InputT>
 
     @Override
     public void write(InputT element, Context context) {
+        link.throwIfFailed();
         KeyedRecord record = keyed(element);
         if (bufferedBytes + record.plainSize() > maxBufferedBytes) {
             throw new KinesisSinkException("The exactly-once Kinesis sink holds every record "
@@ -89,13 +100,28 @@ public final class CommittingKinesisWriter<InputT>
                 .add(record, new RecordId(writer, Long.MAX_VALUE));
     }
 
-    /** Nothing to do: the buffered records go into the committable Flink asks for next. */
+    /**
+     * Nothing to write: the buffered records go into the committable Flink asks for next. At the
+     * end of input, the commits from now on (the job's last) write before they return.
+     */
     @Override
-    public void flush(boolean endOfInput) {}
+    public void flush(boolean endOfInput) {
+        if (endOfInput) {
+            link.endInput();
+        }
+    }
 
-    /** The records since the last checkpoint, with their ids; none when nothing arrived. */
+    /**
+     * The records since the last checkpoint, with their ids; none when nothing arrived. Called
+     * before any operator of the task snapshots: first waits for the committer's background
+     * writes, so the checkpoint's committer state lacks no committable whose records are not
+     * written.
+     *
+     * @throws KinesisSinkException when a background write failed
+     */
     @Override
-    public Collection<KinesisCommittable> prepareCommit() {
+    public Collection<KinesisCommittable> prepareCommit() throws InterruptedException {
+        link.awaitWrites();
         if (buffer.isEmpty()) {
             return Collections.emptyList();
         }
@@ -108,5 +134,7 @@ public final class CommittingKinesisWriter<InputT>
     }
 
     @Override
-    public void close() {}
+    public void close() {
+        link.closeWriter();
+    }
 }

@@ -31,6 +31,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.LongSupplier;
@@ -50,16 +52,21 @@ import java.util.function.LongSupplier;
  * not hold all its records (the stream was resharded after the map was read; readers drop such an
  * aggregate whole) is sent again, with every record not yet landed, routed by a new map.
  *
- * <p>Flink 1.20 calls {@link #commit} synchronously, checkpoint after checkpoint, and calls it
- * again at once for a request marked {@code retryLater()} (at most {@code sink.committer.retries}
- * times, then the job fails). So retryable failures (throttling, partial failures, request
- * errors) are retried here until {@code commitTimeoutMs}; only then is the request marked to
- * retry. A request whose failed aggregates were all throttled is sent again after a short fixed
- * pause: a shard's write quota refills continuously, and an aggregate of up to 1 MiB lands only
- * once its shard's quota holds that much again, so a growing pause would leave refilled quota
- * unused (measured: 0.6 of kinesalite's quota with pauses doubling to 2 s). Other failures
- * are retried with a pause doubling up to the most. Errors that will not go away (stream not found, invalid credentials) fail the
- * job at once.
+ * <p>Flink 1.20 calls {@link #commit} on the task's thread when a checkpoint completes. When the
+ * sink's writer is chained with this committer, the writes go to a background thread and the
+ * task takes in the next checkpoint's records meanwhile; the writer waits for them before it hands
+ * over its next committable (see {@link CommitLink}), and a write that failed fails the task
+ * there. Otherwise {@code commit} writes before it returns. Retryable failures (throttling, partial
+ * failures, request errors) are retried here until {@code commitTimeoutMs}; then a background
+ * write fails the task (the job restores its last checkpoint and writes the committable again)
+ * and a synchronous one marks the request to retry (Flink calls {@code commit} again at once, at
+ * most {@code sink.committer.retries} times, then the job fails). A request whose failed
+ * aggregates were all throttled is sent again after a short fixed pause: a shard's write quota
+ * refills continuously, and an aggregate of up to 1 MiB lands only once its shard's quota holds
+ * that much again, so a growing pause would leave refilled quota unused (measured: 0.6 of
+ * kinesalite's quota with pauses doubling to 2 s). Other failures are retried with a pause
+ * doubling up to the most. Errors that will not go away (stream not found, invalid credentials, a
+ * denied call) fail the job at once.
  */
 public final class KinesisCommitter implements Committer<KinesisCommittable> {
 
@@ -80,6 +87,11 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
     private final long maxBackoffMs;
     private final long throttledRetryMs;
 
+    /** Where this subtask's writer waits for the background writes. */
+    private final CommitLink link;
+    /** Writes committables in the background, one after the other; null until the first. */
+    private ExecutorService background;
+
     /** The shards as last listed, or null before the first commit. */
     private ShardMap shards;
 
@@ -90,8 +102,10 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
 
     KinesisCommitter(StreamClient stream, LongSupplier clockMs, Sleeper sleeper,
             long commitTimeoutMs, long initialBackoffMs, long maxBackoffMs,
-            long throttledRetryMs) {
+            long throttledRetryMs, CommitLink link) {
         this.stream = stream;
+        this.link = link;
+        link.openCommitter();
         this.errors = new PutRecordsErrors(stream.describe(), false);
         this.clockMs = clockMs;
         this.sleeper = sleeper;
@@ -101,9 +115,22 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
         this.throttledRetryMs = throttledRetryMs;
     }
 
+    /**
+     * Writes the committables in the background when its {@link CommitLink} allows (the writer
+     * waits for them before the next checkpoint), else before it returns, after the background
+     * writes.
+     */
     @Override
     public void commit(Collection<CommitRequest<KinesisCommittable>> requests)
             throws InterruptedException {
+        if (link.inBackground()) {
+            for (CommitRequest<KinesisCommittable> request : requests) {
+                KinesisCommittable committable = request.getCommittable();
+                link.writeInBackground(() -> writeOrFail(committable), background());
+            }
+            return;
+        }
+        link.awaitWrites();
         for (CommitRequest<KinesisCommittable> request : requests) {
             try {
                 write(request.getCommittable());
@@ -114,6 +141,41 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
             } catch (KinesisSinkException e) {
                 request.signalFailedWithUnknownReason(e);
             }
+        }
+    }
+
+    private ExecutorService background() {
+        if (background == null) {
+            LOG.info("Kinesis {}: the committer writes in the background, chained with its "
+                    + "writer, which waits for the writes at the next checkpoint",
+                    stream.describe());
+            background = Executors.newSingleThreadExecutor(task -> {
+                Thread thread = new Thread(task, "exactly-once Kinesis committer for the "
+                        + stream.describe());
+                thread.setDaemon(true);
+                return thread;
+            });
+        }
+        return background;
+    }
+
+    /**
+     * Writes {@code committable} in the background: a failure, and a retryable one that outlasts
+     * the commit timeout, fails the writer's next checkpoint, so the job restores the last
+     * checkpoint, which still holds the committable, and writes it again.
+     */
+    private void writeOrFail(KinesisCommittable committable) {
+        try {
+            write(committable);
+        } catch (CommitTimeout e) {
+            throw new KinesisSinkException("Could not write " + committable + " to the Kinesis "
+                    + stream.describe() + " in " + commitTimeoutMs + " ms (the commit timeout); "
+                    + "the job restores its last checkpoint and writes them again. The last "
+                    + "error: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KinesisSinkException("Writing " + committable + " to the Kinesis "
+                    + stream.describe() + " was interrupted (the task is cancelled)", e);
         }
     }
 
@@ -421,8 +483,17 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
         }
     }
 
+    /** Waits for the background writes (a failed one fails the task) unless interrupted. */
     @Override
-    public void close() {
-        stream.close();
+    public void close() throws InterruptedException {
+        try {
+            link.closeCommitter();
+            link.awaitWrites();
+        } finally {
+            if (background != null) {
+                background.shutdownNow();
+            }
+            stream.close();
+        }
     }
 }

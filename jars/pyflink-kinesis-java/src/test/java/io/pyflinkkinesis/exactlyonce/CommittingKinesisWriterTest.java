@@ -27,7 +27,7 @@ class CommittingKinesisWriterTest {
 
     private static CommittingKinesisWriter<String> writer(long maxBufferedBytes) {
         return new CommittingKinesisWriter<>(UTF8, FIRST_CHAR, maxBufferedBytes,
-                new SimpleCounter());
+                new SimpleCounter(), KinesisCommitterTest.link());
     }
 
     private static void write(CommittingKinesisWriter<String> writer, String... elements) {
@@ -42,7 +42,7 @@ class CommittingKinesisWriterTest {
     }
 
     @Test
-    void idsAreDenseAndIncreasingPerWriterAcrossCheckpointsInArrivalOrder() {
+    void idsAreDenseAndIncreasingPerWriterAcrossCheckpointsInArrivalOrder() throws Exception {
         CommittingKinesisWriter<String> writer = writer(1 << 20);
         List<String> ids = new ArrayList<>();
         List<String> data = new ArrayList<>();
@@ -85,7 +85,7 @@ class CommittingKinesisWriterTest {
     }
 
     @Test
-    void theBoundIsPerCheckpoint() {
+    void theBoundIsPerCheckpoint() throws Exception {
         CommittingKinesisWriter<String> writer = writer(12);
         for (int checkpoint = 0; checkpoint < 5; checkpoint++) {
             write(writer, "a1234", "b1234");

@@ -4,10 +4,13 @@ import io.pyflinkkinesis.aggregation.FakeStream;
 import io.pyflinkkinesis.aggregation.KeyedRecord;
 import io.pyflinkkinesis.aggregation.KplFormat;
 import io.pyflinkkinesis.aggregation.TaggedRecord;
+import io.pyflinkkinesis.sink.KinesisSinkException;
 import io.pyflinkkinesis.sink.StreamClient;
 import io.pyflinkkinesis.source.split.ShardMarks;
 
+import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.connector.sink2.Committer.CommitRequest;
+import org.apache.flink.metrics.SimpleCounter;
 import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.Messages;
 import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.clientlibrary.types.UserRecord;
 import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.model.Record;
@@ -33,12 +36,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.UUID;
 import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -58,6 +67,8 @@ class KinesisCommitterTest {
         Function<Integer, String> entryErrors = n -> null;
         /** The error for the n-th request (from 0), or null to send it. */
         Function<Integer, RuntimeException> requestErrors = n -> null;
+        /** Requests are answered (and their entries written) once this completes. */
+        volatile CompletableFuture<Void> answers = CompletableFuture.completedFuture(null);
         /** Every aggregate sent, in order: its shard (by its explicit hash key) and outcome. */
         final List<Sent> sent = new ArrayList<>();
         int entries;
@@ -85,6 +96,10 @@ class KinesisCommitterTest {
                 failed.completeExceptionally(requestError);
                 return failed;
             }
+            return answers.thenApply(answered -> answer(batch));
+        }
+
+        private synchronized PutRecordsResponse answer(List<PutRecordsRequestEntry> batch) {
             List<PutRecordsResultEntry> results = new ArrayList<>();
             for (PutRecordsRequestEntry entry : batch) {
                 String error = entryErrors.apply(entries++);
@@ -93,8 +108,7 @@ class KinesisCommitterTest {
                 results.add(result);
                 sent.add(new Sent(entry, result.shardId()));
             }
-            return CompletableFuture.completedFuture(
-                    PutRecordsResponse.builder().records(results).build());
+            return PutRecordsResponse.builder().records(results).build();
         }
 
         @Override
@@ -198,8 +212,18 @@ class KinesisCommitterTest {
     }
 
     private static KinesisCommitter committer(StreamClient stream, long timeoutMs) {
+        return committer(stream, timeoutMs, link());
+    }
+
+    private static KinesisCommitter committer(StreamClient stream, long timeoutMs,
+            CommitLink link) {
         return new KinesisCommitter(stream, System::currentTimeMillis, Thread::sleep, timeoutMs,
-                1, 4, 2);
+                1, 4, 2, link);
+    }
+
+    /** A link of its own, as a subtask's writer and committer share. */
+    static CommitLink link() {
+        return CommitLink.of(UUID.randomUUID().toString(), new JobID(), 0, 0);
     }
 
     private static Request commit(KinesisCommitter committer, KinesisCommittable committable)
@@ -530,7 +554,7 @@ class KinesisCommitterTest {
         KinesisCommitter committer = new KinesisCommitter(stream, () -> nowMs[0], ms -> {
             pauses.add(ms);
             nowMs[0] += ms;
-        }, 60_000, 10, 40, 25);
+        }, 60_000, 10, 40, 25, link());
         KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 20, 10);
 
         Request request = commit(committer, committable);
@@ -553,5 +577,135 @@ class KinesisCommitterTest {
         assertEquals(1, request.retries);
         assertFalse(stream.sent.isEmpty());
         assertTrue(stream.stream.landed.isEmpty());
+    }
+
+    // In the background, chained with the writer of the same subtask (CommitLink).
+
+    private static CommittingKinesisWriter<String> writerOn(CommitLink link) {
+        return new CommittingKinesisWriter<>(text -> text.getBytes(StandardCharsets.UTF_8),
+                text -> text, 1 << 20, new SimpleCounter(), link);
+    }
+
+    /** Answers the stream's held requests from another thread after a while, then says so. */
+    private static AtomicBoolean answerLater(FaultyStream stream) {
+        AtomicBoolean answered = new AtomicBoolean();
+        Thread answer = new Thread(() -> {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            answered.set(true);
+            stream.answers.complete(null);
+        });
+        answer.start();
+        return answered;
+    }
+
+    @Test
+    void chainedWithItsWriterACommitReturnsAtOnceAndTheWritersNextCheckpointWaitsForTheWrites()
+            throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        stream.answers = new CompletableFuture<>();
+        CommitLink link = link();
+        KinesisCommitter committer = committer(stream, 10_000, link);
+        CommittingKinesisWriter<String> writer = writerOn(link);
+        KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 10, 10);
+
+        Request request = commit(committer, committable);
+
+        assertNull(request.failed);
+        assertEquals(0, request.retries);
+        assertTrue(stream.stream.landed.isEmpty(), "written before the answers came");
+        AtomicBoolean answered = answerLater(stream);
+        writer.write("a", null);
+        writer.prepareCommit();
+        assertTrue(answered.get(), "the writer's checkpoint did not wait for the writes");
+        assertConsumedOnce(stream.stream, committable);
+    }
+
+    @Test
+    void notChainedOrAfterTheEndOfInputACommitWritesBeforeItReturns() throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        CommitLink link = link();
+        KinesisCommitter committer = committer(stream, 10_000, link);
+        CommittingKinesisWriter<String> writer = writerOn(link);
+        RecordId.WriterId writerId = RecordId.WriterId.random();
+        KinesisCommittable first = committable(writerId, 0, 10, 10);
+        KinesisCommittable second = committable(writerId, 10, 10, 10);
+        ExecutorService otherTask = Executors.newSingleThreadExecutor();
+
+        stream.answers = new CompletableFuture<>();
+        AtomicBoolean answered = answerLater(stream);
+        otherTask.submit(() -> commit(committer, first)).get();
+        assertTrue(answered.get(), "a commit on another thread returned before its writes");
+        assertConsumedOnce(stream.stream, first);
+
+        writer.flush(true);
+        stream.answers = new CompletableFuture<>();
+        answered = answerLater(stream);
+        commit(committer, second);
+        assertTrue(answered.get(), "a commit after the end of input returned before its writes");
+        assertEquals(20, stream.stream.consumed().size());
+        otherTask.shutdown();
+    }
+
+    @Test
+    void aFailedBackgroundWriteFailsTheWriterAndNothingLaterIsWritten() throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        stream.requestErrors = n -> n == 0 ? ResourceNotFoundException.builder()
+                .message("Stream fake not found").build() : null;
+        CommitLink link = link();
+        KinesisCommitter committer = committer(stream, 10_000, link);
+        CommittingKinesisWriter<String> writer = writerOn(link);
+        RecordId.WriterId writerId = RecordId.WriterId.random();
+
+        commit(committer, committable(writerId, 0, 10, 10));
+        commit(committer, committable(writerId, 10, 10, 10));
+
+        KinesisSinkException error =
+                assertThrows(KinesisSinkException.class, writer::prepareCommit);
+        assertTrue(error.getMessage().contains("was not found"), error.getMessage());
+        assertThrows(KinesisSinkException.class, () -> writer.write("a", null));
+        assertEquals(1, stream.requests, "a later committable was written after a failed one");
+    }
+
+    @Test
+    void aBackgroundWriteOutlastingTheCommitTimeoutFailsTheWriter() throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        stream.entryErrors = n -> "ProvisionedThroughputExceededException";
+        CommitLink link = link();
+        KinesisCommitter committer = committer(stream, 50, link);
+        CommittingKinesisWriter<String> writer = writerOn(link);
+
+        commit(committer, committable(RecordId.WriterId.random(), 0, 10, 10));
+
+        KinesisSinkException error =
+                assertThrows(KinesisSinkException.class, writer::prepareCommit);
+        assertTrue(error.getMessage().contains("in 50 ms (the commit timeout)"),
+                error.getMessage());
+        assertTrue(stream.stream.landed.isEmpty());
+    }
+
+    @Test
+    void closingTheCommitterWaitsForItsBackgroundWritesAndClosingBothReleasesTheLink()
+            throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        stream.answers = new CompletableFuture<>();
+        String sinkId = UUID.randomUUID().toString();
+        JobID job = new JobID();
+        CommitLink link = CommitLink.of(sinkId, job, 3, 1);
+        KinesisCommitter committer = committer(stream, 10_000, link);
+        CommittingKinesisWriter<String> writer = writerOn(link);
+        KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 10, 10);
+        commit(committer, committable);
+
+        writer.close();
+        AtomicBoolean answered = answerLater(stream);
+        committer.close();
+
+        assertTrue(answered.get(), "close returned before the background writes");
+        assertConsumedOnce(stream.stream, committable);
+        assertNotSame(link, CommitLink.of(sinkId, job, 3, 1), "the closed link stayed");
     }
 }
