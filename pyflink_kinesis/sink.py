@@ -311,8 +311,8 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
         (KCL, ``aws-kinesis-agg``, Lambda) see each record at least once, payload and key as
         written. Records arrive about one checkpoint interval late; needs checkpointing and
         ``kinesis:ListShards``. A commit retries throttled and failed writes for
-        ``commit_timeout_ms`` (default 60000), then Flink retries it
-        (``sink.committer.retries``). Takes none of the other sink options. The default,
+        ``commit_timeout_ms`` (default 60000), then the job restores its last checkpoint and
+        writes them again. Takes none of the other sink options. The default,
         ``'at-least-once'``, is the connector's sink. See "Exactly-once" in
         ``pyflink-kinesis docs sink``.
         """

@@ -236,8 +236,9 @@ EXACTLY_ONCE_OPTIONS = KeyTable(
         Key(
             "exactly_once_commit_timeout_ms",
             ValueType.LONG,
-            "How long a commit retries throttled and failed writes before it asks Flink to "
-            "retry it (sink.committer.retries times, then the job fails).",
+            "How long a commit retries throttled and failed writes; then the job restores its "
+            "last checkpoint and writes them again (a commit made on the task's thread is "
+            "first retried by Flink, sink.committer.retries times).",
             default="60000",
             minimum=1,
             unit="ms",

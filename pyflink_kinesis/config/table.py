@@ -299,8 +299,9 @@ TABLE_SINK_KEYS = KeyTable(
         Key(
             EXACTLY_ONCE_COMMIT_TIMEOUT,
             ValueType.DURATION,
-            "How long an exactly-once commit retries throttled and failed writes before Flink "
-            "retries it (sink.committer.retries times, then the job fails).",
+            "How long an exactly-once commit retries throttled and failed writes; then the job "
+            "restores its last checkpoint and writes them again (a commit made on the task's "
+            "thread is first retried by Flink, sink.committer.retries times).",
             default="60 s",
             minimum=1,
             java=JavaRef(OWN_FACTORY, "SINK_EXACTLY_ONCE_COMMIT_TIMEOUT"),

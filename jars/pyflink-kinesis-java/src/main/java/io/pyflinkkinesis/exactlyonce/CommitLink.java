@@ -20,9 +20,9 @@ import java.util.concurrent.Executor;
  * next checkpoint snapshots that state. When the writer and the committer are chained in one task,
  * every checkpoint calls the writer's {@code prepareCommit} (in {@code prepareSnapshotPreBarrier})
  * before any operator of the chain snapshots, on the task's thread; it waits here for the writes
- * earlier commits started, and fails the task if one failed. So a checkpoint completes only
- * without committables whose records are all written, and a failure before then restores a
- * checkpoint that still holds the committable, which is written again with the same ids.
+ * earlier commits started, and fails the task if one failed. So a committable leaves checkpoint
+ * state only once its records are all written: a failure before then restores a checkpoint that
+ * still holds it, and it is written again with the same ids.
  *
  * <p>The committer writes in the background only when that holds: exactly one writer of the same
  * sink, job, subtask and attempt registered here from the thread that calls {@code commit} (the

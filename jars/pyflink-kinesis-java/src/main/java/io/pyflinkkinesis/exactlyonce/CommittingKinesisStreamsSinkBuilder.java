@@ -69,8 +69,9 @@ public final class CommittingKinesisStreamsSinkBuilder<InputT> {
     }
 
     /**
-     * How long the committer retries throttled and failed writes of one committable before it
-     * asks Flink to retry the commit ({@code sink.committer.retries} times, then the job fails).
+     * How long the committer retries throttled and failed writes of one committable; then the
+     * job restores its last checkpoint and writes them again (a commit made on the task's thread
+     * is first retried by Flink, {@code sink.committer.retries} times).
      */
     public CommittingKinesisStreamsSinkBuilder<InputT> setCommitTimeoutMS(long commitTimeoutMS) {
         this.commitTimeoutMS = commitTimeoutMS;

@@ -96,8 +96,8 @@ public final class KinesisTableFactory implements DynamicTableSourceFactory, Dyn
                     .durationType()
                     .defaultValue(Duration.ofMillis(
                             CommittingKinesisStreamsSinkBuilder.DEFAULT_COMMIT_TIMEOUT_MS))
-                    .withDescription("How long a commit retries throttled and failed writes "
-                            + "before Flink retries it.");
+                    .withDescription("How long a commit retries throttled and failed writes; "
+                            + "then the job restores its last checkpoint and writes them again.");
 
     /** Connector 5.x's name of the option (KinesisConnectorOptions.STREAM_ARN). */
     public static final ConfigOption<String> STREAM_ARN =
