@@ -60,6 +60,28 @@ def steady_rate(arrivals: Sequence[float]) -> float:
     return (len(arrivals) - at_first) / (last - first)
 
 
+def middle_rate(arrivals: Sequence[float], trim: float = 0.1) -> float:
+    """Records per second over the middle of a run: between the arrivals at the ``trim`` and
+    the ``1 - trim`` quantiles (the 10th and 90th percentile by default), so that neither the
+    start (the first batch, a first checkpoint) nor the tail (the last writes) counts.
+
+    ``(records arrived after the lower instant, up to the upper) / (upper - lower)``. Raises
+    ``ValueError`` for a ``trim`` outside [0, 0.5) or when the two instants are the same.
+    """
+    if not 0 <= trim < 0.5:
+        raise ValueError(f"trim must be in [0, 0.5), got {trim}")
+    if not arrivals:
+        raise ValueError("no arrivals to measure a rate from")
+    ordered = sorted(arrivals)
+    low = ordered[int(trim * (len(ordered) - 1))]
+    high = ordered[math.ceil((1 - trim) * (len(ordered) - 1))]
+    if high <= low:
+        raise ValueError(
+            f"the middle of {len(ordered)} records arrived at one instant: use more records"
+        )
+    return sum(1 for t in ordered if low < t <= high) / (high - low)
+
+
 def keys_out_of_order(records: Iterable[tuple[Hashable, int]]) -> int:
     """Keys with a record whose first copy came after a later record of theirs.
 

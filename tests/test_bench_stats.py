@@ -16,6 +16,7 @@ from bench.perf_common import (
 )
 from bench.perf_stats import (
     keys_out_of_order,
+    middle_rate,
     percentile,
     rank_sum_p,
     ratio,
@@ -62,6 +63,23 @@ def test_steady_rate_needs_two_instants() -> None:
         steady_rate([1.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="no arrivals"):
         steady_rate([])
+
+
+def test_middle_rate_leaves_out_a_slow_start_and_tail() -> None:
+    # a first checkpoint's burst, 1000 records/s for 8 s, then a slow tail
+    arrivals = ([0.0] * 100 + [1.0 + i / 1000 for i in range(8000)]
+                + [10.0 + i for i in range(10)])
+    assert middle_rate(arrivals) == pytest.approx(1000.0, rel=0.01)
+    assert middle_rate(arrivals, trim=0.0) < 900.0
+
+
+def test_middle_rate_needs_two_instants_and_a_sane_trim() -> None:
+    with pytest.raises(ValueError, match="one instant"):
+        middle_rate([1.0] * 10)
+    with pytest.raises(ValueError, match="no arrivals"):
+        middle_rate([])
+    with pytest.raises(ValueError, match="trim"):
+        middle_rate([1.0, 2.0], trim=0.5)
 
 
 def test_ratios_against_a_reference() -> None:
