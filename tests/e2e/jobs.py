@@ -21,6 +21,7 @@ from pyflink_kinesis import (
     KinesisStreamsSource,
     PartitionKeyGenerator,
 )
+from pyflink_kinesis.logs import log_dir, process_ident
 from pyflink_kinesis.testing import LocalKinesisServer
 from tests.support import stopping
 
@@ -237,3 +238,9 @@ def job_failure(job: Job, timeout_s: float = 180.0) -> str:
             j_error = j_error.getCause()
         return "\n".join(causes)
     raise AssertionError("the job finished without an error")
+
+
+def flink_log() -> str:
+    """This process's Flink log: its JVM's and the mini-cluster's in it."""
+    [path] = log_dir().glob(f"flink-{process_ident()}-python-*.log")
+    return path.read_text(errors="replace")

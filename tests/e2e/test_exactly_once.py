@@ -28,7 +28,7 @@ from pyflink.datastream import StreamExecutionEnvironment
 
 from pyflink_kinesis import PartitionKeyGenerator
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
-from tests.e2e.jobs import checkpoint_dirs, exactly_once_sink, flip27_source, start
+from tests.e2e.jobs import checkpoint_dirs, exactly_once_sink, flink_log, flip27_source, start
 from tests.e2e.test_aggregation import user_records
 
 StreamFactory = Callable[..., str]
@@ -121,6 +121,10 @@ def test_exactly_once_sink_writes_each_record_once_with_its_id_after_its_checkpo
         last_in_shard[shard, writer] = sequence
     for sequences in by_writer.values():
         assert sorted(sequences) == list(range(len(sequences)))
+    # Each committer wrote in the background: chained with its writer, which waited for the
+    # writes at its next checkpoint (KinesisCommitterTest proves that wait).
+    background = f"Kinesis stream '{out}': the committer writes in the background"
+    assert flink_log().count(background) == 2, "a committer wrote on the task's thread"
     print(
         f"\nEXACTLY-ONCE | {RECORDS} records in {len(written)} aggregates over "
         f"{len({shard for shard, *_ in ids})} shards from {len(by_writer)} writers, "

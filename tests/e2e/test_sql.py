@@ -24,9 +24,9 @@ from pyflink.common import JobStatus
 from pyflink.table import DataTypes, EnvironmentSettings, Schema, TableEnvironment, TableResult
 
 from pyflink_kinesis import KinesisConfigError
-from pyflink_kinesis.logs import log_dir, process_ident
 from pyflink_kinesis.table import table_descriptor
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
+from tests.e2e.jobs import flink_log
 from tests.e2e.test_exactly_once import tagged
 
 StreamFactory = Callable[..., str]
@@ -273,12 +273,6 @@ def test_a_5x_ddl_reads_with_our_source_beside_a_legacy_table_read_by_the_consum
     ours = rf"ShardEnumerator .* Listing the shards of {re.escape(source_arn)} "
     consumer = rf"FlinkKinesisConsumer .* following streams: {re.escape(source)},"
     assert re.search(ours, log) and re.search(consumer, log)
-
-
-def flink_log() -> str:
-    """This process's Flink log: its JVM's and the mini-cluster's in it."""
-    [path] = log_dir().glob(f"flink-{process_ident()}-python-*.log")
-    return path.read_text(errors="replace")
 
 
 def show_create_table(t_env: TableEnvironment, table: str) -> str:
