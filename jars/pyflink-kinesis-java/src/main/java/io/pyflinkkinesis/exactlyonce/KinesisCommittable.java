@@ -18,6 +18,7 @@ public final class KinesisCommittable {
     private final RecordId.WriterId writer;
     private final long firstSequenceNumber;
     private final List<KeyedRecord> records;
+    private final long sizeInBytes;
 
     public KinesisCommittable(RecordId.WriterId writer, long firstSequenceNumber,
             List<KeyedRecord> records) {
@@ -28,6 +29,11 @@ public final class KinesisCommittable {
         }
         this.firstSequenceNumber = firstSequenceNumber;
         this.records = Collections.unmodifiableList(records);
+        long bytes = 0;
+        for (KeyedRecord record : records) {
+            bytes += record.plainSize();
+        }
+        this.sizeInBytes = bytes;
     }
 
     public RecordId.WriterId writer() {
@@ -50,11 +56,7 @@ public final class KinesisCommittable {
 
     /** Data plus partition key bytes of every record: what the committable costs in state. */
     public long sizeInBytes() {
-        long bytes = 0;
-        for (KeyedRecord record : records) {
-            bytes += record.plainSize();
-        }
-        return bytes;
+        return sizeInBytes;
     }
 
     @Override

@@ -20,7 +20,6 @@ import org.apache.flink.util.ExceptionUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.math.BigInteger;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -241,35 +240,49 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
 
     /** One aggregate on its way to a shard: the first records of the shard's queue. */
     private static final class Put {
+        final ShardRange shard;
         final Deque<Integer> queue;
         final KplAggregate aggregate;
         final PutRecordsRequestEntry entry;
 
-        Put(Deque<Integer> queue, KplAggregate aggregate, BigInteger explicitHashKey) {
+        Put(ShardRange shard, Deque<Integer> queue, KplAggregate aggregate) {
+            this.shard = shard;
             this.queue = queue;
             this.aggregate = aggregate;
-            this.entry = aggregate.toEntry(explicitHashKey);
+            this.entry = aggregate.toEntry(shard.startingHashKey);
         }
     }
 
     /**
      * Writes the queues, one aggregate per shard per round, until they are empty or an aggregate
-     * landed where its readers drop it (then true: the caller routes what is left again).
+     * landed where its readers drop it (then true: the caller routes what is left again). While
+     * a round's requests are on their way, the next round's aggregates are built as if all of
+     * them land; a shard whose aggregate did not land sends that same aggregate again instead.
      */
     private boolean writeQueues(KinesisCommittable committable,
             Map<ShardRange, Deque<Integer>> queues, Backoff backoff)
             throws InterruptedException, CommitTimeout {
-        while (true) {
-            List<Put> puts = new ArrayList<>();
-            for (Map.Entry<ShardRange, Deque<Integer>> queue : queues.entrySet()) {
-                if (!queue.getValue().isEmpty()) {
-                    puts.add(nextAggregate(committable, queue.getKey(), queue.getValue()));
+        List<Put> puts = new ArrayList<>();
+        for (Map.Entry<ShardRange, Deque<Integer>> queue : queues.entrySet()) {
+            if (!queue.getValue().isEmpty()) {
+                puts.add(nextAggregate(committable, queue.getKey(), queue.getValue(), 0));
+            }
+        }
+        while (!puts.isEmpty()) {
+            List<List<PutRecordsRequestEntry>> requests = requests(puts);
+            List<CompletableFuture<PutRecordsResponse>> responses = new ArrayList<>();
+            for (List<PutRecordsRequestEntry> entries : requests) {
+                responses.add(putRecords(entries));
+            }
+            Map<ShardRange, Put> following = new LinkedHashMap<>();
+            for (Put put : puts) {
+                if (put.queue.size() > put.aggregate.size()) {
+                    following.put(put.shard, nextAggregate(committable, put.shard, put.queue,
+                            put.aggregate.size()));
                 }
             }
-            if (puts.isEmpty()) {
-                return false;
-            }
-            List<PutRecordsResultEntry> results = send(puts, backoff);
+            List<PutRecordsResultEntry> results = results(requests, responses, backoff);
+            List<Put> next = new ArrayList<>();
             String firstError = null;
             boolean onlyThrottled = true;
             boolean misplaced = false;
@@ -281,9 +294,16 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
                         firstError = result.errorCode() + ": " + result.errorMessage();
                     }
                     onlyThrottled &= THROTTLED.equals(result.errorCode());
-                } else if (readable(put.aggregate, result.shardId(), backoff)) {
+                    next.add(put);
+                } else if (put.shard.shardId.equals(result.shardId())
+                        || readable(put.aggregate, result.shardId(), backoff)) {
+                    // A shard's range never changes: the one routed to holds all the records.
                     for (int landed = 0; landed < put.aggregate.size(); landed++) {
                         put.queue.poll();
+                    }
+                    Put followingPut = following.get(put.shard);
+                    if (followingPut != null) {
+                        next.add(followingPut);
                     }
                 } else {
                     misplaced = true;
@@ -299,16 +319,24 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
             } else {
                 backoff.reset();
             }
+            puts = next;
         }
+        return false;
     }
 
-    /** The shard's next aggregate: as many records from the head of its queue as fit. */
+    /**
+     * The shard's next aggregate: as many records as fit from its queue, after the first {@code
+     * skip} (those of the aggregate on its way).
+     */
     private static Put nextAggregate(KinesisCommittable committable, ShardRange shard,
-            Deque<Integer> queue) {
+            Deque<Integer> queue, int skip) {
         KplAggregate aggregate = new KplAggregate(MAX_AGGREGATE_BYTES, MAX_AGGREGATE_BYTES,
                 new HashKeyRange(shard.startingHashKey, shard.endingHashKey).toPartitionKey());
+        int skipped = 0;
         for (int index : queue) {
-            if (!aggregate.add(committable.records().get(index), committable.idOf(index))) {
+            if (skipped < skip) {
+                skipped++;
+            } else if (!aggregate.add(committable.records().get(index), committable.idOf(index))) {
                 break;
             }
         }
@@ -316,18 +344,11 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
             throw new KinesisSinkException("A record of " + committable + " does not fit a "
                     + "Kinesis record with its id; the writer refuses such records");
         }
-        return new Put(queue, aggregate, shard.startingHashKey);
+        return new Put(shard, queue, aggregate);
     }
 
-    /**
-     * Sends the aggregates, in as few PutRecords requests as Kinesis takes, all at once, and
-     * gives each one's result; a request that failed as a whole gives each of its aggregates an
-     * error result.
-     *
-     * @throws KinesisSinkException when a request failed with an error that will not go away
-     */
-    private List<PutRecordsResultEntry> send(List<Put> puts, Backoff backoff)
-            throws InterruptedException {
+    /** The aggregates' entries in as few PutRecords requests as Kinesis takes, in order. */
+    private static List<List<PutRecordsRequestEntry>> requests(List<Put> puts) {
         List<List<PutRecordsRequestEntry>> requests = new ArrayList<>();
         List<PutRecordsRequestEntry> request = new ArrayList<>();
         long requestBytes = 0;
@@ -343,11 +364,19 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
             requestBytes += bytes;
         }
         requests.add(request);
-        List<CompletableFuture<PutRecordsResponse>> responses = new ArrayList<>();
-        for (List<PutRecordsRequestEntry> entries : requests) {
-            responses.add(putRecords(entries));
-        }
-        List<PutRecordsResultEntry> results = new ArrayList<>(puts.size());
+        return requests;
+    }
+
+    /**
+     * Each sent entry's result, in order; a request that failed as a whole gives each of its
+     * entries an error result.
+     *
+     * @throws KinesisSinkException when a request failed with an error that will not go away
+     */
+    private List<PutRecordsResultEntry> results(List<List<PutRecordsRequestEntry>> requests,
+            List<CompletableFuture<PutRecordsResponse>> responses, Backoff backoff)
+            throws InterruptedException {
+        List<PutRecordsResultEntry> results = new ArrayList<>();
         for (int i = 0; i < requests.size(); i++) {
             int sent = requests.get(i).size();
             try {

@@ -97,6 +97,8 @@ public final class RecordId implements Serializable {
 
         private final long high;
         private final long low;
+        /** {@link #toString}, made once: every record's id tag starts with it. */
+        private transient String hex;
 
         public WriterId(long high, long low) {
             this.high = high;
@@ -137,7 +139,12 @@ public final class RecordId implements Serializable {
         /** 32 lowercase hex digits. */
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "%016x%016x", high, low);
+            String text = hex;
+            if (text == null) {
+                text = String.format(Locale.ROOT, "%016x%016x", high, low);
+                hex = text;
+            }
+            return text;
         }
     }
 }

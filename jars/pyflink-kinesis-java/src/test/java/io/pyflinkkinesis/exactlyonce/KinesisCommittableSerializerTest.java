@@ -1,6 +1,9 @@
 package io.pyflinkkinesis.exactlyonce;
 
 import io.pyflinkkinesis.aggregation.KeyedRecord;
+import org.apache.flink.core.io.SimpleVersionedSerialization;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -13,6 +16,8 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,6 +51,82 @@ class KinesisCommittableSerializerTest {
             assertEquals(committable.idOf(i), read.idOf(i));
         }
         assertEquals(committable, read);
+    }
+
+    @Test
+    void itsBytesAreExactlyWhatItWritesForEveryKindOfKey() throws IOException {
+        String[] keys = {"k", "Zoë", "鍵🔑", "nul\u0000inside", xs(256)};
+        List<KeyedRecord> records = new ArrayList<>();
+        for (String key : keys) {
+            records.add(new KeyedRecord(key, key.getBytes(StandardCharsets.UTF_8)));
+        }
+        KinesisCommittable committable =
+                new KinesisCommittable(RecordId.WriterId.random(), 7, records);
+        DataOutputSerializer plain = new DataOutputSerializer(16);
+        plain.writeLong(committable.writer().high());
+        plain.writeLong(committable.writer().low());
+        plain.writeLong(7);
+        plain.writeInt(records.size());
+        for (KeyedRecord record : records) {
+            int before = plain.length();
+            plain.writeUTF(record.partitionKey);
+            // What the serializer sizes its buffer by, so that it needs no second copy.
+            assertEquals(plain.length() - before - 2,
+                    KinesisCommittableSerializer.modifiedUtf8Length(record.partitionKey),
+                    record.partitionKey);
+            plain.writeInt(record.data.length);
+            plain.write(record.data);
+        }
+
+        assertArrayEquals(plain.getCopyOfBuffer(), serializer.serialize(committable));
+    }
+
+    @Test
+    void flinksCommitterStateSerializesACommittableOnceThoughItAsksEightTimes()
+            throws IOException {
+        KinesisCommittable committable = new KinesisCommittable(RecordId.WriterId.random(), 0,
+                Collections.singletonList(new KeyedRecord("k", new byte[1000])));
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        // The committer's state as Flink 1.20 writes it: a list of checkpoints, each a list of
+        // subtasks, each a list of committables; Flink serializes each list element twice.
+        SimpleVersionedSerializer<KinesisCommittable> subtask = nested(serializer);
+        SimpleVersionedSerializer<KinesisCommittable> checkpoint = nested(subtask);
+        SimpleVersionedSerialization.writeVersionAndSerializeList(
+                checkpoint, Collections.singletonList(committable), out);
+
+        assertEquals(1, serializer.encodings());
+        KinesisCommittable equalButAnother = new KinesisCommittable(committable.writer(), 0,
+                committable.records());
+        byte[] first = serializer.serialize(committable);
+        byte[] again = serializer.serialize(equalButAnother);
+        assertEquals(2, serializer.encodings());
+        assertNotSame(first, again);
+        assertArrayEquals(first, again);
+        assertSame(again, serializer.serialize(equalButAnother));
+    }
+
+    /** A serializer of one-element lists of what {@code inner} serializes, as Flink nests them. */
+    private static SimpleVersionedSerializer<KinesisCommittable> nested(
+            SimpleVersionedSerializer<KinesisCommittable> inner) {
+        return new SimpleVersionedSerializer<KinesisCommittable>() {
+            @Override
+            public int getVersion() {
+                return 1;
+            }
+
+            @Override
+            public byte[] serialize(KinesisCommittable committable) throws IOException {
+                DataOutputSerializer out = new DataOutputSerializer(64);
+                SimpleVersionedSerialization.writeVersionAndSerializeList(
+                        inner, Collections.singletonList(committable), out);
+                return out.getCopyOfBuffer();
+            }
+
+            @Override
+            public KinesisCommittable deserialize(int version, byte[] serialized) {
+                throw new UnsupportedOperationException();
+            }
+        };
     }
 
     @Test
