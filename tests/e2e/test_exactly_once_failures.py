@@ -54,7 +54,6 @@ from pyflink_kinesis.testing.fault_proxy import (
     Fault,
     FaultRule,
     Forward,
-    PartialFailure,
     _Request,
     _Response,
 )
@@ -128,61 +127,65 @@ def aggregate_ids(data: bytes) -> list[str]:
 
 
 class FailACommit(Fault):
-    """Fails the commit of one writer ``times`` times: the writer of the first PutRecords
-    carrying ``entries`` aggregates (the committer sends one per shard its commit writes to;
-    see ``KinesisCommitter``); after a failure, the restored committer commits the same
-    committable again, and that commit fails the same way until ``times`` are done.
+    """Fails the first commit of one writer ``times`` times: the writer of the first PutRecords
+    the sink sends. The committer sends each aggregate in a request of its own, one after the
+    other per shard and the shards side by side (see ``KinesisCommitter``); a commit made again
+    after a restore starts over with each shard's first aggregate, so the n-th time a shard's
+    first aggregate comes is that shard's n-th attempt, and its later aggregates belong to the
+    same attempt.
 
-    ``land_some=False``: the commit's first PutRecords is answered ``ResourceNotFoundException``,
-    an error the committer does not retry: nothing of the commit lands and the job fails.
-    ``land_some=True``: one aggregate of it lands and the others are throttled
-    (``PartialFailure``); the committer's next PutRecords, re-sending them, is answered with that
-    error. Every other request passes. ``landed`` and ``failed`` list the ids of the aggregates
-    that landed and of the requests that failed; ``committed`` is set once a PutRecords of the
-    writer got through whole after the last failure."""
+    ``land_some=False``: every request of the writer in its first ``times`` attempts is answered
+    ``ResourceNotFoundException``, an error the committer does not retry: nothing of the commit
+    lands and the job fails. ``land_some=True``: the requests for the shard the writer wrote to
+    first land, those for its other shards fail that way. Every other request passes.
+    ``landed`` and ``failed`` list the ids of the aggregates that landed and failed in those
+    attempts; ``committed`` is set once a request of the writer got through after them."""
 
-    def __init__(self, entries: int, land_some: bool, times: int) -> None:
-        self.entries = entries
+    def __init__(self, land_some: bool, times: int) -> None:
         self.land_some = land_some
         self.times = times
         self.writer: str | None = None
+        self.lead: str | None = None
+        self.firsts: dict[str, list[str]] = {}
+        self.attempts: Counter[str] = Counter()
         self.landed: list[str] = []
         self.failed: list[str] = []
         self.failures = 0
         self.committed = False
-        self._landed_some = False
         self._lock = threading.Lock()
 
     def apply(self, request: _Request, forward: Forward, rule: FaultRule) -> _Response:
-        aggregates = [aggregate_ids(base64.b64decode(entry["Data"]))
-                      for entry in json.loads(request.body)["Records"]]
-        writer = aggregates[0][0].split(":")[0]
+        entries = json.loads(request.body)["Records"]
+        assert len(entries) == 1, "the committer sends one aggregate per request"
+        ids = aggregate_ids(base64.b64decode(entries[0]["Data"]))
+        shard = entries[0]["ExplicitHashKey"]
+        writer = ids[0].split(":")[0]
         with self._lock:
-            if self.writer is None and len(aggregates) == self.entries:
-                self.writer = writer
+            if self.writer is None:
+                self.writer, self.lead = writer, shard
             if writer != self.writer:
                 action = "pass"
-            elif self.failures == self.times:
-                action = "commit"
-            elif self.land_some and not self._landed_some:
-                action, self._landed_some = "land some", True
             else:
-                action, self._landed_some = "fail", False
-                self.failed += [record_id for ids in aggregates for record_id in ids]
-                self.failures += 1
-        # The writer's next request comes after the answer to this one: no lock needed below.
+                if self.firsts.setdefault(shard, ids) == ids:
+                    self.attempts[shard] += 1
+                attempt = self.attempts[shard]
+                if attempt > self.times:
+                    action = "commit"
+                elif self.land_some and shard == self.lead:
+                    action = "land"
+                    self.landed += ids
+                else:
+                    action = "fail"
+                    self.failed += ids
+                    self.failures = max(self.failures, attempt)
         if action == "pass":
             return forward(request)
         if action == "commit":
             response = forward(request)
             self.committed = True
             return response
-        if action == "land some":
-            response = PartialFailure(entry_rate=0.0).apply(request, forward, rule)
-            results = json.loads(response.body)["Records"]
-            self.landed += [record_id for ids, result in zip(aggregates, results)
-                            if "ErrorCode" not in result for record_id in ids]
-            return response
+        if action == "land":
+            return forward(request)
         return ErrorResponse(400, "ResourceNotFoundException",
                              "Stream not found (injected by FaultProxy).").apply(
             request, forward, rule)
@@ -378,13 +381,13 @@ def test_a_failed_commit_is_written_again_with_the_same_ids(
     aws_config: dict[str, object], tmp_path: Path, case: str, land_some: bool, times: int,
 ) -> None:
     """The checkpoint completed; its commit fails the job, before anything of it landed
-    (``before-commit``) or after one shard's aggregate landed and the other was throttled
-    (``mid-commit``; ``during-re-commit``: and the commit after the restore fails the same way):
+    (``before-commit``) or after one shard's aggregates landed (``mid-commit``;
+    ``during-re-commit``: and the commit after the restore fails the same way):
     see ``FailACommit``. The restore commits the restored committable again, with the same ids:
     whatever had landed is in the middle stream once more, and dropped by the consumer."""
     started = time.monotonic()
     source, texts = stream_factory(2), batch("A")
-    fault = FailACommit(entries=2, land_some=land_some, times=times)
+    fault = FailACommit(land_some=land_some, times=times)
     with FaultProxy(local_kinesis.endpoint, seed=28) as proxy:
         proxy.inject(fault, operation="PutRecords", when=Every(1))
         env = producer_env(tmp_path / "checkpoints", 2)

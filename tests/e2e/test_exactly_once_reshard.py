@@ -38,7 +38,6 @@ from pyflink_kinesis.testing.fault_proxy import (
     FaultRule,
     Forward,
     PartialFailure,
-    Rate,
     Reset,
     Schedule,
     _Request,
@@ -220,8 +219,9 @@ def test_a_reshard_between_a_commit_and_its_recommit_leaves_each_record_once(
     local_kinesis: LocalKinesis,
     tmp_path: Path,
 ) -> None:
-    """The first PutRecords of a commit lands one of its two aggregates (the other entry fails);
-    the committer's retry meets a missing stream and fails the job; while the restored
+    """The first PutRecords of a commit (one aggregate, for one shard) lands; the second (the
+    other shard's aggregate, sent alongside) has its entry failed, and the committer's retry of
+    it meets a missing stream and fails the job; while the restored
     committer's PutRecords are throttled, both shards of the middle stream are split in two (or
     merged into one); then the committable is sent again, by the map the restored committer
     listed before the reshard. After a split, each aggregate lands in its parent's low child,
@@ -234,9 +234,12 @@ def test_a_reshard_between_a_commit_and_its_recommit_leaves_each_record_once(
     local_kinesis.put_records(source, written)
     started = time.monotonic()
     with FaultProxy(local_kinesis.endpoint, seed=28) as proxy:
+        # The committer sends one aggregate per request: the first passes, the second has its
+        # entry failed, and the next request (that entry sent again) meets a missing stream.
         partly = proxy.inject(PartialFailure(entry_rate=0.0), operation="PutRecords",
-                              when=Rate(1.0), limit=1)
-        fatal = proxy.inject(not_found(), operation="PutRecords", when=Rate(1.0), limit=1)
+                              when=Held(lambda index: index == 1), limit=1)
+        fatal = proxy.inject(not_found(), operation="PutRecords",
+                             when=Held(lambda index: index >= 1), limit=1)
         hold = Held(lambda _: fatal.injected > 0)
         held = proxy.inject(throttle(), operation="PutRecords", when=hold)
         producer = start_producer(aws_config, proxy.endpoint, source, middle, tmp_path / "chk")
@@ -280,9 +283,10 @@ def test_a_merge_during_a_commit_then_a_failure_leaves_each_record_once(
     tmp_path: Path,
 ) -> None:
     """A commit writes about three aggregates per shard of the 2-shard middle stream, one per
-    shard per PutRecords. The first lands in the parents; the second is held (throttled) while
-    the shards are merged, then lands in the child: one aggregate aimed at each parent, named for
-    it, interleaving the writer's ids. The third meets a missing stream and the job fails; the
+    PutRecords, the two shards side by side. The first request lands in its parent; the next
+    ones are held (throttled) while the shards are merged, then land in the child: aggregates
+    aimed at each parent, named for it, interleaving the writer's ids. A later one meets a
+    missing stream and the job fails; the
     restored committer sends the committable again by a new map, into the child. The child's
     marks, one per intended range, drop what landed and let the rest through: each record once
     (one mark per writer would drop the records of one parent's aggregate with ids below the

@@ -7,7 +7,6 @@ import io.pyflinkkinesis.aggregation.ShardMap;
 import io.pyflinkkinesis.aggregation.ShardRange;
 import io.pyflinkkinesis.sink.KinesisSinkException;
 import io.pyflinkkinesis.sink.PutRecordsErrors;
-import io.pyflinkkinesis.sink.PutRecordsSettings;
 import io.pyflinkkinesis.sink.StreamClient;
 
 import org.apache.flink.api.connector.sink2.Committer;
@@ -20,9 +19,12 @@ import org.apache.flink.util.ExceptionUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.net.UnknownHostException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,9 +47,10 @@ import java.util.function.LongSupplier;
  * is the shard's starting hash key and whose own partition key names the shard's range ({@link
  * HashKeyRange#toPartitionKey()}): de-duplicating readers keep their marks per intended shard,
  * since aggregates meant for two shards merged after the map was read land in the child
- * interleaved. A PutRecords request carries at most one aggregate per shard,
- * and a shard's next aggregate goes out only after its previous one landed: a throttled or failed
- * aggregate is sent again (same ids) first. An aggregate that landed in a shard whose range does
+ * interleaved. Each aggregate goes in a PutRecords request of its own, and a shard's next
+ * aggregate goes out as soon as its previous one landed, whatever the other shards' requests are
+ * doing: a throttled or failed aggregate is sent again (same ids) first, and holds up only its
+ * own shard. An aggregate that landed in a shard whose range does
  * not hold all its records (the stream was resharded after the map was read; readers drop such an
  * aggregate whole) is sent again, with every record not yet landed, routed by a new map.
  *
@@ -59,8 +62,8 @@ import java.util.function.LongSupplier;
  * failures, request errors) are retried here until {@code commitTimeoutMs}; then a background
  * write fails the task (the job restores its last checkpoint and writes the committable again)
  * and a synchronous one marks the request to retry (Flink calls {@code commit} again at once, at
- * most {@code sink.committer.retries} times, then the job fails). A request whose failed
- * aggregates were all throttled is sent again after a short fixed pause: a shard's write quota
+ * most {@code sink.committer.retries} times, then the job fails). A throttled aggregate is sent
+ * again after a short fixed pause: a shard's write quota
  * refills continuously, and an aggregate of up to 1 MiB lands only once its shard's quota holds
  * that much again, so a growing pause would leave refilled quota unused (measured: 0.6 of
  * kinesalite's quota with pauses doubling to 2 s). Other failures are retried with a pause
@@ -238,90 +241,193 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
         return queues;
     }
 
-    /** One aggregate on its way to a shard: the first records of the shard's queue. */
+    /** One aggregate for a shard: the first records of the shard's queue. */
     private static final class Put {
-        final ShardRange shard;
-        final Deque<Integer> queue;
         final KplAggregate aggregate;
         final PutRecordsRequestEntry entry;
 
-        Put(ShardRange shard, Deque<Integer> queue, KplAggregate aggregate) {
-            this.shard = shard;
-            this.queue = queue;
+        Put(ShardRange shard, KplAggregate aggregate) {
             this.aggregate = aggregate;
             this.entry = aggregate.toEntry(shard.startingHashKey);
         }
     }
 
     /**
-     * Writes the queues, one aggregate per shard per round, until they are empty or an aggregate
-     * landed where its readers drop it (then true: the caller routes what is left again). While
-     * a round's requests are on their way, the next round's aggregates are built as if all of
-     * them land; a shard whose aggregate did not land sends that same aggregate again instead.
+     * One shard's queue: its next aggregate, sent alone in a PutRecords request, and sent again
+     * until it lands; the one after it is built while it is on its way.
+     */
+    private final class ShardWrites {
+        final KinesisCommittable committable;
+        final ShardRange shard;
+        final Deque<Integer> queue;
+        /** The aggregate on its way or to send (again); null once the queue is written. */
+        Put put;
+        /** The aggregate after {@link #put}, built while it is on its way; null if none. */
+        Put following;
+        /** The answer to {@link #put}, while it is on its way; else null. */
+        CompletableFuture<PutRecordsResponse> response;
+        /** When {@link #put} may be sent again after a failure. */
+        long retryAtMs;
+        /** The next pause after a failure other than throttling (doubling up to the most). */
+        long backoffMs = initialBackoffMs;
+
+        ShardWrites(KinesisCommittable committable, ShardRange shard, Deque<Integer> queue) {
+            this.committable = committable;
+            this.shard = shard;
+            this.queue = queue;
+            this.put = nextAggregate(committable, shard, queue, 0);
+        }
+
+        void send() {
+            response = putRecords(Collections.singletonList(put.entry));
+        }
+
+        void buildFollowing() {
+            if (following == null && queue.size() > put.aggregate.size()) {
+                following = nextAggregate(committable, shard, queue, put.aggregate.size());
+            }
+        }
+
+        /** {@link #put} landed in a shard that holds its records: on to the next one. */
+        void landed() {
+            for (int landed = 0; landed < put.aggregate.size(); landed++) {
+                queue.poll();
+            }
+            put = following;
+            following = null;
+            backoffMs = initialBackoffMs;
+        }
+
+        /**
+         * {@link #put} did not land: it is sent again after a short fixed pause when throttled,
+         * else after a doubling one.
+         *
+         * @throws CommitTimeout when that would be past the deadline
+         */
+        void failed(String error, boolean throttled, Backoff deadline)
+                throws CommitTimeout {
+            long waitMs = throttled ? throttledRetryMs : backoffMs;
+            retryAtMs = deadline.retryAtMs(waitMs, new KinesisSinkException("PutRecords to the "
+                    + "Kinesis " + stream.describe() + " failed for " + shard.shardId + ": "
+                    + error));
+            if (!throttled) {
+                backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
+            }
+        }
+    }
+
+    /**
+     * Writes the queues, each shard on its own: its aggregates one after the other, the next
+     * sent as soon as the one before landed, so a throttled or slow shard holds up no other.
+     * Returns when all are written, or true once an aggregate landed where its readers drop it
+     * (after the aggregates on their way are answered: the caller routes what is left again).
      */
     private boolean writeQueues(KinesisCommittable committable,
             Map<ShardRange, Deque<Integer>> queues, Backoff backoff)
             throws InterruptedException, CommitTimeout {
-        List<Put> puts = new ArrayList<>();
+        List<ShardWrites> writes = new ArrayList<>();
         for (Map.Entry<ShardRange, Deque<Integer>> queue : queues.entrySet()) {
             if (!queue.getValue().isEmpty()) {
-                puts.add(nextAggregate(committable, queue.getKey(), queue.getValue(), 0));
+                writes.add(new ShardWrites(committable, queue.getKey(), queue.getValue()));
             }
         }
-        while (!puts.isEmpty()) {
-            List<List<PutRecordsRequestEntry>> requests = requests(puts);
-            List<CompletableFuture<PutRecordsResponse>> responses = new ArrayList<>();
-            for (List<PutRecordsRequestEntry> entries : requests) {
-                responses.add(putRecords(entries));
-            }
-            Map<ShardRange, Put> following = new LinkedHashMap<>();
-            for (Put put : puts) {
-                if (put.queue.size() > put.aggregate.size()) {
-                    following.put(put.shard, nextAggregate(committable, put.shard, put.queue,
-                            put.aggregate.size()));
+        boolean misplaced = false;
+        while (true) {
+            long nowMs = clockMs.getAsLong();
+            long wakeMs = Long.MAX_VALUE;
+            List<ShardWrites> onTheirWay = new ArrayList<>();
+            for (ShardWrites shard : writes) {
+                if (shard.put == null || (shard.response == null && misplaced)) {
+                    continue;
                 }
+                if (shard.response == null && shard.retryAtMs > nowMs) {
+                    wakeMs = Math.min(wakeMs, shard.retryAtMs);
+                    continue;
+                }
+                if (shard.response == null) {
+                    shard.send();
+                }
+                onTheirWay.add(shard);
             }
-            List<PutRecordsResultEntry> results = results(requests, responses, backoff);
-            List<Put> next = new ArrayList<>();
-            String firstError = null;
-            boolean onlyThrottled = true;
-            boolean misplaced = false;
-            for (int i = 0; i < puts.size(); i++) {
-                Put put = puts.get(i);
-                PutRecordsResultEntry result = results.get(i);
+            if (onTheirWay.isEmpty()) {
+                if (misplaced || wakeMs == Long.MAX_VALUE) {
+                    return misplaced;
+                }
+                LOG.debug("Retrying a write to the Kinesis {} in {} ms", stream.describe(),
+                        wakeMs - nowMs);
+                sleeper.sleep(wakeMs - nowMs);
+                continue;
+            }
+            for (ShardWrites shard : onTheirWay) {
+                shard.buildFollowing();
+            }
+            awaitAny(onTheirWay, wakeMs, backoff);
+            for (ShardWrites shard : onTheirWay) {
+                if (!shard.response.isDone()) {
+                    continue;
+                }
+                PutRecordsResultEntry result = result(shard.response);
+                shard.response = null;
                 if (result.errorCode() != null) {
-                    if (firstError == null) {
-                        firstError = result.errorCode() + ": " + result.errorMessage();
-                    }
-                    onlyThrottled &= THROTTLED.equals(result.errorCode());
-                    next.add(put);
-                } else if (put.shard.shardId.equals(result.shardId())
-                        || readable(put.aggregate, result.shardId(), backoff)) {
+                    shard.failed(result.errorCode() + ": " + result.errorMessage(),
+                            THROTTLED.equals(result.errorCode()), backoff);
+                } else if (shard.shard.shardId.equals(result.shardId())
+                        || readable(shard.put.aggregate, result.shardId(), backoff)) {
                     // A shard's range never changes: the one routed to holds all the records.
-                    for (int landed = 0; landed < put.aggregate.size(); landed++) {
-                        put.queue.poll();
-                    }
-                    Put followingPut = following.get(put.shard);
-                    if (followingPut != null) {
-                        next.add(followingPut);
-                    }
+                    shard.landed();
                 } else {
                     misplaced = true;
                 }
             }
-            if (misplaced) {
-                return true;
-            }
-            if (firstError != null) {
-                backoff.pause(new KinesisSinkException("PutRecords to the Kinesis "
-                        + stream.describe() + " failed; the first error: " + firstError),
-                        onlyThrottled);
-            } else {
-                backoff.reset();
-            }
-            puts = next;
         }
-        return false;
+    }
+
+    /**
+     * Waits until one of the shards' aggregates is answered, or until {@code wakeMs} (a shard's
+     * retry), whichever comes first.
+     *
+     * @throws CommitTimeout when none is answered by the deadline
+     */
+    private void awaitAny(List<ShardWrites> onTheirWay, long wakeMs, Backoff backoff)
+            throws InterruptedException, CommitTimeout {
+        CompletableFuture<?>[] responses = new CompletableFuture<?>[onTheirWay.size()];
+        for (int i = 0; i < responses.length; i++) {
+            responses[i] = onTheirWay.get(i).response;
+        }
+        long waitMs = wakeMs == Long.MAX_VALUE ? backoff.remainingMs()
+                : Math.min(backoff.remainingMs(), Math.max(1, wakeMs - clockMs.getAsLong()));
+        try {
+            CompletableFuture.anyOf(responses).get(waitMs, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            // read per shard by result()
+        } catch (TimeoutException e) {
+            if (backoff.remainingMs() <= 1) {
+                throw new CommitTimeout(new TimeoutException("PutRecords to the Kinesis "
+                        + stream.describe() + " not answered within the commit timeout"));
+            }
+        }
+    }
+
+    /**
+     * The result of a request of one entry; a request that failed gives an error result.
+     *
+     * @throws KinesisSinkException when it failed with an error that will not go away
+     */
+    private PutRecordsResultEntry result(CompletableFuture<PutRecordsResponse> response)
+            throws InterruptedException {
+        List<PutRecordsResultEntry> answered;
+        try {
+            answered = response.get().records();
+        } catch (ExecutionException e) {
+            throwIfFatal(e.getCause());
+            return PutRecordsResultEntry.builder()
+                    .errorCode("RequestFailed").errorMessage(e.getCause().toString()).build();
+        }
+        if (answered.size() != 1) {
+            throw new IllegalStateException("PutRecords answered " + answered.size()
+                    + " results for 1 record");
+        }
+        return answered.get(0);
     }
 
     /**
@@ -344,60 +450,7 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
             throw new KinesisSinkException("A record of " + committable + " does not fit a "
                     + "Kinesis record with its id; the writer refuses such records");
         }
-        return new Put(shard, queue, aggregate);
-    }
-
-    /** The aggregates' entries in as few PutRecords requests as Kinesis takes, in order. */
-    private static List<List<PutRecordsRequestEntry>> requests(List<Put> puts) {
-        List<List<PutRecordsRequestEntry>> requests = new ArrayList<>();
-        List<PutRecordsRequestEntry> request = new ArrayList<>();
-        long requestBytes = 0;
-        for (Put put : puts) {
-            long bytes = PutRecordsSettings.requestBytes(put.entry);
-            if (!request.isEmpty() && (request.size() == PutRecordsSettings.MAX_RECORDS_PER_REQUEST
-                    || requestBytes + bytes > PutRecordsSettings.MAX_BYTES_PER_REQUEST)) {
-                requests.add(request);
-                request = new ArrayList<>();
-                requestBytes = 0;
-            }
-            request.add(put.entry);
-            requestBytes += bytes;
-        }
-        requests.add(request);
-        return requests;
-    }
-
-    /**
-     * Each sent entry's result, in order; a request that failed as a whole gives each of its
-     * entries an error result.
-     *
-     * @throws KinesisSinkException when a request failed with an error that will not go away
-     */
-    private List<PutRecordsResultEntry> results(List<List<PutRecordsRequestEntry>> requests,
-            List<CompletableFuture<PutRecordsResponse>> responses, Backoff backoff)
-            throws InterruptedException {
-        List<PutRecordsResultEntry> results = new ArrayList<>();
-        for (int i = 0; i < requests.size(); i++) {
-            int sent = requests.get(i).size();
-            try {
-                List<PutRecordsResultEntry> answered = responses.get(i)
-                        .get(backoff.remainingMs(), TimeUnit.MILLISECONDS).records();
-                if (answered.size() != sent) {
-                    throw new IllegalStateException("PutRecords answered " + answered.size()
-                            + " results for " + sent + " records");
-                }
-                results.addAll(answered);
-            } catch (ExecutionException | TimeoutException e) {
-                Throwable error = e instanceof ExecutionException ? e.getCause() : e;
-                throwIfFatal(error);
-                PutRecordsResultEntry failed = PutRecordsResultEntry.builder()
-                        .errorCode("RequestFailed").errorMessage(error.toString()).build();
-                for (int entry = 0; entry < sent; entry++) {
-                    results.add(failed);
-                }
-            }
-        }
-        return results;
+        return new Put(shard, aggregate);
     }
 
     private CompletableFuture<PutRecordsResponse> putRecords(List<PutRecordsRequestEntry> entries) {
@@ -414,9 +467,15 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
      * Fails the commit (and so the job) on an error that will not go away: those the sink's
      * writers take for fatal, and a denied call (a missing permission stays missing; the
      * at-least-once writers retry it as connector 4.3.0 does, but a commit retrying it would
-     * hold the task and its checkpoints for the commit timeout, then ten times more).
+     * hold the task and its checkpoints for the commit timeout, then ten times more). A lost
+     * connection is not one of them, though connector 4.3.0's writers fail on any SDK client
+     * error once the SDK's own retries are spent: the committer sends the same aggregate again,
+     * and if the lost request had landed, readers drop the copy by its ids.
      */
     private void throwIfFatal(Throwable error) {
+        if (lostConnection(error)) {
+            return;
+        }
         Optional<AccessDeniedException> denied =
                 ExceptionUtils.findThrowable(error, AccessDeniedException.class);
         if (denied.isPresent()) {
@@ -433,6 +492,12 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
             throw new KinesisSinkException("Writing to the Kinesis " + stream.describe()
                     + " failed: " + fatal.getMessage(), fatal);
         }
+    }
+
+    /** A connection refused, reset or closed; not a host that does not resolve. */
+    private static boolean lostConnection(Throwable error) {
+        return ExceptionUtils.findThrowable(error, IOException.class).isPresent()
+                && !ExceptionUtils.findThrowable(error, UnknownHostException.class).isPresent();
     }
 
     /**
@@ -489,26 +554,31 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
             return Math.max(1, deadlineMs - clockMs.getAsLong());
         }
 
+        /**
+         * Waits, doubling the wait each time up to the most.
+         *
+         * @throws CommitTimeout (caused by {@code error}) when the wait would pass the deadline
+         */
         void pause(Throwable error) throws InterruptedException, CommitTimeout {
-            pause(error, false);
-        }
-
-        /** @throws CommitTimeout (caused by {@code error}) when the wait would pass the deadline */
-        void pause(Throwable error, boolean throttled) throws InterruptedException, CommitTimeout {
-            long waitMs = throttled ? throttledRetryMs : nextMs;
-            if (clockMs.getAsLong() + waitMs > deadlineMs) {
-                throw new CommitTimeout(error);
-            }
-            LOG.debug("Retrying a write to the Kinesis {} in {} ms", stream.describe(), waitMs,
+            long waitMs = nextMs;
+            retryAtMs(waitMs, error);
+            LOG.debug("Retrying a call to the Kinesis {} in {} ms", stream.describe(), waitMs,
                     error);
             sleeper.sleep(waitMs);
-            if (!throttled) {
-                nextMs = Math.min(nextMs * 2, maxBackoffMs);
-            }
+            nextMs = Math.min(nextMs * 2, maxBackoffMs);
         }
 
-        void reset() {
-            nextMs = initialBackoffMs;
+        /**
+         * When a retry {@code waitMs} from now is due.
+         *
+         * @throws CommitTimeout (caused by {@code error}) when that is past the deadline
+         */
+        long retryAtMs(long waitMs, Throwable error) throws CommitTimeout {
+            long atMs = clockMs.getAsLong() + waitMs;
+            if (atMs > deadlineMs) {
+                throw new CommitTimeout(error);
+            }
+            return atMs;
         }
     }
 

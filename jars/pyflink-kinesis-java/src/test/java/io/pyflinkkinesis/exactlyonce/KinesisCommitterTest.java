@@ -17,12 +17,15 @@ import org.apache.flink.kinesis.shaded.com.amazonaws.services.kinesis.model.Reco
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsRequestEntry;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResponse;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.PutRecordsResultEntry;
+import org.apache.flink.kinesis.shaded.software.amazon.awssdk.core.exception.SdkClientException;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.AccessDeniedException;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.ResourceNotFoundException;
 import org.apache.flink.kinesis.shaded.software.amazon.awssdk.services.kinesis.model.Shard;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigInteger;
+import java.net.SocketException;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -65,6 +68,8 @@ class KinesisCommitterTest {
         final FakeStream stream;
         /** The error code for the n-th entry sent (from 0), or null to write it. */
         Function<Integer, String> entryErrors = n -> null;
+        /** The error code for an entry by its content, when {@link #entryErrors} gives none. */
+        Function<PutRecordsRequestEntry, String> contentErrors = entry -> null;
         /** The error for the n-th request (from 0), or null to send it. */
         Function<Integer, RuntimeException> requestErrors = n -> null;
         /** Requests are answered (and their entries written) once this completes. */
@@ -103,6 +108,9 @@ class KinesisCommitterTest {
             List<PutRecordsResultEntry> results = new ArrayList<>();
             for (PutRecordsRequestEntry entry : batch) {
                 String error = entryErrors.apply(entries++);
+                if (error == null) {
+                    error = contentErrors.apply(entry);
+                }
                 PutRecordsResultEntry result = error == null
                         ? stream.write(entry) : FakeStream.failure(error, "injected");
                 results.add(result);
@@ -284,7 +292,7 @@ class KinesisCommitterTest {
     }
 
     @Test
-    void writesEachRecordOnceWithItsIdOneAggregatePerShardPerRequest() throws Exception {
+    void writesEachRecordOnceWithItsIdOneAggregatePerRequest() throws Exception {
         FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(4));
         KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 3000, 1500);
 
@@ -294,10 +302,7 @@ class KinesisCommitterTest {
         assertEquals(0, request.retries);
         assertLandedInOrder(stream, idsByShard(stream.stream, committable));
         for (List<PutRecordsRequestEntry> sent : stream.stream.requests) {
-            Set<String> shards = new HashSet<>();
-            for (PutRecordsRequestEntry entry : sent) {
-                assertTrue(shards.add(entry.explicitHashKey()), "two aggregates for one shard");
-            }
+            assertEquals(1, sent.size(), "a request of several aggregates");
         }
         assertTrue(stream.stream.requests.size() > 1, "records for several aggregates per shard");
         assertConsumedOnce(stream.stream, committable);
@@ -520,7 +525,33 @@ class KinesisCommitterTest {
 
         assertTrue(request.failed.getMessage().contains("was not found"),
                 request.failed.getMessage());
-        assertEquals(1, stream.requests, "not retried");
+        assertEquals(2, stream.requests, "one request per shard, then not retried");
+    }
+
+    @Test
+    void aLostConnectionIsSentAgainAnUnknownHostFailsTheCommit() throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        stream.requestErrors = n -> n < 3 ? SdkClientException.create(
+                "Unable to execute HTTP request: Connection reset",
+                new SocketException("Connection reset")) : null;
+        KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 10, 10);
+
+        Request request = commit(committer(stream, 10_000), committable);
+
+        assertNull(request.failed);
+        assertEquals(0, request.retries);
+        assertConsumedOnce(stream.stream, committable);
+
+        FaultyStream unknown = new FaultyStream(FakeStream.withEvenShards(2));
+        unknown.requestErrors = n -> SdkClientException.create(
+                "Unable to execute HTTP request: kinesis.example: Name or service not known",
+                new UnknownHostException("kinesis.example"));
+
+        Request failing = commit(committer(unknown, 10_000), committable);
+
+        assertTrue(failing.failed.getMessage().contains("Name or service not known"),
+                String.valueOf(failing.failed));
+        assertEquals(2, unknown.requests, "one request per shard, then not retried");
     }
 
     @Test
@@ -536,19 +567,17 @@ class KinesisCommitterTest {
                 + "kinesis:PutRecords"), request.failed.getMessage());
         assertTrue(request.failed.getMessage().contains("kinesis:ListShards"),
                 request.failed.getMessage());
-        assertEquals(1, stream.requests, "not retried");
+        assertEquals(2, stream.requests, "one request per shard, then not retried");
     }
 
     @Test
     void throttledWritesAreSentAgainAfterAFixedPauseOtherFailuresAfterADoublingOne()
             throws Exception {
-        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
-        // Two shards, one aggregate each per request: requests 0-2 throttle both, request 3
-        // throttles one and fails the other, 4-5 fail both, then everything lands.
-        stream.entryErrors = n -> n < 6 ? "ProvisionedThroughputExceededException"
-                : n == 6 ? "InternalFailure"
-                : n == 7 ? "ProvisionedThroughputExceededException"
-                : n < 12 ? "InternalFailure" : null;
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(1));
+        // One aggregate: sends 0-2 are throttled, 3 fails, 4 is throttled (the doubling pause
+        // goes on where it was), 5-7 fail, then it lands.
+        stream.entryErrors = n -> n < 3 || n == 4 ? "ProvisionedThroughputExceededException"
+                : n < 8 ? "InternalFailure" : null;
         long[] nowMs = {0};
         List<Long> pauses = new ArrayList<>();
         KinesisCommitter committer = new KinesisCommitter(stream, () -> nowMs[0], ms -> {
@@ -561,7 +590,38 @@ class KinesisCommitterTest {
 
         assertNull(request.failed);
         assertEquals(0, request.retries);
-        assertEquals(Arrays.asList(25L, 25L, 25L, 10L, 20L, 40L), pauses);
+        assertEquals(Arrays.asList(25L, 25L, 25L, 10L, 25L, 20L, 40L, 40L), pauses);
+        assertConsumedOnce(stream.stream, committable);
+    }
+
+    @Test
+    void aThrottledShardHoldsUpNoOtherShard() throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        long[] nowMs = {0};
+        int[] firstShardSends = {0};
+        List<Long> secondShardSentAtMs = new ArrayList<>();
+        stream.contentErrors = entry -> {
+            if (new BigInteger(entry.explicitHashKey()).signum() == 0) {
+                return firstShardSends[0]++ < 5 ? "ProvisionedThroughputExceededException" : null;
+            }
+            secondShardSentAtMs.add(nowMs[0]);
+            return null;
+        };
+        List<Long> pauses = new ArrayList<>();
+        KinesisCommitter committer = new KinesisCommitter(stream, () -> nowMs[0], ms -> {
+            pauses.add(ms);
+            nowMs[0] += ms;
+        }, 60_000, 10, 40, 25, link());
+        KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 3000, 1500);
+
+        Request request = commit(committer, committable);
+
+        assertNull(request.failed);
+        assertEquals(Arrays.asList(25L, 25L, 25L, 25L, 25L), pauses);
+        assertTrue(secondShardSentAtMs.size() > 1, "several aggregates for the second shard");
+        assertEquals(Collections.nCopies(secondShardSentAtMs.size(), 0L), secondShardSentAtMs,
+                "the second shard's aggregates waited for the first shard's retries");
+        assertLandedInOrder(stream, idsByShard(stream.stream, committable));
         assertConsumedOnce(stream.stream, committable);
     }
 
@@ -667,7 +727,8 @@ class KinesisCommitterTest {
                 assertThrows(KinesisSinkException.class, writer::prepareCommit);
         assertTrue(error.getMessage().contains("was not found"), error.getMessage());
         assertThrows(KinesisSinkException.class, () -> writer.write("a", null));
-        assertEquals(1, stream.requests, "a later committable was written after a failed one");
+        assertEquals(2, stream.requests, "a later committable was written after a failed one "
+                + "(one request per shard for the first)");
     }
 
     @Test
