@@ -304,10 +304,11 @@ class KinesisStreamsSinkBuilder(AsyncSinkOptions):
         tagged with an id, so that a de-duplicating reader sees it exactly once.
 
         Each sink subtask holds the records between two checkpoints (at most
-        ``max_buffered_bytes`` of data and keys, default 64 MiB, in checkpoint state; more fails
-        the job: checkpoint more often) and, when the checkpoint completes, writes them in KPL
-        aggregates, in order per shard, each record with its id as a KPL tag. After a failure,
-        the records of completed checkpoints are written again with the same ids. Other readers
+        ``max_buffered_bytes`` of data and keys, default 64 MiB, in checkpoint state; past half
+        of it the writer slows its input down to stay under it) and, when the checkpoint
+        completes, writes them in KPL aggregates, in order per shard, each record with its id
+        as a KPL tag. After a failure, the records of completed checkpoints are written again
+        with the same ids. Other readers
         (KCL, ``aws-kinesis-agg``, Lambda) see each record at least once, payload and key as
         written. Records arrive about one checkpoint interval late; needs checkpointing and
         ``kinesis:ListShards``. A commit retries throttled and failed writes for

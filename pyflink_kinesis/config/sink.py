@@ -227,7 +227,8 @@ EXACTLY_ONCE_OPTIONS = KeyTable(
             "exactly_once_max_buffered_bytes",
             ValueType.LONG,
             "Most data and partition key bytes one sink subtask holds between two checkpoints "
-            "(they are in checkpoint state); more fails the job: checkpoint more often.",
+            "(they are in checkpoint state); past half of it the writer slows its input down to "
+            "stay under it: checkpoint more often or raise it for a faster job.",
             default=str(64 * MIB),
             minimum=RECORD_MAX_BYTES,
             unit="bytes",

@@ -23,10 +23,11 @@ from aws_kinesis_agg import (
     messages_pb2,
 )
 from py4j.protocol import Py4JJavaError
-from pyflink.common import Configuration, WatermarkStrategy
+from pyflink.common import Configuration, Types, WatermarkStrategy
+from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 
-from pyflink_kinesis import PartitionKeyGenerator
+from pyflink_kinesis import KinesisStreamsSink, PartitionKeyGenerator
 from pyflink_kinesis.testing import KinesisRecord, LocalKinesis
 from tests.e2e.jobs import checkpoint_dirs, exactly_once_sink, flink_log, flip27_source, start
 from tests.e2e.test_aggregation import user_records
@@ -130,6 +131,46 @@ def test_exactly_once_sink_writes_each_record_once_with_its_id_after_its_checkpo
         f"{len({shard for shard, *_ in ids})} shards from {len(by_writer)} writers, "
         f"checkpoints every {CHECKPOINT_MS} ms"
     )
+
+
+def test_a_source_faster_than_the_sink_is_slowed_down_not_failed(
+    stream_factory: StreamFactory,
+    aws_config: dict[str, object],
+    local_kinesis: LocalKinesis,
+    tmp_path: Path,
+) -> None:
+    """A collection of 70,000 records of about 440 bytes (31 MB) goes into the exactly-once
+    sink as fast as Flink takes it, with ``max_buffered_bytes`` at 16 MiB and a checkpoint every
+    second. Past half the bound the writer pauses, so the buffer never overflows (restarts are
+    off: an overflow would fail the job) and every record lands once."""
+    stream = stream_factory(2)
+    texts = [json.dumps({"key": f"k{n % 31}", "n": n, "pad": "x" * 400}) for n in range(70_000)]
+    config = Configuration()
+    config.set_string("python.executable", sys.executable)
+    config.set_string("execution.checkpointing.dir", (tmp_path / "checkpoints").as_uri())
+    config.set_string("restart-strategy.type", "none")
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_parallelism(1)
+    env.enable_checkpointing(1000)
+    sink = (
+        KinesisStreamsSink.builder()
+        .set_kinesis_client_properties(aws_config)
+        .set_serialization_schema(SimpleStringSchema())
+        .set_partition_key_generator(PartitionKeyGenerator.json_field("key"))
+        .set_stream_name(stream)
+        .set_delivery_guarantee("exactly-once", max_buffered_bytes=16 << 20)
+        .build()
+    )
+    env.from_collection(texts, Types.STRING()).sink_to(sink)
+    try:
+        env.execute("exactly-once, a source faster than the sink")
+    except Py4JJavaError as error:
+        raise AssertionError(f"the job failed: {error}\n{flink_log()[-20_000:]}") from error
+
+    written = Counter(payload for _, _, payload, _, _ in tagged(local_kinesis.read_all(stream)))
+    assert set(written) == set(texts)
+    assert set(written.values()) == {1}
+    assert "the writer paused" in flink_log()
 
 
 def test_a_streaming_job_without_checkpointing_is_refused_on_submission(

@@ -61,7 +61,8 @@ public final class CommittingKinesisStreamsSinkBuilder<InputT> {
 
     /**
      * The most data and partition key bytes one writer buffers between two checkpoints (they are
-     * in checkpoint state); more fails the job, asking for more frequent checkpoints.
+     * in checkpoint state); past half of it the writer slows its input down to stay under it,
+     * and a record that does not fit fails the job, asking for more frequent checkpoints.
      */
     public CommittingKinesisStreamsSinkBuilder<InputT> setMaxBufferedBytes(long maxBufferedBytes) {
         this.maxBufferedBytes = maxBufferedBytes;

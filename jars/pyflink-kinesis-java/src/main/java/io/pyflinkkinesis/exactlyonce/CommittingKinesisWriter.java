@@ -9,11 +9,14 @@ import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.connector.kinesis.sink.PartitionKeyGenerator;
 import org.apache.flink.metrics.Counter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
+import java.util.function.LongSupplier;
 
 /**
  * Buffers the records a sink subtask receives and hands them, at each checkpoint, to the
@@ -30,10 +33,18 @@ import java.util.List;
 public final class CommittingKinesisWriter<InputT>
         implements CommittingSinkWriter<InputT, KinesisCommittable> {
 
+    private static final Logger LOG = LoggerFactory.getLogger(CommittingKinesisWriter.class);
+
     private static final int MAX_RECORD_BYTES =
             AggregatingKinesisStreamsSinkBuilder.MAX_KINESIS_RECORD_BYTES;
     /** Below this plain size, a record surely fits in a one-record tagged aggregate. */
     private static final long SURELY_FITS_BYTES = MAX_RECORD_BYTES - 1024;
+    /** Past this share of max-buffered-bytes, {@link #write} slows its input down. */
+    private static final double PACE_FROM = 0.5;
+    /** The time between checkpoints assumed until two were seen. */
+    private static final long FIRST_INTERVAL_MS = 5_000;
+    /** The least time between checkpoints the pauses are scaled for. */
+    private static final long MIN_INTERVAL_MS = 1_000;
 
     private final RecordId.WriterId writer = RecordId.WriterId.random();
     private final SerializationSchema<InputT> serializationSchema;
@@ -41,10 +52,20 @@ public final class CommittingKinesisWriter<InputT>
     private final long maxBufferedBytes;
     private final Counter userRecordsIn;
     private final CommitLink link;
+    private final LongSupplier clockMs;
+    private final KinesisCommitter.Sleeper sleeper;
 
     private List<KeyedRecord> buffer = new ArrayList<>();
     private long bufferedBytes;
     private long nextSequenceNumber;
+    /** When the last committable was handed over, or -1 before the first. */
+    private long lastCheckpointMs = -1;
+    /** The time between the last two checkpoints the writer saw. */
+    private long intervalMs = FIRST_INTERVAL_MS;
+    /** Pause time owed but not yet taken (pauses are taken a millisecond or more at a time). */
+    private double pauseOwedMs;
+    /** The time paused since the last checkpoint, for the log. */
+    private long pausedMs;
 
     /**
      * @param maxBufferedBytes the most data and key bytes buffered between two checkpoints
@@ -54,6 +75,16 @@ public final class CommittingKinesisWriter<InputT>
     CommittingKinesisWriter(SerializationSchema<InputT> serializationSchema,
             PartitionKeyGenerator<InputT> partitionKeyGenerator, long maxBufferedBytes,
             Counter userRecordsIn, CommitLink link) {
+        this(serializationSchema, partitionKeyGenerator, maxBufferedBytes, userRecordsIn, link,
+                System::currentTimeMillis, Thread::sleep);
+    }
+
+    CommittingKinesisWriter(SerializationSchema<InputT> serializationSchema,
+            PartitionKeyGenerator<InputT> partitionKeyGenerator, long maxBufferedBytes,
+            Counter userRecordsIn, CommitLink link, LongSupplier clockMs,
+            KinesisCommitter.Sleeper sleeper) {
+        this.clockMs = clockMs;
+        this.sleeper = sleeper;
         this.serializationSchema = serializationSchema;
         this.partitionKeyGenerator = partitionKeyGenerator;
         this.maxBufferedBytes = maxBufferedBytes;
@@ -66,10 +97,17 @@ public final class CommittingKinesisWriter<InputT>
         return writer;
     }
 
+    /**
+     * Buffers the record. Past half of max-buffered-bytes it first pauses, longer the fuller
+     * the buffer, so that a source faster than the sink fills it toward the bound without
+     * reaching it before the next checkpoint's barrier comes through (the records ahead of the
+     * barrier keep coming, only slower; waiting for room instead would hold the barrier back).
+     */
     @Override
-    public void write(InputT element, Context context) {
+    public void write(InputT element, Context context) throws InterruptedException {
         link.throwIfFailed();
         KeyedRecord record = keyed(element);
+        pace(record.plainSize());
         if (bufferedBytes + record.plainSize() > maxBufferedBytes) {
             throw new KinesisSinkException("The exactly-once Kinesis sink holds every record "
                     + "between two checkpoints in checkpoint state, and " + buffer.size()
@@ -92,6 +130,29 @@ public final class CommittingKinesisWriter<InputT>
                     + "record takes at most " + MAX_RECORD_BYTES + " bytes (data and key)");
         }
         return record;
+    }
+
+    /**
+     * Pauses before taking {@code bytes} more: nothing up to {@link #PACE_FROM} of the bound,
+     * then per byte {@code 2 * interval / maxBufferedBytes * (full - PACE_FROM) / (1 - full)}.
+     * At any input rate the free room then shrinks by about e per interval at most: a source
+     * faster than the sink fills the buffer to about 0.92 of the bound in one interval, and to
+     * 0.99 in three. The room left when the checkpoint's barrier enters the job must hold the
+     * records ahead of it in Flink's network buffers (well under a MiB per channel by default).
+     */
+    private void pace(long bytes) throws InterruptedException {
+        double full = (double) (bufferedBytes + bytes) / maxBufferedBytes;
+        if (full <= PACE_FROM || full >= 1) {
+            return;
+        }
+        pauseOwedMs += (double) bytes * 2 * intervalMs / maxBufferedBytes
+                * (full - PACE_FROM) / (1 - full);
+        if (pauseOwedMs >= 1) {
+            long ms = (long) pauseOwedMs;
+            pauseOwedMs -= ms;
+            pausedMs += ms;
+            sleeper.sleep(ms);
+        }
     }
 
     /** Whether {@code record} fits a Kinesis record as an aggregate of its own with an id. */
@@ -122,6 +183,19 @@ public final class CommittingKinesisWriter<InputT>
     @Override
     public Collection<KinesisCommittable> prepareCommit() throws InterruptedException {
         link.awaitWrites();
+        long nowMs = clockMs.getAsLong();
+        if (lastCheckpointMs >= 0) {
+            intervalMs = Math.max(MIN_INTERVAL_MS, nowMs - lastCheckpointMs);
+        }
+        lastCheckpointMs = nowMs;
+        if (pausedMs > 0) {
+            LOG.info("The exactly-once Kinesis sink's input came faster than one checkpoint "
+                    + "interval's worth fits in max-buffered-bytes ({} bytes): the writer paused "
+                    + "{} ms since the last checkpoint to keep under it. Checkpoint more often "
+                    + "or raise max-buffered-bytes for a faster job.", maxBufferedBytes, pausedMs);
+            pausedMs = 0;
+        }
+        pauseOwedMs = 0;
         if (buffer.isEmpty()) {
             return Collections.emptyList();
         }

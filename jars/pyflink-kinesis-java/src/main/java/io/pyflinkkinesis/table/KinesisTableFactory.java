@@ -89,7 +89,8 @@ public final class KinesisTableFactory implements DynamicTableSourceFactory, Dyn
                     .longType()
                     .defaultValue(CommittingKinesisStreamsSinkBuilder.DEFAULT_MAX_BUFFERED_BYTES)
                     .withDescription("Most data and partition key bytes one sink subtask holds "
-                            + "between two checkpoints; more fails the job.");
+                            + "between two checkpoints; past half of it the writer slows its "
+                            + "input down to stay under it.");
 
     public static final ConfigOption<Duration> SINK_EXACTLY_ONCE_COMMIT_TIMEOUT =
             ConfigOptions.key("sink.exactly-once.commit-timeout")

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,10 +28,12 @@ class CommittingKinesisWriterTest {
 
     private static CommittingKinesisWriter<String> writer(long maxBufferedBytes) {
         return new CommittingKinesisWriter<>(UTF8, FIRST_CHAR, maxBufferedBytes,
-                new SimpleCounter(), KinesisCommitterTest.link());
+                new SimpleCounter(), KinesisCommitterTest.link(), System::currentTimeMillis,
+                ms -> { });  // no pauses here: see the pacing test
     }
 
-    private static void write(CommittingKinesisWriter<String> writer, String... elements) {
+    private static void write(CommittingKinesisWriter<String> writer, String... elements)
+            throws InterruptedException {
         for (String element : elements) {
             writer.write(element, null);
         }
@@ -73,7 +76,8 @@ class CommittingKinesisWriterTest {
     }
 
     @Test
-    void moreThanMaxBufferedBytesBetweenCheckpointsFailsAskingForMoreFrequentCheckpoints() {
+    void moreThanMaxBufferedBytesBetweenCheckpointsFailsAskingForMoreFrequentCheckpoints()
+            throws Exception {
         CommittingKinesisWriter<String> writer = writer(17);
         write(writer, "a1234", "b1234");  // 2 * (5 data + 1 key) = 12, 18 with the next
 
@@ -82,6 +86,45 @@ class CommittingKinesisWriterTest {
 
         assertTrue(error.getMessage().contains("Checkpoint more often"), error.getMessage());
         assertTrue(error.getMessage().contains("max-buffered-bytes (17)"), error.getMessage());
+    }
+
+    @Test
+    void pastHalfTheBoundTheWriterSlowsItsInputSoAFastSourceNeverReachesIt() throws Exception {
+        long[] nowMs = {0};
+        List<Long> pauses = new ArrayList<>();
+        CommittingKinesisWriter<String> writer = new CommittingKinesisWriter<>(UTF8, FIRST_CHAR,
+                100_000, new SimpleCounter(), KinesisCommitterTest.link(), () -> nowMs[0],
+                ms -> {
+                    pauses.add(ms);
+                    nowMs[0] += ms;
+                });
+        writer.prepareCommit();
+        nowMs[0] += 2_000;
+        writer.prepareCommit();  // checkpoints 2 s apart
+        String record = "a" + new String(new char[99]).replace('\0', 'x');  // 100 bytes + key
+
+        for (int i = 0; i < 495; i++) {  // up to 0.5 of the bound: no pause
+            write(writer, record);
+        }
+        assertEquals(Collections.emptyList(), pauses);
+        long startedMs = nowMs[0];
+        for (int i = 0; i < 485; i++) {  // to 0.99 of the bound at once: about three intervals
+            write(writer, record);
+        }
+        long toNinetyNineMs = nowMs[0] - startedMs;
+        assertTrue(toNinetyNineMs > 5_000 && toNinetyNineMs < 7_000, toNinetyNineMs + " ms");
+        for (int i = 0; i < 9; i++) {  // the last 1% is slower still: 9 records take over 2 s
+            write(writer, record);
+        }
+        assertTrue(nowMs[0] - startedMs - toNinetyNineMs > 2_000,
+                (nowMs[0] - startedMs - toNinetyNineMs) + " ms");
+
+        assertEquals(989, only(writer.prepareCommit()).records().size());
+        pauses.clear();
+        for (int i = 0; i < 495; i++) {  // a new checkpoint: no pause again
+            write(writer, record);
+        }
+        assertEquals(Collections.emptyList(), pauses);
     }
 
     @Test
@@ -94,7 +137,7 @@ class CommittingKinesisWriterTest {
     }
 
     @Test
-    void aRecordTooBigForAKinesisRecordWithItsIdIsRefused() {
+    void aRecordTooBigForAKinesisRecordWithItsIdIsRefused() throws Exception {
         CommittingKinesisWriter<String> writer = writer(4L << 20);
         String big = "k" + xs(1024 * 1024 - 60);
 
