@@ -570,6 +570,18 @@ class KinesisCommitterTest {
         assertEquals(2, stream.requests, "one request per shard, then not retried");
     }
 
+    /**
+     * A committer whose pauses move the clock {@code nowMs} and are listed in {@code pauses}:
+     * retries after throttling 25 ms, after other failures from 10 ms doubling to 40 ms.
+     */
+    private static KinesisCommitter onTestClock(StreamClient stream, long[] nowMs,
+            List<Long> pauses) {
+        return new KinesisCommitter(stream, () -> nowMs[0], ms -> {
+            pauses.add(ms);
+            nowMs[0] += ms;
+        }, 60_000, 10, 40, 25, link());
+    }
+
     @Test
     void throttledWritesAreSentAgainAfterAFixedPauseOtherFailuresAfterADoublingOne()
             throws Exception {
@@ -580,10 +592,7 @@ class KinesisCommitterTest {
                 : n < 8 ? "InternalFailure" : null;
         long[] nowMs = {0};
         List<Long> pauses = new ArrayList<>();
-        KinesisCommitter committer = new KinesisCommitter(stream, () -> nowMs[0], ms -> {
-            pauses.add(ms);
-            nowMs[0] += ms;
-        }, 60_000, 10, 40, 25, link());
+        KinesisCommitter committer = onTestClock(stream, nowMs, pauses);
         KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 20, 10);
 
         Request request = commit(committer, committable);
@@ -608,10 +617,7 @@ class KinesisCommitterTest {
             return null;
         };
         List<Long> pauses = new ArrayList<>();
-        KinesisCommitter committer = new KinesisCommitter(stream, () -> nowMs[0], ms -> {
-            pauses.add(ms);
-            nowMs[0] += ms;
-        }, 60_000, 10, 40, 25, link());
+        KinesisCommitter committer = onTestClock(stream, nowMs, pauses);
         KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 3000, 1500);
 
         Request request = commit(committer, committable);
