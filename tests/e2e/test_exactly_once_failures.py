@@ -127,32 +127,44 @@ def aggregate_ids(data: bytes) -> list[str]:
 
 
 class FailACommit(Fault):
-    """Fails the first commit of one writer ``times`` times: the writer of the first PutRecords
-    the sink sends. The committer sends each aggregate in a request of its own, one after the
-    other per shard and the shards side by side (see ``KinesisCommitter``); a commit made again
-    after a restore starts over with each shard's first aggregate, so the n-th time a shard's
-    first aggregate comes is that shard's n-th attempt, and its later aggregates belong to the
-    same attempt.
+    """Fails a commit of one writer ``times`` times: the writer of the first PutRecords the sink
+    sends. The committer sends each aggregate in a request of its own, one after the other per
+    shard and the shards side by side (see ``KinesisCommitter``).
 
-    ``land_some=False``: every request of the writer in its first ``times`` attempts is answered
-    ``ResourceNotFoundException``, an error the committer does not retry: nothing of the commit
-    lands and the job fails. ``land_some=True``: the requests for the shard the writer wrote to
-    first land, those for its other shards fail that way. Every other request passes.
-    ``landed`` and ``failed`` list the ids of the aggregates that landed and failed in those
-    attempts; ``committed`` is set once a request of the writer got through after them."""
+    ``land_some=False``: every request of the writer is answered ``ResourceNotFoundException``, an
+    error the committer does not retry, so nothing of its first commit lands and the job fails.
+    ``land_some=True``: the requests for the shard the writer wrote to first (the lead) land,
+    those for its other shards fail that way. A writer's first commit can hold records for the
+    lead shard only (a checkpoint right after its first record): it lands whole, and the writer's
+    next commit is the one that fails. Every other writer's requests pass.
+
+    An attempt ends at the first request after its failure that repeats an id it sent: the
+    restore commits the restored committable again, from each shard's first aggregate, so from
+    then on the writer's ids are those of the failed commit. After ``times`` attempts the
+    requests pass, and ``committed`` is set. ``failed`` lists the ids that failed; ``landed``
+    those of the failed commit that landed in a failed attempt (lead-shard ids below the lowest
+    id the re-commit sends are an earlier commit's, which succeeded)."""
 
     def __init__(self, land_some: bool, times: int) -> None:
         self.land_some = land_some
         self.times = times
         self.writer: str | None = None
         self.lead: str | None = None
-        self.firsts: dict[str, list[str]] = {}
-        self.attempts: Counter[str] = Counter()
-        self.landed: list[str] = []
+        self.attempt = 1
+        self.sent: defaultdict[int, set[str]] = defaultdict(set)
+        self.landed_in_attempts: list[str] = []
         self.failed: list[str] = []
         self.failures = 0
+        self.lowest_again: int | None = None
         self.committed = False
         self._lock = threading.Lock()
+
+    @property
+    def landed(self) -> list[str]:
+        """The ids of the failed commit that landed in its failed attempts, once per landing."""
+        lowest = self.lowest_again
+        return [record_id for record_id in self.landed_in_attempts
+                if lowest is None or sequence(record_id) >= lowest]
 
     def apply(self, request: _Request, forward: Forward, rule: FaultRule) -> _Response:
         entries = json.loads(request.body)["Records"]
@@ -166,18 +178,22 @@ class FailACommit(Fault):
             if writer != self.writer:
                 action = "pass"
             else:
-                if self.firsts.setdefault(shard, ids) == ids:
-                    self.attempts[shard] += 1
-                attempt = self.attempts[shard]
-                if attempt > self.times:
+                if self.failures == self.attempt and not self.sent[self.attempt].isdisjoint(ids):
+                    self.attempt += 1
+                self.sent[self.attempt].update(ids)
+                if self.attempt > 1:
+                    lowest = min(sequence(record_id) for record_id in ids)
+                    if self.lowest_again is None or lowest < self.lowest_again:
+                        self.lowest_again = lowest
+                if self.attempt > self.times:
                     action = "commit"
                 elif self.land_some and shard == self.lead:
                     action = "land"
-                    self.landed += ids
+                    self.landed_in_attempts += ids
                 else:
                     action = "fail"
                     self.failed += ids
-                    self.failures = max(self.failures, attempt)
+                    self.failures = self.attempt
         if action == "pass":
             return forward(request)
         if action == "commit":
@@ -189,6 +205,11 @@ class FailACommit(Fault):
         return ErrorResponse(400, "ResourceNotFoundException",
                              "Stream not found (injected by FaultProxy).").apply(
             request, forward, rule)
+
+
+def sequence(record_id: str) -> int:
+    """The writer's sequence number in a record id ``<writer>:<sequence>``."""
+    return int(record_id.rsplit(":", 1)[1])
 
 
 @dataclass
