@@ -495,10 +495,13 @@ def exactly_once_section(eo: dict[str, Any] | None) -> str:
             "at a time (the order the reader's marks need; each aggregate is a request of its "
             "own, so a shard's next goes as soon as its last landed, whatever the other shards "
             "are doing): past what those round trips carry, the job waits. Every record also "
-            "passes through checkpoint state, which costs "
-            "CPU the job shares with the local server (Flink 1.20 asks for each committable's "
-            "bytes eight times per checkpoint; the sink serializes it once). On AWS a shard's "
-            "write quota binds first: see the share of the quota below."
+            "passes through checkpoint state, which costs CPU the job shares with the local "
+            "server: Flink 1.20 nests a committer's committables in three lists, asks for each "
+            "element's bytes twice per list and copies them at each level (the sink serializes "
+            "a committable once and hands the same bytes back), about 1.1 CPU-seconds of the "
+            "task's thread per 1,000,000 records here (async-profiler, 3 runs), the same for "
+            "any committer whose committables carry the records. On AWS a shard's write quota "
+            "binds first: see the share of the quota below."
         )
     if "quota" in eo:
         quota = eo["quota"]
