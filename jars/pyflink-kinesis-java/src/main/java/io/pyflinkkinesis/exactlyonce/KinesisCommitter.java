@@ -268,8 +268,8 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
         CompletableFuture<PutRecordsResponse> response;
         /** When {@link #put} may be sent again after a failure. */
         long retryAtMs;
-        /** The next pause after a failure other than throttling (doubling up to the most). */
-        long backoffMs = initialBackoffMs;
+        /** The pauses after failures other than throttling. */
+        final Doubling pauses = new Doubling();
 
         ShardWrites(KinesisCommittable committable, ShardRange shard, Deque<Integer> queue) {
             this.committable = committable;
@@ -295,7 +295,7 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
             }
             put = following;
             following = null;
-            backoffMs = initialBackoffMs;
+            pauses.reset();
         }
 
         /**
@@ -306,13 +306,10 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
          */
         void failed(String error, boolean throttled, Backoff deadline)
                 throws CommitTimeout {
-            long waitMs = throttled ? throttledRetryMs : backoffMs;
+            long waitMs = throttled ? throttledRetryMs : pauses.next();
             retryAtMs = deadline.retryAtMs(waitMs, new KinesisSinkException("PutRecords to the "
                     + "Kinesis " + stream.describe() + " failed for " + shard.shardId + ": "
                     + error));
-            if (!throttled) {
-                backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
-            }
         }
     }
 
@@ -544,7 +541,7 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
      */
     private final class Backoff {
         private final long deadlineMs;
-        private long nextMs = initialBackoffMs;
+        private final Doubling pauses = new Doubling();
 
         Backoff(long deadlineMs) {
             this.deadlineMs = deadlineMs;
@@ -560,12 +557,11 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
          * @throws CommitTimeout (caused by {@code error}) when the wait would pass the deadline
          */
         void pause(Throwable error) throws InterruptedException, CommitTimeout {
-            long waitMs = nextMs;
+            long waitMs = pauses.next();
             retryAtMs(waitMs, error);
             LOG.debug("Retrying a call to the Kinesis {} in {} ms", stream.describe(), waitMs,
                     error);
             sleeper.sleep(waitMs);
-            nextMs = Math.min(nextMs * 2, maxBackoffMs);
         }
 
         /**
@@ -579,6 +575,24 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
                 throw new CommitTimeout(error);
             }
             return atMs;
+        }
+    }
+
+    /**
+     * Pauses after failures: the first {@code initialBackoffMs}, each next twice the last, up to
+     * {@code maxBackoffMs}.
+     */
+    private final class Doubling {
+        private long nextMs = initialBackoffMs;
+
+        long next() {
+            long pauseMs = nextMs;
+            nextMs = Math.min(nextMs * 2, maxBackoffMs);
+            return pauseMs;
+        }
+
+        void reset() {
+            nextMs = initialBackoffMs;
         }
     }
 

@@ -604,6 +604,24 @@ class KinesisCommitterTest {
     }
 
     @Test
+    void theDoublingPauseStartsOverOnceAnAggregateLanded() throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(1));
+        // Three aggregates on one shard: sends 0-1 fail, 2 lands (the first aggregate), 3 fails,
+        // then the rest land.
+        stream.entryErrors = n -> n < 2 || n == 3 ? "InternalFailure" : null;
+        long[] nowMs = {0};
+        List<Long> pauses = new ArrayList<>();
+        KinesisCommitter committer = onTestClock(stream, nowMs, pauses);
+        KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 1500, 1500);
+
+        Request request = commit(committer, committable);
+
+        assertNull(request.failed);
+        assertEquals(Arrays.asList(10L, 20L, 10L), pauses);
+        assertConsumedOnce(stream.stream, committable);
+    }
+
+    @Test
     void aThrottledShardHoldsUpNoOtherShard() throws Exception {
         FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
         long[] nowMs = {0};
