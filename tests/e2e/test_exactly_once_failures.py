@@ -151,7 +151,7 @@ class FailACommit(Fault):
         self.writer: str | None = None
         self.lead: str | None = None
         self.attempt = 1
-        self.sent: defaultdict[int, set[str]] = defaultdict(set)
+        self.sent_in_attempt: set[str] = set()
         self.landed_in_attempts: list[str] = []
         self.failed: list[str] = []
         self.failures = 0
@@ -178,9 +178,10 @@ class FailACommit(Fault):
             if writer != self.writer:
                 action = "pass"
             else:
-                if self.failures == self.attempt and not self.sent[self.attempt].isdisjoint(ids):
+                if self.failures == self.attempt and not self.sent_in_attempt.isdisjoint(ids):
                     self.attempt += 1
-                self.sent[self.attempt].update(ids)
+                    self.sent_in_attempt = set()
+                self.sent_in_attempt.update(ids)
                 if self.attempt > 1:
                     lowest = min(sequence(record_id) for record_id in ids)
                     if self.lowest_again is None or lowest < self.lowest_again:
@@ -194,17 +195,14 @@ class FailACommit(Fault):
                     action = "fail"
                     self.failed += ids
                     self.failures = self.attempt
-        if action == "pass":
-            return forward(request)
+        if action == "fail":
+            return ErrorResponse(400, "ResourceNotFoundException",
+                                 "Stream not found (injected by FaultProxy).").apply(
+                request, forward, rule)
+        response = forward(request)
         if action == "commit":
-            response = forward(request)
             self.committed = True
-            return response
-        if action == "land":
-            return forward(request)
-        return ErrorResponse(400, "ResourceNotFoundException",
-                             "Stream not found (injected by FaultProxy).").apply(
-            request, forward, rule)
+        return response
 
 
 def sequence(record_id: str) -> int:

@@ -590,17 +590,11 @@ class KinesisCommitterTest {
         // goes on where it was), 5-7 fail, then it lands.
         stream.entryErrors = n -> n < 3 || n == 4 ? "ProvisionedThroughputExceededException"
                 : n < 8 ? "InternalFailure" : null;
-        long[] nowMs = {0};
-        List<Long> pauses = new ArrayList<>();
-        KinesisCommitter committer = onTestClock(stream, nowMs, pauses);
-        KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 20, 10);
 
-        Request request = commit(committer, committable);
+        List<Long> pauses = pausesCommitting(stream,
+                committable(RecordId.WriterId.random(), 0, 20, 10));
 
-        assertNull(request.failed);
-        assertEquals(0, request.retries);
         assertEquals(Arrays.asList(25L, 25L, 25L, 10L, 25L, 20L, 40L, 40L), pauses);
-        assertConsumedOnce(stream.stream, committable);
     }
 
     @Test
@@ -609,16 +603,26 @@ class KinesisCommitterTest {
         // Three aggregates on one shard: sends 0-1 fail, 2 lands (the first aggregate), 3 fails,
         // then the rest land.
         stream.entryErrors = n -> n < 2 || n == 3 ? "InternalFailure" : null;
+
+        List<Long> pauses = pausesCommitting(stream,
+                committable(RecordId.WriterId.random(), 0, 1500, 1500));
+
+        assertEquals(Arrays.asList(10L, 20L, 10L), pauses);
+    }
+
+    /**
+     * The pauses a committer on a test clock ({@link #onTestClock}) takes to commit {@code
+     * committable}, after checking that it wrote every record once and asked Flink for no retry.
+     */
+    private static List<Long> pausesCommitting(FaultyStream stream,
+            KinesisCommittable committable) throws Exception {
         long[] nowMs = {0};
         List<Long> pauses = new ArrayList<>();
-        KinesisCommitter committer = onTestClock(stream, nowMs, pauses);
-        KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 1500, 1500);
-
-        Request request = commit(committer, committable);
-
+        Request request = commit(onTestClock(stream, nowMs, pauses), committable);
         assertNull(request.failed);
-        assertEquals(Arrays.asList(10L, 20L, 10L), pauses);
+        assertEquals(0, request.retries);
         assertConsumedOnce(stream.stream, committable);
+        return pauses;
     }
 
     @Test
