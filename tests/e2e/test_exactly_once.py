@@ -68,17 +68,24 @@ def completed(checkpoints: Path) -> set[int]:
     return {n for n, path in checkpoint_dirs(checkpoints).items() if (path / "_metadata").exists()}
 
 
+@pytest.mark.parametrize("chained", [True, False], ids=["chained", "not-chained"])
 def test_exactly_once_sink_writes_each_record_once_with_its_id_after_its_checkpoint(
     stream_factory: StreamFactory,
     aws_config: dict[str, object],
     local_kinesis: LocalKinesis,
     tmp_path: Path,
+    chained: bool,
 ) -> None:
+    """Chained with its committer (Flink's default), each writer keeps a checkpoint's records
+    in its own state and hands the committer receipts, and the committer writes in the
+    background; not chained, the records travel in the committables and each commit writes
+    before it returns. Either way: each record once, with its id, after its checkpoint."""
     source, out = stream_factory(2), stream_factory(3)
     checkpoints = tmp_path / "checkpoints"
     config = Configuration()
     config.set_string("python.executable", sys.executable)
     config.set_string("execution.checkpointing.dir", checkpoints.as_uri())
+    config.set_string("pipeline.operator-chaining.enabled", str(chained).lower())
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_parallelism(2)
     env.enable_checkpointing(CHECKPOINT_MS)
@@ -88,6 +95,7 @@ def test_exactly_once_sink_writes_each_record_once_with_its_id_after_its_checkpo
     ).sink_to(sink)
     texts = [json.dumps({"key": f"k{n % 23}", "n": n}) for n in range(RECORDS)]
 
+    log_before = len(flink_log())  # the JVM's log holds the earlier tests' jobs too
     job = start(env, "exactly-once sink")
     try:
         job.wait_for(lambda: completed(checkpoints) or None, TIMEOUT_S, "a first checkpoint")
@@ -122,10 +130,14 @@ def test_exactly_once_sink_writes_each_record_once_with_its_id_after_its_checkpo
         last_in_shard[shard, writer] = sequence
     for sequences in by_writer.values():
         assert sorted(sequences) == list(range(len(sequences)))
-    # Each committer wrote in the background: chained with its writer, which waited for the
-    # writes at its next checkpoint (KinesisCommitterTest proves that wait).
+    # Chained, each committer wrote in the background, and its writer, which waited for the
+    # writes at its next checkpoint (KinesisCommitterTest proves that wait), kept the records
+    # in its own state (test_exactly_once_failures.py proves they are restored from it).
+    log = flink_log()[log_before:]
     background = f"Kinesis stream '{out}': the committer writes in the background"
-    assert flink_log().count(background) == 2, "a committer wrote on the task's thread"
+    assert log.count(background) == (2 if chained else 0), "written on the wrong thread"
+    receipts = "is chained with its committer: it keeps each checkpoint's records"
+    assert log.count(receipts) == (2 if chained else 0), "records in the wrong state"
     print(
         f"\nEXACTLY-ONCE | {RECORDS} records in {len(written)} aggregates over "
         f"{len({shard for shard, *_ in ids})} shards from {len(by_writer)} writers, "

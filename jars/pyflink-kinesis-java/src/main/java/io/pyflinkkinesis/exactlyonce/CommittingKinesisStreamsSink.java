@@ -11,6 +11,7 @@ import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SupportsCommitter;
+import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.connector.kinesis.sink.PartitionKeyGenerator;
@@ -21,6 +22,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.FlinkRuntimeException;
 
 import java.io.IOException;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.UUID;
 import java.util.function.Supplier;
 
@@ -32,7 +35,8 @@ import java.util.function.Supplier;
  * {@link #builder()}.
  *
  * <p>Each writer buffers the records between two checkpoints (bounded by {@code
- * maxBufferedBytes}: they are in checkpoint state) and hands them to the committer as one {@link
+ * maxBufferedBytes}: they are in checkpoint state, the writer's when it is chained with the
+ * committer, else the committer's) and hands them to the committer as one {@link
  * KinesisCommittable}; the {@link KinesisCommitter} writes them in KPL aggregates, ordered per
  * shard, each record tagged with its {@link RecordId}, in the background while the writer takes
  * in the next checkpoint's records ({@link CommitLink}). Records reach Kinesis about one
@@ -43,6 +47,7 @@ import java.util.function.Supplier;
 @SuppressWarnings("deprecation")
 public final class CommittingKinesisStreamsSink<InputT>
         implements Sink<InputT>, SupportsCommitter<KinesisCommittable>,
+                SupportsWriterState<InputT, KinesisWriterState>,
                 SupportsPreWriteTopology<InputT> {
 
     private static final long serialVersionUID = 1L;
@@ -81,6 +86,24 @@ public final class CommittingKinesisStreamsSink<InputT>
     /** Opens the schema and tells the partition key generator its subtask, as the other sinks. */
     @Override
     public CommittingKinesisWriter<InputT> createWriter(Sink.InitContext context) {
+        return restoreWriter(context, Collections.emptyList());
+    }
+
+    @Override
+    public CommittingKinesisWriter<InputT> createWriter(WriterInitContext context)
+            throws IOException {
+        return createWriter(new InitContextWrapper(context));
+    }
+
+    /** A writer that hands over the restored committables again at its first checkpoint. */
+    @Override
+    public CommittingKinesisWriter<InputT> restoreWriter(WriterInitContext context,
+            Collection<KinesisWriterState> recoveredState) {
+        return restoreWriter(new InitContextWrapper(context), recoveredState);
+    }
+
+    private CommittingKinesisWriter<InputT> restoreWriter(Sink.InitContext context,
+            Collection<KinesisWriterState> recoveredState) {
         try {
             serializationSchema.open(context.asSerializationSchemaInitializationContext());
         } catch (Exception e) {
@@ -90,13 +113,12 @@ public final class CommittingKinesisStreamsSink<InputT>
                 context.getNumberOfParallelSubtasks(), context.metricGroup());
         return new CommittingKinesisWriter<>(serializationSchema, partitionKeyGenerator,
                 maxBufferedBytes, context.metricGroup().counter(USER_RECORDS_IN_METRIC),
-                CommitLink.of(sinkId, context));
+                CommitLink.of(sinkId, context), recoveredState);
     }
 
     @Override
-    public CommittingKinesisWriter<InputT> createWriter(WriterInitContext context)
-            throws IOException {
-        return createWriter(new InitContextWrapper(context));
+    public SimpleVersionedSerializer<KinesisWriterState> getWriterStateSerializer() {
+        return new KinesisWriterState.Serializer();
     }
 
     @Override

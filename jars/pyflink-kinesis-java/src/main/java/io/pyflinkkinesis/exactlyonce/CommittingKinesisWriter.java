@@ -7,6 +7,7 @@ import io.pyflinkkinesis.sink.KinesisSinkException;
 
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.connector.kinesis.sink.PartitionKeyGenerator;
 import org.apache.flink.metrics.Counter;
 import org.slf4j.Logger;
@@ -31,7 +32,8 @@ import java.util.function.LongSupplier;
  * in the background while this writer takes in the next ones ({@link CommitLink}).
  */
 public final class CommittingKinesisWriter<InputT>
-        implements CommittingSinkWriter<InputT, KinesisCommittable> {
+        implements CommittingSinkWriter<InputT, KinesisCommittable>,
+                StatefulSinkWriter<InputT, KinesisWriterState> {
 
     private static final Logger LOG = LoggerFactory.getLogger(CommittingKinesisWriter.class);
 
@@ -55,6 +57,8 @@ public final class CommittingKinesisWriter<InputT>
     private final LongSupplier clockMs;
     private final KinesisCommitter.Sleeper sleeper;
 
+    /** Restored committables of earlier writers, handed over again at the next checkpoint. */
+    private final List<KinesisCommittable> restored = new ArrayList<>();
     private List<KeyedRecord> buffer = new ArrayList<>();
     private long bufferedBytes;
     private long nextSequenceNumber;
@@ -66,6 +70,8 @@ public final class CommittingKinesisWriter<InputT>
     private double pauseOwedMs;
     /** The time paused since the last checkpoint, for the log. */
     private long pausedMs;
+    /** Whether the log said that this writer hands over receipts. */
+    private boolean saidChained;
 
     /**
      * @param maxBufferedBytes the most data and key bytes buffered between two checkpoints
@@ -79,6 +85,24 @@ public final class CommittingKinesisWriter<InputT>
                 System::currentTimeMillis, Thread::sleep);
     }
 
+    /**
+     * A writer that hands over {@code restoredState}'s committables again (with their ids) at its
+     * first checkpoint, before its own records: the checkpoint they were restored from completed.
+     */
+    CommittingKinesisWriter(SerializationSchema<InputT> serializationSchema,
+            PartitionKeyGenerator<InputT> partitionKeyGenerator, long maxBufferedBytes,
+            Counter userRecordsIn, CommitLink link,
+            Collection<KinesisWriterState> restoredState) {
+        this(serializationSchema, partitionKeyGenerator, maxBufferedBytes, userRecordsIn, link);
+        for (KinesisWriterState state : restoredState) {
+            restored.addAll(state.committables());
+        }
+        if (!restored.isEmpty()) {
+            LOG.info("The exactly-once Kinesis sink's writer restored {}: it hands them over "
+                    + "again at its first checkpoint", restored);
+        }
+    }
+
     CommittingKinesisWriter(SerializationSchema<InputT> serializationSchema,
             PartitionKeyGenerator<InputT> partitionKeyGenerator, long maxBufferedBytes,
             Counter userRecordsIn, CommitLink link, LongSupplier clockMs,
@@ -90,7 +114,7 @@ public final class CommittingKinesisWriter<InputT>
         this.maxBufferedBytes = maxBufferedBytes;
         this.userRecordsIn = userRecordsIn;
         this.link = link;
-        link.openWriter();
+        link.openWriter(writer);
     }
 
     RecordId.WriterId writerId() {
@@ -173,10 +197,12 @@ public final class CommittingKinesisWriter<InputT>
     }
 
     /**
-     * The records since the last checkpoint, with their ids; none when nothing arrived. Called
-     * before any operator of the task snapshots: first waits for the committer's background
-     * writes, so the checkpoint's committer state lacks no committable whose records are not
-     * written.
+     * The records since the last checkpoint, with their ids, after the restored committables not
+     * yet handed over; none when there are none. Called before any operator of the task
+     * snapshots: first waits for the committer's background writes, so the checkpoint's state
+     * lacks no committable whose records are not written. Chained with the committer, the
+     * committables are held (see {@link CommitLink}) and receipts handed over: the records stay in
+     * this writer's state ({@link #snapshotState}) until written.
      *
      * @throws KinesisSinkException when a background write failed
      */
@@ -196,15 +222,39 @@ public final class CommittingKinesisWriter<InputT>
             pausedMs = 0;
         }
         pauseOwedMs = 0;
-        if (buffer.isEmpty()) {
-            return Collections.emptyList();
+        List<KinesisCommittable> committables = new ArrayList<>(restored);
+        restored.clear();
+        if (!buffer.isEmpty()) {
+            committables.add(new KinesisCommittable(writer, nextSequenceNumber, buffer));
+            nextSequenceNumber += buffer.size();
+            buffer = new ArrayList<>();
+            bufferedBytes = 0;
         }
-        KinesisCommittable committable =
-                new KinesisCommittable(writer, nextSequenceNumber, buffer);
-        nextSequenceNumber += buffer.size();
-        buffer = new ArrayList<>();
-        bufferedBytes = 0;
-        return Collections.singletonList(committable);
+        if (!link.chained()) {
+            return committables;
+        }
+        if (!saidChained) {
+            LOG.info("The exactly-once Kinesis sink's writer {} is chained with its committer: "
+                    + "it keeps each checkpoint's records in its own state until they are "
+                    + "written, and hands the committer receipts", writer);
+            saidChained = true;
+        }
+        List<KinesisCommittable> receipts = new ArrayList<>(committables.size());
+        for (KinesisCommittable committable : committables) {
+            receipts.add(link.hold(committable));
+        }
+        return receipts;
+    }
+
+    /**
+     * The committables handed over as receipts and not yet written, and the restored ones not yet
+     * handed over: one state element per writer id, oldest first.
+     */
+    @Override
+    public List<KinesisWriterState> snapshotState(long checkpointId) {
+        List<KinesisCommittable> unwritten = link.held();
+        unwritten.addAll(restored);
+        return KinesisWriterState.byWriter(unwritten);
     }
 
     @Override

@@ -120,30 +120,49 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
     /**
      * Writes the committables in the background when its {@link CommitLink} allows (the writer
      * waits for them before the next checkpoint), else before it returns, after the background
-     * writes.
+     * writes. A receipt is written with the records its writer holds; a restored receipt of
+     * another writer is skipped (that writer's restored state hands its records over again).
      */
     @Override
     public void commit(Collection<CommitRequest<KinesisCommittable>> requests)
             throws InterruptedException {
         if (link.inBackground()) {
             for (CommitRequest<KinesisCommittable> request : requests) {
-                KinesisCommittable committable = request.getCommittable();
-                link.writeInBackground(() -> writeOrFail(committable), background());
+                KinesisCommittable committable = resolve(request.getCommittable());
+                if (committable != null) {
+                    link.writeInBackground(() -> writeOrFail(committable), background());
+                }
             }
             return;
         }
         link.awaitWrites();
         for (CommitRequest<KinesisCommittable> request : requests) {
+            KinesisCommittable committable = resolve(request.getCommittable());
+            if (committable == null) {
+                continue;
+            }
             try {
-                write(request.getCommittable());
+                write(committable);
+                link.written(committable);
             } catch (CommitTimeout e) {
                 LOG.warn("Could not write {} to the Kinesis {} in {} ms; retrying it",
-                        request.getCommittable(), stream.describe(), commitTimeoutMs, e.getCause());
+                        committable, stream.describe(), commitTimeoutMs, e.getCause());
                 request.retryLater();
             } catch (KinesisSinkException e) {
                 request.signalFailedWithUnknownReason(e);
             }
         }
+    }
+
+    /** The committable to write for {@code committable}, or null for another writer's receipt. */
+    private KinesisCommittable resolve(KinesisCommittable committable) {
+        KinesisCommittable resolved = link.resolve(committable);
+        if (resolved == null) {
+            LOG.info("Kinesis {}: skipping the restored {}: its records are in the restored "
+                    + "state of the sink's writers, which hand them over again",
+                    stream.describe(), committable);
+        }
+        return resolved;
     }
 
     private ExecutorService background() {
@@ -169,6 +188,7 @@ public final class KinesisCommitter implements Committer<KinesisCommittable> {
     private void writeOrFail(KinesisCommittable committable) {
         try {
             write(committable);
+            link.written(committable);
         } catch (CommitTimeout e) {
             throw new KinesisSinkException("Could not write " + committable + " to the Kinesis "
                     + stream.describe() + " in " + commitTimeoutMs + " ms (the commit timeout); "

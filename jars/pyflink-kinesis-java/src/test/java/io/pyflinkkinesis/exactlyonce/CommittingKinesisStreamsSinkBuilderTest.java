@@ -38,6 +38,7 @@ class CommittingKinesisStreamsSinkBuilderTest {
         assertEquals("orders", sink.settings.streamName);
         assertEquals(2 << 20, sink.maxBufferedBytes);
         assertEquals(5, sink.commitTimeoutMS);
-        assertEquals(1, sink.getCommittableSerializer().getVersion());
+        assertEquals(2, sink.getCommittableSerializer().getVersion());
+        assertEquals(1, sink.getWriterStateSerializer().getVersion());
     }
 }

@@ -1,5 +1,6 @@
 package io.pyflinkkinesis.exactlyonce;
 
+import io.pyflinkkinesis.aggregation.KeyedRecord;
 import io.pyflinkkinesis.sink.KinesisSinkException;
 
 import org.apache.flink.api.common.serialization.SerializationSchema;
@@ -42,6 +43,25 @@ class CommittingKinesisWriterTest {
     private static KinesisCommittable only(Collection<KinesisCommittable> committables) {
         assertEquals(1, committables.size());
         return committables.iterator().next();
+    }
+
+    @Test
+    void notChainedTheRecordsAndTheRestoredCommittablesTravelInTheCommittablesNotTheState()
+            throws Exception {
+        RecordId.WriterId old = RecordId.WriterId.random();
+        KinesisCommittable restored = new KinesisCommittable(old, 5,
+                Collections.singletonList(new KeyedRecord("k", new byte[] {1})));
+        CommittingKinesisWriter<String> writer = new CommittingKinesisWriter<>(UTF8, FIRST_CHAR,
+                1 << 20, new SimpleCounter(), KinesisCommitterTest.link(),
+                KinesisWriterState.byWriter(Collections.singletonList(restored)));
+
+        write(writer, "a1");
+        List<KinesisCommittable> committables = new ArrayList<>(writer.prepareCommit());
+
+        assertEquals(2, committables.size());
+        assertEquals(restored, committables.get(0));
+        assertEquals(1, committables.get(1).records().size());
+        assertTrue(writer.snapshotState(1).isEmpty(), "the committer's state holds them");
     }
 
     @Test

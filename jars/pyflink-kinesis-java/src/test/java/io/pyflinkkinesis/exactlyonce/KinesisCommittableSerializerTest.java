@@ -16,6 +16,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -67,6 +68,8 @@ class KinesisCommittableSerializerTest {
         plain.writeLong(committable.writer().low());
         plain.writeLong(7);
         plain.writeInt(records.size());
+        plain.writeLong(committable.sizeInBytes());
+        plain.writeBoolean(false);
         for (KeyedRecord record : records) {
             int before = plain.length();
             plain.writeUTF(record.partitionKey);
@@ -79,6 +82,82 @@ class KinesisCommittableSerializerTest {
         }
 
         assertArrayEquals(plain.getCopyOfBuffer(), serializer.serialize(committable));
+    }
+
+    @Test
+    void aCommittableOfVersionOneIsStillRead() throws IOException {
+        RecordId.WriterId writer = RecordId.WriterId.random();
+        DataOutputSerializer v1 = new DataOutputSerializer(16);
+        v1.writeLong(writer.high());
+        v1.writeLong(writer.low());
+        v1.writeLong(7);
+        v1.writeInt(2);
+        for (String key : new String[] {"a", "Zoë"}) {
+            v1.writeUTF(key);
+            v1.writeInt(3);
+            v1.write(new byte[] {1, 2, 3});
+        }
+
+        KinesisCommittable read = serializer.deserialize(1, v1.getCopyOfBuffer());
+
+        assertEquals(new KinesisCommittable(writer, 7, Arrays.asList(
+                new KeyedRecord("a", new byte[] {1, 2, 3}),
+                new KeyedRecord("Zoë", new byte[] {1, 2, 3}))), read);
+    }
+
+    @Test
+    void aReceiptSurvivesItsSerializerWithoutRecordsAndIsNotItsCommittable() throws IOException {
+        KinesisCommittable committable = new KinesisCommittable(RecordId.WriterId.random(), 40,
+                Arrays.asList(new KeyedRecord("k", new byte[100]),
+                        new KeyedRecord("j", new byte[5])));
+        KinesisCommittable receipt = committable.receipt();
+
+        byte[] bytes = serializer.serialize(receipt);
+        KinesisCommittable read = serializer.deserialize(serializer.getVersion(), bytes);
+
+        assertEquals(8 + 8 + 8 + 4 + 8 + 1, bytes.length, "a receipt carries no records");
+        assertEquals(receipt, read);
+        assertTrue(read.isReceipt());
+        assertTrue(read.sameIds(committable));
+        assertEquals(2, read.recordCount());
+        assertEquals(committable.sizeInBytes(), read.sizeInBytes());
+        assertNotEquals(committable, read);
+        assertThrows(IllegalStateException.class, read::records);
+        assertEquals("KinesisCommittable receipt{ids " + committable.writer() + ":40..41, "
+                + "2 records, 107 bytes}", read.toString());
+    }
+
+    @Test
+    void aWritersStateKeepsEachWritersCommittablesTogetherInOrder() throws IOException {
+        RecordId.WriterId first = RecordId.WriterId.random();
+        RecordId.WriterId second = RecordId.WriterId.random();
+        KinesisCommittable a = committableOf(first, 0, "a1", "a2");
+        KinesisCommittable b = committableOf(second, 0, "b1");
+        KinesisCommittable c = committableOf(first, 2, "a3");
+        KinesisWriterState.Serializer states = new KinesisWriterState.Serializer();
+
+        List<KinesisWriterState> byWriter = KinesisWriterState.byWriter(Arrays.asList(a, b, c));
+
+        assertEquals(2, byWriter.size());
+        assertEquals(Arrays.asList(a, c), byWriter.get(0).committables());
+        assertEquals(Collections.singletonList(b), byWriter.get(1).committables());
+        for (KinesisWriterState state : byWriter) {
+            assertEquals(state, states.deserialize(states.getVersion(), states.serialize(state)));
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> new KinesisWriterState(Arrays.asList(a, b)), "two writers in one element");
+        assertThrows(IllegalArgumentException.class,
+                () -> new KinesisWriterState(Collections.singletonList(a.receipt())),
+                "a receipt has no records to restore");
+    }
+
+    private static KinesisCommittable committableOf(RecordId.WriterId writer, long first,
+            String... texts) {
+        List<KeyedRecord> records = new ArrayList<>();
+        for (String text : texts) {
+            records.add(new KeyedRecord(text, text.getBytes(StandardCharsets.UTF_8)));
+        }
+        return new KinesisCommittable(writer, first, records);
     }
 
     @Test
@@ -137,7 +216,7 @@ class KinesisCommittableSerializerTest {
 
         IOException error = assertThrows(IOException.class,
                 () -> serializer.deserialize(serializer.getVersion() + 1, bytes));
-        assertTrue(error.getMessage().contains("version 2"), error.getMessage());
+        assertTrue(error.getMessage().contains("version 3"), error.getMessage());
     }
 
     @Test

@@ -30,6 +30,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -710,6 +711,92 @@ class KinesisCommitterTest {
         writer.prepareCommit();
         assertTrue(answered.get(), "the writer's checkpoint did not wait for the writes");
         assertConsumedOnce(stream.stream, committable);
+    }
+
+    @Test
+    void chainedTheWriterHandsOverAReceiptAndKeepsTheRecordsInItsStateUntilTheyAreWritten()
+            throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        stream.answers = new CompletableFuture<>();
+        CommitLink link = link();
+        KinesisCommitter committer = committer(stream, 10_000, link);
+        CommittingKinesisWriter<String> writer = writerOn(link);
+        for (String text : new String[] {"a", "b", "c"}) {
+            writer.write(text, null);
+        }
+
+        KinesisCommittable receipt = only(writer.prepareCommit());
+        List<KinesisWriterState> state = writer.snapshotState(1);
+
+        assertTrue(receipt.isReceipt(), "the committer's state would copy the records");
+        assertEquals(1, state.size());
+        KinesisCommittable held = only(state.get(0).committables());
+        assertTrue(held.sameIds(receipt));
+        assertEquals(3, held.records().size());
+        commit(committer, receipt);
+        assertEquals(state, writer.snapshotState(2), "dropped from the state before written");
+        AtomicBoolean answered = answerLater(stream);
+        assertTrue(writer.prepareCommit().isEmpty());
+        assertTrue(answered.get(), "the writer's checkpoint did not wait for the writes");
+        assertConsumedOnce(stream.stream, held);
+        assertTrue(writer.snapshotState(3).isEmpty(), "written, yet still in the writer's state");
+    }
+
+    @Test
+    void aRestoredWriterHandsOverItsStatesCommittablesFirstAndTheCommitterSkipsRestoredReceipts()
+            throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        CommitLink link = link();
+        KinesisCommitter committer = committer(stream, 10_000, link);
+        RecordId.WriterId old = RecordId.WriterId.random();
+        KinesisCommittable first = committable(old, 0, 10, 10);
+        KinesisCommittable second = committable(old, 10, 5, 10);
+        List<KinesisWriterState> restored =
+                KinesisWriterState.byWriter(Arrays.asList(first, second));
+
+        // Flink commits the committer's restored state before the writer opens.
+        Request restoredReceipt = commit(committer, second.receipt());
+        CommittingKinesisWriter<String> writer = new CommittingKinesisWriter<>(
+                text -> text.getBytes(StandardCharsets.UTF_8), text -> text, 1 << 20,
+                new SimpleCounter(), link, restored);
+        List<KinesisWriterState> beforeHandedOver = writer.snapshotState(1);
+        writer.write("z", null);
+        List<KinesisCommittable> receipts = new ArrayList<>(writer.prepareCommit());
+
+        assertNull(restoredReceipt.failed);
+        assertTrue(stream.stream.landed.isEmpty(), "a restored receipt was written");
+        assertEquals(restored, beforeHandedOver);
+        assertEquals(3, receipts.size());
+        assertTrue(receipts.get(0).sameIds(first) && receipts.get(0).isReceipt());
+        assertTrue(receipts.get(1).sameIds(second) && receipts.get(1).isReceipt());
+        assertEquals(writer.writerId(), receipts.get(2).writer());
+        for (KinesisCommittable receipt : receipts) {
+            commit(committer, receipt);
+        }
+        writer.prepareCommit();
+        assertEquals(16, stream.stream.consumed().size());
+        assertTrue(stream.stream.consumed().contains("z=z"));
+        assertTrue(writer.snapshotState(2).isEmpty());
+    }
+
+    @Test
+    void aReceiptOfItsOwnWriterThatTheWriterDoesNotHoldFailsTheCommit() throws Exception {
+        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        CommitLink link = link();
+        KinesisCommitter committer = committer(stream, 10_000, link);
+        CommittingKinesisWriter<String> writer = writerOn(link);
+        KinesisCommittable stray = committable(writer.writerId(), 0, 1, 10).receipt();
+
+        IllegalStateException error =
+                assertThrows(IllegalStateException.class, () -> commit(committer, stray));
+
+        assertTrue(error.getMessage().contains("does not hold it"), error.getMessage());
+        assertTrue(stream.stream.landed.isEmpty());
+    }
+
+    private static KinesisCommittable only(Collection<KinesisCommittable> committables) {
+        assertEquals(1, committables.size());
+        return committables.iterator().next();
     }
 
     @Test
