@@ -101,6 +101,31 @@ class LandedThenReset(Fault):
         return Reset(after_forward=True).apply(request, forward, rule)
 
 
+@dataclass(eq=False)
+class NotFoundOnceAllLanded(Fault):
+    """Forward PutRecords until aggregates named for each of ``names`` (their own partition
+    keys) landed, then answer the next one ``ResourceNotFoundException``, once; forward the
+    rest. ``failed`` counts those answers."""
+
+    names: frozenset[str]
+    landed: set[str] = field(default_factory=set)
+    failed: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def apply(self, request: _Request, forward: Forward, rule: FaultRule) -> _Response:
+        with self.lock:
+            fail = self.failed == 0 and self.names <= self.landed
+            self.failed += fail
+        if fail:
+            return not_found().apply(request, forward, rule)
+        response = forward(request)
+        if response.status == 200:
+            with self.lock:
+                self.landed.update(entry["PartitionKey"]
+                                   for entry in json.loads(request.body)["Records"])
+        return response
+
+
 def environment(parallelism: int, **settings: str) -> StreamExecutionEnvironment:
     config = Configuration()
     config.set_string("python.executable", sys.executable)
@@ -296,6 +321,8 @@ def test_a_merge_during_a_commit_then_a_failure_leaves_each_record_once(
     local_kinesis.put_records(source, written)
     parents = sorted(local_kinesis.list_shards(middle),
                      key=lambda shard: int(shard["HashKeyRange"]["StartingHashKey"]))
+    parent_names = {"pfk-shard:{StartingHashKey}-{EndingHashKey}".format(**shard["HashKeyRange"])
+                    for shard in parents}
     started = time.monotonic()
     with FaultProxy(local_kinesis.endpoint, seed=28) as proxy:
         hold = Held(lambda index: index >= 1)
@@ -308,9 +335,12 @@ def test_a_merge_during_a_commit_then_a_failure_leaves_each_record_once(
                 StreamName=middle, ShardToMerge=parents[0]["ShardId"],
                 AdjacentShardToMerge=parents[1]["ShardId"])
             local_kinesis.wait_until_active(middle)
-            # Behind the hold, this rule sees only what comes after it: the second PutRecords
-            # goes through, the third fails.
-            fatal = proxy.inject(not_found(), operation="PutRecords", when=Every(2), limit=1)
+            # Behind the hold, this rule sees only what comes after it: once an aggregate named
+            # for each parent landed (in the child), the next PutRecords fails. (Failing the
+            # second request after the hold instead left one parent's aggregate unsent when
+            # the other shard's next request came first.)
+            fatal = NotFoundOnceAllLanded(frozenset(parent_names))
+            proxy.inject(fatal, operation="PutRecords", when=Every(1))
             hold.lifted.set()
             output = wait_for_output(local_kinesis, producer, consumer, out, RECORDS)
         finally:
@@ -318,16 +348,14 @@ def test_a_merge_during_a_commit_then_a_failure_leaves_each_record_once(
             consumer.cancel()
     middle_records = local_kinesis.read_all(middle)
     counts = count(middle_records, output, written)
-    parent_names = {"pfk-shard:{StartingHashKey}-{EndingHashKey}".format(**shard["HashKeyRange"])
-                    for shard in parents}
     in_child = [record.partition_key for record in middle_records
                 if record.shard_id not in {shard["ShardId"] for shard in parents}]
     print(f"\nEXACTLY-ONCE RESHARD | merge during a commit, then a failure: {counts.line()}; "
           f"{len(in_child)} aggregates in the child, "
           f"{sum(key in parent_names for key in in_child)} aimed at a parent; "
-          f"{held.injected} PutRecords held, {fatal.injected} fatal error; "
+          f"{held.injected} PutRecords held, {fatal.failed} fatal error; "
           f"{time.monotonic() - started:.0f} s")
-    assert fatal.injected == 1
+    assert fatal.failed == 1
     assert parent_names <= set(in_child), "no aggregate aimed at each parent landed in the child"
     assert counts.copies_in_middle > 0
     assert (counts.copies_out, counts.lost) == (0, 0), counts.line()
