@@ -83,7 +83,6 @@ public final class CommittingKinesisStreamsSink<InputT>
         return new CommittingKinesisStreamsSinkBuilder<>();
     }
 
-    /** Opens the schema and tells the partition key generator its subtask, as the other sinks. */
     @Override
     public CommittingKinesisWriter<InputT> createWriter(Sink.InitContext context) {
         return restoreWriter(context, Collections.emptyList());
@@ -102,6 +101,7 @@ public final class CommittingKinesisStreamsSink<InputT>
         return restoreWriter(new InitContextWrapper(context), recoveredState);
     }
 
+    /** Opens the schema and tells the partition key generator its subtask, as the other sinks. */
     private CommittingKinesisWriter<InputT> restoreWriter(Sink.InitContext context,
             Collection<KinesisWriterState> recoveredState) {
         try {

@@ -29,7 +29,10 @@ import java.util.function.LongSupplier;
  * records still buffered are in it, committed with the final checkpoint.
  *
  * <p>The committer of the same subtask may still be writing the previous checkpoint's records
- * in the background while this writer takes in the next ones ({@link CommitLink}).
+ * in the background while this writer takes in the next ones ({@link CommitLink}). Chained with
+ * that committer, the writer hands it receipts and keeps the committables' records in its own
+ * state ({@link KinesisWriterState}) until they are written; a restored writer hands its state's
+ * committables over again at its first checkpoint.
  */
 public final class CommittingKinesisWriter<InputT>
         implements CommittingSinkWriter<InputT, KinesisCommittable>,

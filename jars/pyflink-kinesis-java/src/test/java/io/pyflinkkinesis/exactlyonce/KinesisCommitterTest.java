@@ -675,6 +675,19 @@ class KinesisCommitterTest {
                 text -> text, 1 << 20, new SimpleCounter(), link);
     }
 
+    /** A subtask's writer and committer chained (one link, one thread), on a faulty stream. */
+    private static final class Chained {
+        final FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
+        final KinesisCommitter committer;
+        final CommittingKinesisWriter<String> writer;
+
+        Chained(long commitTimeoutMs) {
+            CommitLink link = link();
+            committer = committer(stream, commitTimeoutMs, link);
+            writer = writerOn(link);
+        }
+    }
+
     /** Answers the stream's held requests from another thread after a while, then says so. */
     private static AtomicBoolean answerLater(FaultyStream stream) {
         AtomicBoolean answered = new AtomicBoolean();
@@ -694,52 +707,48 @@ class KinesisCommitterTest {
     @Test
     void chainedWithItsWriterACommitReturnsAtOnceAndTheWritersNextCheckpointWaitsForTheWrites()
             throws Exception {
-        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
-        stream.answers = new CompletableFuture<>();
-        CommitLink link = link();
-        KinesisCommitter committer = committer(stream, 10_000, link);
-        CommittingKinesisWriter<String> writer = writerOn(link);
+        Chained chained = new Chained(10_000);
+        chained.stream.answers = new CompletableFuture<>();
         KinesisCommittable committable = committable(RecordId.WriterId.random(), 0, 10, 10);
 
-        Request request = commit(committer, committable);
+        Request request = commit(chained.committer, committable);
 
         assertNull(request.failed);
         assertEquals(0, request.retries);
-        assertTrue(stream.stream.landed.isEmpty(), "written before the answers came");
-        AtomicBoolean answered = answerLater(stream);
-        writer.write("a", null);
-        writer.prepareCommit();
+        assertTrue(chained.stream.stream.landed.isEmpty(), "written before the answers came");
+        AtomicBoolean answered = answerLater(chained.stream);
+        chained.writer.write("a", null);
+        chained.writer.prepareCommit();
         assertTrue(answered.get(), "the writer's checkpoint did not wait for the writes");
-        assertConsumedOnce(stream.stream, committable);
+        assertConsumedOnce(chained.stream.stream, committable);
     }
 
     @Test
     void chainedTheWriterHandsOverAReceiptAndKeepsTheRecordsInItsStateUntilTheyAreWritten()
             throws Exception {
-        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
-        stream.answers = new CompletableFuture<>();
-        CommitLink link = link();
-        KinesisCommitter committer = committer(stream, 10_000, link);
-        CommittingKinesisWriter<String> writer = writerOn(link);
+        Chained chained = new Chained(10_000);
+        chained.stream.answers = new CompletableFuture<>();
         for (String text : new String[] {"a", "b", "c"}) {
-            writer.write(text, null);
+            chained.writer.write(text, null);
         }
 
-        KinesisCommittable receipt = only(writer.prepareCommit());
-        List<KinesisWriterState> state = writer.snapshotState(1);
+        KinesisCommittable receipt = only(chained.writer.prepareCommit());
+        List<KinesisWriterState> state = chained.writer.snapshotState(1);
 
         assertTrue(receipt.isReceipt(), "the committer's state would copy the records");
         assertEquals(1, state.size());
         KinesisCommittable held = only(state.get(0).committables());
         assertTrue(held.sameIds(receipt));
         assertEquals(3, held.records().size());
-        commit(committer, receipt);
-        assertEquals(state, writer.snapshotState(2), "dropped from the state before written");
-        AtomicBoolean answered = answerLater(stream);
-        assertTrue(writer.prepareCommit().isEmpty());
+        commit(chained.committer, receipt);
+        assertEquals(state, chained.writer.snapshotState(2),
+                "dropped from the state before written");
+        AtomicBoolean answered = answerLater(chained.stream);
+        assertTrue(chained.writer.prepareCommit().isEmpty());
         assertTrue(answered.get(), "the writer's checkpoint did not wait for the writes");
-        assertConsumedOnce(stream.stream, held);
-        assertTrue(writer.snapshotState(3).isEmpty(), "written, yet still in the writer's state");
+        assertConsumedOnce(chained.stream.stream, held);
+        assertTrue(chained.writer.snapshotState(3).isEmpty(),
+                "written, yet still in the writer's state");
     }
 
     @Test
@@ -781,17 +790,14 @@ class KinesisCommitterTest {
 
     @Test
     void aReceiptOfItsOwnWriterThatTheWriterDoesNotHoldFailsTheCommit() throws Exception {
-        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
-        CommitLink link = link();
-        KinesisCommitter committer = committer(stream, 10_000, link);
-        CommittingKinesisWriter<String> writer = writerOn(link);
-        KinesisCommittable stray = committable(writer.writerId(), 0, 1, 10).receipt();
+        Chained chained = new Chained(10_000);
+        KinesisCommittable stray = committable(chained.writer.writerId(), 0, 1, 10).receipt();
 
         IllegalStateException error =
-                assertThrows(IllegalStateException.class, () -> commit(committer, stray));
+                assertThrows(IllegalStateException.class, () -> commit(chained.committer, stray));
 
         assertTrue(error.getMessage().contains("does not hold it"), error.getMessage());
-        assertTrue(stream.stream.landed.isEmpty());
+        assertTrue(chained.stream.stream.landed.isEmpty());
     }
 
     private static KinesisCommittable only(Collection<KinesisCommittable> committables) {
@@ -801,66 +807,57 @@ class KinesisCommitterTest {
 
     @Test
     void notChainedOrAfterTheEndOfInputACommitWritesBeforeItReturns() throws Exception {
-        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
-        CommitLink link = link();
-        KinesisCommitter committer = committer(stream, 10_000, link);
-        CommittingKinesisWriter<String> writer = writerOn(link);
+        Chained chained = new Chained(10_000);
         RecordId.WriterId writerId = RecordId.WriterId.random();
         KinesisCommittable first = committable(writerId, 0, 10, 10);
         KinesisCommittable second = committable(writerId, 10, 10, 10);
         ExecutorService otherTask = Executors.newSingleThreadExecutor();
 
-        stream.answers = new CompletableFuture<>();
-        AtomicBoolean answered = answerLater(stream);
-        otherTask.submit(() -> commit(committer, first)).get();
+        chained.stream.answers = new CompletableFuture<>();
+        AtomicBoolean answered = answerLater(chained.stream);
+        otherTask.submit(() -> commit(chained.committer, first)).get();
         assertTrue(answered.get(), "a commit on another thread returned before its writes");
-        assertConsumedOnce(stream.stream, first);
+        assertConsumedOnce(chained.stream.stream, first);
 
-        writer.flush(true);
-        stream.answers = new CompletableFuture<>();
-        answered = answerLater(stream);
-        commit(committer, second);
+        chained.writer.flush(true);
+        chained.stream.answers = new CompletableFuture<>();
+        answered = answerLater(chained.stream);
+        commit(chained.committer, second);
         assertTrue(answered.get(), "a commit after the end of input returned before its writes");
-        assertEquals(20, stream.stream.consumed().size());
+        assertEquals(20, chained.stream.stream.consumed().size());
         otherTask.shutdown();
     }
 
     @Test
     void aFailedBackgroundWriteFailsTheWriterAndNothingLaterIsWritten() throws Exception {
-        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
-        stream.requestErrors = n -> n == 0 ? ResourceNotFoundException.builder()
+        Chained chained = new Chained(10_000);
+        chained.stream.requestErrors = n -> n == 0 ? ResourceNotFoundException.builder()
                 .message("Stream fake not found").build() : null;
-        CommitLink link = link();
-        KinesisCommitter committer = committer(stream, 10_000, link);
-        CommittingKinesisWriter<String> writer = writerOn(link);
         RecordId.WriterId writerId = RecordId.WriterId.random();
 
-        commit(committer, committable(writerId, 0, 10, 10));
-        commit(committer, committable(writerId, 10, 10, 10));
+        commit(chained.committer, committable(writerId, 0, 10, 10));
+        commit(chained.committer, committable(writerId, 10, 10, 10));
 
         KinesisSinkException error =
-                assertThrows(KinesisSinkException.class, writer::prepareCommit);
+                assertThrows(KinesisSinkException.class, chained.writer::prepareCommit);
         assertTrue(error.getMessage().contains("was not found"), error.getMessage());
-        assertThrows(KinesisSinkException.class, () -> writer.write("a", null));
-        assertEquals(2, stream.requests, "a later committable was written after a failed one "
-                + "(one request per shard for the first)");
+        assertThrows(KinesisSinkException.class, () -> chained.writer.write("a", null));
+        assertEquals(2, chained.stream.requests, "a later committable was written after a "
+                + "failed one (one request per shard for the first)");
     }
 
     @Test
     void aBackgroundWriteOutlastingTheCommitTimeoutFailsTheWriter() throws Exception {
-        FaultyStream stream = new FaultyStream(FakeStream.withEvenShards(2));
-        stream.entryErrors = n -> "ProvisionedThroughputExceededException";
-        CommitLink link = link();
-        KinesisCommitter committer = committer(stream, 50, link);
-        CommittingKinesisWriter<String> writer = writerOn(link);
+        Chained chained = new Chained(50);
+        chained.stream.entryErrors = n -> "ProvisionedThroughputExceededException";
 
-        commit(committer, committable(RecordId.WriterId.random(), 0, 10, 10));
+        commit(chained.committer, committable(RecordId.WriterId.random(), 0, 10, 10));
 
         KinesisSinkException error =
-                assertThrows(KinesisSinkException.class, writer::prepareCommit);
+                assertThrows(KinesisSinkException.class, chained.writer::prepareCommit);
         assertTrue(error.getMessage().contains("in 50 ms (the commit timeout)"),
                 error.getMessage());
-        assertTrue(stream.stream.landed.isEmpty());
+        assertTrue(chained.stream.stream.landed.isEmpty());
     }
 
     @Test
